@@ -1,0 +1,172 @@
+"""`Client`: the synchronous face of `AsyncClient`, through one anyio blocking portal.
+
+No logic lives here. Each resource of the async client is wrapped by a proxy whose methods have
+the async methods' exact signatures and docstrings (`functools.wraps`) and run them on the
+portal's event loop thread; `list()` pages become iterable `SyncCursorPage`s.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import inspect
+import threading
+import weakref
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+
+from assistants._client import AsyncClient
+from assistants.pagination import AsyncPaginator, SyncCursorPage
+from assistants.resources._base import Resource
+from assistants.streaming.handler import AssistantEventHandler
+from assistants.streaming.manager import (
+    AssistantStreamManager,
+    AsyncAssistantStreamManager,
+    AsyncEventStream,
+    EventStream,
+)
+from runtime.providers.base import Provider
+from runtime.settings import Settings
+
+
+def _sync_result(portal: BlockingPortal, result: Any) -> Any:
+    """The blocking counterpart of what an async method returned."""
+    if isinstance(result, AsyncPaginator):
+        return SyncCursorPage(portal.call(result.first_page), portal.call)
+    if isinstance(result, AsyncEventStream):
+        return EventStream(portal, result)
+    if isinstance(result, AsyncAssistantStreamManager):
+        manager = result
+        handler = manager.requested_handler or AssistantEventHandler()
+        return AssistantStreamManager(
+            lambda: EventStream(portal, portal.call(manager.request)), event_handler=handler
+        )
+    return result
+
+
+class SyncResource:
+    """A resource of `Client`: the same methods as the async resource, blocking."""
+
+    def __init__(self, target: Resource, portal: BlockingPortal) -> None:
+        self._target = target
+        self._portal = portal
+        self._call = portal.call
+        for name, value in vars(target).items():
+            if isinstance(value, Resource):
+                setattr(self, name, SyncResource(value, portal))
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._target, name)
+        if name.startswith("_") or not callable(attr):
+            return attr
+        call = self._call
+
+        portal = self._portal
+
+        if inspect.iscoroutinefunction(attr):
+
+            @functools.wraps(attr)
+            def blocking(*args: Any, **kwargs: Any) -> Any:
+                return _sync_result(portal, call(functools.partial(attr, *args, **kwargs)))
+
+        else:
+
+            @functools.wraps(attr)
+            def blocking(*args: Any, **kwargs: Any) -> Any:
+                return _sync_result(portal, attr(*args, **kwargs))
+
+        setattr(self, name, blocking)
+        return blocking
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(dir(self._target)) | set(vars(self)))
+
+
+class Client:
+    """The Assistants API in-process, blocking: `client.threads.runs.create_and_poll(...)`.
+
+    A thin facade over `AsyncClient` (the one implementation), run on an event loop in a
+    background thread. Close it with `close()` or use it as a context manager; an unclosed
+    client is closed at interpreter exit so the embedded worker releases its runs.
+    """
+
+    def __init__(
+        self,
+        *,
+        database_url: str | None = None,
+        worker: bool = True,
+        project: str = "default",
+        settings: Settings | None = None,
+        providers: Mapping[str, Provider] | None = None,
+        **options: Any,
+    ) -> None:
+        self._stack = contextlib.ExitStack()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._portal: BlockingPortal = self._stack.enter_context(
+            start_blocking_portal(backend="asyncio")
+        )
+        try:
+            self._async = AsyncClient(
+                database_url=database_url,
+                worker=worker,
+                project=project,
+                settings=settings,
+                providers=providers,
+                **options,
+            )
+            self._stack.enter_context(self._portal.wrap_async_context_manager(self._async))
+        except BaseException:
+            self._stack.close()
+            raise
+        self.settings = self._async.settings
+        self.assistants: Any = SyncResource(self._async.assistants, self._portal)
+        self.threads: Any = SyncResource(self._async.threads, self._portal)
+        ref = weakref.ref(self)
+
+        def close_at_exit() -> None:
+            client = ref()
+            if client is not None:
+                client.close()
+
+        self._atexit = close_at_exit
+        atexit.register(close_at_exit)
+
+    @property
+    def beta(self) -> Client:
+        """The client itself: openai-python's `client.beta.*` paths work unchanged."""
+        return self
+
+    @property
+    def async_client(self) -> AsyncClient:
+        """The `AsyncClient` this facade drives."""
+        return self._async
+
+    @property
+    def portal(self) -> BlockingPortal:
+        """The portal running the async client (to call its coroutines from this thread)."""
+        return self._portal
+
+    def close(self) -> None:
+        """Stop the embedded worker gracefully, close the store and the portal thread."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        atexit.unregister(self._atexit)
+        self._stack.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

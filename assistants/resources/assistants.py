@@ -1,0 +1,236 @@
+"""`client.assistants`: create, retrieve, update, list, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from assistants._types import NOT_GIVEN, NotGiven, given
+from assistants.pagination import AsyncPaginator
+from assistants.resources._base import (
+    Body,
+    Headers,
+    Query,
+    Resource,
+    Timeout,
+    check_list,
+    merge_extra,
+)
+from assistants.resources.runs import _listed
+from store import ids
+from store import validation as v
+from store.errors import BadRequestError
+from store.types import Assistant, AssistantDeleted, ListPage
+
+
+def check_assistant(fields: dict[str, Any], *, create: bool) -> dict[str, Any]:
+    """Validate assistant fields (create or update) with the API's wording."""
+    known = {
+        "model",
+        "name",
+        "description",
+        "instructions",
+        "tools",
+        "tool_resources",
+        "metadata",
+        "temperature",
+        "top_p",
+        "response_format",
+        "reasoning_effort",
+        "fallbacks",  # an extension: models to try when the model fails for good
+    }
+    out: dict[str, Any] = {}
+    for key in fields:
+        if key not in known:
+            raise BadRequestError(
+                f"Unrecognized request argument supplied: {key}",
+                param=key,
+                code="unknown_parameter",
+            )
+    if create and fields.get("model") is None:
+        raise v.missing("model")
+    if "model" in fields:
+        if fields["model"] is None:
+            raise v.invalid_type("model", "a string", None)
+        out["model"] = v.string(fields["model"], "model", max_length=256)
+    if "name" in fields:
+        out["name"] = v.optional_string(fields["name"], "name", max_length=v.ASSISTANT_NAME_MAX)
+    if "description" in fields:
+        out["description"] = v.optional_string(
+            fields["description"], "description", max_length=v.ASSISTANT_DESCRIPTION_MAX
+        )
+    if "instructions" in fields:
+        out["instructions"] = v.optional_string(
+            fields["instructions"], "instructions", max_length=v.INSTRUCTIONS_MAX
+        )
+    if "tools" in fields:
+        out["tools"] = (
+            []
+            if fields["tools"] is None
+            else v.tools(fields["tools"], max_length=v.ASSISTANT_TOOLS_MAX)
+        )
+    if "tool_resources" in fields:
+        out["tool_resources"] = v.tool_resources(
+            fields["tool_resources"], allow_vector_stores=create
+        )
+    if "metadata" in fields:
+        out["metadata"] = v.metadata(fields["metadata"])
+    if "temperature" in fields:
+        out["temperature"] = v.number(fields["temperature"], "temperature", minimum=0, maximum=2)
+    if "top_p" in fields:
+        out["top_p"] = v.number(fields["top_p"], "top_p", minimum=0, maximum=1)
+    if "response_format" in fields:
+        out["response_format"] = v.response_format(fields["response_format"])
+    if "reasoning_effort" in fields:
+        out["reasoning_effort"] = v.reasoning_effort(fields["reasoning_effort"])
+    if "fallbacks" in fields:
+        models = v.fallbacks(fields["fallbacks"])
+        out["extensions"] = {"fallbacks": models} if models else None
+    if create:
+        # The API's defaults, echoed as the hosted API did.
+        for name, default in (("temperature", 1.0), ("top_p", 1.0), ("response_format", "auto")):
+            if out.get(name) is None:
+                out[name] = default
+    return out
+
+
+class AsyncAssistants(Resource):
+    def _check_models(self, fields: dict[str, Any]) -> None:
+        """Unknown models (the model or a fallback) are 400s now, not failed runs later."""
+        if "model" in fields:
+            self._ctx.router.resolve(fields["model"])
+        for model in (fields.get("extensions") or {}).get("fallbacks", []):
+            self._ctx.router.resolve(model)
+
+    async def create(
+        self,
+        *,
+        model: str,
+        description: str | NotGiven | None = NOT_GIVEN,
+        instructions: str | NotGiven | None = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        name: str | NotGiven | None = NOT_GIVEN,
+        reasoning_effort: str | NotGiven | None = NOT_GIVEN,
+        response_format: Any | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven | None = NOT_GIVEN,
+        tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        tools: Iterable[dict[str, Any]] | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven | None = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> Assistant:
+        """Create an assistant."""
+        params = given(
+            model=model,
+            description=description,
+            instructions=instructions,
+            metadata=metadata,
+            name=name,
+            reasoning_effort=reasoning_effort,
+            response_format=response_format,
+            temperature=temperature,
+            tool_resources=tool_resources,
+            tools=_listed(tools),
+            top_p=top_p,
+        )
+        fields = check_assistant(merge_extra(params, extra_body), create=True)
+        self._check_models(fields)
+        store = await self._store()
+        return await store.create_assistant(self._project, fields)
+
+    async def retrieve(
+        self,
+        assistant_id: str,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> Assistant:
+        """Retrieve an assistant by id."""
+        ids.check_id("assistant_id", assistant_id, "assistant")
+        store = await self._store()
+        return await store.get_assistant(self._project, assistant_id)
+
+    async def update(
+        self,
+        assistant_id: str,
+        *,
+        description: str | NotGiven | None = NOT_GIVEN,
+        instructions: str | NotGiven | None = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        model: str | NotGiven = NOT_GIVEN,
+        name: str | NotGiven | None = NOT_GIVEN,
+        reasoning_effort: str | NotGiven | None = NOT_GIVEN,
+        response_format: Any | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven | None = NOT_GIVEN,
+        tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        tools: Iterable[dict[str, Any]] | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven | None = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> Assistant:
+        """Change the given fields of an assistant; lists such as `tools` are replaced."""
+        ids.check_id("assistant_id", assistant_id, "assistant")
+        params = given(
+            description=description,
+            instructions=instructions,
+            metadata=metadata,
+            model=model,
+            name=name,
+            reasoning_effort=reasoning_effort,
+            response_format=response_format,
+            temperature=temperature,
+            tool_resources=tool_resources,
+            tools=_listed(tools),
+            top_p=top_p,
+        )
+        fields = check_assistant(merge_extra(params, extra_body), create=False)
+        self._check_models(fields)
+        store = await self._store()
+        return await store.update_assistant(self._project, assistant_id, fields)
+
+    def list(
+        self,
+        *,
+        after: str | NotGiven = NOT_GIVEN,
+        before: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        order: Literal["asc", "desc"] | NotGiven = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> AsyncPaginator[Assistant]:
+        """List assistants: await for one page, or iterate every assistant."""
+        lim, ordering, first_after, first_before = check_list(limit, order, after, before)
+
+        async def fetch(cursor: str | None) -> ListPage[Assistant]:
+            store = await self._store()
+            return await store.list_assistants(
+                self._project,
+                limit=lim,
+                order=ordering,
+                after=cursor if cursor is not None else first_after,
+                before=None if cursor is not None else first_before,
+            )
+
+        return AsyncPaginator(fetch)
+
+    async def delete(
+        self,
+        assistant_id: str,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> AssistantDeleted:
+        """Delete an assistant. Runs already created keep their copy of its settings."""
+        ids.check_id("assistant_id", assistant_id, "assistant")
+        store = await self._store()
+        return await store.delete_assistant(self._project, assistant_id)

@@ -1,0 +1,338 @@
+"""`client.threads`: create, retrieve, update, delete, create_and_run and its poller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal, overload
+
+from assistants._types import NOT_GIVEN, NotGiven, given
+from assistants.resources._base import (
+    Body,
+    ClientContext,
+    Headers,
+    Query,
+    Resource,
+    Timeout,
+    merge_extra,
+)
+from assistants.resources.messages import AsyncMessages
+from assistants.resources.runs import _THREAD_AND_RUN_PARAMS, AsyncRuns, _listed, check_run
+from assistants.streaming.handler import AsyncAssistantEventHandler
+from assistants.streaming.manager import AsyncAssistantStreamManager, AsyncEventStream
+from runtime import control
+from runtime.streams import run_events
+from store import ids
+from store import validation as v
+from store.errors import BadRequestError
+from store.types import Run, Thread, ThreadDeleted
+
+
+def check_thread(value: object, param: str = "thread") -> dict[str, Any]:
+    """A CreateThread body (also the `thread` of create_and_run)."""
+    body = {} if value is None else v.obj(value, param)
+    prefix = f"{param}." if param else ""
+    for key in body:
+        if key not in ("messages", "metadata", "tool_resources"):
+            raise BadRequestError(
+                f"Unrecognized request argument supplied: {prefix}{key}",
+                param=f"{prefix}{key}",
+                code="unknown_parameter",
+            )
+    return {
+        "messages": v.new_messages(body.get("messages"), f"{prefix}messages"),
+        "metadata": v.metadata(body.get("metadata"), f"{prefix}metadata"),
+        "tool_resources": v.tool_resources(
+            body.get("tool_resources"), f"{prefix}tool_resources", allow_vector_stores=True
+        ),
+    }
+
+
+class AsyncThreads(Resource):
+    def __init__(self, ctx: ClientContext) -> None:
+        super().__init__(ctx)
+        self.messages = AsyncMessages(ctx)
+        self.runs = AsyncRuns(ctx)
+
+    async def create(
+        self,
+        *,
+        messages: Iterable[dict[str, Any]] | NotGiven = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> Thread:
+        """Create a thread, optionally with initial messages."""
+        body = merge_extra(
+            given(messages=_listed(messages), metadata=metadata, tool_resources=tool_resources),
+            extra_body,
+        )
+        thread = check_thread(body, "")
+        store = await self._store()
+        return await store.create_thread(
+            self._project,
+            messages=thread["messages"],
+            metadata=thread["metadata"],
+            tool_resources=thread["tool_resources"],
+        )
+
+    async def retrieve(
+        self,
+        thread_id: str,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> Thread:
+        """Retrieve a thread."""
+        ids.check_id("thread_id", thread_id, "thread")
+        store = await self._store()
+        return await store.get_thread(self._project, thread_id)
+
+    async def update(
+        self,
+        thread_id: str,
+        *,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> Thread:
+        """Replace a thread's metadata and/or tool resources."""
+        ids.check_id("thread_id", thread_id, "thread")
+        fields: dict[str, Any] = {}
+        if metadata is not NOT_GIVEN:
+            fields["metadata"] = v.metadata(metadata)
+        if tool_resources is not NOT_GIVEN:
+            fields["tool_resources"] = v.tool_resources(tool_resources)
+        store = await self._store()
+        return await store.update_thread(self._project, thread_id, fields)
+
+    async def delete(
+        self,
+        thread_id: str,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> ThreadDeleted:
+        """Delete a thread with its messages and runs (refused while a run is active)."""
+        ids.check_id("thread_id", thread_id, "thread")
+        store = await self._store()
+        return await store.delete_thread(self._project, thread_id)
+
+    @overload
+    async def create_and_run(
+        self,
+        *,
+        assistant_id: str,
+        instructions: str | NotGiven | None = NOT_GIVEN,
+        max_completion_tokens: int | NotGiven | None = NOT_GIVEN,
+        max_prompt_tokens: int | NotGiven | None = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        model: str | NotGiven | None = NOT_GIVEN,
+        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
+        response_format: Any | NotGiven = NOT_GIVEN,
+        stream: Literal[True],
+        temperature: float | NotGiven | None = NOT_GIVEN,
+        thread: dict[str, Any] | NotGiven = NOT_GIVEN,
+        tool_choice: Any | NotGiven = NOT_GIVEN,
+        tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        tools: Iterable[dict[str, Any]] | NotGiven | None = NOT_GIVEN,
+        top_p: float | NotGiven | None = NOT_GIVEN,
+        truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> AsyncEventStream: ...
+
+    @overload
+    async def create_and_run(
+        self,
+        *,
+        assistant_id: str,
+        instructions: str | NotGiven | None = NOT_GIVEN,
+        max_completion_tokens: int | NotGiven | None = NOT_GIVEN,
+        max_prompt_tokens: int | NotGiven | None = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        model: str | NotGiven | None = NOT_GIVEN,
+        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
+        response_format: Any | NotGiven = NOT_GIVEN,
+        stream: Literal[False] | NotGiven | None = NOT_GIVEN,
+        temperature: float | NotGiven | None = NOT_GIVEN,
+        thread: dict[str, Any] | NotGiven = NOT_GIVEN,
+        tool_choice: Any | NotGiven = NOT_GIVEN,
+        tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        tools: Iterable[dict[str, Any]] | NotGiven | None = NOT_GIVEN,
+        top_p: float | NotGiven | None = NOT_GIVEN,
+        truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> Run: ...
+
+    async def create_and_run(
+        self,
+        *,
+        assistant_id: str,
+        instructions: str | NotGiven | None = NOT_GIVEN,
+        max_completion_tokens: int | NotGiven | None = NOT_GIVEN,
+        max_prompt_tokens: int | NotGiven | None = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        model: str | NotGiven | None = NOT_GIVEN,
+        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
+        response_format: Any | NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven | None = NOT_GIVEN,
+        temperature: float | NotGiven | None = NOT_GIVEN,
+        thread: dict[str, Any] | NotGiven = NOT_GIVEN,
+        tool_choice: Any | NotGiven = NOT_GIVEN,
+        tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        tools: Iterable[dict[str, Any]] | NotGiven | None = NOT_GIVEN,
+        top_p: float | NotGiven | None = NOT_GIVEN,
+        truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> Run | AsyncEventStream:
+        """Create a thread and queue a run on it; the run's `thread_id` names the new thread.
+
+        With `stream=True`, returns the typed events (from `thread.created`) instead of the run.
+        """
+        params = given(
+            assistant_id=assistant_id,
+            instructions=instructions,
+            max_completion_tokens=max_completion_tokens,
+            max_prompt_tokens=max_prompt_tokens,
+            metadata=metadata,
+            model=model,
+            parallel_tool_calls=parallel_tool_calls,
+            response_format=response_format,
+            stream=stream,
+            temperature=temperature,
+            thread=thread,
+            tool_choice=tool_choice,
+            tool_resources=tool_resources,
+            tools=_listed(tools),
+            top_p=top_p,
+            truncation_strategy=truncation_strategy,
+            variables=variables,
+        )
+        body = merge_extra(params, extra_body)
+        thread_body = check_thread(body.pop("thread", None))
+        resources = v.tool_resources(body.pop("tool_resources", None))
+        if resources is not None:
+            thread_body["tool_resources"] = resources
+        overrides = check_run(body, allowed=_THREAD_AND_RUN_PARAMS)
+        overrides.pop("additional_messages", None)
+        store = await self._store()
+        _, run = await control.create_thread_and_run(
+            store, self._ctx.router, self._project, thread_body, overrides
+        )
+        if body.get("stream"):
+            return AsyncEventStream(run_events(store, run.id))
+        return run
+
+    async def create_and_run_poll(
+        self,
+        *,
+        assistant_id: str,
+        instructions: str | NotGiven | None = NOT_GIVEN,
+        max_completion_tokens: int | NotGiven | None = NOT_GIVEN,
+        max_prompt_tokens: int | NotGiven | None = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        model: str | NotGiven | None = NOT_GIVEN,
+        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
+        response_format: Any | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven | None = NOT_GIVEN,
+        thread: dict[str, Any] | NotGiven = NOT_GIVEN,
+        tool_choice: Any | NotGiven = NOT_GIVEN,
+        tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        tools: Iterable[dict[str, Any]] | NotGiven | None = NOT_GIVEN,
+        top_p: float | NotGiven | None = NOT_GIVEN,
+        truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        poll_interval_ms: int | NotGiven = NOT_GIVEN,
+        variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> Run:
+        """Create a thread and a run, then wait until the run is terminal or `requires_action`."""
+        run = await self.create_and_run(
+            assistant_id=assistant_id,
+            instructions=instructions,
+            max_completion_tokens=max_completion_tokens,
+            max_prompt_tokens=max_prompt_tokens,
+            metadata=metadata,
+            model=model,
+            parallel_tool_calls=parallel_tool_calls,
+            response_format=response_format,
+            temperature=temperature,
+            thread=thread,
+            tool_choice=tool_choice,
+            tool_resources=tool_resources,
+            tools=tools,
+            top_p=top_p,
+            truncation_strategy=truncation_strategy,
+            variables=variables,
+            extra_body=extra_body,
+        )
+        return await self.runs.poll(run.id, run.thread_id, poll_interval_ms=poll_interval_ms)
+
+    def create_and_run_stream(
+        self,
+        *,
+        assistant_id: str,
+        instructions: str | NotGiven | None = NOT_GIVEN,
+        max_completion_tokens: int | NotGiven | None = NOT_GIVEN,
+        max_prompt_tokens: int | NotGiven | None = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        model: str | NotGiven | None = NOT_GIVEN,
+        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
+        response_format: Any | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven | None = NOT_GIVEN,
+        thread: dict[str, Any] | NotGiven = NOT_GIVEN,
+        tool_choice: Any | NotGiven = NOT_GIVEN,
+        tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        tools: Iterable[dict[str, Any]] | NotGiven | None = NOT_GIVEN,
+        top_p: float | NotGiven | None = NOT_GIVEN,
+        truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        event_handler: Any = None,
+        variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> AsyncAssistantStreamManager[Any]:
+        """Create a thread and a run, and stream it into `event_handler`."""
+        params = given(
+            instructions=instructions, max_completion_tokens=max_completion_tokens,
+            max_prompt_tokens=max_prompt_tokens, metadata=metadata, model=model,
+            parallel_tool_calls=parallel_tool_calls, response_format=response_format,
+            temperature=temperature, thread=thread, tool_choice=tool_choice,
+            tool_resources=tool_resources, tools=tools, top_p=top_p,
+            truncation_strategy=truncation_strategy, variables=variables,
+        )  # fmt: skip
+
+        async def request() -> AsyncEventStream:
+            return await self.create_and_run(
+                assistant_id=assistant_id, stream=True, extra_body=extra_body, **params
+            )
+
+        return AsyncAssistantStreamManager(
+            request,
+            event_handler=event_handler or AsyncAssistantEventHandler(),
+            requested_handler=event_handler,
+        )

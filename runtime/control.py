@@ -1,0 +1,181 @@
+"""Run control: what the API does to runs (create, cancel, submit outputs, wait), on the store.
+
+The client and the server both come here; the transition table in `runtime.states` says which
+statuses each move may start from.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import anyio
+
+from runtime import states
+from runtime.providers.router import ProviderRouter
+from runtime.states import RunStatus
+from store.errors import BadRequestError
+from store.store import Store
+from store.types import Assistant, Run, Thread
+
+_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
+
+
+def interpolate(text: str, variables: dict[str, str] | None, param: str) -> str:
+    """Fill `{{name}}` placeholders; a placeholder with no variable is a 400 naming it."""
+    if "{{" not in text:
+        return text
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if variables is None or name not in variables:
+            raise BadRequestError(
+                f"Missing variable '{name}' for the placeholder '{{{{{name}}}}}' in '{param}'. "
+                "Pass it in 'variables'.",
+                param=f"variables.{name}",
+                code="missing_variable",
+            )
+        return variables[name]
+
+    return _VARIABLE.sub(fill, text)
+
+
+def run_fields(assistant: Assistant, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The stored run: the assistant's settings with the request's overrides applied.
+
+    `instructions` replaces the assistant's, `additional_instructions` is appended, and both are
+    interpolated with `variables`.
+    """
+    variables = overrides.get("variables")
+    defaults = assistant.to_dict()
+    base = overrides.get("instructions")
+    if base is None:
+        base = defaults["instructions"] or ""
+    base = interpolate(base, variables, "instructions")
+    extra = overrides.get("additional_instructions")
+    if extra:
+        extra = interpolate(extra, variables, "additional_instructions")
+        base = f"{base}\n\n{extra}" if base else extra
+    tools = overrides.get("tools")
+    if tools is None:
+        tools = defaults["tools"]
+    _check_tool_choice(overrides.get("tool_choice"), tools)
+
+    def pick(name: str, default: Any) -> Any:
+        value = overrides.get(name)
+        return default if value is None else value
+
+    extensions: dict[str, Any] = {}
+    if variables:
+        extensions["variables"] = variables
+    fallbacks = overrides.get("fallbacks")
+    if fallbacks is None:
+        fallbacks = defaults.get("fallbacks")
+    if fallbacks:
+        extensions["fallbacks"] = fallbacks
+    return {
+        "assistant_id": assistant.id,
+        "model": pick("model", assistant.model),
+        "instructions": base,
+        "tools": tools,
+        "metadata": overrides.get("metadata"),
+        "temperature": pick("temperature", _or(defaults["temperature"], 1.0)),
+        "top_p": pick("top_p", _or(defaults["top_p"], 1.0)),
+        "max_prompt_tokens": overrides.get("max_prompt_tokens"),
+        "max_completion_tokens": overrides.get("max_completion_tokens"),
+        "truncation_strategy": pick("truncation_strategy", {"type": "auto", "last_messages": None}),
+        "tool_choice": pick("tool_choice", "auto"),
+        "parallel_tool_calls": pick("parallel_tool_calls", True),
+        "response_format": pick("response_format", _or(defaults["response_format"], "auto")),
+        "reasoning_effort": pick("reasoning_effort", defaults["reasoning_effort"]),
+        "extensions": extensions or None,
+    }
+
+
+def _check_models(router: ProviderRouter, fields: dict[str, Any]) -> None:
+    """An unknown model (or fallback) is a 400 when the run is created, not a failed run later."""
+    router.resolve(fields["model"])
+    for model in (fields.get("extensions") or {}).get("fallbacks", []):
+        router.resolve(model)
+
+
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _check_tool_choice(choice: Any, tools: list[dict[str, Any]]) -> None:
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        name = choice["function"]["name"]
+        names = [t["function"]["name"] for t in tools if t.get("type") == "function"]
+        if name not in names:
+            raise BadRequestError(
+                f"Invalid 'tool_choice': the function '{name}' is not one of the run's tools "
+                f"({', '.join(names) or 'none'}).",
+                param="tool_choice",
+                code="invalid_value",
+            )
+    if choice == "required" and not tools:
+        raise BadRequestError(
+            "Invalid 'tool_choice': 'required' needs at least one tool.",
+            param="tool_choice",
+            code="invalid_value",
+        )
+
+
+async def create_run(
+    store: Store,
+    router: ProviderRouter,
+    project: str,
+    thread_id: str,
+    overrides: dict[str, Any],
+    additional_messages: list[dict[str, Any]],
+) -> Run:
+    assistant = await store.get_assistant(project, overrides["assistant_id"])
+    fields = run_fields(assistant, overrides)
+    _check_models(router, fields)
+    return await store.create_run(project, thread_id, fields, additional_messages)
+
+
+async def create_thread_and_run(
+    store: Store,
+    router: ProviderRouter,
+    project: str,
+    thread: dict[str, Any],
+    overrides: dict[str, Any],
+) -> tuple[Thread, Run]:
+    assistant = await store.get_assistant(project, overrides["assistant_id"])
+    fields = run_fields(assistant, overrides)
+    _check_models(router, fields)
+    return await store.create_thread_and_run(project, thread, fields)
+
+
+async def cancel_run(store: Store, project: str, thread_id: str, run_id: str) -> Run:
+    return await store.cancel_run(
+        project, thread_id, run_id, cancellable=states.sources(RunStatus.CANCELLING)
+    )
+
+
+async def submit_tool_outputs(
+    store: Store, project: str, thread_id: str, run_id: str, outputs: list[dict[str, str]]
+) -> tuple[Run, int]:
+    """Submit outputs; returns the run and the sequence number its continuation follows."""
+    assert states.can_transition(RunStatus.REQUIRES_ACTION, RunStatus.QUEUED)
+    return await store.submit_tool_outputs(
+        project,
+        thread_id,
+        run_id,
+        outputs,
+        paused=RunStatus.REQUIRES_ACTION.value,
+        resumed=RunStatus.QUEUED.value,
+    )
+
+
+async def wait_until_stopped(store: Store, run_id: str, *, poll: float = 0.25) -> str:
+    """Wait until the run is terminal or paused (the SDK pollers' stop set); return the status."""
+    while True:
+        event = store.notifier.event(run_id)
+        status = await store.run_status(run_id)
+        if status is None or status in states.POLL_STOP:
+            return status or "unknown"
+        with anyio.move_on_after(poll):
+            await event.wait()

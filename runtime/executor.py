@@ -1,0 +1,544 @@
+"""The executor: one model call for one claimed run, persisted as steps, messages and events.
+
+A claim runs the model once: the answer either finishes the run (a message), pauses it for
+function calls (`requires_action`, the claim released), or ends it (`failed`, `incomplete`,
+`cancelled`). After tool outputs the run is queued again and the next claim continues it, with
+the outputs in the prompt. Every write is guarded by the claim (see `store.execution`), so a
+worker that lost its run can never overwrite what happened since.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import structlog
+
+from runtime import states
+from runtime.context import assemble, message_tokens
+from runtime.providers.base import (
+    Finish,
+    ModelRequest,
+    ProviderCallError,
+    RetryBudget,
+    TextDelta,
+    ToolCallDelta,
+    UsageChunk,
+)
+from runtime.providers.router import ProviderRouter, Route
+from runtime.settings import Settings
+from runtime.states import RunStatus
+from store import ids
+from store.db import Row
+from store.errors import BadRequestError
+from store.execution import Event, LostClaim
+from store.rows import loads
+from store.store import Store
+from store.types import RunEvent
+
+log = structlog.get_logger("assistants.executor")
+
+
+def _zero_usage() -> dict[str, int]:
+    return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+
+
+def _add_usage(a: dict[str, int], prompt: int, completion: int) -> dict[str, int]:
+    p = a["prompt_tokens"] + prompt
+    c = a["completion_tokens"] + completion
+    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+
+
+@dataclass
+class _Call:
+    """A tool call being streamed."""
+
+    id: str
+    name: str
+    arguments: str = ""
+
+
+@dataclass
+class _Turn:
+    """What one model call produced so far."""
+
+    step: Row | None = None
+    message: Row | None = None
+    text: str = ""
+    message_done: bool = False
+    tool_step: Row | None = None
+    calls: dict[int, _Call] = field(default_factory=dict)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish: str | None = None
+    pending: list[Event] = field(default_factory=list)
+    pending_since: float = 0.0
+    seq: int = 0  # the last event sequence number persisted (or published) for the run
+
+
+def _partial(turn: _Turn | None) -> tuple[str, list[dict[str, Any]]] | None:
+    """The open message's streamed text, to keep when the run ends mid-message."""
+    if turn is None or turn.message is None or turn.message_done:
+        return None
+    return turn.message["id"], [{"type": "text", "text": {"value": turn.text, "annotations": []}}]
+
+
+class StopSignal:
+    """Why a held run must stop early: "cancel" (requested) or "expire" (past `expires_at`)."""
+
+    def __init__(self) -> None:
+        self.event = anyio.Event()
+        self.reason: str | None = None
+
+    def set(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+            self.event.set()
+
+
+class RunCancelled(Exception):
+    """The run was asked to stop while its model call streamed."""
+
+
+class Executor:
+    """Runs claimed runs for one worker."""
+
+    def __init__(
+        self, store: Store, router: ProviderRouter, settings: Settings, worker_id: str
+    ) -> None:
+        self.store = store
+        self.router = router
+        self.settings = settings
+        self.worker_id = worker_id
+
+    async def execute(self, run: Row, stop: StopSignal) -> None:
+        """Execute one claimed run until it pauses or ends (or the claim is lost)."""
+        run_id = run["id"]
+        with structlog.contextvars.bound_contextvars(
+            run_id=run_id, thread_id=run["thread_id"], worker_id=self.worker_id
+        ):
+            try:
+                await self._execute(run, stop)
+            except LostClaim:
+                await self._after_lost_claim(run_id)
+
+    async def _after_lost_claim(self, run_id: str) -> None:
+        status = await self.store.held_status(run_id, self.worker_id)
+        if status == RunStatus.CANCELLING:
+            await self._finish_cancel(run_id)
+        else:
+            log.info("run_claim_lost", status=status)
+
+    async def _finish_cancel(
+        self,
+        run_id: str,
+        pending: list[Event] | None = None,
+        turn: _Turn | None = None,
+        reason: str | None = "cancel",
+    ) -> None:
+        """End a run that was asked to stop: `cancelled`, or `expired` past its `expires_at`."""
+        to = RunStatus.EXPIRED if reason == "expire" else RunStatus.CANCELLED
+        await self.store.end_run(
+            run_id,
+            to=to,
+            allowed=states.sources(to),
+            worker_id=self.worker_id,
+            pending=pending or (),
+            partial=_partial(turn),
+        )
+        log.info("run_stopped", status=to.value)
+
+    async def _fail(
+        self,
+        run_id: str,
+        code: str,
+        message: str,
+        usage: dict[str, int] | None,
+        pending: list[Event] | None = None,
+        turn: _Turn | None = None,
+    ) -> None:
+        await self.store.end_run(
+            run_id,
+            to=RunStatus.FAILED,
+            allowed=states.sources(RunStatus.FAILED),
+            worker_id=self.worker_id,
+            usage=usage,
+            last_error={"code": code, "message": message},
+            pending=pending or (),
+            partial=_partial(turn),
+        )
+        log.info("run_failed", code=code, error=message)
+
+    async def _execute(self, run: Row, stop: StopSignal) -> None:
+        run_id = run["id"]
+        usage = loads(run["usage"]) or _zero_usage()
+        run_ext = loads(run["extensions"]) or {}
+        try:
+            routes = [self.router.resolve(m) for m in [run["model"], *run_ext.get("fallbacks", [])]]
+        except BadRequestError as exc:
+            await self._fail(run_id, "invalid_prompt", exc.message, None)
+            return
+        max_prompt = run["max_prompt_tokens"]
+        max_completion = run["max_completion_tokens"]
+        prompt_budget = None if max_prompt is None else max_prompt - usage["prompt_tokens"]
+        completion_budget = (
+            None if max_completion is None else max_completion - usage["completion_tokens"]
+        )
+        if completion_budget is not None and completion_budget <= 0:
+            await self._incomplete(run_id, "max_completion_tokens", usage)
+            return
+        truncation = loads(run["truncation_strategy"]) or {}
+        last = (
+            truncation.get("last_messages") if truncation.get("type") == "last_messages" else None
+        )
+        thread_messages = await self.store.context_messages(run["thread_id"], run_id, last=last)
+        steps = await self.store.run_steps_rows(run_id)
+        messages = assemble(run, thread_messages, steps, prompt_budget=prompt_budget)
+        if prompt_budget is not None and sum(message_tokens(m) for m in messages) > prompt_budget:
+            await self._incomplete(run_id, "max_prompt_tokens", usage)
+            return
+        tools = [t for t in loads(run["tools"]) if t.get("type") == "function"]
+        tool_choice = loads(run["tool_choice"]) or "auto"
+        if tool_choice != "none" and any(
+            s["type"] == "tool_calls" and s["status"] == "completed" for s in steps
+        ):
+            tool_choice = "auto"  # "required" or a named function forces the first call only
+        if stop.reason is not None:
+            await self._finish_cancel(run_id, reason=stop.reason)
+            return
+        failed: list[dict[str, str]] = []
+        budget = RetryBudget(self.settings.run_retry_budget)
+        for attempt, route in enumerate(routes):
+            request = ModelRequest(
+                model=route.model,
+                messages=messages,
+                tools=tools,
+                tool_choice=tool_choice,
+                parallel_tool_calls=bool(run["parallel_tool_calls"]),
+                temperature=run["temperature"],
+                top_p=run["top_p"],
+                max_tokens=completion_budget,
+                response_format=loads(run["response_format"]),
+                timeout=self.settings.provider_timeout_seconds,
+                retry_budget=budget,
+            )
+            turn = _Turn(seq=int(run["event_seq"]))
+            started = time.perf_counter()
+            try:
+                await self._stream(run, route, request, turn, stop)
+            except LostClaim:
+                status = await self.store.held_status(run_id, self.worker_id)
+                if status == RunStatus.CANCELLING:
+                    await self._finish_cancel(run_id, turn.pending, turn)
+                else:
+                    log.info("run_claim_lost", status=status)
+                return
+            except RunCancelled:
+                await self._finish_cancel(run_id, turn.pending, turn, stop.reason)
+                return
+            except ProviderCallError as exc:
+                untouched = turn.step is None and turn.tool_step is None and not turn.pending
+                if untouched and attempt + 1 < len(routes):
+                    # Failed for good (the adapter already retried) before any output: the
+                    # next fallback model answers instead.
+                    failed.append({"model": route.label, "code": exc.code, "error": exc.message})
+                    log.warning(
+                        "provider_fallback",
+                        failed=route.label,
+                        next=routes[attempt + 1].label,
+                        error=exc.message,
+                    )
+                    continue
+                usage = _add_usage(usage, turn.prompt_tokens, turn.completion_tokens)
+                await self._fail(run_id, exc.code, exc.message, usage, turn.pending, turn)
+                return
+            break
+        latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        usage = _add_usage(usage, turn.prompt_tokens, turn.completion_tokens)
+        step_usage = {
+            "prompt_tokens": turn.prompt_tokens,
+            "completion_tokens": turn.completion_tokens,
+            "total_tokens": turn.prompt_tokens + turn.completion_tokens,
+        }
+        ext: dict[str, Any] = {"model": route.label, "latency_ms": latency_ms}
+        if failed:
+            ext["fallbacks_failed"] = failed
+        price = self.settings.prices.get(route.label)
+        run_extensions = None
+        if price is not None:
+            cost = round(
+                (
+                    turn.prompt_tokens * price.get("prompt", 0.0)
+                    + turn.completion_tokens * price.get("completion", 0.0)
+                )
+                / 1_000_000,
+                8,
+            )
+            ext["cost"] = cost
+            run_extensions = {**run_ext, "cost": round(run_ext.get("cost", 0.0) + cost, 8)}
+        log.info(
+            "model_call",
+            model=route.label,
+            requested_model=run["model"],
+            latency_ms=latency_ms,
+            finish=turn.finish,
+            prompt_tokens=turn.prompt_tokens,
+            completion_tokens=turn.completion_tokens,
+        )
+        if turn.calls:
+            problem = self._check_calls(turn, tools)
+            if problem is not None:
+                await self._fail(run_id, "server_error", problem, usage, turn.pending)
+                return
+            if turn.message is not None and not turn.message_done:
+                await self._finish_message(run_id, turn, step_usage=None, run_usage=usage, ext=ext)
+            assert turn.tool_step is not None
+            tool_calls = [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments, "output": None},
+                }
+                for _, c in sorted(turn.calls.items())
+            ]
+            await self.store.pause_for_tools(
+                run_id,
+                self.worker_id,
+                step_id=turn.tool_step["id"],
+                tool_calls=tool_calls,
+                step_usage=step_usage,
+                run_usage=usage,
+                step_extensions=ext,
+                pending=turn.pending,
+                run_extensions=run_extensions,
+                paused=RunStatus.REQUIRES_ACTION,
+                allowed=states.sources(RunStatus.REQUIRES_ACTION),
+            )
+            log.info("run_requires_action", tool_calls=len(tool_calls))
+            return
+        if turn.message is None:
+            await self._open_message(run, turn)
+        hit_budget = turn.finish == "length" and completion_budget is not None
+        reason = (
+            "max_tokens"
+            if hit_budget
+            else ("content_filter" if turn.finish == "content_filter" else None)
+        )
+        await self._finish_message(
+            run_id,
+            turn,
+            step_usage=step_usage,
+            run_usage=usage,
+            ext=ext,
+            run_extensions=run_extensions,
+            incomplete_reason=reason,
+            end_run=RunStatus.INCOMPLETE if hit_budget else RunStatus.COMPLETED,
+            incomplete_details={"reason": "max_completion_tokens"} if hit_budget else None,
+        )
+        log.info("run_finished", status="incomplete" if hit_budget else "completed")
+
+    async def _incomplete(self, run_id: str, reason: str, usage: dict[str, int]) -> None:
+        await self.store.end_run(
+            run_id,
+            to=RunStatus.INCOMPLETE,
+            allowed=states.sources(RunStatus.INCOMPLETE),
+            worker_id=self.worker_id,
+            usage=usage,
+            incomplete_details={"reason": reason},
+        )
+
+    def _check_calls(self, turn: _Turn, tools: list[dict[str, Any]]) -> str | None:
+        """The tool-call policy: a call to an unknown tool, with no name, or with arguments that
+        are not a JSON object fails the run with a message naming the call (never dropped)."""
+        names = {t["function"]["name"] for t in tools}
+        for call in turn.calls.values():
+            if not call.name:
+                return "The model returned a tool call without a function name."
+            if call.name not in names:
+                known = ", ".join(sorted(names)) or "none"
+                return f"The model called the unknown tool '{call.name}' (tools: {known})."
+            try:
+                parsed = json.loads(call.arguments or "{}")
+            except json.JSONDecodeError as exc:
+                return (
+                    f"The model returned arguments for '{call.name}' that are not valid JSON "
+                    f"({exc.msg} at position {exc.pos}): {call.arguments[:200]!r}"
+                )
+            if not isinstance(parsed, dict):
+                return f"The model returned arguments for '{call.name}' that are not a JSON object."
+            if not call.arguments:
+                call.arguments = "{}"
+        return None
+
+    # --- streaming ---------------------------------------------------------------------------
+
+    async def _stream(
+        self, run: Row, route: Route, request: ModelRequest, turn: _Turn, stop: StopSignal
+    ) -> None:
+        """Consume the model's stream; a stop request (cancel, expiry) interrupts it at once."""
+        cancelled = False
+        error: Exception | None = None
+
+        async def consume(scope: anyio.CancelScope) -> None:
+            nonlocal error
+            try:
+                async with contextlib.aclosing(route.provider.stream(request)) as chunks:
+                    async for chunk in chunks:
+                        await self._on_chunk(run, turn, chunk)
+            except Exception as exc:  # noqa: BLE001  (re-raised below, outside the task group)
+                error = exc
+            scope.cancel()
+
+        async def watch(scope: anyio.CancelScope) -> None:
+            nonlocal cancelled
+            await stop.event.wait()
+            cancelled = True
+            scope.cancel()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(watch, tg.cancel_scope)
+            tg.start_soon(consume, tg.cancel_scope)
+        if error is not None:
+            raise error
+        if cancelled:
+            raise RunCancelled
+
+    async def _open_message(self, run: Row, turn: _Turn) -> None:
+        pending, turn.pending = turn.pending, []
+        turn.step, turn.message, turn.seq = await self.store.begin_step(
+            run, self.worker_id, kind="message_creation", message=True, pending=pending
+        )
+
+    async def _finish_message(
+        self,
+        run_id: str,
+        turn: _Turn,
+        *,
+        step_usage: dict[str, int] | None,
+        run_usage: dict[str, int],
+        ext: dict[str, Any],
+        incomplete_reason: str | None = None,
+        end_run: str | None = None,
+        incomplete_details: dict[str, Any] | None = None,
+        run_extensions: dict[str, Any] | None = None,
+    ) -> None:
+        assert turn.step is not None
+        assert turn.message is not None
+        content = [{"type": "text", "text": {"value": turn.text, "annotations": []}}]
+        turn.seq = await self.store.finish_message(
+            run_id,
+            self.worker_id,
+            step_id=turn.step["id"],
+            message_id=turn.message["id"],
+            content=content,
+            step_usage=step_usage,
+            run_usage=run_usage,
+            step_extensions=ext,
+            pending=turn.pending,
+            incomplete_reason=incomplete_reason,
+            end_run=end_run,
+            end_allowed=(RunStatus.IN_PROGRESS,),
+            incomplete_details=incomplete_details,
+            run_extensions=run_extensions,
+        )
+        turn.pending = []
+        turn.message_done = True
+
+    async def _on_chunk(self, run: Row, turn: _Turn, chunk: Any) -> None:
+        if isinstance(chunk, TextDelta):
+            if not chunk.text:
+                return
+            if turn.message is None:
+                await self._open_message(run, turn)
+            assert turn.message is not None
+            first = not turn.text
+            text: dict[str, Any] = {"value": chunk.text}
+            if first:
+                text["annotations"] = []
+            turn.text += chunk.text
+            self._queue(
+                run["id"],
+                turn,
+                (
+                    "thread.message.delta",
+                    {
+                        "id": turn.message["id"],
+                        "object": "thread.message.delta",
+                        "delta": {"content": [{"index": 0, "type": "text", "text": text}]},
+                    },
+                ),
+            )
+        elif isinstance(chunk, ToolCallDelta):
+            if turn.tool_step is None:
+                if turn.message is not None and not turn.message_done:
+                    await self._finish_message(
+                        run["id"], turn, step_usage=None, run_usage=_zero_usage(), ext={}
+                    )
+                pending, turn.pending = turn.pending, []
+                turn.tool_step, _, turn.seq = await self.store.begin_step(
+                    run, self.worker_id, kind="tool_calls", message=False, pending=pending
+                )
+            assert turn.tool_step is not None
+            call = turn.calls.get(chunk.index)
+            if call is None:
+                call = turn.calls[chunk.index] = _Call(
+                    id=chunk.id or ids.new_id("call"), name=chunk.name or ""
+                )
+                delta: dict[str, Any] = {
+                    "index": chunk.index,
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": chunk.arguments, "output": None},
+                }
+            else:
+                delta = {
+                    "index": chunk.index,
+                    "type": "function",
+                    "function": {"arguments": chunk.arguments},
+                }
+            call.arguments += chunk.arguments
+            self._queue(
+                run["id"],
+                turn,
+                (
+                    "thread.run.step.delta",
+                    {
+                        "id": turn.tool_step["id"],
+                        "object": "thread.run.step.delta",
+                        "delta": {"step_details": {"type": "tool_calls", "tool_calls": [delta]}},
+                    },
+                ),
+            )
+        elif isinstance(chunk, UsageChunk):
+            turn.prompt_tokens = chunk.prompt_tokens
+            turn.completion_tokens = chunk.completion_tokens
+        elif isinstance(chunk, Finish):
+            turn.finish = chunk.reason
+        if turn.pending and (
+            len(turn.pending) >= self.settings.delta_flush_count
+            or time.monotonic() - turn.pending_since >= self.settings.delta_flush_seconds
+        ):
+            await self._flush(run["id"], turn)
+
+    def _queue(self, run_id: str, turn: _Turn, event: Event) -> None:
+        """Buffer a delta for the next batch, and publish it live at once."""
+        if not turn.pending:
+            turn.pending_since = time.monotonic()
+        turn.pending.append(event)
+        notifier = self.store.notifier
+        if notifier.has_listeners(run_id):
+            seq = turn.seq + len(turn.pending)
+            notifier.publish(
+                run_id, (RunEvent(run_id=run_id, seq=seq, event=event[0], data=event[1]),)
+            )
+
+    async def _flush(self, run_id: str, turn: _Turn) -> None:
+        if turn.pending:
+            events, turn.pending = turn.pending, []
+            turn.seq = await self.store.append_events(
+                run_id, self.worker_id, events, prepublished=len(events)
+            )

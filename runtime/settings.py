@@ -1,0 +1,131 @@
+"""One validated settings object: arguments, then `ASSISTANTS_*` environment, then a TOML file.
+
+The TOML file is `ASSISTANTS_CONFIG` if set, else `assistants.toml` in the working directory if it
+exists. Keys are the field names below (a `[assistants]` table or top-level keys).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from store.db import DatabaseURL
+from store.errors import ConfigurationError
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///assistants.db"
+
+
+class Settings(BaseModel):
+    """Every knob of the runtime, with its default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    """Where state lives: `sqlite+aiosqlite:///file.db`, `...:memory:`, `postgresql+asyncpg://`."""
+    max_concurrent_runs: int = Field(default=64, ge=1, le=100_000)
+    """How many runs one worker executes at once (model calls overlap; the store is shared)."""
+    lease_seconds: float = Field(default=15.0, gt=0)
+    """How long a worker's claim on a run lasts without a heartbeat before others may take it."""
+    heartbeat_seconds: float | None = Field(default=None, gt=0)
+    """How often leases are renewed; default a third of `lease_seconds`."""
+    poll_seconds: float = Field(default=1.0, gt=0)
+    """How often an idle worker looks for queued runs when no wake-up arrives (the guarantee)."""
+    sweep_seconds: float = Field(default=1.0, gt=0)
+    """How often the sweeper looks for lapsed leases and overdue runs."""
+    max_attempts: int = Field(default=3, ge=1)
+    """How many times a run may be claimed before a lost worker fails it (`server_error`)."""
+    stop_grace_seconds: float = Field(default=10.0, ge=0)
+    """On a graceful stop, how long in-flight runs may finish before they are released."""
+    delta_flush_seconds: float = Field(default=0.02, ge=0)
+    """Token deltas are persisted in batches at most this old (live subscribers see each one)."""
+    delta_flush_count: int = Field(default=64, ge=1)
+    """... or of at most this many deltas, whichever comes first."""
+    model_aliases: dict[str, str] = Field(default_factory=dict)
+    """Model names apps send mapped to configured models (`{"gpt-4o": "ollama/qwen2.5"}`)."""
+    endpoints: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Named OpenAI-compatible endpoints: `{"name": {"base_url": ..., "api_key_env": ...}}`."""
+    prices: dict[str, dict[str, float]] = Field(default_factory=dict)
+    """USD per million tokens by model (`{"openai/gpt-4o": {"prompt": 2.5, "completion": 10}}`):
+    runs and steps then carry a `cost` (an extension field)."""
+    provider_timeout_seconds: float = Field(default=600.0, gt=0)
+    provider_max_retries: int = Field(default=2, ge=0)
+    """Retries of one model call (408/409/429/5xx, timeouts, refused connections)."""
+    run_retry_budget: int = Field(default=6, ge=0)
+    """Retries one run may spend in all across its model calls and fallbacks (each execution)."""
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        DatabaseURL.parse(value)
+        return value
+
+    @property
+    def heartbeat_interval(self) -> float:
+        return self.heartbeat_seconds or self.lease_seconds / 3
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Arguments (`overrides`, `None` meaning unset) over env over the TOML file."""
+        values: dict[str, Any] = {}
+        values.update(_from_toml())
+        values.update(_from_env())
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            raise ConfigurationError(f"Invalid settings: {problems}") from None
+
+
+def _from_env() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, field in Settings.model_fields.items():
+        raw = os.environ.get(f"ASSISTANTS_{name.upper()}")
+        if raw is None or raw == "":
+            continue
+        if name == "model_aliases":
+            out[name] = parse_aliases(raw.split(","))
+        elif field.annotation in (int, "int"):
+            out[name] = raw
+        else:
+            out[name] = raw
+    return out
+
+
+def parse_aliases(items: list[str]) -> dict[str, str]:
+    """`["gpt-4o=ollama/qwen2.5", "*=test"]` as a mapping, refusing malformed entries."""
+    aliases: dict[str, str] = {}
+    for item in items:
+        entry = item.strip()
+        if not entry:
+            continue
+        name, sep, target = entry.partition("=")
+        if not sep or not name.strip() or not target.strip():
+            raise ConfigurationError(
+                f"Invalid model alias {entry!r}: expected NAME=MODEL, e.g. 'gpt-4o=ollama/qwen2.5'."
+            )
+        aliases[name.strip()] = target.strip()
+    return aliases
+
+
+def _from_toml() -> dict[str, Any]:
+    explicit = os.environ.get("ASSISTANTS_CONFIG")
+    path = Path(explicit) if explicit else Path("assistants.toml")
+    if not path.is_file():
+        if explicit:
+            raise ConfigurationError(f"ASSISTANTS_CONFIG names {explicit!r}, which does not exist.")
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"Invalid TOML in {path}: {exc}") from None
+    section = data.get("assistants", data)
+    if not isinstance(section, dict):
+        raise ConfigurationError(f"{path}: the [assistants] table must be a table.")
+    return dict(section)

@@ -1,0 +1,105 @@
+"""Run event streams: a replay of the durable log from a sequence number, then its live tail.
+
+`run_events(store, run_id, after=N)` yields every event with `seq > N` exactly once, in order:
+first from the log, then as they are published in this process (each token delta at once),
+re-reading the log whenever a live event is missing (a gap, a lagging subscriber) or nothing
+arrived for `poll` seconds (the events of a run executed by another process). It ends after the
+run's next stop event: `requires_action` or a terminal status (the SDK streams' end), or with
+`through_pauses=True` only a terminal one; and at once for a finished run whose log has been
+read to the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import anyio
+
+from runtime import states
+from store.errors import BadRequestError
+from store.store import Store
+from store.types import RunEvent
+
+STOP_EVENTS = frozenset(f"thread.run.{s.value}" for s in states.POLL_STOP)
+TERMINAL_EVENTS = frozenset(f"thread.run.{s.value}" for s in states.TERMINAL)
+_PAGE = 500
+_SPINS = 3
+
+
+async def check_after(store: Store, run_id: str, after: int) -> None:
+    """Refuse a resume point the run's log has not reached (or a negative one)."""
+    if after < 0:
+        raise BadRequestError(
+            f"Invalid 'after': {after}. Expected a sequence number >= 0.",
+            param="after",
+            code="invalid_value",
+        )
+    row = await store.run_row(run_id)
+    last = 0 if row is None else int(row["event_seq"])
+    if after > last:
+        raise BadRequestError(
+            f"Invalid 'after': {after}. Run {run_id} has logged {last} events so far; resume "
+            "from a sequence number you received.",
+            param="after",
+            code="invalid_value",
+        )
+
+
+async def run_events(
+    store: Store,
+    run_id: str,
+    *,
+    after: int = 0,
+    poll: float = 0.25,
+    through_pauses: bool = False,
+) -> AsyncIterator[RunEvent]:
+    """Every event of the run after `after`, in order, until the run's next stop (see above)."""
+    stops = TERMINAL_EVENTS if through_pauses else STOP_EVENTS
+    last = after
+    with store.notifier.listen(run_id) as live:
+        while True:
+            # Catch up from the durable log.
+            while True:
+                batch = await store.read_events(run_id, after=last, limit=_PAGE)
+                for event in batch:
+                    yield event
+                    last = event.seq
+                    if event.event in stops:
+                        return
+                if len(batch) < _PAGE:
+                    break
+            status = await store.run_status(run_id)
+            if status is None or (states.is_terminal(status) and not live.buffer):
+                return
+            # Follow the live tail until it has a gap or goes quiet.
+            while True:
+                if live.lagged:
+                    live.lagged = False
+                    break
+                events = live.drain()
+                if not events:
+                    # A streaming model usually sends its next delta within a loop iteration or
+                    # two: look again before paying for a timed wait.
+                    for _ in range(_SPINS):
+                        await anyio.lowlevel.checkpoint()
+                        events = live.drain()
+                        if events or live.lagged:
+                            break
+                if not events and not live.lagged:
+                    await live.wait(poll)
+                    events = live.drain()
+                    if not events:
+                        break
+                gap = False
+                for event in events:
+                    if event.seq <= last:
+                        continue
+                    if event.seq != last + 1:
+                        gap = True
+                        break
+                    yield event
+                    last = event.seq
+                    if event.event in stops:
+                        return
+                if gap:
+                    break

@@ -1,0 +1,302 @@
+"""The worker: claims queued runs and executes them, one anyio task group.
+
+- claim loop: takes queued runs (bounded by `max_concurrent_runs`), each executed in its own task;
+  it sleeps until a wake-up (a run was queued in this process) or `poll_seconds` pass, so other
+  processes' runs are found by polling, the guarantee;
+- heartbeat: renews the leases of held runs on the database clock; a run missing from the answer
+  was taken from this worker (its task is cancelled, nothing is written); a run now `cancelling`
+  is told to stop;
+- sweeper: re-queues runs whose worker vanished (lease lapsed), fails them once their attempt
+  budget is spent, finishes cancels nobody holds, expires runs past `expires_at`;
+- graceful stop: stop claiming, let in-flight runs finish for `stop_grace_seconds`, then release
+  the rest to the queue for another worker.
+
+Nothing lives only in memory: any number of workers, in any processes, share one database.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+
+import anyio
+import structlog
+from anyio.abc import TaskGroup, TaskStatus
+
+from runtime import states
+from runtime.executor import Executor, StopSignal
+from runtime.providers.router import ProviderRouter
+from runtime.settings import Settings
+from runtime.states import RunStatus
+from store.db import Row
+from store.execution import LostClaim
+from store.notify import QUEUE
+from store.store import Store
+
+log = structlog.get_logger("assistants.worker")
+
+
+@dataclass
+class _Held:
+    """A run this worker executes: its task's scope, its stop signal, when it expires."""
+
+    scope: anyio.CancelScope
+    stop: StopSignal
+    expires_at: int | None
+
+
+class Worker:
+    """Executes runs from one store. `run()` until `stop()`; see the module docstring."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        worker_id: str | None = None,
+        router: ProviderRouter | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        # The id in the database is unique to this process even when two processes are given
+        # the same name: leases and guarded writes are keyed by it.
+        self.name = worker_id or socket.gethostname()
+        self.worker_id = f"{self.name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.router = router or ProviderRouter(settings)
+        self.executor = Executor(store, self.router, settings, self.worker_id)
+        self._active: dict[str, _Held] = {}
+        self._slot_freed: anyio.Event | None = None
+        self._stopping: anyio.Event | None = None
+        self._stopped: anyio.Event | None = None
+        self._tg: TaskGroup | None = None
+        self.runs_executed = 0
+
+    @property
+    def active_runs(self) -> list[str]:
+        return list(self._active)
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Work until `stop()` is called (or the task is cancelled: then runs are released)."""
+        self._stopping = anyio.Event()
+        self._stopped = anyio.Event()
+        self._slot_freed = anyio.Event()
+        unsubscribe = self.store.notifier.subscribe(self._on_notify)
+        log.info("worker_started", worker=self.name, worker_id=self.worker_id)
+        try:
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                tg.start_soon(self._heartbeat_loop)
+                tg.start_soon(self._sweeper_loop)
+                await tg.start(self.store.listen)
+                task_status.started()
+                await self._claim_loop(tg)
+                await self._drain()
+                tg.cancel_scope.cancel()
+        finally:
+            unsubscribe()
+            with anyio.CancelScope(shield=True):
+                await self.router.aclose()
+            self._stopped.set()
+            log.info("worker_stopped", worker_id=self.worker_id)
+
+    async def stop(self) -> None:
+        """Stop claiming, let in-flight runs finish within the grace period, release the rest."""
+        if self._stopping is None or self._stopped is None:
+            return
+        self._stopping.set()
+        await self._stopped.wait()
+
+    def _on_notify(self, key: str) -> None:
+        if key.startswith("cancel:"):
+            held = self._active.get(key[7:])
+            if held is not None:
+                held.stop.set("cancel")
+
+    # --- claiming -----------------------------------------------------------------------------
+
+    async def _claim_loop(self, tg: TaskGroup) -> None:
+        assert self._stopping is not None
+        limit = self.settings.max_concurrent_runs
+        while not self._stopping.is_set():
+            free = limit - len(self._active)
+            if free <= 0:
+                await self._wait_for(self._slot_event(), None)
+                continue
+            wake = self.store.notifier.event(QUEUE)
+            try:
+                rows = await self.store.claim(
+                    self.worker_id, limit=min(free, 100), lease_seconds=self.settings.lease_seconds
+                )
+            except Exception:  # the database may be restarting: log, wait, retry
+                log.exception("claim_failed")
+                rows = []
+                await self._wait_for(self._stopping, self.settings.poll_seconds)
+                continue
+            for row in rows:
+                scope = anyio.CancelScope()
+                self._active[row["id"]] = _Held(scope, StopSignal(), row["expires_at"])
+                tg.start_soon(self._execute, row, scope)
+            if len(rows) < min(free, 100):
+                # The queue is drained: wait for a wake-up (or the poll) instead of asking again.
+                await self._wait_for(wake, self.settings.poll_seconds)
+
+    def _slot_event(self) -> anyio.Event:
+        assert self._slot_freed is not None
+        if self._slot_freed.is_set():
+            self._slot_freed = anyio.Event()
+        return self._slot_freed
+
+    async def _wait_for(self, event: anyio.Event, timeout: float | None) -> None:
+        assert self._stopping is not None
+        stopping = self._stopping
+        async with anyio.create_task_group() as tg:
+
+            async def waiter(ev: anyio.Event) -> None:
+                await ev.wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(waiter, event)
+            tg.start_soon(waiter, stopping)
+            if timeout is not None:
+                with anyio.move_on_after(timeout):
+                    await anyio.sleep_forever()
+                tg.cancel_scope.cancel()
+
+    async def _execute(self, row: Row, scope: anyio.CancelScope) -> None:
+        run_id = row["id"]
+        stop = self._active[run_id].stop
+        try:
+            with scope:
+                try:
+                    await self.executor.execute(row, stop)
+                except Exception as exc:
+                    log.exception("run_crashed", run_id=run_id)
+                    with anyio.CancelScope(shield=True):
+                        await self._fail_crashed(run_id, exc)
+            if scope.cancelled_caught:
+                with anyio.CancelScope(shield=True):
+                    await self._release(run_id)
+        finally:
+            self._active.pop(run_id, None)
+            self.runs_executed += 1
+            if self._slot_freed is not None:
+                self._slot_freed.set()
+
+    async def _fail_crashed(self, run_id: str, exc: Exception) -> None:
+        try:
+            await self.store.end_run(
+                run_id,
+                to=RunStatus.FAILED,
+                allowed=states.sources(RunStatus.FAILED),
+                worker_id=self.worker_id,
+                last_error={
+                    "code": "server_error",
+                    "message": f"The run failed inside the runtime: {type(exc).__name__}.",
+                },
+            )
+        except Exception:
+            log.exception("run_fail_failed", run_id=run_id)
+
+    async def _release(self, run_id: str) -> None:
+        """Give a run back (stop, or a lost lease): re-queue it, or finish its cancel."""
+        status = await self.store.held_status(run_id, self.worker_id)
+        try:
+            if status == RunStatus.IN_PROGRESS:
+                await self.store.release(
+                    run_id, self.worker_id, to=RunStatus.QUEUED, allowed=(RunStatus.IN_PROGRESS,)
+                )
+                log.info("run_released", run_id=run_id)
+            elif status == RunStatus.CANCELLING:
+                await self.store.end_run(
+                    run_id,
+                    to=RunStatus.CANCELLED,
+                    allowed=(RunStatus.CANCELLING,),
+                    worker_id=self.worker_id,
+                )
+        except LostClaim:
+            pass
+
+    async def _drain(self) -> None:
+        """Let in-flight runs finish within the grace period, then cancel (release) the rest."""
+        with anyio.move_on_after(self.settings.stop_grace_seconds):
+            while self._active:
+                await self._slot_event().wait()
+        for held in list(self._active.values()):
+            held.scope.cancel()
+        while self._active:
+            await self._slot_event().wait()
+
+    # --- leases and the sweeper ----------------------------------------------------------------
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await anyio.sleep(self.settings.heartbeat_interval)
+            # Only the runs held before the heartbeat left: one claimed while it was in flight
+            # is not in its answer, and must not be taken for lost.
+            executing = dict(self._active)
+            if not executing:
+                continue
+            try:
+                held = await self.store.heartbeat(
+                    self.worker_id, list(executing), lease_seconds=self.settings.lease_seconds
+                )
+            except Exception:
+                log.exception("heartbeat_failed")
+                continue
+            for run_id, run in executing.items():
+                row = held.get(run_id)
+                if row is None:
+                    if run_id in self._active:
+                        log.warning("run_lease_lost", run_id=run_id)
+                        run.scope.cancel()
+                elif row["status"] == RunStatus.CANCELLING:
+                    run.stop.set("cancel")
+                elif row["overdue"]:
+                    run.stop.set("expire")
+
+    async def _sweeper_loop(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("sweep_failed")
+            await anyio.sleep(self.settings.sweep_seconds)
+
+    async def sweep(self) -> None:
+        """One pass: lapsed leases (re-queue, fail, or finish a cancel) and overdue runs."""
+        for row in await self.store.lapsed_runs():
+            run_id, status = row["id"], row["status"]
+            if status == RunStatus.CANCELLING:
+                await self.store.end_run(
+                    run_id,
+                    to=RunStatus.CANCELLED,
+                    allowed=(RunStatus.CANCELLING,),
+                    lapsed_only=True,
+                )
+            elif row["attempts"] + 1 >= self.settings.max_attempts:
+                # `attempts` counts interruptions (lapsed leases), not claims: tool rounds
+                # re-claim a run without spending its budget.
+                await self.store.end_run(
+                    run_id,
+                    to=RunStatus.FAILED,
+                    allowed=(RunStatus.IN_PROGRESS,),
+                    lapsed_only=True,
+                    last_error={
+                        "code": "server_error",
+                        "message": f"The run was interrupted {row['attempts'] + 1} times (the "
+                        "worker running it stopped responding); giving up.",
+                    },
+                )
+                log.warning("run_attempts_exhausted", run_id=run_id)
+            elif await self.store.requeue_lapsed(
+                run_id, to=RunStatus.QUEUED, allowed=(RunStatus.IN_PROGRESS,)
+            ):
+                log.warning("run_requeued", run_id=run_id, lost_worker=row["worker_id"])
+        for run_id in await self.store.overdue_runs():
+            ended = await self.store.end_run(
+                run_id, to=RunStatus.EXPIRED, allowed=states.sources(RunStatus.EXPIRED)
+            )
+            if ended is not None:
+                log.info("run_expired", run_id=run_id)

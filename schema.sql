@@ -1,0 +1,144 @@
+-- The canonical schema of the assistants store (SQLite dialect).
+-- Generated from store/tables.py; tests/store/test_schema.py proves the two agree.
+
+CREATE TABLE assistants (
+	seq INTEGER NOT NULL,
+	id VARCHAR NOT NULL,
+	project VARCHAR NOT NULL,
+	created_at INTEGER NOT NULL,
+	name VARCHAR,
+	description VARCHAR,
+	model VARCHAR NOT NULL,
+	instructions TEXT,
+	tools TEXT NOT NULL,
+	tool_resources TEXT,
+	metadata TEXT,
+	temperature FLOAT,
+	top_p FLOAT,
+	response_format TEXT,
+	reasoning_effort VARCHAR,
+	extensions TEXT,
+	PRIMARY KEY (seq),
+	UNIQUE (id)
+);
+CREATE INDEX ix_assistants_project_seq ON assistants (project, seq);
+
+CREATE TABLE messages (
+	seq INTEGER NOT NULL,
+	id VARCHAR NOT NULL,
+	project VARCHAR NOT NULL,
+	thread_id VARCHAR NOT NULL,
+	created_at INTEGER NOT NULL,
+	status VARCHAR NOT NULL,
+	incomplete_details TEXT,
+	completed_at INTEGER,
+	incomplete_at INTEGER,
+	role VARCHAR NOT NULL,
+	content TEXT NOT NULL,
+	assistant_id VARCHAR,
+	run_id VARCHAR,
+	attachments TEXT,
+	metadata TEXT,
+	PRIMARY KEY (seq),
+	UNIQUE (id)
+);
+CREATE INDEX ix_messages_run_seq ON messages (run_id, seq);
+CREATE INDEX ix_messages_thread_seq ON messages (thread_id, seq);
+
+CREATE TABLE run_events (
+	run_id VARCHAR NOT NULL,
+	seq INTEGER NOT NULL,
+	created_at FLOAT NOT NULL,
+	event VARCHAR NOT NULL,
+	data TEXT NOT NULL,
+	PRIMARY KEY (run_id, seq)
+);
+
+CREATE TABLE run_steps (
+	seq INTEGER NOT NULL,
+	id VARCHAR NOT NULL,
+	project VARCHAR NOT NULL,
+	run_id VARCHAR NOT NULL,
+	thread_id VARCHAR NOT NULL,
+	assistant_id VARCHAR NOT NULL,
+	created_at INTEGER NOT NULL,
+	type VARCHAR NOT NULL,
+	status VARCHAR NOT NULL,
+	step_details TEXT NOT NULL,
+	last_error TEXT,
+	expired_at INTEGER,
+	cancelled_at INTEGER,
+	failed_at INTEGER,
+	completed_at INTEGER,
+	metadata TEXT,
+	usage TEXT,
+	extensions TEXT,
+	PRIMARY KEY (seq),
+	UNIQUE (id)
+);
+CREATE INDEX ix_run_steps_run_seq ON run_steps (run_id, seq);
+
+CREATE TABLE runs (
+	seq INTEGER NOT NULL,
+	id VARCHAR NOT NULL,
+	project VARCHAR NOT NULL,
+	thread_id VARCHAR NOT NULL,
+	assistant_id VARCHAR NOT NULL,
+	created_at INTEGER NOT NULL,
+	status VARCHAR NOT NULL,
+	required_action TEXT,
+	last_error TEXT,
+	expires_at INTEGER,
+	started_at INTEGER,
+	cancelled_at INTEGER,
+	failed_at INTEGER,
+	completed_at INTEGER,
+	incomplete_details TEXT,
+	model VARCHAR NOT NULL,
+	instructions TEXT NOT NULL,
+	tools TEXT NOT NULL,
+	metadata TEXT,
+	usage TEXT,
+	temperature FLOAT,
+	top_p FLOAT,
+	max_prompt_tokens INTEGER,
+	max_completion_tokens INTEGER,
+	truncation_strategy TEXT,
+	tool_choice TEXT,
+	parallel_tool_calls INTEGER NOT NULL,
+	response_format TEXT,
+	reasoning_effort VARCHAR,
+	extensions TEXT,
+	worker_id VARCHAR,
+	lease_expires_at FLOAT,
+	attempts INTEGER DEFAULT '0' NOT NULL,
+	cancel_requested INTEGER DEFAULT '0' NOT NULL,
+	event_seq INTEGER DEFAULT '0' NOT NULL,
+	PRIMARY KEY (seq),
+	UNIQUE (id)
+);
+CREATE INDEX ix_runs_expiring ON runs (expires_at) WHERE status IN ('queued', 'in_progress', 'requires_action', 'cancelling');
+CREATE INDEX ix_runs_leased ON runs (lease_expires_at) WHERE worker_id IS NOT NULL;
+CREATE INDEX ix_runs_queued ON runs (seq) WHERE status = 'queued';
+CREATE INDEX ix_runs_thread_seq ON runs (thread_id, seq);
+CREATE INDEX ix_runs_worker ON runs (worker_id) WHERE worker_id IS NOT NULL;
+CREATE UNIQUE INDEX ux_runs_one_active_per_thread ON runs (thread_id) WHERE status IN ('queued', 'in_progress', 'requires_action', 'cancelling');
+
+CREATE TABLE schema_version (
+	version INTEGER NOT NULL,
+	applied_at INTEGER NOT NULL,
+	PRIMARY KEY (version)
+);
+
+CREATE TABLE threads (
+	seq INTEGER NOT NULL,
+	id VARCHAR NOT NULL,
+	project VARCHAR NOT NULL,
+	created_at INTEGER NOT NULL,
+	tool_resources TEXT,
+	metadata TEXT,
+	version INTEGER DEFAULT '0' NOT NULL,
+	PRIMARY KEY (seq),
+	UNIQUE (id)
+);
+CREATE INDEX ix_threads_project_seq ON threads (project, seq);

@@ -1,0 +1,194 @@
+"""Shared pieces of the store: clock, pagination, the run event log, commit notifications."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from store.db import Database, Row, Tx
+from store.errors import BadRequestError
+from store.notify import QUEUE, Notifier
+from store.rows import dumps
+from store.tables import ACTIVE_SQL
+from store.types import ListPage, Model, RunEvent
+
+M = TypeVar("M", bound=Model)
+
+ACTIVE = ACTIVE_SQL  # `status IN ACTIVE`: the statuses one thread may have one run in
+PROCESS_TOKEN = f"{os.getpid()}-{secrets.token_hex(4)}"
+"""Identifies this process's own notifications, which it ignores when they come back."""
+
+
+def now() -> int:
+    """The API's clock: integer Unix seconds."""
+    return int(time.time())
+
+
+class StoreBase:
+    """State shared by the store's parts: the database and the commit notifier."""
+
+    def __init__(self, db: Database, notifier: Notifier | None = None) -> None:
+        self.db = db
+        self.notifier = notifier or Notifier()
+
+    async def _page(
+        self,
+        *,
+        table: str,
+        columns: str,
+        scope: str,
+        params: dict[str, Any],
+        limit: int,
+        order: str,
+        after: str | None,
+        before: str | None,
+        convert: Callable[[Row], M],
+    ) -> ListPage[M]:
+        """One page by `seq` (insertion order, the `created_at` order with a stable tiebreak).
+
+        Walks the `(scope, seq)` index from the cursor: no OFFSET, no scan, the same cost on page
+        one and page five hundred.
+        """
+        forward = before is None
+        conditions = [scope]
+        args = dict(params)
+        cursor_sql = f"(SELECT seq FROM {table} WHERE id = :{{name}} AND {scope})"
+        if after is not None:
+            op = "<" if order == "desc" else ">"
+            conditions.append(f"seq {op} " + cursor_sql.format(name="after_id"))
+            args["after_id"] = after
+        if before is not None:
+            op = ">" if order == "desc" else "<"
+            conditions.append(f"seq {op} " + cursor_sql.format(name="before_id"))
+            args["before_id"] = before
+        ascending = (order == "asc") == forward
+        sql = (
+            f"SELECT {columns} FROM {table} WHERE {' AND '.join(conditions)} "
+            f"ORDER BY seq {'ASC' if ascending else 'DESC'} LIMIT :limit_plus_one"
+        )
+        args["limit_plus_one"] = limit + 1
+        rows = await self.db.fetch(sql, args)
+        if not rows:
+            await self._check_cursors(table, scope, params, after=after, before=before)
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        if not forward:
+            rows.reverse()
+        data = [convert(r) for r in rows]
+        return ListPage[M](
+            data=data,
+            first_id=data[0].id if data else None,  # type: ignore[attr-defined]
+            last_id=data[-1].id if data else None,  # type: ignore[attr-defined]
+            has_more=has_more,
+        )
+
+    async def _check_cursors(
+        self,
+        table: str,
+        scope: str,
+        params: dict[str, Any],
+        *,
+        after: str | None,
+        before: str | None,
+    ) -> None:
+        for name, value in (("after", after), ("before", before)):
+            if value is None:
+                continue
+            row = await self.db.fetchrow(
+                f"SELECT 1 AS found FROM {table} WHERE id = :cursor AND {scope}",
+                {**params, "cursor": value},
+            )
+            if row is None:
+                raise BadRequestError(
+                    f"Invalid '{name}': no object with id '{value}' in this list. Use the id of "
+                    "an item from the previous page.",
+                    param=name,
+                    code="invalid_value",
+                )
+
+    async def _append_events(
+        self, tx: Tx, run_id: str, events: Sequence[tuple[str, dict[str, Any]]]
+    ) -> int:
+        """Append `events` to the run's log with the next sequence numbers; return the last one.
+
+        Called inside the transaction that made the change the events describe, so the log and
+        the rows can never disagree. Subscribers are woken after the commit (`_notify`).
+        """
+        row = await tx.fetchrow(
+            "UPDATE runs SET event_seq = event_seq + :n WHERE id = :id RETURNING event_seq",
+            {"n": len(events), "id": run_id},
+        )
+        assert row is not None, run_id
+        last = int(row["event_seq"])
+        await self._insert_events(tx, run_id, last - len(events) + 1, events)
+        return last
+
+    async def _insert_events(
+        self,
+        tx: Tx,
+        run_id: str,
+        first: int,
+        events: Sequence[tuple[str, dict[str, Any]]],
+        *,
+        prepublished: int = 0,
+    ) -> None:
+        """Insert events from sequence number `first`; publish them live after the commit.
+
+        The first `prepublished` events were already published live (token deltas are, as they
+        arrive), so only the rest are.
+        """
+        created = time.time()
+        if self.notifier.has_listeners(run_id) and prepublished < len(events):
+            published = [
+                RunEvent(run_id=run_id, seq=first + i, event=name, data=data)
+                for i, (name, data) in enumerate(events)
+                if i >= prepublished
+            ]
+            tx.after_commit(lambda: self.notifier.publish(run_id, published))
+        if self.db.dialect == "postgresql":
+            queued = any(name == "thread.run.queued" for name, _ in events)
+            await self._notify_remote(tx, run_id, "q" if queued else "")
+        await tx.executemany(
+            "INSERT INTO run_events (run_id, seq, created_at, event, data) "
+            "VALUES (:run_id, :seq, :created_at, :event, :data)",
+            [
+                {
+                    "run_id": run_id,
+                    "seq": first + i,
+                    "created_at": created,
+                    "event": name,
+                    "data": dumps(data),
+                }
+                for i, (name, data) in enumerate(events)
+            ],
+        )
+
+    async def _notify_remote(self, tx: Tx, run_id: str, flags: str) -> None:
+        """Tell other processes (Postgres NOTIFY, delivered at commit) that the run changed.
+
+        `flags`: "q" the queue gained a run, "c" the run was asked to stop.
+        """
+        await tx.execute(
+            "SELECT pg_notify('assistants', :payload)",
+            {"payload": f"{PROCESS_TOKEN}|{run_id}|{flags}"},
+        )
+
+    def on_remote(self, payload: str) -> None:
+        """Handle another process's notification: wake waiters, subscribers and workers."""
+        token, _, rest = payload.partition("|")
+        if token == PROCESS_TOKEN:
+            return
+        run_id, _, flags = rest.partition("|")
+        self.notifier.notify(run_id)
+        self.notifier.poke(run_id)
+        if "q" in flags:
+            self.notifier.notify(QUEUE)
+        if "c" in flags:
+            self.notifier.notify(f"cancel:{run_id}")
+
+    def _notify(self, run_id: str) -> None:
+        """Wake in-process waiters on this run (after the commit: they must see the change)."""
+        self.notifier.notify(run_id)

@@ -1,0 +1,319 @@
+"""Database access: the one small place where SQLite and Postgres differ.
+
+Every statement of the store is plain SQL with `:name` parameters and the `{now}` placeholder for
+the database clock (fractional Unix seconds). A `Database` runs it on the driver directly:
+
+- SQLite: one `sqlite3` connection per `Database`, called inline on the event loop's thread.
+  In WAL mode with `synchronous=NORMAL` a commit does not fsync, so a statement costs tens of
+  microseconds: far less than the thread hop that aiosqlite (or any thread bridge) pays per call,
+  and with no hop there is nothing asyncio-specific, so this path also runs under trio. The one
+  way SQLite can block, waiting for another process's write lock, is never waited out on the
+  loop: the busy timeout is 0 and `BEGIN IMMEDIATE` is retried with an async sleep instead.
+- Postgres: an asyncpg pool (extra `postgres`); `:name` is rewritten to `$n` once per statement.
+
+A write transaction is `async with db.transaction() as tx:`. On SQLite the body runs with no
+suspension between statements (the store never awaits anything else inside one), and the
+connection refuses a statement from another task while a transaction is open, so that invariant
+cannot break silently.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import anyio
+
+from store.errors import ConfigurationError, InternalServerError
+
+Params = Mapping[str, Any]
+Row = Mapping[str, Any]
+Dialect = Literal["sqlite", "postgresql"]
+
+_NOW_SQL: dict[Dialect, str] = {
+    "sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
+    "postgresql": "extract(epoch from clock_timestamp())::float8",
+}
+
+
+class UniqueViolation(Exception):
+    """A statement broke a unique constraint; `constraint` names it when the driver says."""
+
+    def __init__(self, constraint: str) -> None:
+        super().__init__(constraint)
+        self.constraint = constraint
+
+
+class Tx(Protocol):
+    """Statements inside one transaction."""
+
+    async def fetch(self, sql: str, params: Params | None = None) -> list[Row]: ...
+
+    async def fetchrow(self, sql: str, params: Params | None = None) -> Row | None: ...
+
+    async def execute(self, sql: str, params: Params | None = None) -> int: ...
+
+    async def executemany(self, sql: str, params: Sequence[Params]) -> None: ...
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once this transaction has committed (never if it rolls back)."""
+        ...
+
+
+class Database(Protocol):
+    """A connection to one store database."""
+
+    dialect: Dialect
+    url: str
+
+    async def connect(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Tx]: ...
+
+    async def fetch(self, sql: str, params: Params | None = None) -> list[Row]: ...
+
+    async def fetchrow(self, sql: str, params: Params | None = None) -> Row | None: ...
+
+    async def executescript(self, script: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class DatabaseURL:
+    """A parsed `ASSISTANTS_DATABASE_URL`."""
+
+    dialect: Dialect
+    url: str
+    path: str | None = None  # SQLite only: a file path or ":memory:"
+    dsn: str | None = None  # Postgres only: the asyncpg DSN
+
+    @classmethod
+    def parse(cls, url: str) -> DatabaseURL:
+        for prefix in ("sqlite+aiosqlite://", "sqlite://"):
+            if url.startswith(prefix):
+                rest = url[len(prefix) :]
+                if not rest.startswith("/"):
+                    break
+                path = rest[1:].split("?", 1)[0]
+                if path in ("", ":memory:"):
+                    path = ":memory:"
+                return cls("sqlite", url, path=path)
+        for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return cls("postgresql", url, dsn="postgresql://" + url[len(prefix) :])
+        raise ConfigurationError(
+            f"Unsupported database URL {url!r}: use 'sqlite+aiosqlite:///path.db', "
+            "'sqlite+aiosqlite:///:memory:' or 'postgresql+asyncpg://user@host/db'."
+        )
+
+
+def open_database(url: str, *, busy_timeout: float = 30.0) -> Database:
+    """A `Database` for `url` (not yet connected)."""
+    parsed = DatabaseURL.parse(url)
+    if parsed.dialect == "sqlite":
+        assert parsed.path is not None
+        return SqliteDatabase(parsed.path, url=url, busy_timeout=busy_timeout)
+    from store.postgres import PostgresDatabase  # noqa: PLC0415  (asyncpg is an optional extra)
+
+    assert parsed.dsn is not None
+    return PostgresDatabase(parsed.dsn, url=url)
+
+
+def render(sql: str, dialect: Dialect) -> str:
+    """Fill the `{now}` placeholder with the dialect's database-clock expression."""
+    return sql.replace("{now}", _NOW_SQL[dialect])
+
+
+# --- SQLite -------------------------------------------------------------------------------------
+
+CHECKPOINT_EVERY = 200
+"""Commits between background WAL checkpoints (SQLite's own default is about every 1,000 pages)."""
+
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (\S+)")
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
+    return {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
+
+
+class _SqliteTx:
+    __slots__ = ("_db", "committed")
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+        self.committed: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.committed.append(callback)
+
+    async def fetch(self, sql: str, params: Params | None = None) -> list[Row]:
+        return self._db._run(sql, params).fetchall()
+
+    async def fetchrow(self, sql: str, params: Params | None = None) -> Row | None:
+        row: Row | None = self._db._run(sql, params).fetchone()
+        return row
+
+    async def execute(self, sql: str, params: Params | None = None) -> int:
+        return self._db._run(sql, params).rowcount
+
+    async def executemany(self, sql: str, params: Sequence[Params]) -> None:
+        conn = self._db._require()
+        try:
+            conn.executemany(self._db._sql(sql), params)
+        except sqlite3.IntegrityError as exc:
+            raise _integrity(exc) from exc
+
+
+def _integrity(exc: sqlite3.IntegrityError) -> Exception:
+    match = _SQLITE_UNIQUE.search(str(exc))
+    if match:
+        return UniqueViolation(match.group(1))
+    return exc
+
+
+class SqliteDatabase:
+    """SQLite through the standard `sqlite3` module, called inline (see the module docstring)."""
+
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, path: str, *, url: str, busy_timeout: float = 30.0) -> None:
+        self.path = path
+        self.url = url
+        self.busy_timeout = busy_timeout
+        self._conn: sqlite3.Connection | None = None
+        self._in_tx = False
+        self._sql_cache: dict[str, str] = {}
+        self._commits = 0
+        self._checkpointer: threading.Thread | None = None
+
+    async def connect(self) -> None:
+        if self._conn is not None:
+            return
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = _dict_row
+        if self.path != ":memory:":
+            conn.execute("PRAGMA journal_mode=WAL")
+            # Checkpoints move the log into the database file: ms-scale work that would stall
+            # the event loop inside a COMMIT. A background thread does them instead.
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=0")
+        conn.execute("PRAGMA foreign_keys=ON")
+        self._conn = conn
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if self._checkpointer is not None:
+            self._checkpointer.join()
+        if conn is not None:
+            conn.close()
+
+    def _require(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise InternalServerError("The store is closed.")
+        return self._conn
+
+    def _sql(self, sql: str) -> str:
+        cached = self._sql_cache.get(sql)
+        if cached is None:
+            cached = self._sql_cache[sql] = render(sql, "sqlite")
+        return cached
+
+    def _run(self, sql: str, params: Params | None) -> sqlite3.Cursor:
+        conn = self._require()
+        try:
+            return conn.execute(self._sql(sql), params or {})
+        except sqlite3.IntegrityError as exc:
+            raise _integrity(exc) from exc
+
+    def _guard_outside_tx(self) -> None:
+        if self._in_tx:
+            raise InternalServerError(
+                "A store transaction suspended while open; this is a bug in the store."
+            )
+
+    async def fetch(self, sql: str, params: Params | None = None) -> list[Row]:
+        self._guard_outside_tx()
+        return self._run(sql, params).fetchall()
+
+    async def fetchrow(self, sql: str, params: Params | None = None) -> Row | None:
+        self._guard_outside_tx()
+        row: Row | None = self._run(sql, params).fetchone()
+        return row
+
+    async def executescript(self, script: str) -> None:
+        self._guard_outside_tx()
+        self._require().executescript(script)
+
+    async def _begin(self) -> None:
+        """`BEGIN IMMEDIATE`, waiting asynchronously while another connection holds the lock."""
+        conn = self._require()
+        deadline = time.monotonic() + self.busy_timeout
+        delay = 0.0005
+        while True:
+            self._guard_outside_tx()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise InternalServerError(
+                        f"The SQLite database {self.path!r} stayed locked by another "
+                        f"connection for {self.busy_timeout:g} s."
+                    ) from exc
+                await anyio.sleep(delay)
+                delay = min(delay * 2, 0.05)
+            else:
+                return
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_SqliteTx]:
+        await self._begin()
+        conn = self._require()
+        self._in_tx = True
+        tx = _SqliteTx(self)
+        try:
+            yield tx
+        except BaseException:
+            self._in_tx = False
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self._in_tx = False
+        conn.execute("COMMIT")
+        self._commits += 1
+        if self._commits % CHECKPOINT_EVERY == 0 and self.path != ":memory:":
+            self._checkpoint_in_background()
+        for callback in tx.committed:
+            callback()
+
+    def _checkpoint_in_background(self) -> None:
+        """Copy the write-ahead log into the database from another thread and connection."""
+        if self._checkpointer is not None and self._checkpointer.is_alive():
+            return
+
+        def checkpoint() -> None:
+            try:
+                conn = sqlite3.connect(self.path, timeout=self.busy_timeout)
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                finally:
+                    conn.close()
+            except sqlite3.Error:
+                pass  # the next checkpoint catches up; the log is still consistent
+
+        self._checkpointer = threading.Thread(
+            target=checkpoint, name="sqlite-checkpoint", daemon=True
+        )
+        self._checkpointer.start()

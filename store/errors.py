@@ -1,0 +1,122 @@
+"""The one exception tree of the product.
+
+    AssistantsError                      any error raised on purpose by this package
+    ├── ConfigurationError               bad settings or arguments at start-up (no HTTP status)
+    └── APIError                         an error in OpenAI's wire shape: status, type, param, code
+        ├── BadRequestError        400   invalid_request_error: validation and state conflicts
+        ├── AuthenticationError    401   missing or unknown API key
+        ├── PermissionDeniedError  403   the key may not do this
+        ├── NotFoundError          404   unknown object id (also: another key's object)
+        ├── RequestTooLargeError   413   a request body over the server's limit
+        ├── RateLimitError         429   a provider's rate limit, surfaced to the caller
+        ├── InternalServerError    500   a bug or a broken store; never a business rule
+        └── ProviderError          502   a model provider failed for good
+
+State conflicts ("Thread thread_X already has an active run run_Y.") are 400s, never 409s:
+the openai SDKs retry 409 twice before raising, which would only delay the same answer.
+The server maps an `APIError` to HTTP in one place, using `status_code` and `to_body()`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class AssistantsError(Exception):
+    """An error raised on purpose by the assistants runtime."""
+
+
+class ConfigurationError(AssistantsError):
+    """The settings or arguments given at start-up are not valid."""
+
+
+class APIError(AssistantsError):
+    """An error with OpenAI's wire shape: `{"error": {message, type, param, code}}`."""
+
+    status_code: ClassVar[int] = 500
+    error_type: ClassVar[str] = "server_error"
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code
+
+    @property
+    def type(self) -> str:
+        return self.error_type
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON body the HTTP server sends for this error."""
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.error_type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, param={self.param!r}, code={self.code!r})"
+
+
+class BadRequestError(APIError):
+    """The request is malformed or not allowed in the object's current state."""
+
+    status_code = 400
+    error_type = "invalid_request_error"
+
+
+class AuthenticationError(APIError):
+    """No API key, or an unknown one, was given."""
+
+    status_code = 401
+    error_type = "invalid_request_error"
+
+
+class PermissionDeniedError(APIError):
+    """The API key is known but may not do this."""
+
+    status_code = 403
+    error_type = "invalid_request_error"
+
+
+class NotFoundError(APIError):
+    """No object with this id exists (for this API key)."""
+
+    status_code = 404
+    error_type = "invalid_request_error"
+
+
+class RequestTooLargeError(APIError):
+    """The request body is larger than the server accepts."""
+
+    status_code = 413
+    error_type = "invalid_request_error"
+
+
+class RateLimitError(APIError):
+    """A rate limit was hit."""
+
+    status_code = 429
+    error_type = "rate_limit_error"
+
+
+class InternalServerError(APIError):
+    """Something failed inside the runtime; the request may be retried."""
+
+    status_code = 500
+    error_type = "server_error"
+
+
+class ProviderError(APIError):
+    """A model provider failed and retries and fallbacks are exhausted."""
+
+    status_code = 502
+    error_type = "server_error"
+
+
+def not_found(kind: str, object_id: str) -> NotFoundError:
+    """OpenAI's 404: "No thread found with id 'thread_abc'."."""
+    return NotFoundError(f"No {kind} found with id '{object_id}'.")

@@ -1,0 +1,408 @@
+"""Typed stream events and delta objects, in OpenAI's exact wire shapes (Assistants API v2).
+
+A stream is a sequence of `(event name, JSON data)` pairs (CONTRACT §8.2). `parse_event` turns one
+pair into a model of the `AssistantStreamEvent` union, discriminated on `event`; full-object events
+carry the `store.types` models, delta events carry the `*Delta` models below, whose fields are all
+optional except the `index` and `type` that drive accumulation (CONTRACT §8.5). Every event has an
+extra `seq`: its position in the run's event log, when known.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeAlias, get_args
+
+from pydantic import Field, TypeAdapter
+
+from store.types import Message, Model, Run, RunStep, Thread
+
+# --- message deltas -------------------------------------------------------------------------
+
+
+class _Indexed(Model):
+    """A list entry fragment: `index` is its position in the accumulated list."""
+
+    index: int
+
+
+class FileCitationDelta(Model):
+    file_id: str | None = None
+    quote: str | None = None
+
+
+class FilePathDelta(Model):
+    file_id: str | None = None
+
+
+class _AnnotationDelta(_Indexed):
+    text: str | None = None
+    start_index: int | None = None
+    end_index: int | None = None
+
+
+class FileCitationDeltaAnnotation(_AnnotationDelta):
+    type: Literal["file_citation"] = "file_citation"
+    file_citation: FileCitationDelta | None = None
+
+
+class FilePathDeltaAnnotation(_AnnotationDelta):
+    type: Literal["file_path"] = "file_path"
+    file_path: FilePathDelta | None = None
+
+
+AnnotationDelta: TypeAlias = Annotated[
+    FileCitationDeltaAnnotation | FilePathDeltaAnnotation, Field(discriminator="type")
+]
+
+
+class TextDelta(Model):
+    """A fragment of text: `value` is appended to the snapshot's value."""
+
+    value: str | None = None
+    annotations: list[AnnotationDelta] | None = None
+
+
+class TextDeltaBlock(_Indexed):
+    type: Literal["text"] = "text"
+    text: TextDelta | None = None
+
+
+class ImageFileDelta(Model):
+    file_id: str | None = None
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ImageFileDeltaBlock(_Indexed):
+    type: Literal["image_file"] = "image_file"
+    image_file: ImageFileDelta | None = None
+
+
+class ImageURLDelta(Model):
+    url: str | None = None
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ImageURLDeltaBlock(_Indexed):
+    type: Literal["image_url"] = "image_url"
+    image_url: ImageURLDelta | None = None
+
+
+class RefusalDeltaBlock(_Indexed):
+    type: Literal["refusal"] = "refusal"
+    refusal: str | None = None
+
+
+MessageContentDelta: TypeAlias = Annotated[
+    TextDeltaBlock | ImageFileDeltaBlock | ImageURLDeltaBlock | RefusalDeltaBlock,
+    Field(discriminator="type"),
+]
+
+
+class MessageDelta(Model):
+    """The changed fields of a message: new content fragments (and, rarely, the role)."""
+
+    role: Literal["user", "assistant"] | None = None
+    content: list[MessageContentDelta] | None = None
+
+
+class MessageDeltaEvent(Model):
+    """`data` of `thread.message.delta`."""
+
+    id: str
+    object: Literal["thread.message.delta"] = "thread.message.delta"
+    delta: MessageDelta
+
+
+# --- run step deltas ------------------------------------------------------------------------
+
+
+class FunctionDelta(Model):
+    name: str | None = None
+    arguments: str | None = None
+    output: str | None = None
+
+
+class _ToolCallDelta(_Indexed):
+    """A tool call fragment: `id` (and a function's `name`) come in the first fragment only."""
+
+    id: str | None = None
+
+
+class FunctionToolCallDelta(_ToolCallDelta):
+    type: Literal["function"] = "function"
+    function: FunctionDelta | None = None
+
+
+class CodeInterpreterLogsDelta(_Indexed):
+    type: Literal["logs"] = "logs"
+    logs: str | None = None
+
+
+class CodeInterpreterImageFileDelta(Model):
+    file_id: str | None = None
+
+
+class CodeInterpreterImageDelta(_Indexed):
+    type: Literal["image"] = "image"
+    image: CodeInterpreterImageFileDelta | None = None
+
+
+CodeInterpreterOutputDelta: TypeAlias = Annotated[
+    CodeInterpreterLogsDelta | CodeInterpreterImageDelta, Field(discriminator="type")
+]
+
+
+class CodeInterpreterDelta(Model):
+    input: str | None = None
+    outputs: list[CodeInterpreterOutputDelta] | None = None
+
+
+class CodeInterpreterToolCallDelta(_ToolCallDelta):
+    type: Literal["code_interpreter"] = "code_interpreter"
+    code_interpreter: CodeInterpreterDelta | None = None
+
+
+class FileSearchToolCallDelta(_ToolCallDelta):
+    type: Literal["file_search"] = "file_search"
+    file_search: dict[str, Any] = Field(default_factory=dict)
+
+
+ToolCallDelta: TypeAlias = Annotated[
+    FunctionToolCallDelta | CodeInterpreterToolCallDelta | FileSearchToolCallDelta,
+    Field(discriminator="type"),
+]
+
+
+class ToolCallDeltaObject(Model):
+    """`step_details` fragment of a `tool_calls` step; each entry carries its `index`."""
+
+    type: Literal["tool_calls"] = "tool_calls"
+    tool_calls: list[ToolCallDelta] | None = None
+
+
+class MessageCreationDelta(Model):
+    message_id: str | None = None
+
+
+class RunStepDeltaMessageDelta(Model):
+    """`step_details` fragment of a `message_creation` step (in the schema, unused in practice)."""
+
+    type: Literal["message_creation"] = "message_creation"
+    message_creation: MessageCreationDelta | None = None
+
+
+RunStepDeltaDetails: TypeAlias = Annotated[
+    RunStepDeltaMessageDelta | ToolCallDeltaObject, Field(discriminator="type")
+]
+
+
+class RunStepDelta(Model):
+    step_details: RunStepDeltaDetails | None = None
+
+
+class RunStepDeltaEvent(Model):
+    """`data` of `thread.run.step.delta`."""
+
+    id: str
+    object: Literal["thread.run.step.delta"] = "thread.run.step.delta"
+    delta: RunStepDelta
+
+
+class ErrorObject(Model):
+    """`data` of the spec's bare `error` event."""
+
+    message: str
+    type: str
+    code: str | None = None
+    param: str | None = None
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+class _Event(Model):
+    seq: int | None = None
+    """Position of the event in its run's log (our extension; None when unknown)."""
+
+
+class _RunEvent(_Event):
+    """`data` is the full run, as of this event."""
+
+    data: Run
+
+
+class _StepEvent(_Event):
+    """`data` is the full run step, as of this event."""
+
+    data: RunStep
+
+
+class _MessageEvent(_Event):
+    """`data` is the full message, as of this event."""
+
+    data: Message
+
+
+class ThreadCreated(_Event):
+    event: Literal["thread.created"] = "thread.created"
+    data: Thread
+    enabled: bool | None = None
+
+
+class ThreadRunCreated(_RunEvent):
+    event: Literal["thread.run.created"] = "thread.run.created"
+
+
+class ThreadRunQueued(_RunEvent):
+    event: Literal["thread.run.queued"] = "thread.run.queued"
+
+
+class ThreadRunInProgress(_RunEvent):
+    event: Literal["thread.run.in_progress"] = "thread.run.in_progress"
+
+
+class ThreadRunRequiresAction(_RunEvent):
+    event: Literal["thread.run.requires_action"] = "thread.run.requires_action"
+
+
+class ThreadRunCompleted(_RunEvent):
+    event: Literal["thread.run.completed"] = "thread.run.completed"
+
+
+class ThreadRunIncomplete(_RunEvent):
+    event: Literal["thread.run.incomplete"] = "thread.run.incomplete"
+
+
+class ThreadRunFailed(_RunEvent):
+    event: Literal["thread.run.failed"] = "thread.run.failed"
+
+
+class ThreadRunCancelling(_RunEvent):
+    event: Literal["thread.run.cancelling"] = "thread.run.cancelling"
+
+
+class ThreadRunCancelled(_RunEvent):
+    event: Literal["thread.run.cancelled"] = "thread.run.cancelled"
+
+
+class ThreadRunExpired(_RunEvent):
+    event: Literal["thread.run.expired"] = "thread.run.expired"
+
+
+class ThreadRunStepCreated(_StepEvent):
+    event: Literal["thread.run.step.created"] = "thread.run.step.created"
+
+
+class ThreadRunStepInProgress(_StepEvent):
+    event: Literal["thread.run.step.in_progress"] = "thread.run.step.in_progress"
+
+
+class ThreadRunStepCompleted(_StepEvent):
+    event: Literal["thread.run.step.completed"] = "thread.run.step.completed"
+
+
+class ThreadRunStepFailed(_StepEvent):
+    event: Literal["thread.run.step.failed"] = "thread.run.step.failed"
+
+
+class ThreadRunStepCancelled(_StepEvent):
+    event: Literal["thread.run.step.cancelled"] = "thread.run.step.cancelled"
+
+
+class ThreadRunStepExpired(_StepEvent):
+    event: Literal["thread.run.step.expired"] = "thread.run.step.expired"
+
+
+class ThreadMessageCreated(_MessageEvent):
+    event: Literal["thread.message.created"] = "thread.message.created"
+
+
+class ThreadMessageInProgress(_MessageEvent):
+    event: Literal["thread.message.in_progress"] = "thread.message.in_progress"
+
+
+class ThreadMessageCompleted(_MessageEvent):
+    event: Literal["thread.message.completed"] = "thread.message.completed"
+
+
+class ThreadMessageIncomplete(_MessageEvent):
+    event: Literal["thread.message.incomplete"] = "thread.message.incomplete"
+
+
+class ThreadRunStepDelta(_Event):
+    event: Literal["thread.run.step.delta"] = "thread.run.step.delta"
+    data: RunStepDeltaEvent
+
+
+class ThreadMessageDelta(_Event):
+    event: Literal["thread.message.delta"] = "thread.message.delta"
+    data: MessageDeltaEvent
+
+
+class ErrorEvent(_Event):
+    event: Literal["error"] = "error"
+    data: ErrorObject
+
+
+class UnknownEvent(_Event):
+    """A `thread.*` event this version does not know: handlers pass it to `on_event` only."""
+
+    event: str
+    data: Any = None
+
+
+AssistantStreamEvent: TypeAlias = Annotated[
+    ThreadCreated
+    | ThreadRunCreated
+    | ThreadRunQueued
+    | ThreadRunInProgress
+    | ThreadRunRequiresAction
+    | ThreadRunCompleted
+    | ThreadRunIncomplete
+    | ThreadRunFailed
+    | ThreadRunCancelling
+    | ThreadRunCancelled
+    | ThreadRunExpired
+    | ThreadRunStepCreated
+    | ThreadRunStepInProgress
+    | ThreadRunStepDelta
+    | ThreadRunStepCompleted
+    | ThreadRunStepFailed
+    | ThreadRunStepCancelled
+    | ThreadRunStepExpired
+    | ThreadMessageCreated
+    | ThreadMessageInProgress
+    | ThreadMessageDelta
+    | ThreadMessageCompleted
+    | ThreadMessageIncomplete
+    | ErrorEvent,
+    Field(discriminator="event"),
+]
+
+StreamEvent: TypeAlias = AssistantStreamEvent | UnknownEvent
+"""What a stream yields: a known event, or one to ignore."""
+
+EVENT_NAMES: frozenset[str] = frozenset(
+    name
+    for cls in get_args(get_args(AssistantStreamEvent)[0])
+    for name in get_args(cls.model_fields["event"].annotation)
+)
+"""Every event name of the union (`thread.run.created`, ..., `error`)."""
+
+_ADAPTER: TypeAdapter[AssistantStreamEvent] = TypeAdapter(AssistantStreamEvent)
+
+
+def parse_event(event: str, data: Any, seq: int | None = None) -> StreamEvent:
+    """Validate one `(event name, JSON data)` pair of a stream.
+
+    Known names give their typed event (pydantic's `ValidationError` if `data` does not fit). An
+    unknown `thread.*` name gives an `UnknownEvent`, since the spec asks clients to ignore events
+    they do not know; any other name (`done` included: it is not an event) raises `ValueError`.
+    """
+    payload: dict[str, Any] = {"event": event, "data": data}
+    if seq is not None:
+        payload["seq"] = seq
+    if event in EVENT_NAMES:
+        return _ADAPTER.validate_python(payload)
+    if event.startswith("thread."):
+        return UnknownEvent.model_validate(payload)
+    raise ValueError(f"Unknown stream event {event!r}: expected `error` or a `thread.*` name.")

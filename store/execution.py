@@ -1,0 +1,570 @@
+"""What workers write: claims, leases, steps, messages, deltas, and the end of a run.
+
+Every write made on behalf of a worker is guarded by `worker_id = :worker AND status =
+'in_progress'` in the same statement that bumps the run's event sequence. A worker that lost its
+claim (the run was cancelled, expired, or re-queued after its lease lapsed) gets `LostClaim` and
+its transaction rolls back: a late worker can never overwrite what happened since.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+from store import ids
+from store.base import ACTIVE, now
+from store.db import Row, Tx
+from store.errors import AssistantsError
+from store.rows import (
+    MESSAGE_COLUMNS,
+    RUN_COLUMNS,
+    STEP_COLUMNS,
+    dumps,
+    message_dict,
+    run_dict,
+    step_dict,
+)
+from store.runs import RunsMixin, in_list
+
+
+class LostClaim(AssistantsError):
+    """The worker no longer holds this run; whatever it was about to write is discarded."""
+
+
+Event = tuple[str, dict[str, Any]]
+
+
+class ExecutionMixin(RunsMixin):
+    # --- claims and leases -----------------------------------------------------------------
+
+    async def claim(self, worker_id: str, *, limit: int, lease_seconds: float) -> list[Row]:
+        """Take up to `limit` queued runs, oldest first, for `worker_id`.
+
+        One statement moves them to `in_progress` with the worker's id and a lease on the
+        database clock (Postgres: `FOR UPDATE SKIP LOCKED`, so workers never wait on each other).
+        """
+        t = now()
+        pick = (
+            "SELECT seq FROM runs WHERE status = 'queued' "
+            "AND (expires_at IS NULL OR expires_at > {now}) ORDER BY seq LIMIT :limit"
+        )
+        if self.db.dialect == "postgresql":
+            # A materialised CTE runs the locking pick exactly once: as an `IN (subquery)` the
+            # planner may re-run it per row, and the LIMIT would no longer bound the claim.
+            sql = (
+                f"WITH picked AS MATERIALIZED ({pick} FOR UPDATE SKIP LOCKED) "
+                "UPDATE runs SET status = 'in_progress', worker_id = :worker_id, "
+                "lease_expires_at = {now} + :lease, started_at = COALESCE(started_at, :t) "
+                "FROM picked WHERE runs.seq = picked.seq AND runs.status = 'queued' "
+                f"RETURNING {_qualified(RUN_COLUMNS)}"
+            )
+        else:
+            sql = (
+                "UPDATE runs SET status = 'in_progress', worker_id = :worker_id, "
+                "lease_expires_at = {now} + :lease, started_at = COALESCE(started_at, :t) "
+                f"WHERE seq IN ({pick}) AND status = 'queued' RETURNING {RUN_COLUMNS}"
+            )
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch(
+                sql, {"worker_id": worker_id, "lease": lease_seconds, "t": t, "limit": limit}
+            )
+            claimed: list[Row] = []
+            for row in rows:
+                last = await self._append_events(
+                    tx, row["id"], [("thread.run.in_progress", run_dict(row))]
+                )
+                claimed.append({**row, "event_seq": last})
+        for row in claimed:
+            self._notify(row["id"])
+        return claimed
+
+    async def heartbeat(
+        self, worker_id: str, run_ids: Sequence[str], *, lease_seconds: float
+    ) -> dict[str, Row]:
+        """Extend the leases of the runs `worker_id` is executing; return those it still holds.
+
+        Only `run_ids` are renewed: a run whose execution ended without recording it (say the
+        database was down then) lapses, and the sweeper gives it to another worker. A run
+        missing from the answer was taken from this worker; `status` `cancelling` asks it to
+        stop, `overdue` says `expires_at` passed (database clock).
+        """
+        if not run_ids:
+            return {}
+        chosen = (
+            "id = ANY(:ids)"
+            if self.db.dialect == "postgresql"
+            else "id IN (SELECT value FROM json_each(:ids))"
+        )
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch(
+                "UPDATE runs SET lease_expires_at = {now} + :lease WHERE worker_id = :worker_id "
+                f"AND {chosen} RETURNING id, status, cancel_requested, "
+                "(expires_at IS NOT NULL AND expires_at <= {now}) AS overdue",
+                {
+                    "worker_id": worker_id,
+                    "lease": lease_seconds,
+                    "ids": list(run_ids)
+                    if self.db.dialect == "postgresql"
+                    else dumps(list(run_ids)),
+                },
+            )
+        return {r["id"]: r for r in rows}
+
+    async def held_status(self, run_id: str, worker_id: str) -> str | None:
+        """The run's status if `worker_id` still holds it, else `None`."""
+        row = await self.db.fetchrow(
+            "SELECT status FROM runs WHERE id = :id AND worker_id = :worker_id",
+            {"id": run_id, "worker_id": worker_id},
+        )
+        return None if row is None else str(row["status"])
+
+    async def release(
+        self, run_id: str, worker_id: str, *, to: str, allowed: Sequence[str]
+    ) -> bool:
+        """Hand a held run back to the queue (graceful stop): open work is discarded."""
+        async with self.db.transaction() as tx:
+            events = await self._discard_open_work(tx, run_id, reason="The worker stopped.")
+            row = await tx.fetchrow(
+                f"UPDATE runs SET status = '{to}', worker_id = NULL, lease_expires_at = NULL "
+                f"WHERE id = :id AND worker_id = :worker_id AND status IN {in_list(allowed)} "
+                f"RETURNING {RUN_COLUMNS}",
+                {"id": run_id, "worker_id": worker_id},
+            )
+            if row is None:
+                raise LostClaim(run_id)
+            await self._append_events(tx, run_id, [*events, (f"thread.run.{to}", run_dict(row))])
+        self._notify(run_id)
+        self._notify_queue()
+        return True
+
+    async def _discard_open_work(self, tx: Tx, run_id: str, *, reason: str) -> list[Event]:
+        """Close and delete the steps and messages a lost worker left open.
+
+        Live streams see them end (`message.incomplete`, `step.failed`); the thread keeps no
+        half-written message, so the run's next attempt writes each message exactly once.
+        """
+        t = now()
+        events: list[Event] = []
+        for m in await tx.fetch(
+            "UPDATE messages SET status = 'incomplete', incomplete_at = :t, "
+            "incomplete_details = :details WHERE run_id = :run_id AND status = 'in_progress' "
+            f"RETURNING {MESSAGE_COLUMNS}",
+            {"t": t, "details": dumps({"reason": "run_failed"}), "run_id": run_id},
+        ):
+            events.append(("thread.message.incomplete", message_dict(m)))
+            await tx.execute("DELETE FROM messages WHERE id = :id", {"id": m["id"]})
+        for s in await tx.fetch(
+            "UPDATE run_steps SET status = 'failed', failed_at = :t, last_error = :err "
+            f"WHERE run_id = :run_id AND status = 'in_progress' RETURNING {STEP_COLUMNS}",
+            {"t": t, "run_id": run_id, "err": dumps({"code": "server_error", "message": reason})},
+        ):
+            events.append(("thread.run.step.failed", step_dict(s)))
+            await tx.execute("DELETE FROM run_steps WHERE id = :id", {"id": s["id"]})
+        return events
+
+    # --- guarded writes ---------------------------------------------------------------------
+
+    async def _guarded_events(
+        self,
+        tx: Tx,
+        run_id: str,
+        worker_id: str,
+        events: Sequence[Event],
+        statuses: Sequence[str] = ("in_progress",),
+        prepublished: int = 0,
+    ) -> int:
+        """Append events only if `worker_id` still holds the run (in one of `statuses`)."""
+        row = await tx.fetchrow(
+            "UPDATE runs SET event_seq = event_seq + :n WHERE id = :id AND worker_id = :worker_id "
+            f"AND status IN {in_list(statuses)} RETURNING event_seq",
+            {"n": len(events), "id": run_id, "worker_id": worker_id},
+        )
+        if row is None:
+            raise LostClaim(run_id)
+        last = int(row["event_seq"])
+        await self._insert_events(
+            tx, run_id, last - len(events) + 1, events, prepublished=prepublished
+        )
+        return last
+
+    async def append_events(
+        self, run_id: str, worker_id: str, events: Sequence[Event], *, prepublished: int = 0
+    ) -> int:
+        """Append a batch of events (token deltas) in one transaction; returns the last seq."""
+        async with self.db.transaction() as tx:
+            last = await self._guarded_events(
+                tx, run_id, worker_id, events, prepublished=prepublished
+            )
+        self._notify(run_id)
+        return last
+
+    async def begin_step(
+        self,
+        run: Row,
+        worker_id: str,
+        *,
+        kind: str,
+        message: bool,
+        extensions: dict[str, Any] | None = None,
+        pending: Sequence[Event] = (),
+    ) -> tuple[Row, Row | None, int]:
+        """Open a step (`message_creation` with its in-progress message, or `tool_calls`).
+
+        `pending` (already published) events are persisted first; returns the step, the
+        message, and the run's last event sequence number.
+        """
+        t = now()
+        step_id = ids.new_id("step")
+        message_id = ids.new_id("message") if message else None
+        details: dict[str, Any] = (
+            {"type": "message_creation", "message_creation": {"message_id": message_id}}
+            if kind == "message_creation"
+            else {"type": "tool_calls", "tool_calls": []}
+        )
+        base = {
+            "thread_id": run["thread_id"],
+            "assistant_id": run["assistant_id"],
+            "run_id": run["id"],
+            "t": t,
+        }
+        async with self.db.transaction() as tx:
+            project = await self._run_project(tx, run["id"])
+            step = await tx.fetchrow(
+                "INSERT INTO run_steps (id, project, run_id, thread_id, assistant_id, created_at, "
+                "type, status, step_details, metadata, extensions) VALUES (:id, :project, :run_id, "
+                ":thread_id, :assistant_id, :t, :type, 'in_progress', :details, '{}', :ext) "
+                f"RETURNING {STEP_COLUMNS}",
+                {
+                    **base,
+                    "project": project,
+                    "id": step_id,
+                    "type": kind,
+                    "details": dumps(details),
+                    "ext": dumps(extensions),
+                },
+            )
+            assert step is not None
+            events: list[Event] = [
+                ("thread.run.step.created", step_dict(step)),
+                ("thread.run.step.in_progress", step_dict(step)),
+            ]
+            msg = None
+            if message_id is not None:
+                msg = await tx.fetchrow(
+                    "INSERT INTO messages (id, project, thread_id, created_at, status, role, "
+                    "content, assistant_id, run_id, metadata) VALUES (:id, :project, :thread_id, "
+                    ":t, 'in_progress', 'assistant', '[]', :assistant_id, :run_id, '{}') "
+                    f"RETURNING {MESSAGE_COLUMNS}",
+                    {**base, "project": project, "id": message_id},
+                )
+                assert msg is not None
+                events.append(("thread.message.created", message_dict(msg)))
+                events.append(("thread.message.in_progress", message_dict(msg)))
+            last = await self._guarded_events(
+                tx, run["id"], worker_id, [*pending, *events], prepublished=len(pending)
+            )
+        self._notify(run["id"])
+        return step, msg, last
+
+    async def _run_project(self, tx: Tx, run_id: str) -> str:
+        row = await tx.fetchrow("SELECT project FROM runs WHERE id = :id", {"id": run_id})
+        if row is None:
+            raise LostClaim(run_id)
+        return str(row["project"])
+
+    async def finish_message(
+        self,
+        run_id: str,
+        worker_id: str,
+        *,
+        step_id: str,
+        message_id: str,
+        content: list[dict[str, Any]],
+        step_usage: dict[str, int] | None,
+        run_usage: dict[str, int] | None,
+        step_extensions: dict[str, Any] | None,
+        pending: Sequence[Event] = (),
+        incomplete_reason: str | None = None,
+        end_run: str | None = None,
+        end_allowed: Sequence[str] = ("in_progress",),
+        incomplete_details: dict[str, Any] | None = None,
+        run_extensions: dict[str, Any] | None = None,
+    ) -> int:
+        """Complete (or mark incomplete) the message and complete its step, after `pending`.
+
+        With `end_run`, the run ends in the same transaction (a one-turn text run costs three
+        write transactions in all: claim, open step, finish).
+        """
+        t = now()
+        async with self.db.transaction() as tx:
+            if incomplete_reason is None:
+                msg = await tx.fetchrow(
+                    "UPDATE messages SET status = 'completed', completed_at = :t, content = :c "
+                    f"WHERE id = :id RETURNING {MESSAGE_COLUMNS}",
+                    {"t": t, "c": dumps(content), "id": message_id},
+                )
+                event = "thread.message.completed"
+            else:
+                msg = await tx.fetchrow(
+                    "UPDATE messages SET status = 'incomplete', incomplete_at = :t, content = :c, "
+                    f"incomplete_details = :d WHERE id = :id RETURNING {MESSAGE_COLUMNS}",
+                    {
+                        "t": t,
+                        "c": dumps(content),
+                        "id": message_id,
+                        "d": dumps({"reason": incomplete_reason}),
+                    },
+                )
+                event = "thread.message.incomplete"
+            step = await tx.fetchrow(
+                "UPDATE run_steps SET status = 'completed', completed_at = :t, usage = :u, "
+                f"extensions = :ext WHERE id = :id RETURNING {STEP_COLUMNS}",
+                {"t": t, "u": dumps(step_usage), "id": step_id, "ext": dumps(step_extensions)},
+            )
+            if msg is None or step is None:
+                raise LostClaim(run_id)
+            await tx.execute(
+                "UPDATE runs SET usage = :u, extensions = COALESCE(:ext, extensions) "
+                "WHERE id = :id",
+                {"u": dumps(run_usage), "ext": dumps(run_extensions), "id": run_id},
+            )
+            last = await self._guarded_events(
+                tx,
+                run_id,
+                worker_id,
+                [
+                    *pending,
+                    (event, message_dict(msg)),
+                    ("thread.run.step.completed", step_dict(step)),
+                ],
+                prepublished=len(pending),
+            )
+            if end_run is not None:
+                fields: dict[str, Any] = {"usage": dumps(run_usage)}
+                if incomplete_details is not None:
+                    fields["incomplete_details"] = dumps(incomplete_details)
+                ended = await self._end_run(
+                    tx, run_id, to=end_run, allowed=end_allowed, fields=fields, worker_id=worker_id
+                )
+                if ended is None:
+                    raise LostClaim(run_id)
+        self._notify(run_id)
+        return last
+
+    async def pause_for_tools(
+        self,
+        run_id: str,
+        worker_id: str,
+        *,
+        step_id: str,
+        tool_calls: list[dict[str, Any]],
+        step_usage: dict[str, int] | None,
+        run_usage: dict[str, int] | None,
+        step_extensions: dict[str, Any] | None,
+        pending: Sequence[Event] = (),
+        paused: str,
+        allowed: Sequence[str],
+        run_extensions: dict[str, Any] | None = None,
+    ) -> Row:
+        """Record the function calls on their step and pause the run for tool outputs.
+
+        The step stays `in_progress` (it completes when the outputs arrive); its usage waits in
+        the step's extensions until then. The run releases its claim.
+        """
+        required = {
+            "type": "submit_tool_outputs",
+            "submit_tool_outputs": {
+                "tool_calls": [
+                    {
+                        "id": c["id"],
+                        "type": "function",
+                        "function": {
+                            "name": c["function"]["name"],
+                            "arguments": c["function"]["arguments"],
+                        },
+                    }
+                    for c in tool_calls
+                    if c["type"] == "function"
+                ]
+            },
+        }
+        ext = dict(step_extensions or {})
+        ext["pending_usage"] = step_usage
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE run_steps SET step_details = :d, extensions = :ext WHERE id = :id",
+                {
+                    "d": dumps({"type": "tool_calls", "tool_calls": tool_calls}),
+                    "ext": dumps(ext),
+                    "id": step_id,
+                },
+            )
+            if pending:
+                await self._guarded_events(
+                    tx, run_id, worker_id, pending, prepublished=len(pending)
+                )
+            row = await tx.fetchrow(
+                f"UPDATE runs SET status = '{paused}', required_action = :ra, usage = :u, "
+                "extensions = COALESCE(:ext, extensions), "
+                "worker_id = NULL, lease_expires_at = NULL WHERE id = :id AND worker_id = :w "
+                f"AND status IN {in_list(allowed)} RETURNING {RUN_COLUMNS}",
+                {
+                    "ra": dumps(required),
+                    "u": dumps(run_usage),
+                    "ext": dumps(run_extensions),
+                    "id": run_id,
+                    "w": worker_id,
+                },
+            )
+            if row is None:
+                raise LostClaim(run_id)
+            await self._append_events(tx, run_id, [(f"thread.run.{paused}", run_dict(row))])
+        self._notify(run_id)
+        return row
+
+    async def end_run(
+        self,
+        run_id: str,
+        *,
+        to: str,
+        allowed: Sequence[str],
+        worker_id: str | None = None,
+        usage: dict[str, int] | None = None,
+        last_error: dict[str, str] | None = None,
+        incomplete_details: dict[str, Any] | None = None,
+        pending: Sequence[Event] = (),
+        lapsed_only: bool = False,
+        partial: tuple[str, list[dict[str, Any]]] | None = None,
+        run_extensions: dict[str, Any] | None = None,
+    ) -> Row | None:
+        """Move a run to a terminal status (see `_end_run`); `None` if it was not allowed.
+
+        `worker_id` requires that worker to hold the run; `lapsed_only` requires its lease to
+        have lapsed (the sweeper), so a worker that heartbeated in between keeps it.
+        `partial` is `(message_id, content)`: what an interrupted message had streamed, kept on
+        the message that ends `incomplete`.
+        """
+        fields: dict[str, Any] = {}
+        if usage is not None:
+            fields["usage"] = dumps(usage)
+        if last_error is not None:
+            fields["last_error"] = dumps(last_error)
+        if incomplete_details is not None:
+            fields["incomplete_details"] = dumps(incomplete_details)
+        if run_extensions is not None:
+            fields["extensions"] = dumps(run_extensions)
+        async with self.db.transaction() as tx:
+            if partial is not None:
+                await tx.execute(
+                    "UPDATE messages SET content = :c WHERE id = :id AND status = 'in_progress'",
+                    {"c": dumps(partial[1]), "id": partial[0]},
+                )
+            if pending and worker_id is not None:
+                with contextlib.suppress(LostClaim):
+                    await self._guarded_events(
+                        tx,
+                        run_id,
+                        worker_id,
+                        pending,
+                        statuses=("in_progress", "cancelling"),
+                        prepublished=len(pending),
+                    )
+            row = await self._end_run(
+                tx,
+                run_id,
+                to=to,
+                allowed=allowed,
+                fields=fields,
+                worker_id=worker_id,
+                lapsed_only=lapsed_only,
+            )
+        self._notify(run_id)
+        return row
+
+    # --- the sweeper ------------------------------------------------------------------------
+
+    async def lapsed_runs(self) -> list[Row]:
+        """Runs held by a worker whose lease has passed (database clock)."""
+        rows: list[Row] = await self.db.fetch(
+            "SELECT id, status, attempts, worker_id FROM runs WHERE worker_id IS NOT NULL "
+            "AND lease_expires_at < {now}"
+        )
+        return rows
+
+    async def requeue_lapsed(self, run_id: str, *, to: str, allowed: Sequence[str]) -> bool:
+        """Give a run whose worker vanished back to the queue, discarding its open work."""
+        async with self.db.transaction() as tx:
+            row = await tx.fetchrow(
+                f"UPDATE runs SET status = '{to}', worker_id = NULL, lease_expires_at = NULL, "
+                "attempts = attempts + 1 "
+                "WHERE id = :id AND worker_id IS NOT NULL AND lease_expires_at < {now} "
+                f"AND status IN {in_list(allowed)} RETURNING {RUN_COLUMNS}",
+                {"id": run_id},
+            )
+            if row is None:
+                return False
+            events = await self._discard_open_work(
+                tx, run_id, reason="The worker running this run stopped; the run was re-queued."
+            )
+            await self._append_events(tx, run_id, [*events, (f"thread.run.{to}", run_dict(row))])
+        self._notify(run_id)
+        self._notify_queue()
+        return True
+
+    async def overdue_runs(self) -> list[str]:
+        """Active runs whose `expires_at` has passed and that no live worker holds."""
+        rows = await self.db.fetch(
+            f"SELECT id FROM runs WHERE status IN {ACTIVE} "
+            "AND expires_at <= {now} "
+            # A worker with a live lease expires the runs it holds itself: while it holds a run
+            # it is the only writer of the run's event log.
+            "AND (worker_id IS NULL OR lease_expires_at < {now})",
+        )
+        return [r["id"] for r in rows]
+
+    async def queued_count(self) -> int:
+        row = await self.db.fetchrow("SELECT count(*) AS n FROM runs WHERE status = 'queued'")
+        return 0 if row is None else int(row["n"])
+
+    async def run_row(self, run_id: str) -> Row | None:
+        """The whole run row (execution columns included), unscoped: for the runtime."""
+        return await self.db.fetchrow(
+            f"SELECT {RUN_COLUMNS}, project FROM runs WHERE id = :id", {"id": run_id}
+        )
+
+    async def context_messages(
+        self, thread_id: str, run_id: str, *, last: int | None = None
+    ) -> list[Row]:
+        """Messages for prompt assembly, oldest first: the thread's (only the `last` newest
+        ones from before this run, when given) and every message of the run itself."""
+        if last is None:
+            return await self.db.fetch(
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE thread_id = :thread_id "
+                "AND status != 'in_progress' ORDER BY seq",
+                {"thread_id": thread_id},
+            )
+        newest = await self.db.fetch(
+            f"SELECT {MESSAGE_COLUMNS}, seq FROM messages WHERE thread_id = :thread_id "
+            "AND status != 'in_progress' AND (run_id IS NULL OR run_id != :run_id) "
+            "ORDER BY seq DESC LIMIT :last",
+            {"thread_id": thread_id, "run_id": run_id, "last": last},
+        )
+        own = await self.db.fetch(
+            f"SELECT {MESSAGE_COLUMNS}, seq FROM messages WHERE run_id = :run_id "
+            "AND status != 'in_progress' ORDER BY seq",
+            {"run_id": run_id},
+        )
+        return sorted([*newest, *own], key=lambda r: int(r["seq"]))
+
+    async def run_steps_rows(self, run_id: str) -> list[Row]:
+        """The run's steps, oldest first, for resuming after tool outputs."""
+        return await self.db.fetch(
+            f"SELECT {STEP_COLUMNS} FROM run_steps WHERE run_id = :run_id ORDER BY seq",
+            {"run_id": run_id},
+        )
+
+
+def _qualified(columns: str) -> str:
+    """`a, b` as `runs.a, runs.b` (a RETURNING beside a joined CTE)."""
+    return ", ".join(f"runs.{c.strip()}" for c in columns.split(","))

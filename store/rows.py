@@ -1,0 +1,188 @@
+"""Rows to objects and back: the only place that encodes and decodes the JSON columns."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from store.types import Assistant, Message, Run, RunStep, Thread
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def dumps(value: Any) -> str | None:
+    """JSON text for a column; `None` stays SQL NULL."""
+    if value is None:
+        return None
+    return _ENCODER.encode(value)
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+ASSISTANT_COLUMNS = (
+    "id, created_at, name, description, model, instructions, tools, tool_resources, metadata, "
+    "temperature, top_p, response_format, reasoning_effort, extensions"
+)
+
+
+def assistant_dict(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "object": "assistant",
+        "created_at": row["created_at"],
+        "name": row["name"],
+        "description": row["description"],
+        "model": row["model"],
+        "instructions": row["instructions"],
+        "tools": loads(row["tools"]),
+        "tool_resources": loads(row["tool_resources"]),
+        "metadata": loads(row["metadata"]) or {},
+        "temperature": row["temperature"],
+        "top_p": row["top_p"],
+        "response_format": loads(row["response_format"]),
+        "reasoning_effort": row["reasoning_effort"],
+        **(loads(row["extensions"]) or {}),
+    }
+
+
+def assistant_from_row(row: Any) -> Assistant:
+    return Assistant.model_validate(assistant_dict(row))
+
+
+THREAD_COLUMNS = "id, created_at, tool_resources, metadata"
+
+
+def thread_from_row(row: Any) -> Thread:
+    return Thread.model_validate(
+        {
+            "id": row["id"],
+            "object": "thread",
+            "created_at": row["created_at"],
+            "tool_resources": loads(row["tool_resources"]),
+            "metadata": loads(row["metadata"]) or {},
+        }
+    )
+
+
+MESSAGE_COLUMNS = (
+    "id, thread_id, created_at, status, incomplete_details, completed_at, incomplete_at, role, "
+    "content, assistant_id, run_id, attachments, metadata"
+)
+
+
+def message_dict(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "object": "thread.message",
+        "created_at": row["created_at"],
+        "thread_id": row["thread_id"],
+        "status": row["status"],
+        "incomplete_details": loads(row["incomplete_details"]),
+        "completed_at": row["completed_at"],
+        "incomplete_at": row["incomplete_at"],
+        "role": row["role"],
+        "content": loads(row["content"]),
+        "assistant_id": row["assistant_id"],
+        "run_id": row["run_id"],
+        "attachments": loads(row["attachments"]),
+        "metadata": loads(row["metadata"]) or {},
+    }
+
+
+def message_from_row(row: Any) -> Message:
+    return Message.model_validate(message_dict(row))
+
+
+RUN_COLUMNS = (
+    "id, thread_id, assistant_id, created_at, status, required_action, last_error, expires_at, "
+    "started_at, cancelled_at, failed_at, completed_at, incomplete_details, model, instructions, "
+    "tools, metadata, usage, temperature, top_p, max_prompt_tokens, max_completion_tokens, "
+    "truncation_strategy, tool_choice, parallel_tool_calls, response_format, reasoning_effort, "
+    "extensions, worker_id, attempts, cancel_requested, event_seq"
+)
+
+
+def run_dict(row: Any) -> dict[str, Any]:
+    """The run as the API shows it (execution columns left out)."""
+    return {
+        "id": row["id"],
+        "object": "thread.run",
+        "created_at": row["created_at"],
+        "thread_id": row["thread_id"],
+        "assistant_id": row["assistant_id"],
+        "status": row["status"],
+        "required_action": loads(row["required_action"]),
+        "last_error": loads(row["last_error"]),
+        "expires_at": row["expires_at"],
+        "started_at": row["started_at"],
+        "cancelled_at": row["cancelled_at"],
+        "failed_at": row["failed_at"],
+        "completed_at": row["completed_at"],
+        "incomplete_details": loads(row["incomplete_details"]),
+        "model": row["model"],
+        "instructions": row["instructions"],
+        "tools": loads(row["tools"]),
+        "metadata": loads(row["metadata"]) or {},
+        "usage": loads(row["usage"]),
+        "temperature": row["temperature"],
+        "top_p": row["top_p"],
+        "max_prompt_tokens": row["max_prompt_tokens"],
+        "max_completion_tokens": row["max_completion_tokens"],
+        "truncation_strategy": loads(row["truncation_strategy"]),
+        "tool_choice": loads(row["tool_choice"]),
+        "parallel_tool_calls": bool(row["parallel_tool_calls"]),
+        "response_format": loads(row["response_format"]),
+        "reasoning_effort": row["reasoning_effort"],
+        **_public_extensions(row["extensions"]),
+    }
+
+
+RUN_PUBLIC_EXTENSIONS = ("fallbacks", "cost")
+"""Extension fields a run shows (others, like `variables`, may hold secrets and stay inside)."""
+
+
+def _public_extensions(text: str | None) -> dict[str, Any]:
+    ext = loads(text) or {}
+    return {k: ext[k] for k in RUN_PUBLIC_EXTENSIONS if k in ext}
+
+
+def run_from_row(row: Any) -> Run:
+    return Run.model_validate(run_dict(row))
+
+
+STEP_COLUMNS = (
+    "id, run_id, thread_id, assistant_id, created_at, type, status, step_details, last_error, "
+    "expired_at, cancelled_at, failed_at, completed_at, metadata, usage, extensions"
+)
+
+
+def step_dict(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "object": "thread.run.step",
+        "created_at": row["created_at"],
+        "run_id": row["run_id"],
+        "assistant_id": row["assistant_id"],
+        "thread_id": row["thread_id"],
+        "type": row["type"],
+        "status": row["status"],
+        "step_details": loads(row["step_details"]),
+        "last_error": loads(row["last_error"]),
+        "expired_at": row["expired_at"],
+        "cancelled_at": row["cancelled_at"],
+        "failed_at": row["failed_at"],
+        "completed_at": row["completed_at"],
+        "metadata": loads(row["metadata"]) or {},
+        "usage": loads(row["usage"]),
+        **{
+            k: v
+            for k, v in (loads(row["extensions"]) or {}).items()
+            if not k.startswith("pending_")
+        },
+    }
+
+
+def step_from_row(row: Any) -> RunStep:
+    return RunStep.model_validate(step_dict(row))

@@ -1,0 +1,96 @@
+"""The `Store`: every persistent operation of the runtime, over one `Database`."""
+
+from __future__ import annotations
+
+import anyio
+import structlog
+from anyio.abc import TaskStatus
+
+from store.db import Database, open_database
+from store.errors import ConfigurationError
+from store.execution import ExecutionMixin
+from store.migrate import current_version, latest_version, upgrade
+from store.notify import Notifier
+from store.postgres import PostgresDatabase
+
+log = structlog.get_logger("assistants.store")
+
+SCHEMA_VERSION = latest_version()
+
+
+class Store(ExecutionMixin):
+    """Assistants, threads, messages, runs, steps and events, on SQLite or Postgres."""
+
+    def __init__(self, db: Database, notifier: Notifier | None = None) -> None:
+        super().__init__(db, notifier)
+        self._listening = False
+
+    @classmethod
+    async def open(
+        cls, url: str, *, create: bool = True, notifier: Notifier | None = None
+    ) -> Store:
+        """Connect to `url` and make sure the schema is there (creating it if `create`)."""
+        db = open_database(url)
+        await db.connect()
+        store = cls(db, notifier)
+        try:
+            await store.ensure_schema(create=create)
+        except BaseException:
+            await db.close()
+            raise
+        return store
+
+    async def ensure_schema(self, *, create: bool = True) -> None:
+        """Check the schema is current; with `create`, apply the pending migrations first."""
+        version = await current_version(self.db)
+        if version < SCHEMA_VERSION:
+            if not create:
+                state = (
+                    "has no assistants schema"
+                    if version == 0
+                    else (f"has schema version {version}, this release needs {SCHEMA_VERSION}")
+                )
+                raise ConfigurationError(
+                    f"The database {self.db.url!r} {state}: run 'assistants db upgrade'."
+                )
+            await upgrade(self.db)
+        elif version > SCHEMA_VERSION:
+            raise ConfigurationError(
+                f"The database {self.db.url!r} has schema version {version}, newer than this "
+                f"release knows ({SCHEMA_VERSION}): upgrade the assistants-runtime package."
+            )
+
+    async def listen(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Follow other processes' changes until cancelled (Postgres LISTEN; nothing on SQLite).
+
+        Notifications are hints: if the connection drops (a database restart), it reconnects
+        with backoff, and polling covers the gap.
+        """
+        if not isinstance(self.db, PostgresDatabase) or self._listening:
+            task_status.started()
+            return
+        self._listening = True
+        started = False
+        delay = 0.1
+        try:
+            while True:
+                try:
+                    async with self.db.listening("assistants", self.on_remote) as lost:
+                        if not started:
+                            started = True
+                            task_status.started()
+                        delay = 0.1
+                        await lost.wait()
+                    log.warning("notify_listener_lost")
+                except Exception as exc:  # noqa: BLE001  (the database may be restarting)
+                    log.warning("notify_listener_failed", error=str(exc))
+                if not started:
+                    started = True
+                    task_status.started()
+                await anyio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        finally:
+            self._listening = False
+
+    async def close(self) -> None:
+        await self.db.close()

@@ -1,0 +1,211 @@
+"""The tables, declared once with SQLModel; `schema.sql` is their canonical DDL.
+
+Conventions, the same in SQLite and Postgres:
+- `seq` is an auto-increment integer primary key: insertion order, which is `created_at` order,
+  so lists page on `(scope, seq)` through an index and never tie on equal timestamps.
+- `id` is the public id with OpenAI's prefix, unique.
+- `project` scopes every object to one API key's project; the embedded client uses "default".
+- JSON payloads (tools, metadata, content, ...) are TEXT holding JSON: one representation for
+  both dialects, encoded and decoded in `store/rows.py` only.
+- Times the API shows are integer Unix seconds; lease times are fractional seconds taken from the
+  database clock, so workers on machines with skewed clocks agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Integer, MetaData, Text, text
+from sqlmodel import Field, SQLModel
+
+ACTIVE_RUN_STATUSES = ("queued", "in_progress", "requires_action", "cancelling")
+ACTIVE_SQL = "(" + ", ".join(f"'{s}'" for s in ACTIVE_RUN_STATUSES) + ")"
+_ACTIVE_SQL = f"status IN {ACTIVE_SQL}"
+
+metadata = MetaData()
+
+
+class Base(SQLModel):
+    """Tables of this package, kept in their own MetaData."""
+
+    metadata = metadata
+
+
+class SchemaVersion(Base, table=True):
+    __tablename__ = "schema_version"
+    version: int = Field(primary_key=True)
+    applied_at: int
+
+
+class AssistantRow(Base, table=True):
+    __tablename__ = "assistants"
+    __table_args__ = (Index("ix_assistants_project_seq", "project", "seq"),)
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True)
+    project: str
+    created_at: int
+    name: str | None = None
+    description: str | None = None
+    model: str
+    instructions: str | None = Field(default=None, sa_column=Column(Text))
+    tools: str = Field(sa_column=Column(Text, nullable=False))
+    tool_resources: str | None = Field(default=None, sa_column=Column(Text))
+    metadata_: str | None = Field(default=None, sa_column=Column("metadata", Text))
+    temperature: float | None = None
+    top_p: float | None = None
+    response_format: str | None = Field(default=None, sa_column=Column(Text))
+    reasoning_effort: str | None = None
+    extensions: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class ThreadRow(Base, table=True):
+    __tablename__ = "threads"
+    __table_args__ = (Index("ix_threads_project_seq", "project", "seq"),)
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True)
+    project: str
+    created_at: int
+    tool_resources: str | None = Field(default=None, sa_column=Column(Text))
+    metadata_: str | None = Field(default=None, sa_column=Column("metadata", Text))
+    # Bumped by every message and run creation: a row lock that serialises them per thread.
+    version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+
+
+class MessageRow(Base, table=True):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_thread_seq", "thread_id", "seq"),
+        Index("ix_messages_run_seq", "run_id", "seq"),
+    )
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True)
+    project: str
+    thread_id: str
+    created_at: int
+    status: str
+    incomplete_details: str | None = Field(default=None, sa_column=Column(Text))
+    completed_at: int | None = None
+    incomplete_at: int | None = None
+    role: str
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    assistant_id: str | None = None
+    run_id: str | None = None
+    attachments: str | None = Field(default=None, sa_column=Column(Text))
+    metadata_: str | None = Field(default=None, sa_column=Column("metadata", Text))
+
+
+class RunRow(Base, table=True):
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_thread_seq", "thread_id", "seq"),
+        # One active run per thread, enforced by the database itself.
+        Index(
+            "ux_runs_one_active_per_thread",
+            "thread_id",
+            unique=True,
+            sqlite_where=text(_ACTIVE_SQL),
+            postgresql_where=text(_ACTIVE_SQL),
+        ),
+        # The claim scans queued runs in order; the sweeper scans held runs by lease.
+        Index(
+            "ix_runs_queued",
+            "seq",
+            sqlite_where=text("status = 'queued'"),
+            postgresql_where=text("status = 'queued'"),
+        ),
+        Index(
+            "ix_runs_leased",
+            "lease_expires_at",
+            sqlite_where=text("worker_id IS NOT NULL"),
+            postgresql_where=text("worker_id IS NOT NULL"),
+        ),
+        # A worker's heartbeat finds its own runs without scanning everyone's leases.
+        Index(
+            "ix_runs_worker",
+            "worker_id",
+            sqlite_where=text("worker_id IS NOT NULL"),
+            postgresql_where=text("worker_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_runs_expiring",
+            "expires_at",
+            sqlite_where=text(_ACTIVE_SQL),
+            postgresql_where=text(_ACTIVE_SQL),
+        ),
+    )
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True)
+    project: str
+    thread_id: str
+    assistant_id: str
+    created_at: int
+    status: str
+    required_action: str | None = Field(default=None, sa_column=Column(Text))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    expires_at: int | None = None
+    started_at: int | None = None
+    cancelled_at: int | None = None
+    failed_at: int | None = None
+    completed_at: int | None = None
+    incomplete_details: str | None = Field(default=None, sa_column=Column(Text))
+    model: str
+    instructions: str = Field(sa_column=Column(Text, nullable=False))
+    tools: str = Field(sa_column=Column(Text, nullable=False))
+    metadata_: str | None = Field(default=None, sa_column=Column("metadata", Text))
+    usage: str | None = Field(default=None, sa_column=Column(Text))
+    temperature: float | None = None
+    top_p: float | None = None
+    max_prompt_tokens: int | None = None
+    max_completion_tokens: int | None = None
+    truncation_strategy: str | None = Field(default=None, sa_column=Column(Text))
+    tool_choice: str | None = Field(default=None, sa_column=Column(Text))
+    parallel_tool_calls: int
+    response_format: str | None = Field(default=None, sa_column=Column(Text))
+    reasoning_effort: str | None = None
+    # Run inputs the API does not echo: extension fields (variables, fallbacks, ...).
+    extensions: str | None = Field(default=None, sa_column=Column(Text))
+    # Execution state, never shown through the API.
+    worker_id: str | None = None
+    lease_expires_at: float | None = None
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    cancel_requested: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    # The sequence number of the last event appended to this run's log.
+    event_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+
+
+class RunStepRow(Base, table=True):
+    __tablename__ = "run_steps"
+    __table_args__ = (Index("ix_run_steps_run_seq", "run_id", "seq"),)
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True)
+    project: str
+    run_id: str
+    thread_id: str
+    assistant_id: str
+    created_at: int
+    type: str
+    status: str
+    step_details: str = Field(sa_column=Column(Text, nullable=False))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    expired_at: int | None = None
+    cancelled_at: int | None = None
+    failed_at: int | None = None
+    completed_at: int | None = None
+    metadata_: str | None = Field(default=None, sa_column=Column("metadata", Text))
+    usage: str | None = Field(default=None, sa_column=Column(Text))
+    extensions: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class RunEventRow(Base, table=True):
+    __tablename__ = "run_events"
+
+    run_id: str = Field(primary_key=True)
+    seq: int = Field(primary_key=True)
+    created_at: float
+    event: str
+    data: str = Field(sa_column=Column(Text, nullable=False))

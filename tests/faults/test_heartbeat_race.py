@@ -1,0 +1,90 @@
+"""A run claimed while a heartbeat is in flight must not be taken for a lost lease.
+
+The heartbeat renews the worker's leases in one `UPDATE ... RETURNING` and treats a run missing
+from the answer as taken from it (its task is cancelled, the run released). A run the claim loop
+took *while* the heartbeat was in flight is missing from that answer too; were it judged by it,
+it would be released and run twice (two model calls, two claims). On Postgres that interleaving
+happens at real loads (`test_no_double_execution`); here it is made exact, in one process: the
+heartbeat's answer is held back until the worker has claimed a new run. (On SQLite nothing
+suspends between the heartbeat's statement and the use of its answer.)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import anyio
+import pytest
+
+from assistants import AsyncClient
+from assistants.testing import FunctionModel, ModelRequest
+from runtime.providers.router import ProviderRouter
+from runtime.worker import Worker
+from store.db import Row
+from store.store import Store
+from tests.faults.harness import until
+
+
+async def _completed(store: Store, *run_ids: str) -> bool:
+    return all([await store.run_status(run_id) == "completed" for run_id in run_ids])
+
+
+async def test_run_claimed_during_a_heartbeat__kept_and_executed_once(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = anyio.Event()
+    calls: Counter[str] = Counter()
+
+    async def answer(request: ModelRequest) -> str:
+        key = str(request.messages[-1].content)
+        calls[key] += 1
+        await gate.wait()
+        return f"Answer to {key}"
+
+    model = FunctionModel(answer)
+    async with AsyncClient(
+        database_url=postgres_url,
+        worker=False,
+        providers={"fn": model},
+        poll_seconds=0.05,
+        sweep_seconds=0.1,
+        lease_seconds=1.5,
+    ) as client:
+        store = await client.store()
+        worker = Worker(
+            store, client.settings, router=ProviderRouter(client.settings, extra={"fn": model})
+        )
+        assistant = await client.assistants.create(model="fn")
+
+        async def queue(key: str) -> str:
+            run = await client.threads.create_and_run(
+                assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": key}]}
+            )
+            return run.id
+
+        late: list[str] = []
+        beats = 0
+        original = store.heartbeat
+
+        async def heartbeat(*args: Any, **kwargs: Any) -> dict[str, Row]:
+            nonlocal beats
+            beats += 1
+            held = await original(*args, **kwargs)
+            if not late:
+                # While this answer is on its way back, the claim loop takes a new run.
+                late.append(await queue("late"))
+                await until(lambda: late[0] in worker.active_runs)
+            return held
+
+        monkeypatch.setattr(store, "heartbeat", heartbeat)
+        async with anyio.create_task_group() as tg:
+            await tg.start(worker.run)
+            first = await queue("first")  # held at the model: the heartbeat has a run to renew
+            # The next heartbeat starts once the worker acted on the first one's answer.
+            await until(lambda: beats >= 2)
+            gate.set()
+            await until(lambda: _completed(store, first, late[0]))
+            await worker.stop()
+        events = [e.event for e in await store.read_events(late[0])]
+        assert (calls["late"], events.count("thread.run.in_progress")) == (1, 1)

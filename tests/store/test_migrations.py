@@ -1,0 +1,129 @@
+"""Migrations: applied once, safe to run twice or concurrently, and equal to the canonical schema."""
+
+from __future__ import annotations
+
+import uuid
+
+import anyio
+import pytest
+
+from store.db import open_database
+from store.errors import ConfigurationError
+from store.migrate import current_version, latest_version, upgrade
+from store.store import Store
+from tests.conftest import NO_POSTGRES, POSTGRES_URL, _drop_schema, _make_schema
+
+
+async def test_upgrade__twice_and_concurrently_applies_each_migration_once(
+    database_url: str,
+) -> None:
+    """`db upgrade` run twice is a no-op; two upgraders at once apply each migration once."""
+    first = open_database(database_url)
+    await first.connect()
+    try:
+        results: list[list[int]] = []
+
+        async def run() -> None:
+            results.append(await upgrade(first))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run)
+            tg.start_soon(run)
+        assert sorted(len(r) for r in results) == [0, latest_version()]
+        assert await upgrade(first) == []
+        assert await current_version(first) == latest_version()
+        rows = await first.fetch("SELECT version FROM schema_version")
+        assert len(rows) == latest_version()
+    finally:
+        await first.close()
+
+
+async def test_open_without_create__names_db_upgrade(database_url: str) -> None:
+    """A worker (create=False) on an empty database says to run `assistants db upgrade`."""
+    with pytest.raises(ConfigurationError, match="run 'assistants db upgrade'"):
+        await Store.open(database_url, create=False)
+
+
+async def test_newer_schema__refused_with_a_clear_error(database_url: str) -> None:
+    """A database migrated by a newer release is refused, not silently used."""
+    store = await Store.open(database_url)
+    try:
+        async with store.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (:v, 0)",
+                {"v": latest_version() + 1},
+            )
+        with pytest.raises(ConfigurationError, match="newer than this release"):
+            await store.ensure_schema()
+    finally:
+        await store.close()
+
+
+async def test_postgres_migrations__match_the_tables(anyio_backend: str) -> None:
+    """On Postgres, the migrations build the same columns and indexes as the SQLModel tables."""
+    if POSTGRES_URL is None:
+        pytest.skip(NO_POSTGRES)
+    if anyio_backend != "asyncio":
+        pytest.skip("asyncpg runs on asyncio only")
+    import asyncpg
+
+    from store.tables import metadata
+
+    migrated, reference = f"t_{uuid.uuid4().hex[:10]}", f"t_{uuid.uuid4().hex[:10]}"
+    await _make_schema(migrated)
+    await _make_schema(reference)
+    dsn = "postgresql://" + POSTGRES_URL.split("://", 1)[1]
+    try:
+        store = await Store.open(f"{POSTGRES_URL}?search_path={migrated}")
+        await store.close()
+        conn = await asyncpg.connect(dsn, server_settings={"search_path": reference})
+        try:
+            from sqlalchemy.dialects import postgresql
+            from sqlalchemy.schema import CreateIndex, CreateTable
+
+            pg = postgresql.dialect()  # type: ignore[no-untyped-call]
+            for table in metadata.sorted_tables:
+                await conn.execute(str(CreateTable(table).compile(dialect=pg)))
+                for index in table.indexes:
+                    await conn.execute(str(CreateIndex(index).compile(dialect=pg)))
+
+            async def describe(
+                schema: str,
+            ) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+                columns = await conn.fetch(
+                    "SELECT table_name, column_name, data_type, is_nullable, column_default "
+                    "FROM information_schema.columns WHERE table_schema = $1 "
+                    "ORDER BY table_name, column_name",
+                    schema,
+                )
+                indexes = await conn.fetch(
+                    "SELECT tablename, indexname, replace(indexdef, $1, 'S') FROM pg_indexes "
+                    "WHERE schemaname = $1 ORDER BY tablename, indexname",
+                    schema,
+                )
+                return ([tuple(r.values()) for r in columns], [tuple(r.values()) for r in indexes])
+
+            got, want = await describe(migrated), await describe(reference)
+
+            def strip(rows: list[tuple[object, ...]]) -> list[tuple[str, ...]]:
+                """Schema names out: defaults print qualified or not depending on search_path."""
+                return [
+                    tuple(
+                        str(v)
+                        .replace(f"{migrated}.", "")
+                        .replace(f"{reference}.", "")
+                        .replace(migrated, "S")
+                        .replace(reference, "S")
+                        for v in r
+                    )
+                    for r in rows
+                ]
+
+            assert strip(got[0]) == strip(want[0])
+            assert strip(got[1]) == strip(want[1])
+            assert len(got[1]) > 10
+        finally:
+            await conn.close()
+    finally:
+        await _drop_schema(migrated)
+        await _drop_schema(reference)

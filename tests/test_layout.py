@@ -1,0 +1,123 @@
+"""The architecture's rules: import direction, the public surface, the canonical schema."""
+
+from __future__ import annotations
+
+import ast
+import sqlite3
+from pathlib import Path
+
+import sqlalchemy
+
+import assistants
+from store.migrate import latest_version, migrations
+from store.store import Store
+from store.tables import metadata
+
+ROOT = Path(__file__).resolve().parent.parent
+FORBIDDEN = {"store": {"runtime", "assistants"}, "runtime": {"assistants"}}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_imports_point_one_way() -> None:
+    """`assistants` → `runtime` → `store`: store imports neither; runtime never imports assistants."""
+    offenders = []
+    for package, banned in FORBIDDEN.items():
+        for path in sorted((ROOT / package).rglob("*.py")):
+            bad = _imports(path) & banned
+            if bad:
+                offenders.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
+    assert offenders == []
+
+
+def test_public_surface__all_is_exactly_the_documented_names() -> None:
+    """`assistants.__all__` is the documented public API, and each name exists."""
+    assert set(assistants.__all__) == {
+        "NOT_GIVEN",
+        "APIError",
+        "AssistantsError",
+        "AsyncClient",
+        "BadRequestError",
+        "Client",
+        "NotFoundError",
+        "NotGiven",
+        "Settings",
+        "FunctionTool",
+        "function_tool",
+    }
+    for name in assistants.__all__:
+        assert hasattr(assistants, name)
+
+
+def _describe(conn: sqlite3.Connection) -> dict[str, object]:
+    """Tables (columns with type, nullability, default, pk) and indexes (columns, unique, where)."""
+    out: dict[str, object] = {}
+    tables = [
+        r[0]
+        for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    ]
+    for table in tables:
+        out[f"table {table}"] = [tuple(r[1:]) for r in conn.execute(f"PRAGMA table_info({table})")]
+        out[f"unique {table}"] = sorted(
+            tuple(c[2] for c in conn.execute(f"PRAGMA index_info('{ix[1]}')"))
+            for ix in conn.execute(f"PRAGMA index_list({table})")
+            if ix[2] and ix[3] == "u"
+        )
+    for name, sql in conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name"
+    ):
+        out[f"index {name}"] = " ".join(sql.split())
+    return out
+
+
+def schema_sql() -> str:
+    return (ROOT / "schema.sql").read_text(encoding="utf-8")
+
+
+def test_schema_sql__is_exactly_what_the_tables_create(tmp_path: Path) -> None:
+    """schema.sql (which the store executes) and the SQLModel tables create the same schema."""
+    from_file = sqlite3.connect(tmp_path / "file.db")
+    from_file.executescript(schema_sql())
+    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'orm.db'}")
+    metadata.create_all(engine)
+    engine.dispose()
+    from_orm = sqlite3.connect(tmp_path / "orm.db")
+    try:
+        assert _describe(from_file) == _describe(from_orm)
+        assert len(_describe(from_file)) > 10
+    finally:
+        from_file.close()
+        from_orm.close()
+
+
+async def test_sqlite_migrations__build_exactly_schema_sql(tmp_path: Path) -> None:
+    """Applying every SQLite migration to an empty file yields schema.sql's schema."""
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}")
+    await store.close()
+    migrated = sqlite3.connect(tmp_path / "migrated.db")
+    canonical = sqlite3.connect(tmp_path / "canonical.db")
+    canonical.executescript(schema_sql())
+    try:
+        assert _describe(migrated) == _describe(canonical)
+        rows = migrated.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
+        assert [r[0] for r in rows] == [m.version for m in migrations("sqlite")]
+        assert rows[-1][0] == latest_version()
+    finally:
+        migrated.close()
+        canonical.close()
+
+
+def test_migrations__same_versions_for_every_dialect() -> None:
+    """Each dialect has the same migration versions (one schema, two spellings)."""
+    assert [m.version for m in migrations("sqlite")] == [
+        m.version for m in migrations("postgresql")
+    ]
