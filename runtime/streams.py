@@ -56,6 +56,7 @@ async def run_events(
     """Every event of the run after `after`, in order, until the run's next stop (see above)."""
     stops = TERMINAL_EVENTS if through_pauses else STOP_EVENTS
     last = after
+    ended = False
     with store.notifier.listen(run_id) as live:
         while True:
             # Catch up from the durable log.
@@ -68,9 +69,16 @@ async def run_events(
                         return
                 if len(batch) < _PAGE:
                     break
-            status = await store.run_status(run_id)
-            if status is None or (states.is_terminal(status) and not live.buffer):
+            if ended:
                 return
+            status = await store.run_status(run_id)
+            if status is None:
+                return
+            if states.is_terminal(status) and not live.buffer:
+                # The run may have ended (in another process) after the read above, writing its
+                # last events with it: read the log once more, then end.
+                ended = True
+                continue
             # Follow the live tail until it has a gap or goes quiet.
             while True:
                 if live.lagged:
