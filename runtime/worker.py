@@ -36,6 +36,8 @@ from store.notify import QUEUE
 from store.store import Store
 
 log = structlog.get_logger("assistants.worker")
+# A run in one of these states, missing from a heartbeat's answer, was given to another worker.
+_HELD_STATUSES = frozenset({RunStatus.QUEUED, RunStatus.IN_PROGRESS, RunStatus.CANCELLING})
 
 
 @dataclass
@@ -248,13 +250,28 @@ class Worker:
             for run_id, run in executing.items():
                 row = held.get(run_id)
                 if row is None:
-                    if run_id in self._active:
+                    if run_id in self._active and await self._lost(run_id):
                         log.warning("run_lease_lost", run_id=run_id)
                         run.scope.cancel()
                 elif row["status"] == RunStatus.CANCELLING:
                     run.stop.set("cancel")
                 elif row["overdue"]:
                     run.stop.set("expire")
+
+    async def _lost(self, run_id: str) -> bool:
+        """Whether a run missing from the heartbeat's answer was taken from this worker.
+
+        An execution that just paused or ended its run released it in that same write, and may
+        not have returned yet: that run is not lost, and cancelling its task now would cut off
+        what follows the write (its log line, its wake-ups). Any other state (re-queued, held by
+        another worker, deleted) means the lease lapsed and the run was given away.
+        """
+        try:
+            status = await self.store.run_status(run_id)
+        except Exception:
+            log.exception("heartbeat_failed")
+            return False
+        return status is None or status in _HELD_STATUSES
 
     async def _sweeper_loop(self) -> None:
         while True:

@@ -11,11 +11,14 @@ suspends between the heartbeat's statement and the use of its answer.)
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from typing import Any
 
 import anyio
 import pytest
+import structlog
+import structlog.testing
 
 from assistants import AsyncClient
 from assistants.testing import FunctionModel, ModelRequest
@@ -88,3 +91,79 @@ async def test_run_claimed_during_a_heartbeat__kept_and_executed_once(
             await worker.stop()
         events = [e.event for e in await store.read_events(late[0])]
         assert (calls["late"], events.count("thread.run.in_progress")) == (1, 1)
+
+
+async def test_run_ended_during_a_heartbeat__not_taken_for_lost(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A heartbeat that lands after the executor's final write, before its task returned.
+
+    The final write releases the run (no worker holds a finished run), so the heartbeat's answer
+    lacks it. That is not a lost lease: cancelling the task there would cut off everything after
+    the write (its `run_finished` line, its wake-ups) and log a false `run_lease_lost`.
+    """
+    gate = anyio.Event()
+    committed = anyio.Event()
+    judged = anyio.Event()
+
+    async def answer(request: ModelRequest) -> str:
+        await gate.wait()
+        return "Done."
+
+    model = FunctionModel(answer)
+    async with AsyncClient(
+        database_url=database_url,
+        worker=False,
+        providers={"fn": model},
+        poll_seconds=0.05,
+        lease_seconds=1.5,
+    ) as client:
+        store = await client.store()
+        worker = Worker(
+            store, client.settings, router=ProviderRouter(client.settings, extra={"fn": model})
+        )
+        assistant = await client.assistants.create(model="fn")
+        real_finish, real_heartbeat = store.finish_message, store.heartbeat
+        beats = 0
+
+        async def finish_message(*args: Any, **kwargs: Any) -> Any:
+            result = await real_finish(*args, **kwargs)
+            committed.set()
+            await judged.wait()  # the executor has not returned when the heartbeat is judged
+            return result
+
+        async def heartbeat(*args: Any, **kwargs: Any) -> dict[str, Row]:
+            nonlocal beats
+            beats += 1
+            if beats == 1:
+                gate.set()
+                await committed.wait()  # the run ended (and was released) before this beat
+            elif beats == 2:
+                judged.set()  # the worker has acted on the first answer
+            return await real_heartbeat(*args, **kwargs)
+
+        monkeypatch.setattr(store, "finish_message", finish_message)
+        monkeypatch.setattr(store, "heartbeat", heartbeat)
+        # Info lines too (the suite logs warnings and up), then the suite's set-up again.
+        configured = structlog.get_config()
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+        try:
+            with structlog.testing.capture_logs(
+                processors=[structlog.contextvars.merge_contextvars]
+            ) as logs:
+                async with anyio.create_task_group() as tg:
+                    await tg.start(worker.run)
+                    run = await client.threads.create_and_run(
+                        assistant_id=assistant.id,
+                        thread={"messages": [{"role": "user", "content": "hi"}]},
+                    )
+                    with anyio.fail_after(30):
+                        await judged.wait()
+                        await until(lambda: not worker.active_runs)
+                    await worker.stop()
+        finally:
+            structlog.configure(**configured)
+        names = [(e["event"], e.get("run_id")) for e in logs]
+        assert ("run_lease_lost", run.id) not in names
+        assert ("run_finished", run.id) in names
+        assert await store.run_status(run.id) == "completed"
