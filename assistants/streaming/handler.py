@@ -310,7 +310,7 @@ class AssistantEventHandler(_HandlerCore[EventSource]):
         return next(self._iterator)
 
     def __iter__(self) -> Iterator[StreamEvent]:
-        yield from self._iterator
+        return self._iterator
 
     def close(self) -> None:
         """Close the stream and release its resources."""
@@ -426,9 +426,8 @@ class AsyncAssistantEventHandler(_HandlerCore[AsyncEventSource]):
     async def __anext__(self) -> StreamEvent:
         return await self._iterator.__anext__()
 
-    async def __aiter__(self) -> AsyncIterator[StreamEvent]:
-        async for event in self._iterator:
-            yield event
+    def __aiter__(self) -> AsyncIterator[StreamEvent]:
+        return self._iterator
 
     async def close(self) -> None:
         """Close the stream and release its resources."""
