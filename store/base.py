@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from store.db import Database, Row, Tx
 from store.errors import BadRequestError
 from store.notify import QUEUE, Notifier
-from store.rows import dumps
+from store.rows import dumps_logged
 from store.tables import ACTIVE_SQL
 from store.types import ListPage, Model, RunEvent
 
@@ -160,7 +160,7 @@ class StoreBase:
                     "seq": first + i,
                     "created_at": created,
                     "event": name,
-                    "data": dumps(data),
+                    "data": dumps_logged(data),
                 }
                 for i, (name, data) in enumerate(events)
             ],

@@ -28,6 +28,7 @@ from assistants.streaming.manager import AsyncEventStream
 from runtime import states
 from runtime.control import wait_until_stopped
 from store.errors import APIError, BadRequestError, InternalServerError, RequestTooLargeError
+from store.rows import dumps_logged
 
 log = structlog.get_logger("assistants.server")
 
@@ -230,8 +231,8 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
         if not raw.strip():
             return {}
         try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            body = json.loads(raw, parse_constant=_not_json)
+        except (json.JSONDecodeError, UnicodeDecodeError, _NotJSONError) as exc:
             raise BadRequestError(
                 "We could not parse the JSON body of your request. (HINT: This likely means you "
                 "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
@@ -511,7 +512,7 @@ async def _sse_events(stream: AsyncEventStream) -> AsyncIterator[bytes]:
     try:
         async for event in stream.raw():
             # The logged payload as it is: deltas carry only what they add (no nulls).
-            data = json.dumps(event.data, separators=(",", ":"), ensure_ascii=False)
+            data = dumps_logged(event.data)
             yield f"event: {event.event}\ndata: {data}\n\n".encode()
         yield b"event: done\ndata: [DONE]\n\n"
     except Exception as exc:
@@ -525,3 +526,11 @@ async def _sse_events(stream: AsyncEventStream) -> AsyncIterator[bytes]:
     finally:
         with anyio.CancelScope(shield=True):
             await stream.close()
+
+
+class _NotJSONError(ValueError):
+    """`NaN`, `Infinity` or `-Infinity` in a body: Python's parser takes them, JSON has none."""
+
+
+def _not_json(constant: str) -> Any:
+    raise _NotJSONError(f"{constant} is not a JSON value.")

@@ -65,6 +65,23 @@ def test_body_not_json(http: httpx.Client) -> None:
     openai_error(binary, 400)
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_body_with_non_json_number__400_nothing_stored(http: httpx.Client, constant: str) -> None:
+    """NaN and the infinities are not JSON (Python's parser takes them): refused, not stored."""
+    before = http.get("/assistants").json()["data"]
+    body = (
+        '{"model": "test", "tools": [{"type": "function", "function": {"name": "f", '
+        f'"parameters": {{"type": "object", "maximum": {constant}}}}}}}]}}'
+    )
+    response = http.post(
+        "/assistants", content=body.encode(), headers={"content-type": "application/json"}
+    )
+    error = openai_error(response, 400)
+    assert error["message"].startswith("We could not parse the JSON body of your request.")
+    assert f"{constant} is not a JSON value." in error["message"]
+    assert http.get("/assistants").json()["data"] == before
+
+
 @pytest.mark.parametrize("body", ["[]", '[{"model": "test"}]', '"test"', "42", "null"])
 def test_body_not_an_object(http: httpx.Client, body: str) -> None:
     """A JSON body that is not an object: 400 with OpenAI's error body."""
