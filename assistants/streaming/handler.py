@@ -280,6 +280,17 @@ class _HandlerCore(Generic[S]):
         yield "on_run_step_delta", (event.data.delta, snapshot)
 
 
+def _overridden(handler: object, base: type) -> frozenset[str]:
+    """The `on_*` callbacks `handler` defines (in a subclass, or set on the instance): only those
+    are called, since the base class's do nothing and a call per callback per delta adds up."""
+    names = {name for name in vars(base) if name.startswith("on_")}
+    return frozenset(
+        name
+        for name in names
+        if name in vars(handler) or getattr(type(handler), name) is not vars(base)[name]
+    )
+
+
 def _block_done(block: MessageContent) -> Iterator[Call]:
     if isinstance(block, TextContentBlock):
         yield "on_text_done", (block.text,)
@@ -344,9 +355,11 @@ class AssistantEventHandler(_HandlerCore[EventSource]):
     def _drive(self) -> Iterator[StreamEvent]:
         stream = self._started()
         try:
+            overridden = _overridden(self, AssistantEventHandler)
             for event in stream:
                 for name, args in self._callbacks(event):
-                    getattr(self, name)(*args)
+                    if name in overridden:
+                        getattr(self, name)(*args)
                 yield event
         except TIMEOUTS as exc:
             self.on_timeout()
@@ -462,9 +475,11 @@ class AsyncAssistantEventHandler(_HandlerCore[AsyncEventSource]):
     async def _drive(self) -> AsyncIterator[StreamEvent]:
         stream = self._started()
         try:
+            overridden = _overridden(self, AsyncAssistantEventHandler)
             async for event in stream:
                 for name, args in self._callbacks(event):
-                    await getattr(self, name)(*args)
+                    if name in overridden:
+                        await getattr(self, name)(*args)
                 yield event
         except TIMEOUTS as exc:
             await self.on_timeout()

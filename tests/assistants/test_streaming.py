@@ -440,3 +440,36 @@ async def test_handler_callback_raises__on_exception_then_reraised_run_unharmed(
     assert done.status == "completed"
     assert [str(e) for e in handler.errors] == ["handler bug"]
     assert handler.ended
+
+
+async def test_handler_callbacks__subclass_mixin_and_instance_attributes_are_called(
+    live_client: AsyncClient,
+) -> None:
+    """Only callbacks a handler defines are called; they are found wherever they are defined."""
+    seen: list[str] = []
+
+    class Mixin:
+        async def on_message_done(self, message: Any) -> None:
+            seen.append("mixin.on_message_done")
+
+    class Handler(Mixin, AsyncAssistantEventHandler):
+        async def on_text_delta(self, delta: Any, snapshot: Any) -> None:
+            seen.append("on_text_delta")
+
+    handler = Handler()
+
+    async def on_run_step_done(step: Any) -> None:
+        seen.append("instance.on_run_step_done")
+
+    handler.on_run_step_done = on_run_step_done  # type: ignore[method-assign,assignment]
+    assistant = await live_client.assistants.create(model="test")
+    thread = await live_client.threads.create(messages=[{"role": "user", "content": "hi there"}])
+    with anyio.fail_after(30):
+        async with live_client.threads.runs.stream(
+            thread_id=thread.id, assistant_id=assistant.id, event_handler=handler
+        ) as stream:
+            await stream.until_done()
+    assert "on_text_delta" in seen
+    assert seen.count("mixin.on_message_done") == 1
+    assert seen.count("instance.on_run_step_done") == 1
+    assert seen.index("mixin.on_message_done") > seen.index("on_text_delta")
