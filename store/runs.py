@@ -81,7 +81,7 @@ class RunsMixin(ObjectsMixin, StoreBase):
             thread_id=thread_id,
             created_at=created_at,
             status="queued",
-            expires_at=created_at + RUN_EXPIRY_SECONDS,
+            expires_at=RUN_EXPIRY_SECONDS,  # from the database clock: see `_insert_run`
         )
         return row
 
@@ -89,11 +89,16 @@ class RunsMixin(ObjectsMixin, StoreBase):
         self, tx: Tx, row: dict[str, Any], first_events: Sequence[tuple[str, dict[str, Any]]] = ()
     ) -> Row:
         cols = ", ".join(row)
+        # `expires_at` is compared with the database clock by claims and the sweeper, so it is
+        # stamped with it too: a creating process whose clock is behind (or ahead) must not make
+        # runs that are already expired (or that live too long). `row["expires_at"]` holds the
+        # lifetime in seconds until here.
+        values = ", ".join(
+            "CAST({now} AS BIGINT) + :expires_at" if c == "expires_at" else f":{c}" for c in row
+        )
         try:
             created = await tx.fetchrow(
-                f"INSERT INTO runs ({cols}) VALUES ({', '.join(':' + c for c in row)}) "
-                f"RETURNING {RUN_COLUMNS}",
-                row,
+                f"INSERT INTO runs ({cols}) VALUES ({values}) RETURNING {RUN_COLUMNS}", row
             )
         except UniqueViolation:
             active = await self._active_run(tx, row["thread_id"])

@@ -487,3 +487,16 @@ async def test_create_message__to_a_deleted_thread_is_404(
         lambda: client.threads.messages.create(thread.id, role="user", content="hi")
     )
     assert error_fields(err) == (404, f"No thread found with id '{thread.id}'.", None, None)
+
+
+async def test_run_expiry__ten_minutes_on_the_database_clock(client: AsyncClient) -> None:
+    """`expires_at` is an integer 600 s after creation, stamped in SQL from the database clock
+    (the one claims and the sweeper compare it with), not from this process's clock."""
+    assistant = await client.assistants.create(model="test")
+    run = await client.threads.create_and_run(
+        assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "hi"}]}
+    )
+    assert isinstance(run.expires_at, int)
+    assert abs(run.expires_at - (run.created_at + 600)) <= 2
+    fetched = await client.threads.runs.retrieve(run.id, thread_id=run.thread_id)
+    assert fetched.expires_at == run.expires_at
