@@ -31,6 +31,7 @@ from runtime.providers.router import ProviderRouter
 from runtime.settings import Settings
 from runtime.states import RunStatus
 from store.db import Row
+from store.errors import DatabaseUnavailableError
 from store.execution import LostClaim
 from store.notify import QUEUE
 from store.store import Store
@@ -173,6 +174,11 @@ class Worker:
             with scope:
                 try:
                     await self.executor.execute(row, stop)
+                except DatabaseUnavailableError as exc:
+                    # Not the run's failure: nothing it did was lost, it goes back to the queue.
+                    log.warning("run_interrupted", run_id=run_id, error=str(exc))
+                    with anyio.CancelScope(shield=True):
+                        await self._requeue_interrupted(run_id)
                 except Exception as exc:
                     log.exception("run_crashed", run_id=run_id)
                     with anyio.CancelScope(shield=True):
@@ -185,6 +191,48 @@ class Worker:
             self.runs_executed += 1
             if self._slot_freed is not None:
                 self._slot_freed.set()
+
+    async def _requeue_interrupted(self, run_id: str) -> None:
+        """Re-queue a run whose execution the database interrupted, spending an attempt (or fail
+        it when they are spent). If the database is still away this fails too: the run's lease
+        then lapses (only executing runs are renewed) and the sweeper re-queues it."""
+        try:
+            held = await self.store.held_attempts(run_id, self.worker_id)
+            if held is None:
+                return
+            status, attempts = held
+            if status == RunStatus.CANCELLING:
+                await self.store.end_run(
+                    run_id,
+                    to=RunStatus.CANCELLED,
+                    allowed=(RunStatus.CANCELLING,),
+                    worker_id=self.worker_id,
+                )
+            elif status != RunStatus.IN_PROGRESS:
+                return
+            elif attempts + 1 >= self.settings.max_attempts:
+                await self.store.end_run(
+                    run_id,
+                    to=RunStatus.FAILED,
+                    allowed=(RunStatus.IN_PROGRESS,),
+                    worker_id=self.worker_id,
+                    last_error={
+                        "code": "server_error",
+                        "message": f"The run was interrupted {attempts + 1} times (the database "
+                        "was unavailable); giving up.",
+                    },
+                )
+            else:
+                await self.store.release(
+                    run_id,
+                    self.worker_id,
+                    to=RunStatus.QUEUED,
+                    allowed=(RunStatus.IN_PROGRESS,),
+                    interrupted=True,
+                )
+                log.info("run_requeued", run_id=run_id, reason="database_unavailable")
+        except (DatabaseUnavailableError, LostClaim):
+            log.warning("run_requeue_deferred", run_id=run_id)
 
     async def _fail_crashed(self, run_id: str, exc: Exception) -> None:
         try:

@@ -30,6 +30,12 @@ class ConfigurationError(AssistantsError):
     """The settings or arguments given at start-up are not valid."""
 
 
+class DatabaseUnavailableError(AssistantsError):
+    """The database could not be reached, dropped the connection, or cancelled a statement
+    (a restart, a failover, a statement timeout). Nothing was written by the statement that
+    raised it; the same work can be tried again once the database answers."""
+
+
 class APIError(AssistantsError):
     """An error with OpenAI's wire shape: `{"error": {message, type, param, code}}`."""
 

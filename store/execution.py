@@ -111,6 +111,14 @@ class ExecutionMixin(RunsMixin):
             )
         return {r["id"]: r for r in rows}
 
+    async def held_attempts(self, run_id: str, worker_id: str) -> tuple[str, int] | None:
+        """The run's status and spent attempts if `worker_id` still holds it, else `None`."""
+        row = await self.db.fetchrow(
+            "SELECT status, attempts FROM runs WHERE id = :id AND worker_id = :worker_id",
+            {"id": run_id, "worker_id": worker_id},
+        )
+        return None if row is None else (str(row["status"]), int(row["attempts"]))
+
     async def held_status(self, run_id: str, worker_id: str) -> str | None:
         """The run's status if `worker_id` still holds it, else `None`."""
         row = await self.db.fetchrow(
@@ -120,13 +128,24 @@ class ExecutionMixin(RunsMixin):
         return None if row is None else str(row["status"])
 
     async def release(
-        self, run_id: str, worker_id: str, *, to: str, allowed: Sequence[str]
+        self,
+        run_id: str,
+        worker_id: str,
+        *,
+        to: str,
+        allowed: Sequence[str],
+        interrupted: bool = False,
     ) -> bool:
-        """Hand a held run back to the queue (graceful stop): open work is discarded."""
+        """Hand a held run back to the queue: open work is discarded. A graceful stop releases
+        for free; `interrupted` (the execution failed for a reason that is not the run's, such
+        as the database going away) spends one of the run's attempts."""
+        reason = "The run was interrupted." if interrupted else "The worker stopped."
+        spend = ", attempts = attempts + 1" if interrupted else ""
         async with self.db.transaction() as tx:
-            events = await self._discard_open_work(tx, run_id, reason="The worker stopped.")
+            events = await self._discard_open_work(tx, run_id, reason=reason)
             row = await tx.fetchrow(
-                f"UPDATE runs SET status = '{to}', worker_id = NULL, lease_expires_at = NULL "
+                f"UPDATE runs SET status = '{to}', worker_id = NULL, "
+                f"lease_expires_at = NULL{spend} "
                 f"WHERE id = :id AND worker_id = :worker_id AND status IN {in_list(allowed)} "
                 f"RETURNING {RUN_COLUMNS}",
                 {"id": run_id, "worker_id": worker_id},

@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 
 from store.db import Dialect, Params, Row, UniqueViolation, render
-from store.errors import ConfigurationError, InternalServerError
+from store.errors import ConfigurationError, DatabaseUnavailableError, InternalServerError
 
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -73,7 +73,22 @@ def _translate(exc: Exception) -> Exception:
 
     if isinstance(exc, asyncpg.UniqueViolationError):
         return UniqueViolation(str(getattr(exc, "constraint_name", "") or exc))
+    if _unavailable(exc):
+        return DatabaseUnavailableError(f"The database is unavailable: {type(exc).__name__}: {exc}")
     return exc
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """A lost or refused connection, a server shutting down, a cancelled statement (statement
+    timeout): the database failed, not the statement."""
+    import asyncpg  # noqa: PLC0415
+
+    if isinstance(exc, asyncpg.InterfaceError):
+        return "closed" in str(exc)  # "connection is closed"; other interface errors are bugs
+    return isinstance(
+        exc,
+        OSError | asyncpg.PostgresConnectionError | asyncpg.exceptions.OperatorInterventionError,
+    )
 
 
 class PostgresDatabase:
@@ -132,8 +147,13 @@ class PostgresDatabase:
         return self._pool
 
     async def fetch(self, sql: str, params: Params | None = None) -> list[Row]:
-        async with self._require().acquire() as conn:
-            return await self._fetch(conn, sql, params)
+        try:
+            async with self._require().acquire() as conn:
+                return await self._fetch(conn, sql, params)
+        except Exception as exc:
+            if _unavailable(exc):
+                raise _translate(exc) from exc
+            raise
 
     async def fetchrow(self, sql: str, params: Params | None = None) -> Row | None:
         rows = await self.fetch(sql, params)
@@ -163,9 +183,15 @@ class PostgresDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_PgTx]:
-        async with self._require().acquire() as conn:
-            tx = _PgTx(self, conn)
-            async with conn.transaction():
-                yield tx
-            for callback in tx.committed:
-                callback()
+        try:
+            async with self._require().acquire() as conn:
+                tx = _PgTx(self, conn)
+                async with conn.transaction():
+                    yield tx
+        except Exception as exc:
+            # Acquiring, beginning or committing on a lost connection: nothing was committed.
+            if _unavailable(exc):
+                raise _translate(exc) from exc
+            raise
+        for callback in tx.committed:
+            callback()
