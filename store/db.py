@@ -41,6 +41,12 @@ _NOW_SQL: dict[Dialect, str] = {
     "sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
     "postgresql": "extract(epoch from clock_timestamp())::float8",
 }
+# Whole seconds of the database clock, the same value wherever it appears in one statement
+# (SQLite's 'now' is fixed for a statement; Postgres's now() for a transaction).
+_SECONDS_SQL: dict[Dialect, str] = {
+    "sqlite": "CAST((julianday('now') - 2440587.5) * 86400.0 AS INTEGER)",
+    "postgresql": "floor(extract(epoch from now()))::bigint",
+}
 
 
 class UniqueViolation(Exception):
@@ -128,8 +134,9 @@ def open_database(url: str, *, busy_timeout: float = 30.0) -> Database:
 
 
 def render(sql: str, dialect: Dialect) -> str:
-    """Fill the `{now}` placeholder with the dialect's database-clock expression."""
-    return sql.replace("{now}", _NOW_SQL[dialect])
+    """Fill the `{now}` placeholder with the dialect's database-clock expression (seconds, with
+    fractions) and `{now_s}` with its whole seconds (for API timestamps)."""
+    return sql.replace("{now}", _NOW_SQL[dialect]).replace("{now_s}", _SECONDS_SQL[dialect])
 
 
 # --- SQLite -------------------------------------------------------------------------------------

@@ -90,12 +90,12 @@ class RunsMixin(ObjectsMixin, StoreBase):
     ) -> Row:
         cols = ", ".join(row)
         # `expires_at` is compared with the database clock by claims and the sweeper, so it is
-        # stamped with it too: a creating process whose clock is behind (or ahead) must not make
-        # runs that are already expired (or that live too long). `row["expires_at"]` holds the
+        # stamped with it too, and `created_at` with it (the run says it expires 600 s after it
+        # was created): a creating process whose clock is behind (or ahead) must not make runs
+        # that are already expired (or that live too long). `row["expires_at"]` holds the
         # lifetime in seconds until here.
-        values = ", ".join(
-            "CAST({now} AS BIGINT) + :expires_at" if c == "expires_at" else f":{c}" for c in row
-        )
+        stamped = {"created_at": "{now_s}", "expires_at": "{now_s} + :expires_at"}
+        values = ", ".join(stamped.get(c, f":{c}") for c in row)
         try:
             created = await tx.fetchrow(
                 f"INSERT INTO runs ({cols}) VALUES ({values}) RETURNING {RUN_COLUMNS}", row
