@@ -146,54 +146,55 @@ def accumulate_event(
                 continue
             merged = accumulate_delta(_dump(block), _dump(fragment))
             content[fragment.index] = _rebuild(_CONTENT, MessageContent, merged)
-    return _replace(snapshot, content=content), created
+    return _replace(snapshot, "content", content), created
 
 
 def _append_text(block: MessageContent, fragment: MessageContentDelta) -> MessageContent | None:
     """The common case without the dump, merge and validation: a plain text fragment onto a text
     block already carrying its `index`. Gives what the general merge gives (the fragment's value
-    appended, nothing else changed), or None when the fragment is anything more than that."""
+    appended, nothing else changed), or None when the fragment is anything more than that.
+    (Pydantic's own attributes are read directly: this runs once per token.)"""
     if type(fragment) is not TextDeltaBlock or type(block) is not TextContentBlock:
         return None
     delta, text = fragment.text, block.text
+    if type(delta) is not TextDelta or type(text) is not Text:
+        return None
+    given = delta.__pydantic_fields_set__
     if (
-        delta is None
-        or type(delta) is not TextDelta
-        or type(text) is not Text
-        or fragment.model_extra
-        or delta.model_extra
-        or not fragment.model_fields_set <= _BLOCK_KEYS
-        or not delta.model_fields_set <= _TEXT_KEYS
-        or not isinstance(delta.value, str)
-        or not isinstance(text.value, str)
-        or "value" not in text.model_fields_set
-        or (block.model_extra or {}).get("index", -1) != fragment.index
+        fragment.__pydantic_extra__
+        or delta.__pydantic_extra__
+        or not fragment.__pydantic_fields_set__ <= _BLOCK_KEYS
+        or not given <= _TEXT_KEYS
+        or type(delta.value) is not str
+        or type(text.value) is not str
+        or "value" not in text.__pydantic_fields_set__
+        or (block.__pydantic_extra__ or _NO_EXTRA).get("index", -1) != fragment.index
     ):
         return None
-    if "annotations" in delta.model_fields_set and (
-        delta.annotations != [] or "annotations" not in text.model_fields_set
+    if "annotations" in given and (
+        delta.annotations != [] or "annotations" not in text.__pydantic_fields_set__
     ):
         return None  # annotations to merge, or a list the block does not have yet
-    return _replace(block, text=_replace(text, value=text.value + delta.value))
+    return _replace(block, "text", _replace(text, "value", text.value + delta.value))
 
 
-def _replace(model: M, **changes: Any) -> M:
-    """A shallow copy of `model` with `changes` (fields it declares) set, as `model_copy(update=)`
-    makes it (they join its set fields; extras are copied; nothing is validated either way), at
-    a fraction of its cost."""
+def _replace(model: M, name: str, value: Any) -> M:
+    """A shallow copy of `model` with its field `name` set to `value`, as `model_copy(update=)`
+    makes it (the field joins its set fields; extras are copied; nothing is validated either
+    way), at a fraction of its cost."""
     new = model.__class__.__new__(model.__class__)
     values = model.__dict__.copy()
-    values.update(changes)
+    values[name] = value
     extra = model.__pydantic_extra__
-    object.__setattr__(new, "__dict__", values)
-    object.__setattr__(
-        new, "__pydantic_fields_set__", model.__pydantic_fields_set__ | changes.keys()
-    )
-    object.__setattr__(new, "__pydantic_extra__", None if extra is None else dict(extra))
-    object.__setattr__(new, "__pydantic_private__", model.__pydantic_private__)
+    _setattr(new, "__dict__", values)
+    _setattr(new, "__pydantic_fields_set__", model.__pydantic_fields_set__ | {name})
+    _setattr(new, "__pydantic_extra__", None if extra is None else extra.copy())
+    _setattr(new, "__pydantic_private__", model.__pydantic_private__)
     return new
 
 
+_setattr = object.__setattr__
+_NO_EXTRA: dict[str, Any] = {}
 _BLOCK_KEYS = frozenset({"index", "type", "text"})
 _TEXT_KEYS = frozenset({"value", "annotations"})
 
