@@ -16,6 +16,7 @@ Nothing lives only in memory: any number of workers, in any processes, share one
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import uuid
@@ -92,7 +93,9 @@ class Worker:
                 self._tg = tg
                 tg.start_soon(self._heartbeat_loop)
                 tg.start_soon(self._sweeper_loop)
-                await tg.start(self.store.listen)
+                # Work notifications only, unless the process listens to every change already
+                # (a client or server beside this worker).
+                await tg.start(functools.partial(self.store.listen, runs=False))
                 task_status.started()
                 await self._claim_loop(tg)
                 await self._drain()

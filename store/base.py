@@ -19,6 +19,11 @@ M = TypeVar("M", bound=Model)
 
 ACTIVE = ACTIVE_SQL  # `status IN ACTIVE`: the statuses one thread may have one run in
 PROCESS_TOKEN = f"{os.getpid()}-{secrets.token_hex(4)}"
+# Postgres NOTIFY channels: every change of a run (for pollers and streams in other processes),
+# and the subset that is work (a run queued, a cancel requested) for worker-only processes, which
+# would otherwise wake for every event of every run.
+RUNS_CHANNEL = "assistants"
+WORK_CHANNEL = "assistants_work"
 """Identifies this process's own notifications, which it ignores when they come back."""
 
 
@@ -171,10 +176,16 @@ class StoreBase:
 
         `flags`: "q" the queue gained a run, "c" the run was asked to stop.
         """
-        await tx.execute(
-            "SELECT pg_notify('assistants', :payload)",
-            {"payload": f"{PROCESS_TOKEN}|{run_id}|{flags}"},
-        )
+        payload = {"payload": f"{PROCESS_TOKEN}|{run_id}|{flags}"}
+        if flags:
+            # Work for workers too: processes that run only workers listen to WORK_CHANNEL alone.
+            await tx.execute(
+                f"SELECT pg_notify('{RUNS_CHANNEL}', :payload), "
+                f"pg_notify('{WORK_CHANNEL}', :payload)",
+                payload,
+            )
+        else:
+            await tx.execute(f"SELECT pg_notify('{RUNS_CHANNEL}', :payload)", payload)
 
     def on_remote(self, payload: str) -> None:
         """Handle another process's notification: wake waiters, subscribers and workers."""

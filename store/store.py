@@ -6,6 +6,7 @@ import anyio
 import structlog
 from anyio.abc import TaskStatus
 
+from store.base import RUNS_CHANNEL, WORK_CHANNEL
 from store.db import Database, open_database
 from store.errors import ConfigurationError
 from store.execution import ExecutionMixin
@@ -60,12 +61,17 @@ class Store(ExecutionMixin):
                 f"release knows ({SCHEMA_VERSION}): upgrade the assistants-runtime package."
             )
 
-    async def listen(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    async def listen(
+        self, *, runs: bool = True, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
         """Follow other processes' changes until cancelled (Postgres LISTEN; nothing on SQLite).
 
+        `runs=False` follows only work (runs queued, cancels requested): what a process that
+        only runs a worker needs. The first call of a store decides; later calls return at once.
         Notifications are hints: if the connection drops (a database restart), it reconnects
         with backoff, and polling covers the gap.
         """
+        channel = RUNS_CHANNEL if runs else WORK_CHANNEL
         if not isinstance(self.db, PostgresDatabase) or self._listening:
             task_status.started()
             return
@@ -75,7 +81,7 @@ class Store(ExecutionMixin):
         try:
             while True:
                 try:
-                    async with self.db.listening("assistants", self.on_remote) as lost:
+                    async with self.db.listening(channel, self.on_remote) as lost:
                         if not started:
                             started = True
                             task_status.started()
