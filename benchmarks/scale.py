@@ -83,6 +83,9 @@ QUICK = Sizes(runs_per_worker_fake=100, runs_per_worker_test=150, latency_runs=3
 
 class _ModelHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY, as streaming servers set it: without it each small SSE write after the first
+    # waits for the client's delayed ACK (~40 ms), which would be measured as our latency.
+    disable_nagle_algorithm = True
     delay = 0.1
     seen: ClassVar[Counter[str]] = Counter()
     lock: ClassVar[threading.Lock] = threading.Lock()
