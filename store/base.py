@@ -122,6 +122,10 @@ class StoreBase:
         Called inside the transaction that made the change the events describe, so the log and
         the rows can never disagree. Subscribers are woken after the commit (`_notify`).
         """
+        if self.db.dialect == "postgresql":
+            last = await self._append_events_pg(tx, run_id, events)
+            assert last is not None, run_id
+            return last
         row = await tx.fetchrow(
             "UPDATE runs SET event_seq = event_seq + :n WHERE id = :id RETURNING event_seq",
             {"n": len(events), "id": run_id},
@@ -130,6 +134,65 @@ class StoreBase:
         last = int(row["event_seq"])
         await self._insert_events(tx, run_id, last - len(events) + 1, events)
         return last
+
+    async def _append_events_pg(
+        self,
+        tx: Tx,
+        run_id: str,
+        events: Sequence[tuple[str, dict[str, Any]]],
+        *,
+        guard: str = "",
+        params: dict[str, Any] | None = None,
+        prepublished: int = 0,
+    ) -> int | None:
+        """`_append_events` on Postgres in one statement (one round trip instead of three):
+        advance the run's sequence (only if `guard`, more SQL conditions on the run, holds),
+        insert the events and send the NOTIFY. None when the run did not match."""
+        n = len(events)
+        queued = any(name == "thread.run.queued" for name, _ in events)
+        payload = f"{PROCESS_TOKEN}|{run_id}|{'q' if queued else ''}"
+        notify = f"pg_notify('{RUNS_CHANNEL}', CAST(:payload AS text))"
+        if queued:
+            notify += f", pg_notify('{WORK_CHANNEL}', CAST(:payload AS text))"
+        row = await tx.fetchrow(
+            "WITH r AS (UPDATE runs SET event_seq = event_seq + :n WHERE id = :id"
+            f"{guard} RETURNING event_seq), "
+            "ins AS (INSERT INTO run_events (run_id, seq, created_at, event, data) "
+            "SELECT CAST(:id AS text), CAST(r.event_seq - :n + e.ord AS integer), "
+            "CAST(:created AS double precision), e.event, e.data FROM r, "
+            "unnest(CAST(:names AS text[]), CAST(:datas AS text[])) WITH ORDINALITY "
+            f"AS e(event, data, ord)) SELECT r.event_seq, {notify} FROM r",
+            {
+                **(params or {}),
+                "n": n,
+                "id": run_id,
+                "created": time.time(),
+                "names": [name for name, _ in events],
+                "datas": [dumps_logged(data) for _, data in events],
+                "payload": payload,
+            },
+        )
+        if row is None:
+            return None
+        last = int(row["event_seq"])
+        self._publish_after_commit(tx, run_id, last - n + 1, events, prepublished)
+        return last
+
+    def _publish_after_commit(
+        self,
+        tx: Tx,
+        run_id: str,
+        first: int,
+        events: Sequence[tuple[str, dict[str, Any]]],
+        prepublished: int,
+    ) -> None:
+        if self.notifier.has_listeners(run_id) and prepublished < len(events):
+            published = [
+                RunEvent(run_id=run_id, seq=first + i, event=name, data=data)
+                for i, (name, data) in enumerate(events)
+                if i >= prepublished
+            ]
+            tx.after_commit(lambda: self.notifier.publish(run_id, published))
 
     async def _insert_events(
         self,
@@ -141,21 +204,13 @@ class StoreBase:
         prepublished: int = 0,
     ) -> None:
         """Insert events from sequence number `first`; publish them live after the commit.
+        (SQLite: Postgres appends, inserts and notifies in one statement, `_append_events_pg`.)
 
         The first `prepublished` events were already published live (token deltas are, as they
         arrive), so only the rest are.
         """
         created = time.time()
-        if self.notifier.has_listeners(run_id) and prepublished < len(events):
-            published = [
-                RunEvent(run_id=run_id, seq=first + i, event=name, data=data)
-                for i, (name, data) in enumerate(events)
-                if i >= prepublished
-            ]
-            tx.after_commit(lambda: self.notifier.publish(run_id, published))
-        if self.db.dialect == "postgresql":
-            queued = any(name == "thread.run.queued" for name, _ in events)
-            await self._notify_remote(tx, run_id, "q" if queued else "")
+        self._publish_after_commit(tx, run_id, first, events, prepublished)
         await tx.executemany(
             "INSERT INTO run_events (run_id, seq, created_at, event, data) "
             "VALUES (:run_id, :seq, :created_at, :event, :data)",

@@ -194,6 +194,18 @@ class ExecutionMixin(RunsMixin):
         prepublished: int = 0,
     ) -> int:
         """Append events only if `worker_id` still holds the run (in one of `statuses`)."""
+        if self.db.dialect == "postgresql":
+            appended = await self._append_events_pg(
+                tx,
+                run_id,
+                events,
+                guard=f" AND worker_id = :worker_id AND status IN {in_list(statuses)}",
+                params={"worker_id": worker_id},
+                prepublished=prepublished,
+            )
+            if appended is None:
+                raise LostClaim(run_id)
+            return appended
         row = await tx.fetchrow(
             "UPDATE runs SET event_seq = event_seq + :n WHERE id = :id AND worker_id = :worker_id "
             f"AND status IN {in_list(statuses)} RETURNING event_seq",
@@ -248,7 +260,7 @@ class ExecutionMixin(RunsMixin):
             "t": t,
         }
         async with self.db.transaction() as tx:
-            project = await self._run_project(tx, run["id"])
+            project = str(run["project"])  # a claimed row; the guarded append checks the claim
             step = await tx.fetchrow(
                 "INSERT INTO run_steps (id, project, run_id, thread_id, assistant_id, created_at, "
                 "type, status, step_details, metadata, extensions) VALUES (:id, :project, :run_id, "
@@ -285,12 +297,6 @@ class ExecutionMixin(RunsMixin):
             )
         self._notify(run["id"])
         return step, msg, last
-
-    async def _run_project(self, tx: Tx, run_id: str) -> str:
-        row = await tx.fetchrow("SELECT project FROM runs WHERE id = :id", {"id": run_id})
-        if row is None:
-            raise LostClaim(run_id)
-        return str(row["project"])
 
     async def finish_message(
         self,

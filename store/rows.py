@@ -118,7 +118,7 @@ RUN_COLUMNS = (
     "started_at, cancelled_at, failed_at, completed_at, incomplete_details, model, instructions, "
     "tools, metadata, usage, temperature, top_p, max_prompt_tokens, max_completion_tokens, "
     "truncation_strategy, tool_choice, parallel_tool_calls, response_format, reasoning_effort, "
-    "extensions, worker_id, attempts, cancel_requested, event_seq"
+    "extensions, worker_id, attempts, cancel_requested, event_seq, project"
 )
 
 
