@@ -115,7 +115,12 @@ class StoreBase:
                 )
 
     async def _append_events(
-        self, tx: Tx, run_id: str, events: Sequence[tuple[str, dict[str, Any]]]
+        self,
+        tx: Tx,
+        run_id: str,
+        events: Sequence[tuple[str, dict[str, Any]]],
+        *,
+        prepublished: int = 0,
     ) -> int:
         """Append `events` to the run's log with the next sequence numbers; return the last one.
 
@@ -123,7 +128,7 @@ class StoreBase:
         the rows can never disagree. Subscribers are woken after the commit (`_notify`).
         """
         if self.db.dialect == "postgresql":
-            last = await self._append_events_pg(tx, run_id, events)
+            last = await self._append_events_pg(tx, run_id, events, prepublished=prepublished)
             assert last is not None, run_id
             return last
         row = await tx.fetchrow(
@@ -132,7 +137,9 @@ class StoreBase:
         )
         assert row is not None, run_id
         last = int(row["event_seq"])
-        await self._insert_events(tx, run_id, last - len(events) + 1, events)
+        await self._insert_events(
+            tx, run_id, last - len(events) + 1, events, prepublished=prepublished
+        )
         return last
 
     async def _append_events_pg(

@@ -349,31 +349,44 @@ class ExecutionMixin(RunsMixin):
             )
             if msg is None or step is None:
                 raise LostClaim(run_id)
-            await tx.execute(
-                "UPDATE runs SET usage = :u, extensions = COALESCE(:ext, extensions) "
-                "WHERE id = :id",
-                {"u": dumps(run_usage), "ext": dumps(run_extensions), "id": run_id},
-            )
-            last = await self._guarded_events(
-                tx,
-                run_id,
-                worker_id,
-                [
-                    *pending,
-                    (event, message_dict(msg)),
-                    ("thread.run.step.completed", step_dict(step)),
-                ],
-                prepublished=len(pending),
-            )
-            if end_run is not None:
+            finished: list[Event] = [
+                *pending,
+                (event, message_dict(msg)),
+                ("thread.run.step.completed", step_dict(step)),
+            ]
+            if end_run is None:
+                await tx.execute(
+                    "UPDATE runs SET usage = :u, extensions = COALESCE(:ext, extensions) "
+                    "WHERE id = :id",
+                    {"u": dumps(run_usage), "ext": dumps(run_extensions), "id": run_id},
+                )
+                last = await self._guarded_events(
+                    tx, run_id, worker_id, finished, prepublished=len(pending)
+                )
+            else:
+                # The run ends in the same statements: its update carries the usage, and one
+                # append logs the message and step completions before the run's end (the
+                # update's guard is the claim check the append would make).
                 fields: dict[str, Any] = {"usage": dumps(run_usage)}
+                if run_extensions is not None:
+                    fields["extensions"] = dumps(run_extensions)
                 if incomplete_details is not None:
                     fields["incomplete_details"] = dumps(incomplete_details)
+                seqs: list[int] = []
                 ended = await self._end_run(
-                    tx, run_id, to=end_run, allowed=end_allowed, fields=fields, worker_id=worker_id
+                    tx,
+                    run_id,
+                    to=end_run,
+                    allowed=end_allowed,
+                    fields=fields,
+                    worker_id=worker_id,
+                    leading=finished,
+                    prepublished=len(pending),
+                    last_seq=seqs,
                 )
                 if ended is None:
                     raise LostClaim(run_id)
+                last = seqs[0]
         self._notify(run_id)
         return last
 

@@ -445,13 +445,17 @@ class RunsMixin(ObjectsMixin, StoreBase):
         step_status: str | None = None,
         message_reason: str | None = None,
         lapsed_only: bool = False,
+        leading: Sequence[tuple[str, dict[str, Any]]] = (),
+        prepublished: int = 0,
+        last_seq: list[int] | None = None,
     ) -> Row | None:
         """Move a run to the terminal status `to`, closing its open steps and messages first.
 
         Open steps become `step_status` (default: the run's own terminal status), open
         assistant messages `incomplete` with `message_reason`; their terminal events precede
         the run's. Returns the run row, or `None` if the run was not in `allowed` (or not held
-        by `worker_id`).
+        by `worker_id`). `leading` events (the first `prepublished` of them already published
+        live) go first in the same append; the last sequence number is put in `last_seq`.
         """
         t = now()
         before = None
@@ -491,7 +495,7 @@ class RunsMixin(ObjectsMixin, StoreBase):
         )
         if row is None:
             return None
-        events: list[tuple[str, dict[str, Any]]] = []
+        events: list[tuple[str, dict[str, Any]]] = list(leading)
         if before is not None:
             events.append(("thread.run.cancelling", run_dict(before)))
         step_to = (
@@ -536,7 +540,9 @@ class RunsMixin(ObjectsMixin, StoreBase):
         )
         events.extend((f"thread.run.step.{step_to}", step_dict(s)) for s in steps)
         events.append((f"thread.run.{to}", run_dict(row)))
-        await self._append_events(tx, run_id, events)
+        last = await self._append_events(tx, run_id, events, prepublished=prepublished)
+        if last_seq is not None:
+            last_seq.append(last)
         return row
 
 
