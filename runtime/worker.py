@@ -196,45 +196,12 @@ class Worker:
                 self._slot_freed.set()
 
     async def _requeue_interrupted(self, run_id: str) -> None:
-        """Re-queue a run whose execution the database interrupted, spending an attempt (or fail
-        it when they are spent). If the database is still away this fails too: the run's lease
-        then lapses (only executing runs are renewed) and the sweeper re-queues it."""
+        """Re-queue a run whose execution the database interrupted, spending an attempt. If the
+        database is still away this fails too: the run's lease then lapses (only executing runs
+        are renewed) and the sweeper re-queues it."""
         try:
-            held = await self.store.held_attempts(run_id, self.worker_id)
-            if held is None:
-                return
-            status, attempts = held
-            if status == RunStatus.CANCELLING:
-                await self.store.end_run(
-                    run_id,
-                    to=RunStatus.CANCELLED,
-                    allowed=(RunStatus.CANCELLING,),
-                    worker_id=self.worker_id,
-                )
-            elif status != RunStatus.IN_PROGRESS:
-                return
-            elif attempts + 1 >= self.settings.max_attempts:
-                await self.store.end_run(
-                    run_id,
-                    to=RunStatus.FAILED,
-                    allowed=(RunStatus.IN_PROGRESS,),
-                    worker_id=self.worker_id,
-                    last_error={
-                        "code": "server_error",
-                        "message": f"The run was interrupted {attempts + 1} times (the database "
-                        "was unavailable); giving up.",
-                    },
-                )
-            else:
-                await self.store.release(
-                    run_id,
-                    self.worker_id,
-                    to=RunStatus.QUEUED,
-                    allowed=(RunStatus.IN_PROGRESS,),
-                    interrupted=True,
-                )
-                log.info("run_requeued", run_id=run_id, reason="database_unavailable")
-        except (DatabaseUnavailableError, LostClaim):
+            await self._release(run_id, interrupted=True)
+        except DatabaseUnavailableError:
             log.warning("run_requeue_deferred", run_id=run_id)
 
     async def _fail_crashed(self, run_id: str, exc: Exception) -> None:
@@ -252,22 +219,44 @@ class Worker:
         except Exception:
             log.exception("run_fail_failed", run_id=run_id)
 
-    async def _release(self, run_id: str) -> None:
-        """Give a run back (stop, or a lost lease): re-queue it, or finish its cancel."""
-        status = await self.store.held_status(run_id, self.worker_id)
+    async def _release(self, run_id: str, *, interrupted: bool = False) -> None:
+        """Give a run back (a stop, a lost lease, or `interrupted` by the database): re-queue it
+        (an interruption spends an attempt; the last one fails the run), or finish its cancel."""
+        held = await self.store.held_attempts(run_id, self.worker_id)
+        if held is None:
+            return
+        status, attempts = held
         try:
-            if status == RunStatus.IN_PROGRESS:
-                await self.store.release(
-                    run_id, self.worker_id, to=RunStatus.QUEUED, allowed=(RunStatus.IN_PROGRESS,)
-                )
-                log.info("run_released", run_id=run_id)
-            elif status == RunStatus.CANCELLING:
+            if status == RunStatus.CANCELLING:
                 await self.store.end_run(
                     run_id,
                     to=RunStatus.CANCELLED,
                     allowed=(RunStatus.CANCELLING,),
                     worker_id=self.worker_id,
                 )
+            elif status != RunStatus.IN_PROGRESS:
+                return
+            elif interrupted and attempts + 1 >= self.settings.max_attempts:
+                await self.store.end_run(
+                    run_id,
+                    to=RunStatus.FAILED,
+                    allowed=(RunStatus.IN_PROGRESS,),
+                    worker_id=self.worker_id,
+                    last_error={
+                        "code": "server_error",
+                        "message": f"The run was interrupted {attempts + 1} times (the database "
+                        "was unavailable); giving up.",
+                    },
+                )
+            else:
+                await self.store.release(
+                    run_id,
+                    self.worker_id,
+                    to=RunStatus.QUEUED,
+                    allowed=(RunStatus.IN_PROGRESS,),
+                    interrupted=interrupted,
+                )
+                log.info("run_released", run_id=run_id, interrupted=interrupted)
         except LostClaim:
             pass
 

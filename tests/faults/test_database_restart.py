@@ -234,12 +234,7 @@ async def test_worker_connection_cut_during_a_write__the_run_is_not_failed(
         run = await queue_run(client, assistant_id, "answered while the connection is cut")
         hold = fake_model.hold(run.key)
         await hold.wait()
-        dsn = "postgresql://" + postgres_url.split("://", 1)[1]
-        locker = await asyncpg.connect(dsn)
-        try:
-            locking = locker.transaction()
-            await locking.start()
-            await locker.execute("SELECT 1 FROM runs WHERE id = $1 FOR UPDATE", run.run_id)
+        async with _row_locked(postgres_url, run.run_id) as locker:
             hold.release()  # the answer streams; opening the message waits on the lock
 
             async def blocked() -> list[int]:
@@ -252,9 +247,6 @@ async def test_worker_connection_cut_during_a_write__the_run_is_not_failed(
             await until(lambda: _nonempty(blocked()))
             for pid in await blocked():
                 await locker.execute("SELECT pg_terminate_backend($1)", pid)
-            await locking.rollback()
-        finally:
-            await locker.close()
         await worker.logged("run_interrupted", timeout=10)
         final = await wait_status(client, run.run_id, ("completed", "failed"), timeout=15)
         row = await store.run_row(run.run_id)
@@ -265,6 +257,20 @@ async def test_worker_connection_cut_during_a_write__the_run_is_not_failed(
 
 async def _nonempty(pids: Awaitable[list[int]]) -> bool:
     return bool(await pids)
+
+
+@contextlib.asynccontextmanager
+async def _row_locked(postgres_url: str, run_id: str) -> AsyncIterator[asyncpg.Connection]:
+    """Hold the run's row lock (another session's `FOR UPDATE`) until the block ends."""
+    locker = await asyncpg.connect("postgresql://" + postgres_url.split("://", 1)[1])
+    try:
+        locking = locker.transaction()
+        await locking.start()
+        await locker.execute("SELECT 1 FROM runs WHERE id = $1 FOR UPDATE", run_id)
+        yield locker
+        await locking.rollback()
+    finally:
+        await locker.close()
 
 
 async def test_statement_timeout_during_a_write__the_run_is_resumed(
@@ -282,17 +288,9 @@ async def test_statement_timeout_during_a_write__the_run_is_resumed(
         run = await queue_run(client, assistant_id, "answered while its row is locked")
         hold = fake_model.hold(run.key)
         await hold.wait()
-        dsn = "postgresql://" + postgres_url.split("://", 1)[1]
-        locker = await asyncpg.connect(dsn)
-        try:
-            locking = locker.transaction()
-            await locking.start()
-            await locker.execute("SELECT 1 FROM runs WHERE id = $1 FOR UPDATE", run.run_id)
+        async with _row_locked(postgres_url, run.run_id):
             hold.release()  # the answer streams; its write waits on the lock, then times out
             await worker.logged("run_interrupted", timeout=15)
-            await locking.rollback()
-        finally:
-            await locker.close()
         final = await wait_status(client, run.run_id, ("completed", "failed"), timeout=15)
         row = await store.run_row(run.run_id)
         assert row is not None
