@@ -19,12 +19,20 @@ M = TypeVar("M", bound=Model)
 
 ACTIVE = ACTIVE_SQL  # `status IN ACTIVE`: the statuses one thread may have one run in
 PROCESS_TOKEN = f"{os.getpid()}-{secrets.token_hex(4)}"
+"""Identifies this process's own notifications, which it ignores when they come back."""
 # Postgres NOTIFY channels: every change of a run (for pollers and streams in other processes),
 # and the subset that is work (a run queued, a cancel requested) for worker-only processes, which
 # would otherwise wake for every event of every run.
 RUNS_CHANNEL = "assistants"
 WORK_CHANNEL = "assistants_work"
-"""Identifies this process's own notifications, which it ignores when they come back."""
+
+
+def _notify_sql(flags: str) -> str:
+    """The `pg_notify` calls (a select list, `:payload` their text) for a change with `flags`."""
+    sql = f"pg_notify('{RUNS_CHANNEL}', CAST(:payload AS text))"
+    if flags:
+        sql += f", pg_notify('{WORK_CHANNEL}', CAST(:payload AS text))"
+    return sql
 
 
 def now() -> int:
@@ -156,11 +164,7 @@ class StoreBase:
         advance the run's sequence (only if `guard`, more SQL conditions on the run, holds),
         insert the events and send the NOTIFY. None when the run did not match."""
         n = len(events)
-        queued = any(name == "thread.run.queued" for name, _ in events)
-        payload = f"{PROCESS_TOKEN}|{run_id}|{'q' if queued else ''}"
-        notify = f"pg_notify('{RUNS_CHANNEL}', CAST(:payload AS text))"
-        if queued:
-            notify += f", pg_notify('{WORK_CHANNEL}', CAST(:payload AS text))"
+        flags = "q" if any(name == "thread.run.queued" for name, _ in events) else ""
         row = await tx.fetchrow(
             "WITH r AS (UPDATE runs SET event_seq = event_seq + :n WHERE id = :id"
             f"{guard} RETURNING event_seq), "
@@ -168,7 +172,7 @@ class StoreBase:
             "SELECT CAST(:id AS text), CAST(r.event_seq - :n + e.ord AS integer), "
             "CAST(:created AS double precision), e.event, e.data FROM r, "
             "unnest(CAST(:names AS text[]), CAST(:datas AS text[])) WITH ORDINALITY "
-            f"AS e(event, data, ord)) SELECT r.event_seq, {notify} FROM r",
+            f"AS e(event, data, ord)) SELECT r.event_seq, {_notify_sql(flags)} FROM r",
             {
                 **(params or {}),
                 "n": n,
@@ -176,7 +180,7 @@ class StoreBase:
                 "created": time.time(),
                 "names": [name for name, _ in events],
                 "datas": [dumps_logged(data) for _, data in events],
-                "payload": payload,
+                "payload": f"{PROCESS_TOKEN}|{run_id}|{flags}",
             },
         )
         if row is None:
@@ -238,16 +242,9 @@ class StoreBase:
 
         `flags`: "q" the queue gained a run, "c" the run was asked to stop.
         """
-        payload = {"payload": f"{PROCESS_TOKEN}|{run_id}|{flags}"}
-        if flags:
-            # Work for workers too: processes that run only workers listen to WORK_CHANNEL alone.
-            await tx.execute(
-                f"SELECT pg_notify('{RUNS_CHANNEL}', :payload), "
-                f"pg_notify('{WORK_CHANNEL}', :payload)",
-                payload,
-            )
-        else:
-            await tx.execute(f"SELECT pg_notify('{RUNS_CHANNEL}', :payload)", payload)
+        await tx.execute(
+            f"SELECT {_notify_sql(flags)}", {"payload": f"{PROCESS_TOKEN}|{run_id}|{flags}"}
+        )
 
     def on_remote(self, payload: str) -> None:
         """Handle another process's notification: wake waiters, subscribers and workers."""

@@ -372,7 +372,6 @@ class ExecutionMixin(RunsMixin):
                     fields["extensions"] = dumps(run_extensions)
                 if incomplete_details is not None:
                     fields["incomplete_details"] = dumps(incomplete_details)
-                seqs: list[int] = []
                 ended = await self._end_run(
                     tx,
                     run_id,
@@ -382,11 +381,10 @@ class ExecutionMixin(RunsMixin):
                     worker_id=worker_id,
                     leading=finished,
                     prepublished=len(pending),
-                    last_seq=seqs,
                 )
                 if ended is None:
                     raise LostClaim(run_id)
-                last = seqs[0]
+                last = ended[1]
         self._notify(run_id)
         return last
 
@@ -508,7 +506,7 @@ class ExecutionMixin(RunsMixin):
                         statuses=("in_progress", "cancelling"),
                         prepublished=len(pending),
                     )
-            row = await self._end_run(
+            ended = await self._end_run(
                 tx,
                 run_id,
                 to=to,
@@ -518,7 +516,7 @@ class ExecutionMixin(RunsMixin):
                 lapsed_only=lapsed_only,
             )
         self._notify(run_id)
-        return row
+        return None if ended is None else ended[0]
 
     # --- the sweeper ------------------------------------------------------------------------
 

@@ -332,7 +332,7 @@ class RunsMixin(ObjectsMixin, StoreBase):
                     tx, run_id, to="cancelled", allowed=("cancelling",), fields={}
                 )
                 if ended is not None:
-                    row = ended
+                    row = ended[0]
         self._notify(run_id)
         self.notifier.notify(f"cancel:{run_id}")
         return run_from_row(row)
@@ -447,15 +447,14 @@ class RunsMixin(ObjectsMixin, StoreBase):
         lapsed_only: bool = False,
         leading: Sequence[tuple[str, dict[str, Any]]] = (),
         prepublished: int = 0,
-        last_seq: list[int] | None = None,
-    ) -> Row | None:
+    ) -> tuple[Row, int] | None:
         """Move a run to the terminal status `to`, closing its open steps and messages first.
 
         Open steps become `step_status` (default: the run's own terminal status), open
         assistant messages `incomplete` with `message_reason`; their terminal events precede
-        the run's. Returns the run row, or `None` if the run was not in `allowed` (or not held
-        by `worker_id`). `leading` events (the first `prepublished` of them already published
-        live) go first in the same append; the last sequence number is put in `last_seq`.
+        the run's. Returns the run row and the run's last event sequence number, or `None` if
+        the run was not in `allowed` (or not held by `worker_id`). `leading` events (the first
+        `prepublished` of them already published live) go first in the same append.
         """
         t = now()
         before = None
@@ -541,9 +540,7 @@ class RunsMixin(ObjectsMixin, StoreBase):
         events.extend((f"thread.run.step.{step_to}", step_dict(s)) for s in steps)
         events.append((f"thread.run.{to}", run_dict(row)))
         last = await self._append_events(tx, run_id, events, prepublished=prepublished)
-        if last_seq is not None:
-            last_seq.append(last)
-        return row
+        return row, last
 
 
 def _step_error(run_error: str | None) -> str | None:

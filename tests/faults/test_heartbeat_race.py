@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -26,7 +28,29 @@ from runtime.providers.router import ProviderRouter
 from runtime.worker import Worker
 from store.db import Row
 from store.store import Store
+from store.types import Assistant
 from tests.faults.harness import until
+
+
+@asynccontextmanager
+async def _beside_a_worker(
+    url: str, model: FunctionModel, **settings: Any
+) -> AsyncIterator[tuple[AsyncClient, Store, Worker, Assistant]]:
+    """A client with no worker of its own, a `Worker` on its store calling `model` as `fn`
+    (started by the test, so the test can wrap the store first), and an assistant using it."""
+    async with AsyncClient(
+        database_url=url,
+        worker=False,
+        providers={"fn": model},
+        poll_seconds=0.05,
+        lease_seconds=1.5,
+        **settings,
+    ) as client:
+        store = await client.store()
+        worker = Worker(
+            store, client.settings, router=ProviderRouter(client.settings, extra={"fn": model})
+        )
+        yield client, store, worker, await client.assistants.create(model="fn")
 
 
 async def _completed(store: Store, *run_ids: str) -> bool:
@@ -45,20 +69,12 @@ async def test_run_claimed_during_a_heartbeat__kept_and_executed_once(
         await gate.wait()
         return f"Answer to {key}"
 
-    model = FunctionModel(answer)
-    async with AsyncClient(
-        database_url=postgres_url,
-        worker=False,
-        providers={"fn": model},
-        poll_seconds=0.05,
-        sweep_seconds=0.1,
-        lease_seconds=1.5,
-    ) as client:
-        store = await client.store()
-        worker = Worker(
-            store, client.settings, router=ProviderRouter(client.settings, extra={"fn": model})
-        )
-        assistant = await client.assistants.create(model="fn")
+    async with _beside_a_worker(postgres_url, FunctionModel(answer), sweep_seconds=0.1) as (
+        client,
+        store,
+        worker,
+        assistant,
+    ):
 
         async def queue(key: str) -> str:
             run = await client.threads.create_and_run(
@@ -110,19 +126,12 @@ async def test_run_ended_during_a_heartbeat__not_taken_for_lost(
         await gate.wait()
         return "Done."
 
-    model = FunctionModel(answer)
-    async with AsyncClient(
-        database_url=database_url,
-        worker=False,
-        providers={"fn": model},
-        poll_seconds=0.05,
-        lease_seconds=1.5,
-    ) as client:
-        store = await client.store()
-        worker = Worker(
-            store, client.settings, router=ProviderRouter(client.settings, extra={"fn": model})
-        )
-        assistant = await client.assistants.create(model="fn")
+    async with _beside_a_worker(database_url, FunctionModel(answer)) as (
+        client,
+        store,
+        worker,
+        assistant,
+    ):
         real_finish, real_heartbeat = store.finish_message, store.heartbeat
         beats = 0
 
