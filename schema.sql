@@ -51,6 +51,7 @@ CREATE TABLE run_events (
 	created_at FLOAT NOT NULL,
 	event VARCHAR NOT NULL,
 	data TEXT NOT NULL,
+	data_format VARCHAR DEFAULT 'api' NOT NULL,
 	PRIMARY KEY (run_id, seq)
 );
 

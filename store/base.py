@@ -6,12 +6,13 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from store.db import Database, Row, Tx
 from store.errors import BadRequestError
 from store.notify import QUEUE, Notifier
-from store.rows import dumps_logged
+from store.rows import dumps_logged, loads, render_snapshot
 from store.tables import ACTIVE_SQL
 from store.types import ListPage, Model, RunEvent
 
@@ -25,6 +26,16 @@ PROCESS_TOKEN = f"{os.getpid()}-{secrets.token_hex(4)}"
 # would otherwise wake for every event of every run.
 RUNS_CHANNEL = "assistants"
 WORK_CHANNEL = "assistants_work"
+
+
+@dataclass(frozen=True)
+class Logged:
+    """An event a Postgres statement appends (`StoreBase._fused`): a payload built in Python,
+    or (`data` None) the snapshot of the row that the statement's CTE `row` changed."""
+
+    name: str
+    data: dict[str, Any] | None = None
+    row: str | None = None
 
 
 def _notify_sql(flags: str) -> str:
@@ -152,7 +163,7 @@ class StoreBase:
 
     async def _append_events_pg(
         self,
-        tx: Tx,
+        tx: Tx | None,
         run_id: str,
         events: Sequence[tuple[str, dict[str, Any]]],
         *,
@@ -162,32 +173,100 @@ class StoreBase:
     ) -> int | None:
         """`_append_events` on Postgres in one statement (one round trip instead of three):
         advance the run's sequence (only if `guard`, more SQL conditions on the run, holds),
-        insert the events and send the NOTIFY. None when the run did not match."""
-        n = len(events)
-        flags = "q" if any(name == "thread.run.queued" for name, _ in events) else ""
-        row = await tx.fetchrow(
-            "WITH r AS (UPDATE runs SET event_seq = event_seq + :n WHERE id = :id"
-            f"{guard} RETURNING event_seq), "
-            "ins AS (INSERT INTO run_events (run_id, seq, created_at, event, data) "
+        insert the events and send the NOTIFY. None when the run did not match. Without `tx`
+        the statement commits on its own."""
+        row = await self._fused(
+            tx,
+            run_id,
+            f"UPDATE runs SET event_seq = event_seq + :n WHERE id = :id{guard} RETURNING event_seq",
+            [],
+            [Logged(name, data) for name, data in events],
+            params or {},
+            prepublished=prepublished,
+        )
+        return None if row is None else int(row["event_seq"])
+
+    async def _fused(
+        self,
+        tx: Tx | None,
+        run_id: str,
+        run_update: str,
+        ctes: Sequence[str],
+        events: Sequence[Logged],
+        params: dict[str, Any],
+        *,
+        prepublished: int = 0,
+    ) -> Row | None:
+        """One Postgres statement: `WITH r AS (run_update), <ctes>, <append events> SELECT ...`.
+
+        `run_update` updates the run (and guards the change: it must add `:n`, the number of
+        events, to `event_seq` and return `event_seq`, plus `j`, the run's snapshot, if an event
+        logs it); each of `ctes` (`name AS (...)`) makes its change only `FROM r` or `EXISTS
+        (SELECT 1 FROM r)`, so nothing changes when the run did not match, and returns `j` if an
+        event logs its row. The events follow the run's last sequence number, and the NOTIFY for
+        the run is sent at commit. Returns `event_seq` and `<cte>_j` for every CTE whose row is
+        logged, or None; the events after the first `prepublished` reach this process's live
+        subscribers once committed (at once without `tx`: the statement commits on its own).
+        """
+        sources = sorted({e.row for e in events if e.row is not None})
+        pick = " ".join(
+            f"WHEN '{src}' THEN " + ("r.j" if src == "r" else f"(SELECT j FROM {src})")
+            for src in sources
+        )
+        flags = "q" if any(e.name == "thread.run.queued" for e in events) else ""
+        sql = (
+            f"WITH r AS ({run_update}), "
+            + "".join(f"{cte}, " for cte in ctes)
+            + "ins AS (INSERT INTO run_events (run_id, seq, created_at, event, data, data_format) "
             "SELECT CAST(:id AS text), CAST(r.event_seq - :n + e.ord AS integer), "
-            "CAST(:created AS double precision), e.event, e.data FROM r, "
-            "unnest(CAST(:names AS text[]), CAST(:datas AS text[])) WITH ORDINALITY "
-            f"AS e(event, data, ord)) SELECT r.event_seq, {_notify_sql(flags)} FROM r",
+            "CAST(:created AS double precision), e.event, "
+            + (f"COALESCE(e.data, CASE e.src {pick} END), " if sources else "e.data, ")
+            + "CASE WHEN e.data IS NULL THEN 'row' ELSE 'api' END FROM r, "
+            "unnest(CAST(:names AS text[]), CAST(:datas AS text[]), CAST(:srcs AS text[])) "
+            "WITH ORDINALITY AS e(event, data, src, ord)) "
+            "SELECT r.event_seq"
+            + "".join(
+                ", r.j AS r_j" if src == "r" else f", (SELECT j FROM {src}) AS {src}_j"
+                for src in sources
+            )
+            + f", {_notify_sql(flags)} FROM r"
+        )
+        query = tx if tx is not None else self.db
+        row = await query.fetchrow(
+            sql,
             {
-                **(params or {}),
-                "n": n,
+                **params,
+                "n": len(events),
                 "id": run_id,
                 "created": time.time(),
-                "names": [name for name, _ in events],
-                "datas": [dumps_logged(data) for _, data in events],
+                "names": [e.name for e in events],
+                "datas": [None if e.data is None else dumps_logged(e.data) for e in events],
+                "srcs": [e.row for e in events],
                 "payload": f"{PROCESS_TOKEN}|{run_id}|{flags}",
             },
         )
         if row is None:
             return None
-        last = int(row["event_seq"])
-        self._publish_after_commit(tx, run_id, last - n + 1, events, prepublished)
-        return last
+        if self.notifier.has_listeners(run_id) and prepublished < len(events):
+            first = int(row["event_seq"]) - len(events) + 1
+            snapshots = {src: loads(row[f"{src}_j"]) for src in sources}
+            published = [
+                RunEvent(
+                    run_id=run_id,
+                    seq=first + i,
+                    event=e.name,
+                    data=e.data
+                    if e.data is not None
+                    else render_snapshot(e.name, snapshots[str(e.row)]),
+                )
+                for i, e in enumerate(events)
+                if i >= prepublished
+            ]
+            if tx is not None:
+                tx.after_commit(lambda: self.notifier.publish(run_id, published))
+            else:
+                self.notifier.publish(run_id, published)
+        return row
 
     def _publish_after_commit(
         self,

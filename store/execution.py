@@ -16,6 +16,7 @@ from store import ids
 from store.base import ACTIVE, now
 from store.db import Row, Tx
 from store.errors import AssistantsError
+from store.fused import FusedMixin
 from store.rows import (
     MESSAGE_COLUMNS,
     RUN_COLUMNS,
@@ -25,7 +26,8 @@ from store.rows import (
     run_dict,
     step_dict,
 )
-from store.runs import RunsMixin, in_list
+from store.runs import in_list
+from store.types import RunEvent
 
 
 class LostClaim(AssistantsError):
@@ -35,7 +37,7 @@ class LostClaim(AssistantsError):
 Event = tuple[str, dict[str, Any]]
 
 
-class ExecutionMixin(RunsMixin):
+class ExecutionMixin(FusedMixin):
     # --- claims and leases -----------------------------------------------------------------
 
     async def claim(self, worker_id: str, *, limit: int, lease_seconds: float) -> list[Row]:
@@ -49,27 +51,27 @@ class ExecutionMixin(RunsMixin):
             "SELECT seq FROM runs WHERE status = 'queued' "
             "AND (expires_at IS NULL OR expires_at > {now}) ORDER BY seq LIMIT :limit"
         )
+        params = {"worker_id": worker_id, "lease": lease_seconds, "t": t, "limit": limit}
         if self.db.dialect == "postgresql":
-            # A materialised CTE runs the locking pick exactly once: as an `IN (subquery)` the
-            # planner may re-run it per row, and the LIMIT would no longer bound the claim.
-            sql = (
-                f"WITH picked AS MATERIALIZED ({pick} FOR UPDATE SKIP LOCKED) "
-                "UPDATE runs SET status = 'in_progress', worker_id = :worker_id, "
-                "lease_expires_at = {now} + :lease, started_at = COALESCE(started_at, :t) "
-                "FROM picked WHERE runs.seq = picked.seq AND runs.status = 'queued' "
-                f"RETURNING {_qualified(RUN_COLUMNS)}"
-            )
-        else:
-            sql = (
-                "UPDATE runs SET status = 'in_progress', worker_id = :worker_id, "
-                "lease_expires_at = {now} + :lease, started_at = COALESCE(started_at, :t) "
-                f"WHERE seq IN ({pick}) AND status = 'queued' RETURNING {RUN_COLUMNS}"
-            )
+            claimed = await self._claim_pg(worker_id, pick, params)
+            for row in claimed:
+                if self.notifier.has_listeners(row["id"]):
+                    event = ("thread.run.in_progress", run_dict(row))
+                    self.notifier.publish(
+                        row["id"],
+                        [RunEvent(run_id=row["id"], seq=row["event_seq"], event=event[0],
+                                  data=event[1])],
+                    )  # fmt: skip
+                self._notify(row["id"])
+            return claimed
         async with self.db.transaction() as tx:
             rows = await tx.fetch(
-                sql, {"worker_id": worker_id, "lease": lease_seconds, "t": t, "limit": limit}
+                "UPDATE runs SET status = 'in_progress', worker_id = :worker_id, "
+                "lease_expires_at = {now} + :lease, started_at = COALESCE(started_at, :t) "
+                f"WHERE seq IN ({pick}) AND status = 'queued' RETURNING {RUN_COLUMNS}",
+                params,
             )
-            claimed: list[Row] = []
+            claimed = []
             for row in rows:
                 last = await self._append_events(
                     tx, row["id"], [("thread.run.in_progress", run_dict(row))]
@@ -96,19 +98,18 @@ class ExecutionMixin(RunsMixin):
             if self.db.dialect == "postgresql"
             else "id IN (SELECT value FROM json_each(:ids))"
         )
-        async with self.db.transaction() as tx:
-            rows = await tx.fetch(
-                "UPDATE runs SET lease_expires_at = {now} + :lease WHERE worker_id = :worker_id "
-                f"AND {chosen} RETURNING id, status, cancel_requested, "
-                "(expires_at IS NOT NULL AND expires_at <= {now}) AS overdue",
-                {
-                    "worker_id": worker_id,
-                    "lease": lease_seconds,
-                    "ids": list(run_ids)
-                    if self.db.dialect == "postgresql"
-                    else dumps(list(run_ids)),
-                },
-            )
+        sql = (
+            "UPDATE runs SET lease_expires_at = {now} + :lease WHERE worker_id = :worker_id "
+            f"AND {chosen} RETURNING id, status, cancel_requested, "
+            "(expires_at IS NOT NULL AND expires_at <= {now}) AS overdue"
+        )
+        if self.db.dialect == "postgresql":  # one statement commits on its own
+            params = {"worker_id": worker_id, "lease": lease_seconds, "ids": list(run_ids)}
+            rows = await self.db.fetch(sql, params)
+        else:
+            params = {"worker_id": worker_id, "lease": lease_seconds, "ids": dumps(list(run_ids))}
+            async with self.db.transaction() as tx:
+                rows = await tx.fetch(sql, params)
         return {r["id"]: r for r in rows}
 
     async def held_attempts(self, run_id: str, worker_id: str) -> tuple[str, int] | None:
@@ -223,10 +224,23 @@ class ExecutionMixin(RunsMixin):
         self, run_id: str, worker_id: str, events: Sequence[Event], *, prepublished: int = 0
     ) -> int:
         """Append a batch of events (token deltas) in one transaction; returns the last seq."""
-        async with self.db.transaction() as tx:
-            last = await self._guarded_events(
-                tx, run_id, worker_id, events, prepublished=prepublished
+        if self.db.dialect == "postgresql":  # one statement commits on its own
+            appended = await self._append_events_pg(
+                None,
+                run_id,
+                events,
+                guard=" AND worker_id = :worker_id AND status = 'in_progress'",
+                params={"worker_id": worker_id},
+                prepublished=prepublished,
             )
+            if appended is None:
+                raise LostClaim(run_id)
+            last = appended
+        else:
+            async with self.db.transaction() as tx:
+                last = await self._guarded_events(
+                    tx, run_id, worker_id, events, prepublished=prepublished
+                )
         self._notify(run_id)
         return last
 
@@ -259,8 +273,29 @@ class ExecutionMixin(RunsMixin):
             "run_id": run["id"],
             "t": t,
         }
+        project = str(run["project"])  # a claimed row; the guarded append checks the claim
+        if self.db.dialect == "postgresql":
+            opened = await self._begin_step_pg(
+                run,
+                worker_id,
+                values={
+                    **base,
+                    "id": run["id"],
+                    "project": project,
+                    "step_id": step_id,
+                    "message_id": message_id,
+                    "type": kind,
+                    "details": dumps(details),
+                    "ext": dumps(extensions),
+                },
+                message=message,
+                pending=pending,
+            )
+            if opened is None:
+                raise LostClaim(run["id"])
+            self._notify(run["id"])
+            return opened
         async with self.db.transaction() as tx:
-            project = str(run["project"])  # a claimed row; the guarded append checks the claim
             step = await tx.fetchrow(
                 "INSERT INTO run_steps (id, project, run_id, thread_id, assistant_id, created_at, "
                 "type, status, step_details, metadata, extensions) VALUES (:id, :project, :run_id, "
@@ -322,30 +357,55 @@ class ExecutionMixin(RunsMixin):
         write transactions in all: claim, open step, finish).
         """
         t = now()
+        if incomplete_reason is None:
+            message_sets = "status = 'completed', completed_at = :t, content = :c"
+            event = "thread.message.completed"
+        else:
+            message_sets = (
+                "status = 'incomplete', incomplete_at = :t, content = :c, incomplete_details = :d"
+            )
+            event = "thread.message.incomplete"
+        step_sets = "status = 'completed', completed_at = :t, usage = :u, extensions = :ext"
+        values = {
+            "t": t,
+            "c": dumps(content),
+            "d": None if incomplete_reason is None else dumps({"reason": incomplete_reason}),
+            "u": dumps(step_usage),
+            "ext": dumps(step_extensions),
+        }
+        # The run's update: it carries the usage (and, ending, the rest of its end).
+        fields: dict[str, Any] = {"usage": dumps(run_usage)}
+        if run_extensions is not None or end_run is None:
+            fields["extensions"] = dumps(run_extensions)
+        if incomplete_details is not None and end_run is not None:
+            fields["incomplete_details"] = dumps(incomplete_details)
+        if self.db.dialect == "postgresql":
+            fused = await self._finish_message_pg(
+                run_id,
+                worker_id,
+                step_id=step_id,
+                message_id=message_id,
+                message_sets=message_sets,
+                step_sets=step_sets,
+                values=values,
+                message_event=event,
+                pending=pending,
+                end_run=end_run,
+                end_allowed=end_allowed,
+                run_fields=fields,
+            )
+            if fused is not None:
+                self._notify(run_id)
+                return fused
+            # The claim was lost, or more of the run is open: the general path says which.
         async with self.db.transaction() as tx:
-            if incomplete_reason is None:
-                msg = await tx.fetchrow(
-                    "UPDATE messages SET status = 'completed', completed_at = :t, content = :c "
-                    f"WHERE id = :id RETURNING {MESSAGE_COLUMNS}",
-                    {"t": t, "c": dumps(content), "id": message_id},
-                )
-                event = "thread.message.completed"
-            else:
-                msg = await tx.fetchrow(
-                    "UPDATE messages SET status = 'incomplete', incomplete_at = :t, content = :c, "
-                    f"incomplete_details = :d WHERE id = :id RETURNING {MESSAGE_COLUMNS}",
-                    {
-                        "t": t,
-                        "c": dumps(content),
-                        "id": message_id,
-                        "d": dumps({"reason": incomplete_reason}),
-                    },
-                )
-                event = "thread.message.incomplete"
+            msg = await tx.fetchrow(
+                f"UPDATE messages SET {message_sets} WHERE id = :id RETURNING {MESSAGE_COLUMNS}",
+                {"t": t, "c": values["c"], "d": values["d"], "id": message_id},
+            )
             step = await tx.fetchrow(
-                "UPDATE run_steps SET status = 'completed', completed_at = :t, usage = :u, "
-                f"extensions = :ext WHERE id = :id RETURNING {STEP_COLUMNS}",
-                {"t": t, "u": dumps(step_usage), "id": step_id, "ext": dumps(step_extensions)},
+                f"UPDATE run_steps SET {step_sets} WHERE id = :id RETURNING {STEP_COLUMNS}",
+                {"t": t, "u": values["u"], "ext": values["ext"], "id": step_id},
             )
             if msg is None or step is None:
                 raise LostClaim(run_id)
@@ -358,7 +418,7 @@ class ExecutionMixin(RunsMixin):
                 await tx.execute(
                     "UPDATE runs SET usage = :u, extensions = COALESCE(:ext, extensions) "
                     "WHERE id = :id",
-                    {"u": dumps(run_usage), "ext": dumps(run_extensions), "id": run_id},
+                    {"u": fields["usage"], "ext": fields["extensions"], "id": run_id},
                 )
                 last = await self._guarded_events(
                     tx, run_id, worker_id, finished, prepublished=len(pending)
@@ -367,11 +427,6 @@ class ExecutionMixin(RunsMixin):
                 # The run ends in the same statements: its update carries the usage, and one
                 # append logs the message and step completions before the run's end (the
                 # update's guard is the claim check the append would make).
-                fields: dict[str, Any] = {"usage": dumps(run_usage)}
-                if run_extensions is not None:
-                    fields["extensions"] = dumps(run_extensions)
-                if incomplete_details is not None:
-                    fields["incomplete_details"] = dumps(incomplete_details)
                 ended = await self._end_run(
                     tx,
                     run_id,
@@ -402,7 +457,7 @@ class ExecutionMixin(RunsMixin):
         paused: str,
         allowed: Sequence[str],
         run_extensions: dict[str, Any] | None = None,
-    ) -> Row:
+    ) -> None:
         """Record the function calls on their step and pause the run for tool outputs.
 
         The step stays `in_progress` (it completes when the outputs arrive); its usage waits in
@@ -427,14 +482,29 @@ class ExecutionMixin(RunsMixin):
         }
         ext = dict(step_extensions or {})
         ext["pending_usage"] = step_usage
+        details = {"type": "tool_calls", "tool_calls": tool_calls}
+        if self.db.dialect == "postgresql":
+            paused_run = await self._pause_for_tools_pg(
+                run_id,
+                worker_id,
+                step_id=step_id,
+                details=details,
+                step_extensions=ext,
+                required=required,
+                run_usage=run_usage,
+                run_extensions=run_extensions,
+                pending=pending,
+                paused=paused,
+                allowed=allowed,
+            )
+            if paused_run is None:
+                raise LostClaim(run_id)
+            self._notify(run_id)
+            return
         async with self.db.transaction() as tx:
             await tx.execute(
                 "UPDATE run_steps SET step_details = :d, extensions = :ext WHERE id = :id",
-                {
-                    "d": dumps({"type": "tool_calls", "tool_calls": tool_calls}),
-                    "ext": dumps(ext),
-                    "id": step_id,
-                },
+                {"d": dumps(details), "ext": dumps(ext), "id": step_id},
             )
             if pending:
                 await self._guarded_events(
@@ -457,7 +527,6 @@ class ExecutionMixin(RunsMixin):
                 raise LostClaim(run_id)
             await self._append_events(tx, run_id, [(f"thread.run.{paused}", run_dict(row))])
         self._notify(run_id)
-        return row
 
     async def end_run(
         self,
@@ -599,8 +668,3 @@ class ExecutionMixin(RunsMixin):
             f"SELECT {STEP_COLUMNS} FROM run_steps WHERE run_id = :run_id ORDER BY seq",
             {"run_id": run_id},
         )
-
-
-def _qualified(columns: str) -> str:
-    """`a, b` as `runs.a, runs.b` (a RETURNING beside a joined CTE)."""
-    return ", ".join(f"runs.{c.strip()}" for c in columns.split(","))

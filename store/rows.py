@@ -113,13 +113,15 @@ def message_from_row(row: Any) -> Message:
     return Message.model_validate(message_dict(row))
 
 
-RUN_COLUMNS = (
+RUN_API_COLUMNS = (
     "id, thread_id, assistant_id, created_at, status, required_action, last_error, expires_at, "
     "started_at, cancelled_at, failed_at, completed_at, incomplete_details, model, instructions, "
     "tools, metadata, usage, temperature, top_p, max_prompt_tokens, max_completion_tokens, "
     "truncation_strategy, tool_choice, parallel_tool_calls, response_format, reasoning_effort, "
-    "extensions, worker_id, attempts, cancel_requested, event_seq, project"
+    "extensions"
 )
+"""The columns `run_dict` reads."""
+RUN_COLUMNS = f"{RUN_API_COLUMNS}, worker_id, attempts, cancel_requested, event_seq, project"
 
 
 def run_dict(row: Any) -> dict[str, Any]:
@@ -204,3 +206,34 @@ def step_dict(row: Any) -> dict[str, Any]:
 
 def step_from_row(row: Any) -> RunStep:
     return RunStep.model_validate(step_dict(row))
+
+
+# --- row snapshots in the event log ---------------------------------------------------------
+#
+# A statement that changes a run, step or message can log the changed row itself (Postgres
+# builds the JSON object of its columns in the same statement, `snapshot_sql`), marked
+# `data_format = 'row'`; reading the log renders it with the functions above, so an event's
+# payload always comes from the one function that renders that kind of row.
+
+_SNAPSHOT_COLUMNS = {"run": RUN_API_COLUMNS, "step": STEP_COLUMNS, "message": MESSAGE_COLUMNS}
+
+
+def snapshot_sql(kind: str, prefix: str = "") -> str:
+    """SQL for the JSON text of a `kind` ("run", "step", "message") row's rendered columns:
+    `json_build_object('id', id, ...)`, each column qualified by `prefix` (say "runs.")."""
+    pairs = ", ".join(
+        f"'{c}', {prefix}{c}" for c in (c.strip() for c in _SNAPSHOT_COLUMNS[kind].split(","))
+    )
+    return f"CAST(json_build_object({pairs}) AS text)"
+
+
+def render_snapshot(event: str, row: dict[str, Any]) -> dict[str, Any]:
+    """The API payload of a `thread.run.*`, `thread.run.step.*` or `thread.message.*` event
+    logged as its row."""
+    if event.startswith("thread.run.step."):
+        return step_dict(row)
+    if event.startswith("thread.message."):
+        return message_dict(row)
+    if event.startswith("thread.run."):
+        return run_dict(row)
+    raise ValueError(f"No row snapshot renders the event {event!r}.")

@@ -23,6 +23,7 @@ from store.rows import (
     dumps,
     loads,
     message_dict,
+    render_snapshot,
     run_dict,
     run_from_row,
     step_dict,
@@ -282,14 +283,21 @@ class RunsMixin(ObjectsMixin, StoreBase):
     async def read_events(
         self, run_id: str, *, after: int = 0, limit: int = 1000
     ) -> list[RunEvent]:
-        """The run's events with `seq > after`, in order."""
+        """The run's events with `seq > after`, in order (row snapshots rendered)."""
         rows = await self.db.fetch(
-            "SELECT seq, event, data FROM run_events WHERE run_id = :run_id AND seq > :after "
-            "ORDER BY seq LIMIT :limit",
+            "SELECT seq, event, data, data_format FROM run_events "
+            "WHERE run_id = :run_id AND seq > :after ORDER BY seq LIMIT :limit",
             {"run_id": run_id, "after": after, "limit": limit},
         )
         return [
-            RunEvent(run_id=run_id, seq=r["seq"], event=r["event"], data=loads(r["data"]))
+            RunEvent(
+                run_id=run_id,
+                seq=r["seq"],
+                event=r["event"],
+                data=loads(r["data"])
+                if r["data_format"] == "api"
+                else render_snapshot(r["event"], loads(r["data"])),
+            )
             for r in rows
         ]
 

@@ -13,7 +13,7 @@ Conventions, the same in SQLite and Postgres:
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, MetaData, Text, text
+from sqlalchemy import Column, Index, Integer, MetaData, String, Text, text
 from sqlmodel import Field, SQLModel
 
 ACTIVE_RUN_STATUSES = ("queued", "in_progress", "requires_action", "cancelling")
@@ -209,3 +209,8 @@ class RunEventRow(Base, table=True):
     created_at: float
     event: str
     data: str = Field(sa_column=Column(Text, nullable=False))
+    # "api": `data` is the payload as the API streams it; "row": `data` is the changed run, step
+    # or message row (its columns as a JSON object), rendered into the API's shape when read.
+    data_format: str = Field(
+        default="api", sa_column=Column(String, nullable=False, server_default="api")
+    )

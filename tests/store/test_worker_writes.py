@@ -1,0 +1,293 @@
+"""A worker's writes (claim, open a step, finish, pause): what they log, and what a lost claim
+leaves behind. On Postgres each is one statement logging row snapshots (`store.fused`); on SQLite
+a transaction logging payloads: both must read back the same."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from assistants import AsyncClient
+from store.db import open_database
+from store.execution import LostClaim
+from store.migrate import migrations, upgrade
+from store.rows import render_snapshot
+from store.store import Store
+from store.types import RunEvent
+from tests.conftest import WEATHER_TOOL
+from tests.helpers import TEST_WORKER
+from tests.sdk import sdk_validate
+
+TEXT = [{"type": "text", "text": {"value": "Hi.", "annotations": []}}]
+USAGE = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+
+
+async def _queued(client: AsyncClient, *, tools: bool = False) -> tuple[str, str]:
+    assistant = await client.assistants.create(model="test", tools=[WEATHER_TOOL] if tools else [])
+    thread = await client.threads.create(messages=[{"role": "user", "content": "hello"}])
+    run = await client.threads.runs.create(thread.id, assistant_id=assistant.id)
+    return thread.id, run.id
+
+
+async def _state(store: Store, run_id: str) -> tuple[Any, ...]:
+    """Everything a worker's write could change: the run row and the run's rows and events."""
+    row = await store.run_row(run_id)
+    assert row is not None
+    steps = await store.db.fetch(
+        "SELECT id, status, step_details FROM run_steps WHERE run_id = :id ORDER BY seq",
+        {"id": run_id},
+    )
+    messages = await store.db.fetch(
+        "SELECT id, status, content FROM messages WHERE run_id = :id ORDER BY seq", {"id": run_id}
+    )
+    events = await store.read_events(run_id)
+    return (
+        dict(row),
+        [dict(s) for s in steps],
+        [dict(m) for m in messages],
+        [(e.seq, e.event) for e in events],
+    )
+
+
+async def test_logged_events__equal_the_live_ones_and_the_objects_retrieved(
+    client: AsyncClient,
+) -> None:
+    """Read back from the log, a run's events are the ones published live, the last snapshot of
+    each object is the object as retrieved, and every one validates with the SDK."""
+    thread_id, run_id = await _queued(client)
+    store = await client.store()
+    with store.notifier.listen(run_id) as live:
+        (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
+        step, message, _ = await store.begin_step(
+            run, TEST_WORKER, kind="message_creation", message=True
+        )
+        assert message is not None
+        await store.finish_message(
+            run_id,
+            TEST_WORKER,
+            step_id=step["id"],
+            message_id=message["id"],
+            content=TEXT,
+            step_usage=USAGE,
+            run_usage=USAGE,
+            step_extensions={"model": "test"},
+            end_run="completed",
+        )
+        published = live.drain()
+    logged = await store.read_events(run_id)
+    assert [e.event for e in logged] == [
+        "thread.run.created",
+        "thread.run.queued",
+        "thread.run.in_progress",
+        "thread.run.step.created",
+        "thread.run.step.in_progress",
+        "thread.message.created",
+        "thread.message.in_progress",
+        "thread.message.completed",
+        "thread.run.step.completed",
+        "thread.run.completed",
+    ]
+    assert [(e.seq, e.event, e.data) for e in published] == [
+        (e.seq, e.event, e.data) for e in logged[2:]
+    ]
+    for event in logged:
+        sdk_validate(event.data)
+    done = await client.threads.runs.retrieve(run_id, thread_id=thread_id)
+    answer = await client.threads.messages.retrieve(message["id"], thread_id=thread_id)
+    opened = await client.threads.runs.steps.retrieve(
+        step["id"], thread_id=thread_id, run_id=run_id
+    )
+    assert logged[-1].data == done.to_dict()
+    assert logged[-3].data == answer.to_dict()
+    assert logged[-2].data == opened.to_dict()
+    assert logged[2].data == {**done.to_dict(), **_in_progress(logged[2])}
+    assert logged[2].data["status"] == "in_progress"
+
+
+def _in_progress(event: RunEvent) -> dict[str, Any]:
+    """The fields a run's end changes, as they were when it was claimed."""
+    keys = ("status", "completed_at", "expires_at", "usage")
+    return {k: event.data[k] for k in keys}
+
+
+async def test_begin_step__by_a_worker_without_the_claim__changes_nothing(
+    client: AsyncClient,
+) -> None:
+    """Opening a step for a run another worker holds raises LostClaim and writes nothing."""
+    _, run_id = await _queued(client)
+    store = await client.store()
+    (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
+    before = await _state(store, run_id)
+    with pytest.raises(LostClaim):
+        await store.begin_step(run, "someone-else", kind="message_creation", message=True)
+    assert await _state(store, run_id) == before
+
+
+async def test_finish__after_a_cancel__changes_nothing(client: AsyncClient) -> None:
+    """A finish that lost the race with a cancel raises LostClaim; the message stays open for
+    the cancel to close, nothing is logged."""
+    thread_id, run_id = await _queued(client)
+    store = await client.store()
+    (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
+    step, message, _ = await store.begin_step(
+        run, TEST_WORKER, kind="message_creation", message=True
+    )
+    assert message is not None
+    await client.threads.runs.cancel(run_id, thread_id=thread_id)
+    before = await _state(store, run_id)
+    with pytest.raises(LostClaim):
+        await store.finish_message(
+            run_id,
+            TEST_WORKER,
+            step_id=step["id"],
+            message_id=message["id"],
+            content=TEXT,
+            step_usage=USAGE,
+            run_usage=USAGE,
+            step_extensions=None,
+            end_run="completed",
+        )
+    assert await _state(store, run_id) == before
+    assert before[0]["status"] == "cancelling"
+
+
+async def test_finish__with_another_step_open__closes_it_before_the_run_ends(
+    client: AsyncClient,
+) -> None:
+    """Ending a run closes (and logs) every step still open, not only the finished one."""
+    thread_id, run_id = await _queued(client)
+    store = await client.store()
+    (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
+    other, _, _ = await store.begin_step(run, TEST_WORKER, kind="tool_calls", message=False)
+    step, message, _ = await store.begin_step(
+        run, TEST_WORKER, kind="message_creation", message=True
+    )
+    assert message is not None
+    await store.finish_message(
+        run_id,
+        TEST_WORKER,
+        step_id=step["id"],
+        message_id=message["id"],
+        content=TEXT,
+        step_usage=USAGE,
+        run_usage=USAGE,
+        step_extensions=None,
+        end_run="completed",
+    )
+    events = await store.read_events(run_id)
+    assert [(e.event, e.data["id"]) for e in events[-4:]] == [
+        ("thread.message.completed", message["id"]),
+        ("thread.run.step.completed", step["id"]),
+        ("thread.run.step.completed", other["id"]),
+        ("thread.run.completed", run_id),
+    ]
+    steps = (await client.threads.runs.steps.list(run_id, thread_id=thread_id)).data
+    assert {s.id: s.status for s in steps} == {step["id"]: "completed", other["id"]: "completed"}
+
+
+async def test_finish__keeping_the_run__logs_the_message_and_step_only(
+    client: AsyncClient,
+) -> None:
+    """A message finished before tool calls leaves the run in progress and held, with its usage."""
+    thread_id, run_id = await _queued(client)
+    store = await client.store()
+    (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
+    step, message, _ = await store.begin_step(
+        run, TEST_WORKER, kind="message_creation", message=True
+    )
+    assert message is not None
+    last = await store.finish_message(
+        run_id,
+        TEST_WORKER,
+        step_id=step["id"],
+        message_id=message["id"],
+        content=TEXT,
+        step_usage=None,
+        run_usage=USAGE,
+        step_extensions={},
+    )
+    events = await store.read_events(run_id)
+    assert events[-1].seq == last
+    assert [e.event for e in events[-2:]] == [
+        "thread.message.completed",
+        "thread.run.step.completed",
+    ]
+    row = await store.run_row(run_id)
+    assert row is not None
+    assert (row["status"], row["worker_id"]) == ("in_progress", TEST_WORKER)
+    current = await client.threads.runs.retrieve(run_id, thread_id=thread_id)
+    assert current.usage is not None
+    assert current.usage.total_tokens == 5
+
+
+async def test_pause_for_tools__logs_the_paused_run_and_releases_it(client: AsyncClient) -> None:
+    """Pausing records the calls on the step and logs `requires_action` with the required action;
+    by a worker without the claim it changes nothing."""
+    thread_id, run_id = await _queued(client, tools=True)
+    store = await client.store()
+    (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
+    step, _, _ = await store.begin_step(run, TEST_WORKER, kind="tool_calls", message=False)
+    calls = [
+        {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city": "Paris"}', "output": None},
+        }
+    ]
+    options: dict[str, Any] = {
+        "step_id": step["id"],
+        "tool_calls": calls,
+        "step_usage": USAGE,
+        "run_usage": USAGE,
+        "step_extensions": {"model": "test"},
+        "paused": "requires_action",
+        "allowed": ("in_progress",),
+    }
+    before = await _state(store, run_id)
+    with pytest.raises(LostClaim):
+        await store.pause_for_tools(run_id, "someone-else", **options)
+    assert await _state(store, run_id) == before
+    await store.pause_for_tools(run_id, TEST_WORKER, **options)
+    events = await store.read_events(run_id)
+    assert events[-1].event == "thread.run.requires_action"
+    paused = await client.threads.runs.retrieve(run_id, thread_id=thread_id)
+    assert events[-1].data == paused.to_dict()
+    assert paused.required_action is not None
+    assert [c.id for c in paused.required_action.submit_tool_outputs.tool_calls] == ["call_1"]
+    row = await store.run_row(run_id)
+    assert row is not None
+    assert row["worker_id"] is None
+    listed = (await client.threads.runs.steps.list(run_id, thread_id=thread_id)).data
+    assert listed[0].step_details.type == "tool_calls"
+
+
+async def test_events_logged_before_the_row_format__read_unchanged(database_url: str) -> None:
+    """Events written before migration 0002 (payloads only) read back as they were."""
+    db = open_database(database_url)
+    await db.connect()
+    try:
+        first = migrations(db.dialect)[0]
+        async with db.transaction() as tx:
+            for statement in first.statements():
+                await tx.execute(statement)
+            await tx.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (:v, 0)",
+                {"v": first.version},
+            )
+            await tx.execute(
+                "INSERT INTO run_events (run_id, seq, created_at, event, data) "
+                "VALUES ('run_old', 1, 0, 'thread.run.queued', :data)",
+                {"data": '{"id": "run_old", "object": "thread.run", "status": "queued"}'},
+            )
+        assert await upgrade(db) == [m.version for m in migrations(db.dialect)[1:]]
+        (event,) = await Store(db).read_events("run_old")
+        assert event.data == {"id": "run_old", "object": "thread.run", "status": "queued"}
+    finally:
+        await db.close()
+
+
+def test_render_snapshot__refuses_an_event_no_row_renders() -> None:
+    """Only run, step and message events are logged as rows."""
+    with pytest.raises(ValueError, match=r"thread\.created"):
+        render_snapshot("thread.created", {})
