@@ -195,8 +195,7 @@ class Executor:
         last = (
             truncation.get("last_messages") if truncation.get("type") == "last_messages" else None
         )
-        thread_messages = await self.store.context_messages(run["thread_id"], run_id, last=last)
-        steps = await self.store.run_steps_rows(run_id)
+        thread_messages, steps = await self.store.run_context(run["thread_id"], run_id, last=last)
         messages = assemble(run, thread_messages, steps, prompt_budget=prompt_budget)
         if prompt_budget is not None and sum(message_tokens(m) for m in messages) > prompt_budget:
             await self._incomplete(run_id, "max_prompt_tokens", usage)

@@ -22,6 +22,7 @@ from store.rows import (
     RUN_COLUMNS,
     STEP_COLUMNS,
     dumps,
+    loads,
     message_dict,
     run_dict,
     step_dict,
@@ -638,33 +639,36 @@ class ExecutionMixin(FusedMixin):
             f"SELECT {RUN_COLUMNS}, project FROM runs WHERE id = :id", {"id": run_id}
         )
 
-    async def context_messages(
+    async def run_context(
         self, thread_id: str, run_id: str, *, last: int | None = None
-    ) -> list[Row]:
-        """Messages for prompt assembly, oldest first: the thread's (only the `last` newest
-        ones from before this run, when given) and every message of the run itself."""
+    ) -> tuple[list[Row], list[Row]]:
+        """What prompt assembly reads, oldest first: the messages (the thread's, only the `last`
+        newest ones from before this run when given, and every message of the run itself) and
+        the run's steps (for resuming after tool outputs). One round trip on Postgres."""
+        finished = "status != 'in_progress'"
         if last is None:
-            return await self.db.fetch(
-                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE thread_id = :thread_id "
-                "AND status != 'in_progress' ORDER BY seq",
-                {"thread_id": thread_id},
+            messages = (
+                f"SELECT {MESSAGE_COLUMNS}, seq FROM messages WHERE thread_id = :thread_id "
+                f"AND {finished}"
             )
-        newest = await self.db.fetch(
-            f"SELECT {MESSAGE_COLUMNS}, seq FROM messages WHERE thread_id = :thread_id "
-            "AND status != 'in_progress' AND (run_id IS NULL OR run_id != :run_id) "
-            "ORDER BY seq DESC LIMIT :last",
-            {"thread_id": thread_id, "run_id": run_id, "last": last},
-        )
-        own = await self.db.fetch(
-            f"SELECT {MESSAGE_COLUMNS}, seq FROM messages WHERE run_id = :run_id "
-            "AND status != 'in_progress' ORDER BY seq",
-            {"run_id": run_id},
-        )
-        return sorted([*newest, *own], key=lambda r: int(r["seq"]))
-
-    async def run_steps_rows(self, run_id: str) -> list[Row]:
-        """The run's steps, oldest first, for resuming after tool outputs."""
-        return await self.db.fetch(
-            f"SELECT {STEP_COLUMNS} FROM run_steps WHERE run_id = :run_id ORDER BY seq",
-            {"run_id": run_id},
-        )
+        else:
+            messages = (
+                f"SELECT * FROM (SELECT {MESSAGE_COLUMNS}, seq FROM messages "
+                f"WHERE thread_id = :thread_id AND {finished} "
+                "AND (run_id IS NULL OR run_id != :run_id) "
+                "ORDER BY seq DESC LIMIT :last) AS newest "
+                f"UNION ALL SELECT * FROM (SELECT {MESSAGE_COLUMNS}, seq FROM messages "
+                f"WHERE run_id = :run_id AND {finished}) AS own"
+            )
+        steps = f"SELECT {STEP_COLUMNS}, seq FROM run_steps WHERE run_id = :run_id"
+        params = {"thread_id": thread_id, "run_id": run_id, "last": last}
+        if self.db.dialect == "postgresql":
+            row = await self.db.fetchrow(
+                f"SELECT (SELECT json_agg(m ORDER BY m.seq) FROM ({messages}) m) AS messages, "
+                f"(SELECT json_agg(s ORDER BY s.seq) FROM ({steps}) s) AS steps",
+                params,
+            )
+            assert row is not None
+            return loads(row["messages"]) or [], loads(row["steps"]) or []
+        found = await self.db.fetch(f"SELECT * FROM ({messages}) AS m ORDER BY seq", params)
+        return found, await self.db.fetch(f"{steps} ORDER BY seq", params)

@@ -12,7 +12,7 @@ from assistants import AsyncClient
 from store.db import open_database
 from store.execution import LostClaim
 from store.migrate import migrations, upgrade
-from store.rows import render_snapshot
+from store.rows import loads, render_snapshot
 from store.store import Store
 from store.types import RunEvent
 from tests.conftest import WEATHER_TOOL
@@ -291,3 +291,37 @@ def test_render_snapshot__refuses_an_event_no_row_renders() -> None:
     """Only run, step and message events are logged as rows."""
     with pytest.raises(ValueError, match=r"thread\.created"):
         render_snapshot("thread.created", {})
+
+
+async def test_run_context__the_newest_messages_and_the_runs_own(client: AsyncClient) -> None:
+    """Prompt assembly reads the `last` newest earlier messages plus every finished message of
+    the run, oldest first, and the run's steps; open messages are left out."""
+    assistant = await client.assistants.create(model="test")
+    thread = await client.threads.create(
+        messages=[{"role": "user", "content": f"m{i}"} for i in range(5)]
+    )
+    run_id = (await client.threads.runs.create(thread.id, assistant_id=assistant.id)).id
+    store = await client.store()
+    (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
+    step, message, _ = await store.begin_step(
+        run, TEST_WORKER, kind="message_creation", message=True
+    )
+    assert message is not None
+    messages, steps = await store.run_context(thread.id, run_id, last=2)
+    assert [loads(m["content"])[0]["text"]["value"] for m in messages] == ["m3", "m4"]
+    assert [s["id"] for s in steps] == [step["id"]]
+    await store.finish_message(
+        run_id,
+        TEST_WORKER,
+        step_id=step["id"],
+        message_id=message["id"],
+        content=TEXT,
+        step_usage=None,
+        run_usage=USAGE,
+        step_extensions={},
+    )
+    messages, _ = await store.run_context(thread.id, run_id, last=2)
+    assert [m["id"] for m in messages][2:] == [message["id"]]
+    everything, _ = await store.run_context(thread.id, run_id)
+    assert len(everything) == 6
+    assert [m["id"] for m in everything][-1] == message["id"]
