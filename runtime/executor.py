@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,17 +88,39 @@ def _partial(turn: _Turn | None) -> tuple[str, list[dict[str, Any]]] | None:
     return turn.message["id"], [{"type": "text", "text": {"value": turn.text, "annotations": []}}]
 
 
+def _write() -> anyio.CancelScope:
+    """A write made while the model streams completes even if a stop interrupts the stream, so
+    the turn's state (its step, message, sequence number) and the log always agree."""
+    return anyio.CancelScope(shield=True)
+
+
 class StopSignal:
-    """Why a held run must stop early: "cancel" (requested) or "expire" (past `expires_at`)."""
+    """Why a held run must stop early: "cancel" (requested) or "expire" (past `expires_at`).
+
+    Setting it interrupts the model call in progress at once (`interrupting`).
+    """
 
     def __init__(self) -> None:
-        self.event = anyio.Event()
         self.reason: str | None = None
+        self._scope: anyio.CancelScope | None = None
 
     def set(self, reason: str) -> None:
         if self.reason is None:
             self.reason = reason
-            self.event.set()
+            if self._scope is not None:
+                self._scope.cancel()
+
+    @contextlib.contextmanager
+    def interrupting(self) -> Iterator[anyio.CancelScope]:
+        """A cancel scope that `set` cancels (at once if the signal is already set)."""
+        with anyio.CancelScope() as scope:
+            self._scope = scope
+            if self.reason is not None:
+                scope.cancel()
+            try:
+                yield scope
+            finally:
+                self._scope = None
 
 
 class RunCancelled(Exception):
@@ -378,39 +401,21 @@ class Executor:
     async def _stream(
         self, run: Row, route: Route, request: ModelRequest, turn: _Turn, stop: StopSignal
     ) -> None:
-        """Consume the model's stream; a stop request (cancel, expiry) interrupts it at once."""
-        cancelled = False
-        error: Exception | None = None
-
-        async def consume(scope: anyio.CancelScope) -> None:
-            nonlocal error
-            try:
-                async with contextlib.aclosing(route.provider.stream(request)) as chunks:
-                    async for chunk in chunks:
-                        await self._on_chunk(run, turn, chunk)
-            except Exception as exc:  # noqa: BLE001  (re-raised below, outside the task group)
-                error = exc
-            scope.cancel()
-
-        async def watch(scope: anyio.CancelScope) -> None:
-            nonlocal cancelled
-            await stop.event.wait()
-            cancelled = True
-            scope.cancel()
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(watch, tg.cancel_scope)
-            tg.start_soon(consume, tg.cancel_scope)
-        if error is not None:
-            raise error
-        if cancelled:
+        """Consume the model's stream; a stop request (cancel, expiry) interrupts it at once,
+        between chunks or while waiting for one (never inside a write: those are shielded)."""
+        with stop.interrupting() as scope:
+            async with contextlib.aclosing(route.provider.stream(request)) as chunks:
+                async for chunk in chunks:
+                    await self._on_chunk(run, turn, chunk)
+        if scope.cancelled_caught:
             raise RunCancelled
 
     async def _open_message(self, run: Row, turn: _Turn) -> None:
         pending, turn.pending = turn.pending, []
-        turn.step, turn.message, turn.seq = await self.store.begin_step(
-            run, self.worker_id, kind="message_creation", message=True, pending=pending
-        )
+        with _write():
+            turn.step, turn.message, turn.seq = await self.store.begin_step(
+                run, self.worker_id, kind="message_creation", message=True, pending=pending
+            )
 
     async def _finish_message(
         self,
@@ -428,22 +433,23 @@ class Executor:
         assert turn.step is not None
         assert turn.message is not None
         content = [{"type": "text", "text": {"value": turn.text, "annotations": []}}]
-        turn.seq = await self.store.finish_message(
-            run_id,
-            self.worker_id,
-            step_id=turn.step["id"],
-            message_id=turn.message["id"],
-            content=content,
-            step_usage=step_usage,
-            run_usage=run_usage,
-            step_extensions=ext,
-            pending=turn.pending,
-            incomplete_reason=incomplete_reason,
-            end_run=end_run,
-            end_allowed=(RunStatus.IN_PROGRESS,),
-            incomplete_details=incomplete_details,
-            run_extensions=run_extensions,
-        )
+        with _write():
+            turn.seq = await self.store.finish_message(
+                run_id,
+                self.worker_id,
+                step_id=turn.step["id"],
+                message_id=turn.message["id"],
+                content=content,
+                step_usage=step_usage,
+                run_usage=run_usage,
+                step_extensions=ext,
+                pending=turn.pending,
+                incomplete_reason=incomplete_reason,
+                end_run=end_run,
+                end_allowed=(RunStatus.IN_PROGRESS,),
+                incomplete_details=incomplete_details,
+                run_extensions=run_extensions,
+            )
         turn.pending = []
         turn.message_done = True
 
@@ -478,9 +484,10 @@ class Executor:
                         run["id"], turn, step_usage=None, run_usage=_zero_usage(), ext={}
                     )
                 pending, turn.pending = turn.pending, []
-                turn.tool_step, _, turn.seq = await self.store.begin_step(
-                    run, self.worker_id, kind="tool_calls", message=False, pending=pending
-                )
+                with _write():
+                    turn.tool_step, _, turn.seq = await self.store.begin_step(
+                        run, self.worker_id, kind="tool_calls", message=False, pending=pending
+                    )
             assert turn.tool_step is not None
             call = turn.calls.get(chunk.index)
             if call is None:
@@ -538,6 +545,7 @@ class Executor:
     async def _flush(self, run_id: str, turn: _Turn) -> None:
         if turn.pending:
             events, turn.pending = turn.pending, []
-            turn.seq = await self.store.append_events(
-                run_id, self.worker_id, events, prepublished=len(events)
-            )
+            with _write():
+                turn.seq = await self.store.append_events(
+                    run_id, self.worker_id, events, prepublished=len(events)
+                )

@@ -71,7 +71,9 @@ class Worker:
         self.router = router or ProviderRouter(settings)
         self.executor = Executor(store, self.router, settings, self.worker_id)
         self._active: dict[str, _Held] = {}
-        self._slot_freed: anyio.Event | None = None
+        # Set when the claim loop may have something to do: a slot freed, a run queued in this
+        # process (or announced by another), a stop requested. Re-armed before each look.
+        self._wake: anyio.Event | None = None
         self._stopping: anyio.Event | None = None
         self._stopped: anyio.Event | None = None
         self._tg: TaskGroup | None = None
@@ -85,7 +87,7 @@ class Worker:
         """Work until `stop()` is called (or the task is cancelled: then runs are released)."""
         self._stopping = anyio.Event()
         self._stopped = anyio.Event()
-        self._slot_freed = anyio.Event()
+        self._wake = anyio.Event()
         unsubscribe = self.store.notifier.subscribe(self._on_notify)
         log.info("worker_started", worker=self.name, worker_id=self.worker_id)
         try:
@@ -112,10 +114,13 @@ class Worker:
         if self._stopping is None or self._stopped is None:
             return
         self._stopping.set()
+        self._poke()
         await self._stopped.wait()
 
     def _on_notify(self, key: str) -> None:
-        if key.startswith("cancel:"):
+        if key == QUEUE:
+            self._poke()
+        elif key.startswith("cancel:"):
             held = self._active.get(key[7:])
             if held is not None:
                 held.stop.set("cancel")
@@ -126,19 +131,18 @@ class Worker:
         assert self._stopping is not None
         limit = self.settings.max_concurrent_runs
         while not self._stopping.is_set():
+            wake = self._arm()
             free = limit - len(self._active)
             if free <= 0:
-                await self._wait_for(self._slot_event(), None)
+                await wake.wait()
                 continue
-            wake = self.store.notifier.event(QUEUE)
             try:
                 rows = await self.store.claim(
                     self.worker_id, limit=min(free, 100), lease_seconds=self.settings.lease_seconds
                 )
             except Exception:  # the database may be restarting: log, wait, retry
                 log.exception("claim_failed")
-                rows = []
-                await self._wait_for(self._stopping, self.settings.poll_seconds)
+                await self._sleep(self._arm(), self.settings.poll_seconds)
                 continue
             for row in rows:
                 scope = anyio.CancelScope()
@@ -146,29 +150,23 @@ class Worker:
                 tg.start_soon(self._execute, row, scope)
             if len(rows) < min(free, 100):
                 # The queue is drained: wait for a wake-up (or the poll) instead of asking again.
-                await self._wait_for(wake, self.settings.poll_seconds)
+                await self._sleep(wake, self.settings.poll_seconds)
 
-    def _slot_event(self) -> anyio.Event:
-        assert self._slot_freed is not None
-        if self._slot_freed.is_set():
-            self._slot_freed = anyio.Event()
-        return self._slot_freed
+    def _arm(self) -> anyio.Event:
+        """The wake-up event to wait on after looking at the state (a fresh one unless a wake-up
+        is pending): whatever changes after the look sets it."""
+        if self._wake is None or self._wake.is_set():
+            self._wake = anyio.Event()
+        return self._wake
 
-    async def _wait_for(self, event: anyio.Event, timeout: float | None) -> None:
-        assert self._stopping is not None
-        stopping = self._stopping
-        async with anyio.create_task_group() as tg:
+    def _poke(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
 
-            async def waiter(ev: anyio.Event) -> None:
-                await ev.wait()
-                tg.cancel_scope.cancel()
-
-            tg.start_soon(waiter, event)
-            tg.start_soon(waiter, stopping)
-            if timeout is not None:
-                with anyio.move_on_after(timeout):
-                    await anyio.sleep_forever()
-                tg.cancel_scope.cancel()
+    @staticmethod
+    async def _sleep(wake: anyio.Event, timeout: float) -> None:
+        with anyio.move_on_after(timeout):
+            await wake.wait()
 
     async def _execute(self, row: Row, scope: anyio.CancelScope) -> None:
         run_id = row["id"]
@@ -192,8 +190,7 @@ class Worker:
         finally:
             self._active.pop(run_id, None)
             self.runs_executed += 1
-            if self._slot_freed is not None:
-                self._slot_freed.set()
+            self._poke()
 
     async def _requeue_interrupted(self, run_id: str) -> None:
         """Re-queue a run whose execution the database interrupted, spending an attempt. If the
@@ -264,11 +261,11 @@ class Worker:
         """Let in-flight runs finish within the grace period, then cancel (release) the rest."""
         with anyio.move_on_after(self.settings.stop_grace_seconds):
             while self._active:
-                await self._slot_event().wait()
+                await self._arm().wait()
         for held in list(self._active.values()):
             held.scope.cancel()
         while self._active:
-            await self._slot_event().wait()
+            await self._arm().wait()
 
     # --- leases and the sweeper ----------------------------------------------------------------
 
