@@ -19,8 +19,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from runtime.providers.base import (
     ChatMessage,
     Chunk,
@@ -39,6 +37,7 @@ from runtime.providers.http import (
     retry_after_seconds,
     status_error,
 )
+from runtime.providers.transport import HTTPClient, Response
 
 KEY_ENV = "ANTHROPIC_API_KEY"
 _INVALID_PROMPT_STATUSES = INVALID_PROMPT_STATUSES | {413}
@@ -161,7 +160,7 @@ class AnthropicProvider(HTTPProvider[_Turn]):
         *,
         base_url: str = "https://api.anthropic.com",
         api_key: str | None,
-        client: httpx.AsyncClient,
+        client: HTTPClient,
         max_retries: int = 2,
         timeout: float = 600.0,
         stream: bool = True,
@@ -304,7 +303,7 @@ class AnthropicProvider(HTTPProvider[_Turn]):
         message = f"Provider '{self.name}' reported an error ({kind}): {message}"
         return ProviderCallError(message, code=code, retryable=retryable)
 
-    def _status_error(self, response: httpx.Response) -> ProviderCallError:
+    def _status_error(self, response: Response) -> ProviderCallError:
         """The error for an HTTP error status, with the vendor's message when there is one."""
         status = response.status_code
         try:

@@ -33,8 +33,6 @@ from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 from uuid import uuid4
 
-import httpx
-
 from runtime.providers.base import (
     ChatMessage,
     Chunk,
@@ -47,6 +45,7 @@ from runtime.providers.base import (
     UsageChunk,
 )
 from runtime.providers.http import HTTPProvider, error_text, retry_after_seconds, status_error
+from runtime.providers.transport import Headers, HTTPClient, Response
 
 KEY_ENV_VARS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 SKIP_SIGNATURE = "skip_thought_signature_validator"
@@ -157,7 +156,7 @@ class GeminiProvider(HTTPProvider[_Turn]):
         *,
         base_url: str = "https://generativelanguage.googleapis.com/v1beta",
         api_key: str | None,
-        client: httpx.AsyncClient,
+        client: HTTPClient,
         max_retries: int = 2,
         timeout: float = 600.0,
         stream: bool = True,
@@ -278,7 +277,7 @@ class GeminiProvider(HTTPProvider[_Turn]):
         if payload.get("error"):
             code = payload["error"].get("code") if isinstance(payload["error"], dict) else None
             status = code if isinstance(code, int) and not isinstance(code, bool) else None
-            raise self._error(status, payload, httpx.Headers())
+            raise self._error(status, payload, Headers())
         if isinstance(payload.get("usageMetadata"), dict):
             turn.usage = payload["usageMetadata"]
         candidates = payload.get("candidates")
@@ -316,7 +315,7 @@ class GeminiProvider(HTTPProvider[_Turn]):
             turn.finish = candidate["finishReason"]
         return chunks
 
-    def _status_error(self, response: httpx.Response) -> ProviderCallError:
+    def _status_error(self, response: Response) -> ProviderCallError:
         try:
             payload = json.loads(response.content)
         except ValueError:
@@ -325,7 +324,7 @@ class GeminiProvider(HTTPProvider[_Turn]):
             payload = payload[0]
         return self._error(response.status_code, payload, response.headers)
 
-    def _error(self, status: int | None, payload: Any, headers: httpx.Headers) -> ProviderCallError:
+    def _error(self, status: int | None, payload: Any, headers: Headers) -> ProviderCallError:
         """The error for an HTTP status (None: an error event without a code) and Google's body."""
         error = payload.get("error") if isinstance(payload, dict) else None
         vendor = (error_text(payload) if isinstance(payload, dict) else str(payload or "")).strip()

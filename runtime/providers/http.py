@@ -27,10 +27,10 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Generic, TypeVar
 
 import anyio
-import httpx
 import structlog
 
 from runtime.providers.base import Chunk, ModelRequest, ProviderCallError, RetryBudget
+from runtime.providers.transport import HTTPClient, Response, TransportError, TransportTimeout
 
 _log = structlog.get_logger()
 
@@ -43,8 +43,11 @@ AUTH_STATUSES = frozenset({401, 403})
 TurnT = TypeVar("TurnT")
 
 
-def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> float | None:
-    """The delay the server asks for: `retry-after-ms`, else `Retry-After` (seconds or a date)."""
+def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """The delay the server asks for: `retry-after-ms`, else `Retry-After` (seconds or a date).
+
+    `headers` must look names up case-insensitively (the transport's `Headers` do).
+    """
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
         try:
             seconds = float(headers.get(name, "nan")) * scale
@@ -112,7 +115,7 @@ def status_error(
     )
 
 
-async def sse_events(response: httpx.Response) -> AsyncGenerator[tuple[str, str], None]:
+async def sse_events(response: Response) -> AsyncGenerator[tuple[str, str], None]:
     """The `(event name, data)` of each server-sent event with data; comments are skipped.
 
     An event's `data:` lines are joined with newlines; a last event without its blank line is
@@ -182,7 +185,7 @@ async def with_retries(
 
 
 class HTTPProvider(ABC, Generic[TurnT]):
-    """A provider answering one POST per attempt on the shared `httpx.AsyncClient`.
+    """A provider answering one POST per attempt on the shared `HTTPClient`.
 
     `TurnT` is what the subclass remembers of one response while reading it (a fresh one per
     attempt, from `_begin`).
@@ -193,7 +196,7 @@ class HTTPProvider(ABC, Generic[TurnT]):
         name: str,
         *,
         api_key: str | None,
-        client: httpx.AsyncClient,
+        client: HTTPClient,
         headers: Mapping[str, str],
         max_retries: int,
         timeout: float,
@@ -236,7 +239,7 @@ class HTTPProvider(ABC, Generic[TurnT]):
         """The last chunks (usage, the one `Finish`), or a `ProviderCallError` if cut short."""
 
     @abstractmethod
-    def _status_error(self, response: httpx.Response) -> ProviderCallError:
+    def _status_error(self, response: Response) -> ProviderCallError:
         """The error for a response with an HTTP error status (its body read)."""
 
     # --- shared ---
@@ -254,7 +257,7 @@ class HTTPProvider(ABC, Generic[TurnT]):
             if not prepared:
                 prepared.append(self._prepare(request))
             url, body = prepared[0]
-            return self._attempt(url, body, httpx.Timeout(seconds))
+            return self._attempt(url, body, seconds)
 
         return with_retries(
             attempt,
@@ -265,9 +268,12 @@ class HTTPProvider(ABC, Generic[TurnT]):
         )
 
     async def _attempt(
-        self, url: str, body: dict[str, Any], timeout: httpx.Timeout
+        self, url: str, body: dict[str, Any], timeout: float
     ) -> AsyncGenerator[Chunk, None]:
-        """One HTTP call: its chunks, or a `ProviderCallError` saying whether a retry may help."""
+        """One HTTP call: its chunks, or a `ProviderCallError` saying whether a retry may help.
+
+        `timeout` bounds each read and write (connecting is bounded by the client).
+        """
         turn = self._begin()
         try:
             async with self._client.stream(
@@ -286,12 +292,12 @@ class HTTPProvider(ABC, Generic[TurnT]):
                     text = (await response.aread()).decode("utf-8", errors="replace")
                     for chunk in self._on_body(turn, self._decode(text)):
                         yield chunk
-        except httpx.TimeoutException as exc:
+        except TransportTimeout as exc:
             raise ProviderCallError(
                 f"The request to provider '{self.name}' timed out ({type(exc).__name__})",
                 retryable=True,
             ) from exc
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             detail = self._scrub(str(exc)) or type(exc).__name__
             raise ProviderCallError(
                 f"Could not reach provider '{self.name}': {detail}", retryable=True
@@ -299,10 +305,8 @@ class HTTPProvider(ABC, Generic[TurnT]):
         for chunk in self._finish(turn, streamed):
             yield chunk
 
-    async def _read_events(
-        self, response: httpx.Response, turn: TurnT
-    ) -> AsyncGenerator[Chunk, None]:
-        """The chunks of a server-sent-events body, read to its end so httpx finishes cleanly.
+    async def _read_events(self, response: Response, turn: TurnT) -> AsyncGenerator[Chunk, None]:
+        """The chunks of a server-sent-events body, read to its end so the connection is reused.
 
         After the stream stopped, or after an event failed, the rest is drained unread; the
         failure is raised at the end.

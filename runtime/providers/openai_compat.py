@@ -1,8 +1,8 @@
 """The OpenAI-compatible chat-completions adapter (OpenAI, vLLM, llama.cpp, Ollama, LM Studio...).
 
-`OpenAICompatibleProvider.stream` POSTs `{base_url}/chat/completions` on the shared
-`httpx.AsyncClient`, streamed (server-sent events) or not, and turns the answer into `Chunk`s: text
-and tool-call deltas as they arrive, then the usage and exactly one `Finish`, last.
+`OpenAICompatibleProvider.stream` POSTs `{base_url}/chat/completions` on the shared `HTTPClient`
+(`runtime.providers.transport`), streamed (server-sent events) or not, and turns the answer into
+`Chunk`s: text and tool-call deltas as they arrive, then the usage and exactly one `Finish`, last.
 
 Transient failures (HTTP 408, 409, 429, 5xx, connection errors, timeouts) are retried with
 exponential backoff, or after the delay the server asks for in `retry-after-ms`/`Retry-After`, but
@@ -16,8 +16,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 from uuid import uuid4
-
-import httpx
 
 from runtime.providers.base import (
     ChatMessage,
@@ -38,6 +36,7 @@ from runtime.providers.http import (
     retry_after_seconds,
     status_error,
 )
+from runtime.providers.transport import HTTPClient, Response
 
 _FINISH_REASONS: dict[str, FinishReason] = {  # anything else maps to "stop"
     "stop": "stop", "tool_calls": "tool_calls", "function_call": "tool_calls",
@@ -114,7 +113,7 @@ class OpenAICompatibleProvider(HTTPProvider[_Turn]):
         *,
         base_url: str,
         api_key: str | None,
-        client: httpx.AsyncClient,
+        client: HTTPClient,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int = 2,
         timeout: float = 600.0,
@@ -248,7 +247,7 @@ class OpenAICompatibleProvider(HTTPProvider[_Turn]):
             status=status,
         )
 
-    def _status_error(self, response: httpx.Response) -> ProviderCallError:
+    def _status_error(self, response: Response) -> ProviderCallError:
         """The error for an HTTP error status, with the vendor's message when there is one."""
         try:
             vendor = error_text(json.loads(response.content))

@@ -13,10 +13,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from runtime.providers.base import Provider
 from runtime.providers.testmodel import TestModel
+from runtime.providers.transport import HTTPClient
 from runtime.settings import Settings
 from store.errors import BadRequestError, ConfigurationError
 
@@ -47,13 +46,13 @@ class Route:
 
 
 class ProviderRouter:
-    """Resolves model names to providers, sharing one httpx client between them."""
+    """Resolves model names to providers, sharing one `HTTPClient` between them."""
 
     def __init__(
         self,
         settings: Settings,
         *,
-        http: httpx.AsyncClient | None = None,
+        http: HTTPClient | None = None,
         extra: dict[str, Provider] | None = None,
     ) -> None:
         self.settings = settings
@@ -86,12 +85,10 @@ class ProviderRouter:
                 )
 
     @property
-    def http(self) -> httpx.AsyncClient:
+    def http(self) -> HTTPClient:
+        """The client every HTTP adapter shares (made on first use; each call sets its timeout)."""
         if self._http is None:
-            self._http = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.settings.provider_timeout_seconds, connect=10.0),
-                limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
-            )
+            self._http = HTTPClient(connect_timeout=10.0, max_idle_per_origin=100)
         return self._http
 
     async def aclose(self) -> None:

@@ -12,7 +12,6 @@ from contextlib import aclosing
 from typing import Any
 
 import anyio
-import httpx
 import pytest
 
 from assistants import AsyncClient
@@ -28,6 +27,7 @@ from runtime.providers.base import (
 )
 from runtime.providers.openai_compat import OpenAICompatibleProvider
 from runtime.providers.router import ProviderRouter
+from runtime.providers.transport import HTTPClient
 from runtime.settings import Settings
 from tests.local_llm.conftest import LlamaServer
 from tests.local_llm.tiny_model import FIXED_REPLY
@@ -79,7 +79,7 @@ async def collect(provider: OpenAICompatibleProvider, request: ModelRequest) -> 
 
 @pytest.fixture
 async def provider(llama_server: LlamaServer, anyio_backend: str) -> Any:
-    async with httpx.AsyncClient() as http:
+    async with HTTPClient() as http:
         yield OpenAICompatibleProvider(
             "llamacpp", base_url=llama_server.base_url, api_key=None, client=http, max_retries=0
         )
