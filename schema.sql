@@ -115,6 +115,7 @@ CREATE TABLE runs (
 	attempts INTEGER DEFAULT '0' NOT NULL,
 	cancel_requested INTEGER DEFAULT '0' NOT NULL,
 	event_seq INTEGER DEFAULT '0' NOT NULL,
+	followers INTEGER DEFAULT '0' NOT NULL,
 	PRIMARY KEY (seq),
 	UNIQUE (id)
 );

@@ -6,7 +6,8 @@ re-reading the log whenever a live event is missing (a gap, a lagging subscriber
 arrived for `poll` seconds (the events of a run executed by another process). It ends after the
 run's next stop event: `requires_action` or a terminal status (the SDK streams' end), or with
 `through_pauses=True` only a terminal one; and at once for a finished run whose log has been
-read to the end.
+read to the end. While it runs, the stream counts among the run's followers (`Store.following`),
+so on Postgres a worker in another process announces each append, not only the run's stops.
 """
 
 from __future__ import annotations
@@ -57,57 +58,58 @@ async def run_events(
     stops = TERMINAL_EVENTS if through_pauses else STOP_EVENTS
     last = after
     ended = False
-    with store.notifier.listen(run_id) as live:
-        while True:
-            # Catch up from the durable log.
+    async with store.following(run_id):
+        with store.notifier.listen(run_id) as live:
             while True:
-                batch = await store.read_events(run_id, after=last, limit=_PAGE)
-                for event in batch:
-                    yield event
-                    last = event.seq
-                    if event.event in stops:
-                        return
-                if len(batch) < _PAGE:
-                    break
-            if ended:
-                return
-            status = await store.run_status(run_id)
-            if status is None:
-                return
-            if states.is_terminal(status) and not live.buffer:
-                # The run may have ended (in another process) after the read above, writing its
-                # last events with it: read the log once more, then end.
-                ended = True
-                continue
-            # Follow the live tail until it has a gap or goes quiet.
-            while True:
-                if live.lagged:
-                    live.lagged = False
-                    break
-                events = live.drain()
-                if not events:
-                    # A streaming model usually sends its next delta within a loop iteration or
-                    # two: look again before paying for a timed wait.
-                    for _ in range(_SPINS):
-                        await anyio.lowlevel.checkpoint()
-                        events = live.drain()
-                        if events or live.lagged:
-                            break
-                if not events and not live.lagged:
-                    await live.wait(poll)
+                # Catch up from the durable log.
+                while True:
+                    batch = await store.read_events(run_id, after=last, limit=_PAGE)
+                    for event in batch:
+                        yield event
+                        last = event.seq
+                        if event.event in stops:
+                            return
+                    if len(batch) < _PAGE:
+                        break
+                if ended:
+                    return
+                status = await store.run_status(run_id)
+                if status is None:
+                    return
+                if states.is_terminal(status) and not live.buffer:
+                    # The run may have ended (in another process) after the read above, writing its
+                    # last events with it: read the log once more, then end.
+                    ended = True
+                    continue
+                # Follow the live tail until it has a gap or goes quiet.
+                while True:
+                    if live.lagged:
+                        live.lagged = False
+                        break
                     events = live.drain()
                     if not events:
+                        # A streaming model usually sends its next delta within a loop iteration or
+                        # two: look again before paying for a timed wait.
+                        for _ in range(_SPINS):
+                            await anyio.lowlevel.checkpoint()
+                            events = live.drain()
+                            if events or live.lagged:
+                                break
+                    if not events and not live.lagged:
+                        await live.wait(poll)
+                        events = live.drain()
+                        if not events:
+                            break
+                    gap = False
+                    for event in events:
+                        if event.seq <= last:
+                            continue
+                        if event.seq != last + 1:
+                            gap = True
+                            break
+                        yield event
+                        last = event.seq
+                        if event.event in stops:
+                            return
+                    if gap:
                         break
-                gap = False
-                for event in events:
-                    if event.seq <= last:
-                        continue
-                    if event.seq != last + 1:
-                        gap = True
-                        break
-                    yield event
-                    last = event.seq
-                    if event.event in stops:
-                        return
-                if gap:
-                    break

@@ -5,27 +5,39 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import anyio
+import structlog
+
 from store.db import Database, Row, Tx
-from store.errors import BadRequestError
+from store.errors import BadRequestError, DatabaseUnavailableError
 from store.notify import QUEUE, Notifier
 from store.rows import dumps_logged, loads, render_snapshot
 from store.tables import ACTIVE_SQL
 from store.types import ListPage, Model, RunEvent
 
 M = TypeVar("M", bound=Model)
+_log = structlog.get_logger("assistants.store")
 
 ACTIVE = ACTIVE_SQL  # `status IN ACTIVE`: the statuses one thread may have one run in
 PROCESS_TOKEN = f"{os.getpid()}-{secrets.token_hex(4)}"
 """Identifies this process's own notifications, which it ignores when they come back."""
-# Postgres NOTIFY channels: every change of a run (for pollers and streams in other processes),
-# and the subset that is work (a run queued, a cancel requested) for worker-only processes, which
+# Postgres NOTIFY channels: changes of runs (for pollers and streams in other processes), and
+# the subset that is work (a run queued, a cancel requested) for worker-only processes, which
 # would otherwise wake for every event of every run.
 RUNS_CHANNEL = "assistants"
 WORK_CHANNEL = "assistants_work"
+POLLER_EVENTS = frozenset(
+    f"thread.run.{status}"
+    for status in ("requires_action", "completed", "incomplete", "failed", "cancelled", "expired")
+)
+"""A run's stops: what pollers wait for (`runtime.states.POLL_STOP`), always announced. Other
+appends are announced only while a stream in another process follows the run (`followers`):
+each NOTIFY costs every listening backend a wake-up, and Postgres serialises notifying commits."""
 
 
 @dataclass(frozen=True)
@@ -38,9 +50,12 @@ class Logged:
     row: str | None = None
 
 
-def _notify_sql(flags: str) -> str:
-    """The `pg_notify` calls (a select list, `:payload` their text) for a change with `flags`."""
+def _notify_sql(flags: str, *, followed: str | None = None) -> str:
+    """The `pg_notify` calls (a select list, `:payload` their text) for a change with `flags`;
+    with `followed` (a SQL condition), the runs-channel one is sent only if it holds."""
     sql = f"pg_notify('{RUNS_CHANNEL}', CAST(:payload AS text))"
+    if followed is not None:
+        sql = f"CASE WHEN {followed} THEN {sql} END"
     if flags:
         sql += f", pg_notify('{WORK_CHANNEL}', CAST(:payload AS text))"
     return sql
@@ -178,7 +193,8 @@ class StoreBase:
         row = await self._fused(
             tx,
             run_id,
-            f"UPDATE runs SET event_seq = event_seq + :n WHERE id = :id{guard} RETURNING event_seq",
+            f"UPDATE runs SET event_seq = event_seq + :n WHERE id = :id{guard} "
+            "RETURNING event_seq, followers",
             [],
             [Logged(name, data) for name, data in events],
             params or {},
@@ -199,14 +215,16 @@ class StoreBase:
     ) -> Row | None:
         """One Postgres statement: `WITH r AS (run_update), <ctes>, <append events> SELECT ...`.
 
-        `run_update` updates the run (and guards the change: it must add `:n`, the number of
-        events, to `event_seq` and return `event_seq`, plus `j`, the run's snapshot, if an event
-        logs it); each of `ctes` (`name AS (...)`) makes its change only `FROM r` or `EXISTS
-        (SELECT 1 FROM r)`, so nothing changes when the run did not match, and returns `j` if an
-        event logs its row. The events follow the run's last sequence number, and the NOTIFY for
-        the run is sent at commit. Returns `event_seq` and `<cte>_j` for every CTE whose row is
-        logged, or None; the events after the first `prepublished` reach this process's live
-        subscribers once committed (at once without `tx`: the statement commits on its own).
+        `run_update` updates the run (and guards the change): it must add `:n`, the number of
+        events, to `event_seq` and return `event_seq` and `followers`, plus `j`, the run's
+        snapshot, if an event logs it. Each of `ctes` (`name AS (...)`) makes its change only
+        `FROM r` or `EXISTS (SELECT 1 FROM r)`, so nothing changes when the run did not match,
+        and returns `j` if an event logs its row. The events follow the run's last sequence
+        number; the NOTIFY for the run goes out at commit if they include a stop or a queueing,
+        or if the run has followers (see `POLLER_EVENTS`). Returns `event_seq` and `<cte>_j` for
+        every CTE whose row is logged, or None; the events after the first `prepublished` reach
+        this process's live subscribers once committed (at once without `tx`: the statement
+        commits on its own).
         """
         sources = sorted({e.row for e in events if e.row is not None})
         pick = " ".join(
@@ -214,6 +232,7 @@ class StoreBase:
             for src in sources
         )
         flags = "q" if any(e.name == "thread.run.queued" for e in events) else ""
+        stops = flags or any(e.name in POLLER_EVENTS for e in events)
         sql = (
             f"WITH r AS ({run_update}), "
             + "".join(f"{cte}, " for cte in ctes)
@@ -229,7 +248,7 @@ class StoreBase:
                 ", r.j AS r_j" if src == "r" else f", (SELECT j FROM {src}) AS {src}_j"
                 for src in sources
             )
-            + f", {_notify_sql(flags)} FROM r"
+            + f", {_notify_sql(flags, followed=None if stops else 'r.followers > 0')} FROM r"
         )
         query = tx if tx is not None else self.db
         row = await query.fetchrow(
@@ -324,6 +343,29 @@ class StoreBase:
         await tx.execute(
             f"SELECT {_notify_sql(flags)}", {"payload": f"{PROCESS_TOKEN}|{run_id}|{flags}"}
         )
+
+    @asynccontextmanager
+    async def following(self, run_id: str) -> AsyncIterator[None]:
+        """Count this process among the run's followers for the block (Postgres), so that every
+        append to the run's log is announced to it, not only the run's stops. A follower that
+        dies uncounted costs only announcements nobody hears, until the run ends."""
+        if self.db.dialect != "postgresql":
+            yield
+            return
+        await self.db.fetch(
+            "UPDATE runs SET followers = followers + 1 WHERE id = :id", {"id": run_id}
+        )
+        try:
+            yield
+        finally:
+            with anyio.CancelScope(shield=True):
+                try:
+                    await self.db.fetch(
+                        "UPDATE runs SET followers = GREATEST(followers - 1, 0) WHERE id = :id",
+                        {"id": run_id},
+                    )
+                except DatabaseUnavailableError as exc:
+                    _log.warning("run_unfollow_failed", run_id=run_id, error=str(exc))
 
     def on_remote(self, payload: str) -> None:
         """Handle another process's notification: wake waiters, subscribers and workers."""

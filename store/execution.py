@@ -636,7 +636,7 @@ class ExecutionMixin(FusedMixin):
     async def run_row(self, run_id: str) -> Row | None:
         """The whole run row (execution columns included), unscoped: for the runtime."""
         return await self.db.fetchrow(
-            f"SELECT {RUN_COLUMNS}, project FROM runs WHERE id = :id", {"id": run_id}
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE id = :id", {"id": run_id}
         )
 
     async def run_context(

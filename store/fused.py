@@ -62,7 +62,9 @@ class FusedMixin(RunsMixin):
             "SELECT c.id, c.event_seq, CAST(:created AS double precision), "
             "'thread.run.in_progress', c.j, 'row' FROM c) "
             f"SELECT {RUN_COLUMNS}, "
-            f"pg_notify('{RUNS_CHANNEL}', CAST(:token AS text) || c.id || '|') AS notified FROM c",
+            # `in_progress` is no stop: only followers hear of it.
+            f"CASE WHEN c.followers > 0 THEN pg_notify('{RUNS_CHANNEL}', "
+            "CAST(:token AS text) || c.id || '|') END AS notified FROM c",
             {
                 **params,
                 "worker_id": worker_id,
@@ -115,7 +117,7 @@ class FusedMixin(RunsMixin):
             None,
             run["id"],
             f"UPDATE runs SET event_seq = event_seq + :n WHERE {_held(('in_progress',))} "
-            "RETURNING event_seq",
+            "RETURNING event_seq, followers",
             ctes,
             events,
             {**values, "worker_id": worker_id},
@@ -158,7 +160,7 @@ class FusedMixin(RunsMixin):
             run_update = (
                 "UPDATE runs SET usage = :f_usage, extensions = COALESCE(:f_ext, extensions), "
                 f"event_seq = event_seq + :n WHERE {_held(('in_progress',))}{open_ours} "
-                "RETURNING event_seq"
+                "RETURNING event_seq, followers"
             )
             params.update(f_usage=run_fields["usage"], f_ext=run_fields.get("extensions"))
         else:
@@ -174,7 +176,7 @@ class FusedMixin(RunsMixin):
                 "AND status = 'in_progress' AND id != :message_id) "
                 "AND NOT EXISTS (SELECT 1 FROM run_steps WHERE run_id = :id "
                 "AND status = 'in_progress' AND id != :step_id) "
-                f"RETURNING event_seq, {_RUN_SNAPSHOT} AS j"
+                f"RETURNING event_seq, followers, {_RUN_SNAPSHOT} AS j"
             )
             events.append(Logged(f"thread.run.{end_run}", row="r"))
         row = await self._fused(
@@ -217,7 +219,7 @@ class FusedMixin(RunsMixin):
             "extensions = COALESCE(:run_ext, extensions), worker_id = NULL, "
             f"lease_expires_at = NULL, event_seq = event_seq + :n WHERE {_held(allowed)} "
             "AND EXISTS (SELECT 1 FROM run_steps WHERE id = :step_id) "
-            f"RETURNING event_seq, {_RUN_SNAPSHOT} AS j",
+            f"RETURNING event_seq, followers, {_RUN_SNAPSHOT} AS j",
             [
                 "s AS (UPDATE run_steps SET step_details = :d, extensions = :step_ext "
                 "WHERE id = :step_id AND EXISTS (SELECT 1 FROM r) RETURNING id)"

@@ -121,7 +121,9 @@ RUN_API_COLUMNS = (
     "extensions"
 )
 """The columns `run_dict` reads."""
-RUN_COLUMNS = f"{RUN_API_COLUMNS}, worker_id, attempts, cancel_requested, event_seq, project"
+RUN_COLUMNS = (
+    f"{RUN_API_COLUMNS}, worker_id, attempts, cancel_requested, event_seq, followers, project"
+)
 
 
 def run_dict(row: Any) -> dict[str, Any]:

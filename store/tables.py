@@ -175,6 +175,9 @@ class RunRow(Base, table=True):
     )
     # The sequence number of the last event appended to this run's log.
     event_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # Streams following the run's log from other processes (Postgres): while there are any, every
+    # append is announced (NOTIFY); otherwise only the changes pollers wait for are.
+    followers: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class RunStepRow(Base, table=True):

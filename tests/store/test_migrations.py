@@ -9,7 +9,7 @@ import pytest
 
 from store.db import open_database
 from store.errors import ConfigurationError
-from store.migrate import current_version, latest_version, upgrade
+from store.migrate import current_version, latest_version, migrations, upgrade
 from store.store import Store
 from tests.conftest import NO_POSTGRES, POSTGRES_URL, _drop_schema, _make_schema
 
@@ -42,6 +42,34 @@ async def test_open_without_create__names_db_upgrade(database_url: str) -> None:
     """A worker (create=False) on an empty database says to run `assistants db upgrade`."""
     with pytest.raises(ConfigurationError, match="run 'assistants db upgrade'"):
         await Store.open(database_url, create=False)
+
+
+async def test_older_schema__worker_told_to_run_db_upgrade(database_url: str) -> None:
+    """A worker (create=False) on a database migrated by an older release names its version
+    and `assistants db upgrade`; the upgrade then brings it to this release's."""
+    db = open_database(database_url)
+    await db.connect()
+    try:
+        first = migrations(db.dialect)[0]
+        async with db.transaction() as tx:
+            for statement in first.statements():
+                await tx.execute(statement)
+            await tx.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (:v, 0)",
+                {"v": first.version},
+            )
+        store = Store(db)
+        with pytest.raises(ConfigurationError) as info:
+            await store.ensure_schema(create=False)
+        message = str(info.value)
+        assert f"has schema version {first.version}, this release needs {latest_version()}" in (
+            message
+        )
+        assert "run 'assistants db upgrade'" in message
+        await store.ensure_schema(create=True)
+        assert await current_version(db) == latest_version()
+    finally:
+        await db.close()
 
 
 async def test_newer_schema__refused_with_a_clear_error(database_url: str) -> None:
