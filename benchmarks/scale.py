@@ -2,20 +2,37 @@
 
 Run (Postgres from `--database-url`, else `ASSISTANTS_TEST_POSTGRES_URL`):
 
-    .venv/bin/python benchmarks/scale.py            # full sizes (a few minutes)
-    .venv/bin/python benchmarks/scale.py --quick    # smoke sizes (CI)
+    .venv/bin/python benchmarks/scale.py            # full sizes, 3 repeats (about 4 minutes)
+    .venv/bin/python benchmarks/scale.py --quick    # smoke sizes, 1 repeat (CI, under a minute)
+    .venv/bin/python benchmarks/scale.py --only throughput --models fake
     .venv/bin/python benchmarks/scale.py --database-url postgresql+asyncpg://user@host/db
 
 Every scenario uses a schema of its own (`?search_path=`), dropped afterwards, and real worker
 processes (`python -m assistants.cli worker --concurrency 10`). The model is either the built-in
 `test` model (instant, in the worker) or a loopback chat-completions server in a process of its
-own, used as `ollama/fake`, that waits `--model-delay` (100 ms) before each answer.
+own, used as `ollama/fake`, that waits `--model-delay` (100 ms) before each answer. That server
+is built to cost as little CPU as it can, since it shares the machine with what is measured (a
+real provider runs elsewhere): one asyncio event loop, keep-alive connections, a timer per call
+rather than a thread, and the answer's bytes built once; the answer is still streamed the way a
+provider streams it, each server-sent event its own HTTP chunk and its own write.
 
-(a) throughput: runs completed per second with 1, 2 and 4 worker processes, for both models.
-    Runs are queued first, then the workers start; the rate is measured between the 10th and
-    the 90th percentile of completions (sampled from the database every 20 ms), so start-up
-    and the tail do not count. Targets with the 100 ms model: >= 1.8x from 1 to 2 workers,
-    >= 3.2x from 1 to 4 (10 slots per worker: 100 runs/s each at most).
+(a) throughput: runs completed per second with 1, 2 and 4 worker processes, for each model. Runs
+    are queued first and the queueing client is closed (its LISTEN connection would receive
+    every run's events), then the workers start; the rate is measured between the 10th and the
+    90th percentile of completions, so start-up and the tail do not count (sampling stops at the
+    90th, and the workers are stopped). The harness's only work in that window is one count
+    query every 20 ms, a prepared statement on a connection of its own (a run that ends other
+    than completed, or a minute without one completing, stops the benchmark with the error: the
+    window would never close). At the two samples that bound the window it reads CPU clocks from
+    /proc and reports, per run, the CPU of the workers; of the local Postgres server on their
+    behalf (the backends of their connections, which carry the scenario's `application_name`,
+    plus the postmaster and the server's background processes, so other clients of a shared
+    server do not count); of the fake model server; and of the harness (this process, plus the
+    backend of its count queries). On a small machine what the last two use is taken from the
+    first two. Each scenario runs `--repeats` times (3; 1 with `--quick`), each repetition
+    printed; the table shows the medians (each figure's own), and its ratios are ratios of
+    medians. Targets with the 100 ms model: >= 1.8x from 1 to 2 workers, >= 3.2x from 1 to 4 (10
+    slots per worker: 100 runs/s each at most).
 (b) latency: create -> completed, seen by a client in this process (`runs.poll`, woken by
     LISTEN/NOTIFY), with one worker up and `--in-flight` runs at a time: median and p99.
 (c) recovery: two workers; the one holding a run (its model call never answers) is SIGKILLed;
@@ -25,30 +42,34 @@ own, used as `ollama/fake`, that waits `--model-delay` (100 ms) before each answ
     (`ASSISTANTS_SWEEP_SECONDS`), so expiry -> reclaimed is up to a second. Target: kill ->
     completed within lease + 2 s. `--lease` sets `ASSISTANTS_LEASE_SECONDS` (default 2).
 
-The output ends with a markdown table for the README's performance section. Numbers, not
-pass/fail; compare only runs on the same machine (it prints the CPU count and load average).
+`--only throughput,latency,recovery` (or repeated) runs only those parts; `--models fake,test`
+picks the models of (a) and (b) ((c) always uses the fake one). The output ends with markdown
+tables for the README's performance section. Numbers, not pass/fail; compare only runs on the
+same machine (it prints the CPU count and load average).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import math
 import os
 import platform
 import random
 import signal
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections import Counter
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, cast
 
 # As a script, this file's directory heads sys.path, and benchmarks/store.py would shadow the
 # `store` package.
@@ -64,6 +85,9 @@ from assistants import AsyncClient
 FAKE_MODEL = "ollama/fake"
 HOLD_PREFIX = "hold-once"  # the first call for such a message never answers
 WORKER_COUNTS = (1, 2, 4)
+PARTS = ("throughput", "latency", "recovery")
+MODELS = ("fake", "test")
+STALL_SECONDS = 60  # (a) gives up when no run completes for this long (workers that cannot claim)
 
 
 @dataclass(frozen=True)
@@ -72,79 +96,134 @@ class Sizes:
     runs_per_worker_test: int
     latency_runs: int
     recoveries: int
+    repeats: int
 
 
-FULL = Sizes(runs_per_worker_fake=400, runs_per_worker_test=600, latency_runs=300, recoveries=5)
-QUICK = Sizes(runs_per_worker_fake=100, runs_per_worker_test=150, latency_runs=30, recoveries=1)
+FULL = Sizes(
+    runs_per_worker_fake=400, runs_per_worker_test=600, latency_runs=300, recoveries=5, repeats=3
+)
+QUICK = Sizes(
+    runs_per_worker_fake=100, runs_per_worker_test=150, latency_runs=30, recoveries=1, repeats=1
+)
 
 
 # --- the fake model (a process of its own) ------------------------------------------------------
 
 
-class _ModelHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # TCP_NODELAY, as streaming servers set it: without it each small SSE write after the first
-    # waits for the client's delayed ACK (~40 ms), which would be measured as our latency.
-    disable_nagle_algorithm = True
-    delay = 0.1
-    seen: ClassVar[Counter[str]] = Counter()
-    lock: ClassVar[threading.Lock] = threading.Lock()
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers.get("content-length", "0"))))
-        users = [m for m in body["messages"] if m["role"] == "user"]
-        key = str(users[-1]["content"]) if users else ""
-        with self.lock:
-            self.seen[key] += 1
-            first = self.seen[key] == 1
-        if key.startswith(HOLD_PREFIX) and first:
-            time.sleep(3600)  # the worker holding this call is killed; nobody reads the answer
-        time.sleep(self.delay)
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        deltas: list[dict[str, Any]] = [{"content": "Hello"}, {"content": " there."}]
-        for i, delta in enumerate([*deltas, {}]):
-            choice = {"index": 0, "delta": delta, "finish_reason": "stop" if i == 2 else None}
-            self._event(json.dumps({"object": "chat.completion.chunk", "choices": [choice]}))
-        usage = {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}
-        self._event(json.dumps({"object": "chat.completion.chunk", "choices": [], "usage": usage}))
-        self._event("[DONE]")
-        self.wfile.write(b"0\r\n\r\n")
-
-    def do_GET(self) -> None:
-        """The calls seen so far, by user message."""
-        with self.lock:
-            payload = json.dumps(dict(self.seen)).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def _event(self, data: str) -> None:
+def _answer_writes() -> tuple[bytes, ...]:
+    """The streamed answer, write by write: the head, each server-sent event as an HTTP chunk of
+    its own ("Hello", " there.", the finish, the usage, `[DONE]`), the last chunk."""
+    events: list[str] = []
+    deltas: list[dict[str, Any]] = [{"content": "Hello"}, {"content": " there."}, {}]
+    for i, delta in enumerate(deltas):
+        choice = {"index": 0, "delta": delta, "finish_reason": "stop" if i == 2 else None}
+        events.append(json.dumps({"object": "chat.completion.chunk", "choices": [choice]}))
+    usage = {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}
+    events.append(json.dumps({"object": "chat.completion.chunk", "choices": [], "usage": usage}))
+    events.append("[DONE]")
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    chunks = []
+    for data in events:
         payload = f"data: {data}\n\n".encode()
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(payload), payload))
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        chunks.append(b"%x\r\n%s\r\n" % (len(payload), payload))
+    return (head, *chunks, b"0\r\n\r\n")
 
 
-class _ModelServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 512
+@dataclass(eq=False, slots=True)
+class _Answer:
+    """A response owed on a connection; `writes` stays None until it is due."""
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a killed worker's connection
+    writes: Sequence[bytes] | None = None
+
+
+class _ModelConnection(asyncio.Protocol):
+    """One keep-alive connection to the fake model.
+
+    Requests are parsed as bytes arrive (split across reads or pipelined: request line, headers,
+    a `Content-Length` body) and answered in the order they came: a chat call after the delay,
+    a GET (the calls seen so far) at once.
+    """
+
+    def __init__(self, delay: float, seen: Counter[str], writes: tuple[bytes, ...]) -> None:
+        self.delay = delay
+        self.seen = seen  # calls per last user message, shared by all connections
+        self.writes = writes
+        self.buffer = bytearray()
+        self.owed: deque[_Answer] = deque()
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        # TCP_NODELAY, as streaming servers set it (asyncio sets it too; it matters here, so it is
+        # not left to that default): without it each small SSE write after the first waits for
+        # the client's delayed ACK (~40 ms), which would be measured as our latency.
+        self.transport.get_extra_info("socket").setsockopt(
+            socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
+        )
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            head = bytes(self.buffer[:end]).lower()
+            at = head.find(b"\r\ncontent-length:")
+            length = int(head[at + 17 :].split(b"\r\n", 1)[0]) if at >= 0 else 0
+            start = end + 4
+            if len(self.buffer) < start + length:
+                return  # the body is still coming
+            body = bytes(self.buffer[start : start + length])
+            del self.buffer[: start + length]
+            self.request(head.startswith(b"get "), body)
+
+    def request(self, get: bool, body: bytes) -> None:
+        answer = _Answer()
+        self.owed.append(answer)
+        if get:  # the calls seen so far, by user message
+            payload = json.dumps(self.seen).encode()
+            answer.writes = (
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload),
+            )
+            self.flush()
+            return
+        users = [m for m in json.loads(body)["messages"] if m["role"] == "user"]
+        key = str(users[-1]["content"]) if users else ""
+        self.seen[key] += 1
+        if key.startswith(HOLD_PREFIX) and self.seen[key] == 1:
+            return  # the worker holding this call is killed; nobody reads the answer
+        self.loop.call_later(self.delay, self.due, answer)
+
+    def due(self, answer: _Answer) -> None:
+        answer.writes = self.writes
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the answers that are due, in request order, each write as a streaming server
+        makes it."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return  # a stopped or killed worker's connection
+        while self.owed and (writes := self.owed[0].writes) is not None:
+            self.owed.popleft()
+            for chunk in writes:
+                transport.write(chunk)
 
 
 def serve_model(delay: float) -> None:
     """Serve the fake model until killed; print the port first."""
-    _ModelHandler.delay = delay
-    server = _ModelServer(("127.0.0.1", 0), _ModelHandler)
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
+
+    async def serve() -> None:
+        seen: Counter[str] = Counter()
+        writes = _answer_writes()
+        server = await asyncio.get_running_loop().create_server(
+            lambda: _ModelConnection(delay, seen, writes), "127.0.0.1", 0, backlog=512
+        )
+        print(server.sockets[0].getsockname()[1], flush=True)
+        await server.serve_forever()
+
+    asyncio.run(serve())
 
 
 class FakeModel:
@@ -215,9 +294,12 @@ class Worker:
         self.process.kill()
         self.process.wait()
 
-    def stop(self) -> None:
+    def terminate(self) -> None:
+        """Ask it to stop (SIGTERM: it finishes the runs it holds and claims no more)."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
+
+    def wait(self) -> None:
         try:
             self.process.wait(30)
         except subprocess.TimeoutExpired:
@@ -255,8 +337,11 @@ class Workers:
         return worker
 
     def stop_all(self) -> None:
+        """Stop every worker: all asked at once, then each waited for."""
         for worker in self.running:
-            worker.stop()
+            worker.terminate()
+        for worker in self.running:
+            worker.wait()
         self.running.clear()
 
 
@@ -269,13 +354,6 @@ async def wait_until(check: Any, timeout: float = 120.0, interval: float = 0.01)
             if result:
                 return
             await anyio.sleep(interval)
-
-
-async def count(client: AsyncClient, where: str) -> int:
-    store = await client.store()
-    row = await store.db.fetchrow(f"SELECT count(*) AS n FROM runs WHERE {where}")
-    assert row is not None
-    return int(row["n"])
 
 
 async def queue_runs(client: AsyncClient, assistant_id: str, n: int, prefix: str) -> None:
@@ -296,71 +374,161 @@ async def queue_runs(client: AsyncClient, assistant_id: str, n: int, prefix: str
 # --- (a) throughput -----------------------------------------------------------------------------
 
 
+def proc_stat(pid: int) -> tuple[str, list[str]] | None:
+    """A process's name and the fields of /proc/<pid>/stat after it (None if it is gone)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    name, fields = text.split(" (", 1)[1].rsplit(") ", 1)
+    return name, fields.split()
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User + system CPU seconds of `pids` (exited ones count nothing). Linux /proc; nan
+    elsewhere."""
+    if not Path("/proc/self/stat").exists():
+        return math.nan
+    ticks = 0
+    for pid in pids:
+        stat = proc_stat(pid)
+        if stat is not None:
+            ticks += int(stat[1][11]) + int(stat[1][12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class Postgres:
+    """CPU seconds the local Postgres server spends on one scenario: the backends of its workers
+    (their connections carry the scenario's `application_name`) and the server's own processes
+    (postmaster, background writer, WAL writer, checkpointer, autovacuum), so other clients of a
+    shared server do not count. nan if the server is not local (its pids are not ours to see)."""
+
+    def __init__(self, conn: Any, backend: int, application_name: str) -> None:
+        self.conn = conn  # the connection that asks; `backend` serves it
+        self.application_name = application_name
+        stat = proc_stat(backend)
+        self.postmaster = int(stat[1][1]) if stat is not None and stat[0] == "postgres" else None
+
+    async def cpu_seconds(self) -> float:
+        if self.postmaster is None:
+            return math.nan
+        rows = await self.conn.fetch(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE application_name = $1 OR backend_type <> 'client backend'",
+            self.application_name,
+        )
+        return cpu_seconds([self.postmaster, *(int(row["pid"]) for row in rows)])
+
+
+@dataclass(frozen=True)
+class Clocks:
+    """One sample at the edge of the measured window: when, runs completed, CPU seconds."""
+
+    at: float
+    done: int
+    workers: float
+    postgres: float
+    model: float
+    harness: float
+
+
 @dataclass(frozen=True)
 class Throughput:
     runs_per_s: float
-    worker_cpu_ms: float  # CPU time of the worker processes per run (nan off Linux)
-    postgres_cpu_ms: float  # of every local `postgres` process per run (nan if not local)
+    # CPU ms per run; nan off Linux, and for Postgres if it is not local.
+    worker_cpu_ms: float
+    postgres_cpu_ms: float
+    model_cpu_ms: float
+    harness_cpu_ms: float
 
+    @classmethod
+    def between(cls, first: Clocks, last: Clocks) -> Throughput:
+        n = last.done - first.done
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of `pids` (Linux /proc; nan elsewhere)."""
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue  # exited
-        except OSError:
-            return math.nan
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+        def per_run(f: Callable[[Clocks], float]) -> float:
+            return (f(last) - f(first)) / n * 1000 if n else math.nan
 
+        return cls(
+            n / max(last.at - first.at, 1e-9),
+            per_run(lambda c: c.workers),
+            per_run(lambda c: c.postgres),
+            per_run(lambda c: c.model),
+            per_run(lambda c: c.harness),
+        )
 
-def postgres_pids() -> list[int]:
-    """The local Postgres server's processes (empty off Linux or with a remote server)."""
-    pids = []
-    for status in Path("/proc").glob("[0-9]*/comm"):
-        try:
-            if status.read_text().strip() == "postgres":
-                pids.append(int(status.parent.name))
-        except OSError:
-            continue
-    return pids
+    @classmethod
+    def median(cls, repeats: Sequence[Throughput]) -> Throughput:
+        """Each figure's median over the repetitions."""
+        return cls(*(statistics.median(getattr(t, f.name) for t in repeats) for f in fields(cls)))
+
+    def describe(self) -> str:
+        return (
+            f"{self.runs_per_s:.0f} runs/s; CPU ms per run: workers {self.worker_cpu_ms:.2f}, "
+            f"Postgres {self.postgres_cpu_ms:.2f}, model server {self.model_cpu_ms:.2f}, "
+            f"harness {self.harness_cpu_ms:.2f}"
+        )
 
 
 async def throughput(
-    base_url: str, workers: Workers, model: str, n_workers: int, runs: int
+    base_url: str, workers: Workers, model: FakeModel, model_name: str, n_workers: int, runs: int
 ) -> Throughput:
     """Runs/s (and CPU per run) between the 10th and 90th percentile of completions."""
-    async with Schema(base_url) as url, AsyncClient(database_url=url, worker=False) as client:
-        await client.store()
-        assistant = await client.assistants.create(model=model)
-        await queue_runs(client, assistant.id, runs, "throughput")
-        samples: list[tuple[float, int, float, float]] = []
-        workers.log_level = "warning"
-        started = [workers.start(url) for _ in range(n_workers)]
-        workers.log_level = "info"
-        pids = [w.process.pid for w in started]
+    schema = Schema(base_url)
+    async with schema as url:
+        async with AsyncClient(database_url=url, worker=False) as client:
+            assistant = await client.assistants.create(model=model_name)
+            await queue_runs(client, assistant.id, runs, "throughput")
+        conn = await asyncpg.connect(
+            admin_dsn(base_url), server_settings={"search_path": schema.name}
+        )
         try:
-            done = 0
-            while done < runs:
-                done = await count(client, "status = 'completed'")
-                # The server's processes now (the workers' connections are new backends).
-                server = cpu_seconds(postgres_pids())
-                samples.append((time.perf_counter(), done, cpu_seconds(pids), server))
+            counts = await conn.prepare(
+                "SELECT count(*) FILTER (WHERE status = 'completed'), count(*) FILTER (WHERE "
+                "status IN ('failed', 'cancelled', 'expired', 'incomplete')) FROM runs"
+            )
+            backend = int(await conn.fetchval("SELECT pg_backend_pid()"))
+            postgres = Postgres(conn, backend, schema.name)
+            workers.log_level = "warning"
+            worker_url = f"{url}&application_name={schema.name}"
+            started = [workers.start(worker_url) for _ in range(n_workers)]
+            pids = [worker.process.pid for worker in started]
+            workers.log_level = "info"
+
+            async def clocks(done: int) -> Clocks:
+                at, harness = time.perf_counter(), time.process_time()
+                return Clocks(
+                    at,
+                    done,
+                    cpu_seconds(pids),
+                    await postgres.cpu_seconds(),
+                    cpu_seconds([model.process.pid]),
+                    harness + cpu_seconds([backend]),
+                )
+
+            low, high = math.ceil(0.1 * runs), math.floor(0.9 * runs)
+            first: Clocks | None = None
+            progress = (-1, time.perf_counter())  # runs completed, and since when
+            while True:
+                done, ended = await counts.fetchrow()
+                if ended:  # the window would never close
+                    error = await conn.fetchval("SELECT max(last_error) FROM runs")
+                    raise RuntimeError(f"{ended} runs ended without completing: {error}")
+                if done != progress[0]:
+                    progress = (done, time.perf_counter())
+                elif time.perf_counter() - progress[1] > STALL_SECONDS:
+                    log = started[0].log.read_text(errors="replace")[-400:]
+                    raise RuntimeError(f"no run completed in {STALL_SECONDS} s; a worker: {log}")
+                if first is None and done >= low:
+                    first = await clocks(done)
+                if done >= high:
+                    last = await clocks(done)
+                    break
                 await anyio.sleep(0.02)
         finally:
             workers.stop_all()
-    low, high = math.ceil(0.1 * runs), math.floor(0.9 * runs)
-    first = next(s for s in samples if s[1] >= low)
-    last = next(s for s in samples if s[1] >= high)
-    n = last[1] - first[1]
-    return Throughput(
-        n / max(last[0] - first[0], 1e-9),
-        (last[2] - first[2]) / n * 1000 if n else math.nan,
-        (last[3] - first[3]) / n * 1000 if last[3] and n else math.nan,
-    )
+            await conn.close()
+    assert first is not None
+    return Throughput.between(first, last)
 
 
 # --- (b) latency --------------------------------------------------------------------------------
@@ -497,92 +665,128 @@ def ratio(rates: dict[int, Throughput], n: int) -> str:
     return f"{rates[n].runs_per_s / rates[1].runs_per_s:.2f}x"
 
 
-async def main_async(args: argparse.Namespace, sizes: Sizes) -> None:
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
-    model = FakeModel(args.model_delay)
-    tables: list[str] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        workers = Workers(Path(tmp), model.base_url)
-        try:
-            rates: dict[str, dict[int, Throughput]] = {}
-            for label, name, per_worker in (
-                (f"fake model, {args.model_delay * 1000:.0f} ms per call", FAKE_MODEL,
-                 sizes.runs_per_worker_fake),
-                ("`test` model (instant)", "test", sizes.runs_per_worker_test),
-            ):  # fmt: skip
-                rates[label] = {}
-                for n in WORKER_COUNTS:
-                    started = time.perf_counter()
-                    rate = await throughput(args.database_url, workers, name, n, per_worker * n)
-                    rates[label][n] = rate
-                    print(
-                        f"(a) {label}: {n} worker(s), {per_worker * n} runs: "
-                        f"{rate.runs_per_s:.0f} runs/s, CPU per run: workers "
-                        f"{rate.worker_cpu_ms:.1f} ms, postgres {rate.postgres_cpu_ms:.1f} ms "
-                        f"({time.perf_counter() - started:.1f} s)",
-                        flush=True,
-                    )
-            lat: dict[str, list[float]] = {}
-            for label, name in (("fake model", FAKE_MODEL), ("`test` model", "test")):
-                lat[label] = await latency(
-                    args.database_url, workers, name, sizes.latency_runs, args.in_flight
-                )
-                print(
-                    f"(b) {label}: median {percentile(lat[label], 0.5) * 1000:.0f} ms, "
-                    f"p99 {percentile(lat[label], 0.99) * 1000:.0f} ms",
-                    flush=True,
-                )
-            workers.env = {"ASSISTANTS_LEASE_SECONDS": str(args.lease)}
-            recoveries = await recovery(args.database_url, model, workers, sizes.recoveries)
-            for r in recoveries:
-                print(
-                    f"(c) kill -> completed {r.kill_to_completed:.2f} s; lease expiry -> "
-                    f"reclaimed {r.expiry_to_reclaimed:.2f} s, -> completed "
-                    f"{r.expiry_to_completed:.2f} s",
-                    flush=True,
-                )
-        finally:
-            workers.stop_all()
-            model.close()
+def cpu_cell(rate: Throughput) -> str:
+    figures = (rate.worker_cpu_ms, rate.postgres_cpu_ms, rate.model_cpu_ms, rate.harness_cpu_ms)
+    return " + ".join("n/a" if math.isnan(f) else f"{f:.2f}" for f in figures)
 
-    tables.append(
-        "| Throughput (runs/s, 10 slots per worker) | 1 worker | 2 workers | 4 workers "
-        "| 1 -> 2 | 1 -> 4 |"
-    )
-    tables.append("| --- | ---: | ---: | ---: | ---: | ---: |")
+
+async def run_throughput(
+    args: argparse.Namespace, sizes: Sizes, workers: Workers, model: FakeModel
+) -> list[str]:
+    """(a) for each model, worker count and repetition; returns the table of medians."""
+    scenarios = {
+        "fake": (f"fake model, {args.model_delay * 1000:.0f} ms per call", FAKE_MODEL,
+                 sizes.runs_per_worker_fake),
+        "test": ("`test` model (instant)", "test", sizes.runs_per_worker_test),
+    }  # fmt: skip
+    rates: dict[str, dict[int, Throughput]] = {}
+    for label, name, per_worker in (scenarios[m] for m in args.models):
+        rates[label] = {}
+        for n in WORKER_COUNTS:
+            repeats: list[Throughput] = []
+            for i in range(args.repeats):
+                started = time.perf_counter()
+                rate = await throughput(args.database_url, workers, model, name, n, per_worker * n)
+                repeats.append(rate)
+                print(
+                    f"(a) {label}: {n} worker(s), {per_worker * n} runs, #{i + 1}: "
+                    f"{rate.describe()} ({time.perf_counter() - started:.1f} s)",
+                    flush=True,
+                )
+            rates[label][n] = Throughput.median(repeats)
+            if args.repeats > 1:
+                print(f"(a) {label}: {n} worker(s), median: {rates[label][n].describe()}")
+    table = [
+        f"| Throughput (runs/s, 10 slots per worker, median of {args.repeats}) | 1 worker "
+        "| 2 workers | 4 workers | 1 -> 2 | 1 -> 4 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for label, by_n in rates.items():
-        tables.append(
+        table.append(
             f"| {label} | {by_n[1].runs_per_s:.0f} | {by_n[2].runs_per_s:.0f} "
             f"| {by_n[4].runs_per_s:.0f} | {ratio(by_n, 2)} | {ratio(by_n, 4)} |"
         )
     for label, by_n in rates.items():
-        tables.append(
-            f"| CPU ms per run (workers + Postgres), {label} "
-            + "".join(
-                f"| {by_n[n].worker_cpu_ms:.1f} + {by_n[n].postgres_cpu_ms:.1f} "
-                for n in WORKER_COUNTS
-            )
+        table.append(
+            f"| CPU ms per run (workers + Postgres + model server + harness), {label} "
+            + "".join(f"| {cpu_cell(by_n[n])} " for n in WORKER_COUNTS)
             + "| | |"
         )
-    tables.append("")
-    tables.append(f"| Create -> completed, 1 worker, {args.in_flight} in flight | median | p99 |")
-    tables.append("| --- | ---: | ---: |")
-    for label, samples in lat.items():
-        tables.append(
-            f"| {label} | {percentile(samples, 0.5) * 1000:.0f} ms "
-            f"| {percentile(samples, 0.99) * 1000:.0f} ms |"
+    return table
+
+
+async def run_latency(args: argparse.Namespace, sizes: Sizes, workers: Workers) -> list[str]:
+    """(b) for each model; returns its table."""
+    labels = {"fake": ("fake model", FAKE_MODEL), "test": ("`test` model", "test")}
+    table = [
+        f"| Create -> completed, 1 worker, {args.in_flight} in flight | median | p99 |",
+        "| --- | ---: | ---: |",
+    ]
+    for label, name in (labels[m] for m in args.models):
+        samples = await latency(
+            args.database_url, workers, name, sizes.latency_runs, args.in_flight
         )
-    tables.append("")
-    tables.append(f"| Recovery after SIGKILL (lease {args.lease:g} s, {len(recoveries)} kills) "
-                  "| median | max |")  # fmt: skip
-    tables.append("| --- | ---: | ---: |")
+        median, p99 = percentile(samples, 0.5) * 1000, percentile(samples, 0.99) * 1000
+        print(f"(b) {label}: median {median:.0f} ms, p99 {p99:.0f} ms", flush=True)
+        table.append(f"| {label} | {median:.0f} ms | {p99:.0f} ms |")
+    return table
+
+
+async def run_recovery(
+    args: argparse.Namespace, sizes: Sizes, workers: Workers, model: FakeModel
+) -> list[str]:
+    """(c); returns its table."""
+    workers.env = {"ASSISTANTS_LEASE_SECONDS": str(args.lease)}
+    recoveries = await recovery(args.database_url, model, workers, sizes.recoveries)
+    workers.env = {}
+    for r in recoveries:
+        print(
+            f"(c) kill -> completed {r.kill_to_completed:.2f} s; lease expiry -> "
+            f"reclaimed {r.expiry_to_reclaimed:.2f} s, -> completed "
+            f"{r.expiry_to_completed:.2f} s",
+            flush=True,
+        )
+    table = [
+        f"| Recovery after SIGKILL (lease {args.lease:g} s, {len(recoveries)} kills) "
+        "| median | max |",
+        "| --- | ---: | ---: |",
+    ]
     for label, values in (
         ("kill -> completed on the other worker", [r.kill_to_completed for r in recoveries]),
         ("lease expiry -> run reclaimed", [r.expiry_to_reclaimed for r in recoveries]),
         ("lease expiry -> run completed", [r.expiry_to_completed for r in recoveries]),
     ):
-        tables.append(f"| {label} | {percentile(values, 0.5):.2f} s | {max(values):.2f} s |")
-    print("\n" + "\n".join(tables))
+        table.append(f"| {label} | {percentile(values, 0.5):.2f} s | {max(values):.2f} s |")
+    return table
+
+
+async def main_async(args: argparse.Namespace, sizes: Sizes) -> None:
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
+    model = FakeModel(args.model_delay)
+    tables: list[list[str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        workers = Workers(Path(tmp), model.base_url)
+        try:
+            if "throughput" in args.only:
+                tables.append(await run_throughput(args, sizes, workers, model))
+            if "latency" in args.only:
+                tables.append(await run_latency(args, sizes, workers))
+            if "recovery" in args.only:
+                tables.append(await run_recovery(args, sizes, workers, model))
+        finally:
+            workers.stop_all()
+            model.close()
+    print("\n" + "\n\n".join("\n".join(table) for table in tables))
+
+
+def choices(
+    parser: argparse.ArgumentParser, values: list[str], allowed: Sequence[str]
+) -> list[str]:
+    """`values` (each a comma list) as a list in `allowed` order; an unknown name is an error."""
+    names = {name.strip() for value in values for name in value.split(",") if name.strip()}
+    if unknown := names - set(allowed):
+        parser.error(f"unknown {', '.join(sorted(unknown))}: choose from {', '.join(allowed)}")
+    return [name for name in allowed if name in names]
 
 
 def main() -> None:
@@ -590,24 +794,44 @@ def main() -> None:
         serve_model(float(sys.argv[2]))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="smoke sizes (CI)")
+    parser.add_argument("--quick", action="store_true", help="smoke sizes, 1 repeat (CI)")
     parser.add_argument("--database-url", default=os.environ.get("ASSISTANTS_TEST_POSTGRES_URL"))
     parser.add_argument("--model-delay", type=float, default=0.1, help="seconds per model call")
     parser.add_argument("--lease", type=float, default=2.0, help="lease seconds for (c)")
     parser.add_argument("--in-flight", type=int, default=4, help="runs at a time for (b)")
+    parser.add_argument(
+        "--repeats", type=int, help="repetitions of each throughput scenario (3; 1 with --quick)"
+    )
+    parser.add_argument(
+        "--only", action="append", default=[], help=f"parts to run, of {','.join(PARTS)} (all)"
+    )
+    parser.add_argument(
+        "--models", default=",".join(MODELS), help=f"models for (a) and (b), of {','.join(MODELS)}"
+    )
     args = parser.parse_args()
     if not args.database_url or not args.database_url.startswith("postgres"):
         parser.error("needs Postgres: --database-url or ASSISTANTS_TEST_POSTGRES_URL")
     sizes = QUICK if args.quick else FULL
+    args.only = choices(parser, args.only, PARTS) if args.only else list(PARTS)
+    args.models = choices(parser, [args.models], MODELS)
+    args.repeats = sizes.repeats if args.repeats is None else args.repeats
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
     load = os.getloadavg()
     print(
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
-        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; sizes: {sizes}",
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; sizes: {sizes}; "
+        f"parts: {','.join(args.only)}; models: {','.join(args.models)}; "
+        f"repeats: {args.repeats}",
         flush=True,
     )
     started = time.perf_counter()
     anyio.run(main_async, args, sizes)
-    print(f"\ntotal {time.perf_counter() - started:.1f} s")
+    load = os.getloadavg()
+    print(
+        f"\ntotal {time.perf_counter() - started:.1f} s; load average "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
 
 
 if __name__ == "__main__":
