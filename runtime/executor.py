@@ -214,11 +214,7 @@ class Executor:
         if completion_budget is not None and completion_budget <= 0:
             await self._incomplete(run_id, "max_completion_tokens", usage)
             return
-        truncation = loads(run["truncation_strategy"]) or {}
-        last = (
-            truncation.get("last_messages") if truncation.get("type") == "last_messages" else None
-        )
-        thread_messages, steps = await self.store.run_context(run["thread_id"], run_id, last=last)
+        thread_messages, steps = await self.store.run_context(run)
         messages = assemble(run, thread_messages, steps, prompt_budget=prompt_budget)
         if prompt_budget is not None and sum(message_tokens(m) for m in messages) > prompt_budget:
             await self._incomplete(run_id, "max_prompt_tokens", usage)

@@ -14,6 +14,7 @@ from typing import Any
 
 from store import ids
 from store.base import ACTIVE, now
+from store.context import STEPS_SQL, context_limit, context_messages_sql
 from store.db import Row, Tx
 from store.errors import AssistantsError
 from store.fused import FusedMixin
@@ -639,33 +640,26 @@ class ExecutionMixin(FusedMixin):
             f"SELECT {RUN_COLUMNS} FROM runs WHERE id = :id", {"id": run_id}
         )
 
-    async def run_context(
-        self, thread_id: str, run_id: str, *, last: int | None = None
-    ) -> tuple[list[Row], list[Row]]:
-        """What prompt assembly reads, oldest first: the messages (the thread's, only the `last`
-        newest ones from before this run when given, and every message of the run itself) and
-        the run's steps (for resuming after tool outputs). One round trip on Postgres."""
-        finished = "status != 'in_progress'"
-        if last is None:
-            messages = (
-                f"SELECT {MESSAGE_COLUMNS}, seq FROM messages WHERE thread_id = :thread_id "
-                f"AND {finished}"
-            )
-        else:
-            messages = (
-                f"SELECT * FROM (SELECT {MESSAGE_COLUMNS}, seq FROM messages "
-                f"WHERE thread_id = :thread_id AND {finished} "
-                "AND (run_id IS NULL OR run_id != :run_id) "
-                "ORDER BY seq DESC LIMIT :last) AS newest "
-                f"UNION ALL SELECT * FROM (SELECT {MESSAGE_COLUMNS}, seq FROM messages "
-                f"WHERE run_id = :run_id AND {finished}) AS own"
-            )
-        steps = f"SELECT {STEP_COLUMNS}, seq FROM run_steps WHERE run_id = :run_id"
-        params = {"thread_id": thread_id, "run_id": run_id, "last": last}
+    async def run_context(self, run: Row) -> tuple[list[Row], list[Row]]:
+        """What prompt assembly reads for `run`, oldest first: the messages (the thread's, only
+        the newest `context_limit` ones from before this run when it has one, and every finished
+        message of the run itself) and the run's steps (for resuming after tool outputs).
+
+        A run claimed on Postgres carries them already (`claim` reads them in its statement);
+        otherwise one round trip on Postgres, two in-process queries on SQLite.
+        """
+        if "context_messages" in run:
+            return run["context_messages"], run["context_steps"]
+        params = {"thread_id": run["thread_id"], "run_id": run["id"]}
+        last = context_limit(run["truncation_strategy"])
+        if last is not None:
+            params["last"] = last
+        messages = context_messages_sql(":thread_id", ":run_id", None if last is None else ":last")
+        steps = STEPS_SQL.format(run_id=":run_id")
         if self.db.dialect == "postgresql":
             row = await self.db.fetchrow(
-                f"SELECT (SELECT json_agg(m ORDER BY m.seq) FROM ({messages}) m) AS messages, "
-                f"(SELECT json_agg(s ORDER BY s.seq) FROM ({steps}) s) AS steps",
+                f"SELECT (SELECT json_agg(m ORDER BY m.seq) FROM ({messages}) AS m) AS messages, "
+                f"(SELECT json_agg(s ORDER BY s.seq) FROM ({steps}) AS s) AS steps",
                 params,
             )
             assert row is not None

@@ -25,12 +25,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from store.base import PROCESS_TOKEN, RUNS_CHANNEL, Logged
+from store.context import STEPS_SQL, context_limit_sql, context_messages_sql
 from store.db import Row
 from store.rows import RUN_COLUMNS, dumps, loads, snapshot_sql
 from store.runs import RunsMixin, in_list
 
 Event = tuple[str, dict[str, Any]]
 
+# What the claimed runs' prompts are assembled from (`ExecutionMixin.run_context`), read by the
+# claim itself: one round trip less per run.
+_CLAIMED_CONTEXT = (
+    "(SELECT json_agg(m ORDER BY m.seq) FROM ("
+    + context_messages_sql("c.thread_id", "c.id", context_limit_sql("c.truncation_strategy"))
+    + ") AS m) AS context_messages, (SELECT json_agg(s ORDER BY s.seq) FROM ("
+    + STEPS_SQL.format(run_id="c.id")
+    + ") AS s) AS context_steps"
+)
 _STEP_SNAPSHOT = snapshot_sql("step")
 _MESSAGE_SNAPSHOT = snapshot_sql("message")
 _RUN_SNAPSHOT = snapshot_sql("run")
@@ -64,7 +74,8 @@ class FusedMixin(RunsMixin):
             f"SELECT {RUN_COLUMNS}, "
             # `in_progress` is no stop: only followers hear of it.
             f"CASE WHEN c.followers > 0 THEN pg_notify('{RUNS_CHANNEL}', "
-            "CAST(:token AS text) || c.id || '|') END AS notified FROM c",
+            "CAST(:token AS text) || c.id || '|') END AS notified, "
+            f"{_CLAIMED_CONTEXT} FROM c",
             {
                 **params,
                 "worker_id": worker_id,
@@ -76,6 +87,8 @@ class FusedMixin(RunsMixin):
         for row in rows:
             run = dict(row)
             del run["notified"]
+            run["context_messages"] = loads(run["context_messages"]) or []
+            run["context_steps"] = loads(run["context_steps"]) or []
             claimed.append(run)
         return claimed
 

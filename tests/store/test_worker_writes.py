@@ -293,23 +293,39 @@ def test_render_snapshot__refuses_an_event_no_row_renders() -> None:
         render_snapshot("thread.created", {})
 
 
-async def test_run_context__the_newest_messages_and_the_runs_own(client: AsyncClient) -> None:
-    """Prompt assembly reads the `last` newest earlier messages plus every finished message of
-    the run, oldest first, and the run's steps; open messages are left out."""
+@pytest.mark.parametrize(
+    "truncation",
+    [None, {"type": "auto"}, {"type": "last_messages", "last_messages": 2},
+     {"type": "last_messages", "last_messages": 9}],
+)  # fmt: skip
+async def test_run_context__the_newest_messages_and_the_runs_own(
+    client: AsyncClient, truncation: dict[str, Any] | None
+) -> None:
+    """Prompt assembly reads the `last_messages` newest earlier messages (all without such a
+    truncation) plus every finished message of the run, oldest first, and the run's steps;
+    what a claim hands over equals what a fresh read finds."""
     assistant = await client.assistants.create(model="test")
     thread = await client.threads.create(
         messages=[{"role": "user", "content": f"m{i}"} for i in range(5)]
     )
-    run_id = (await client.threads.runs.create(thread.id, assistant_id=assistant.id)).id
+    created = await client.threads.runs.create(
+        thread.id, assistant_id=assistant.id, truncation_strategy=truncation
+    )
+    run_id = created.id
     store = await client.store()
     (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
+    kept = min(5, (truncation or {}).get("last_messages") or 5)
+    earlier = [f"m{i}" for i in range(5 - kept, 5)]
+
+    def texts(messages: list[Any]) -> list[str]:
+        return [loads(m["content"])[0]["text"]["value"] for m in messages]
+
+    messages, steps = await store.run_context(run)
+    assert (texts(messages), steps) == (earlier, [])
     step, message, _ = await store.begin_step(
         run, TEST_WORKER, kind="message_creation", message=True
     )
     assert message is not None
-    messages, steps = await store.run_context(thread.id, run_id, last=2)
-    assert [loads(m["content"])[0]["text"]["value"] for m in messages] == ["m3", "m4"]
-    assert [s["id"] for s in steps] == [step["id"]]
     await store.finish_message(
         run_id,
         TEST_WORKER,
@@ -320,8 +336,9 @@ async def test_run_context__the_newest_messages_and_the_runs_own(client: AsyncCl
         run_usage=USAGE,
         step_extensions={},
     )
-    messages, _ = await store.run_context(thread.id, run_id, last=2)
-    assert [m["id"] for m in messages][2:] == [message["id"]]
-    everything, _ = await store.run_context(thread.id, run_id)
-    assert len(everything) == 6
-    assert [m["id"] for m in everything][-1] == message["id"]
+    fresh = await store.run_row(run_id)
+    assert fresh is not None
+    messages, steps = await store.run_context(fresh)
+    assert texts(messages) == [*earlier, "Hi."]
+    assert [m["id"] for m in messages][-1] == message["id"]
+    assert [s["id"] for s in steps] == [step["id"]]
