@@ -123,7 +123,6 @@ CREATE INDEX ix_runs_expiring ON runs (expires_at) WHERE status IN ('queued', 'i
 CREATE INDEX ix_runs_leased ON runs (lease_expires_at) WHERE worker_id IS NOT NULL;
 CREATE INDEX ix_runs_queued ON runs (seq) WHERE status = 'queued';
 CREATE INDEX ix_runs_thread_seq ON runs (thread_id, seq);
-CREATE INDEX ix_runs_worker ON runs (worker_id) WHERE worker_id IS NOT NULL;
 CREATE UNIQUE INDEX ux_runs_one_active_per_thread ON runs (thread_id) WHERE status IN ('queued', 'in_progress', 'requires_action', 'cancelling');
 
 CREATE TABLE schema_version (

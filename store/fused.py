@@ -66,7 +66,9 @@ class FusedMixin(RunsMixin):
             "c AS (UPDATE runs SET status = 'in_progress', worker_id = :worker_id, "
             "lease_expires_at = {now} + :lease, started_at = COALESCE(started_at, :t), "
             "event_seq = event_seq + 1 "
-            "FROM picked WHERE runs.seq = picked.seq AND runs.status = 'queued' "
+            # The picked rows are locked and queued: joined by the primary key alone, whatever
+            # the planner knows of the queue (re-checking the status made it scan the queue).
+            "FROM picked WHERE runs.seq = picked.seq "
             f"RETURNING {_qualified(RUN_COLUMNS)}, {snapshot_sql('run', 'runs.')} AS j), "
             "ins AS (INSERT INTO run_events (run_id, seq, created_at, event, data, data_format) "
             "SELECT c.id, c.event_seq, CAST(:created AS double precision), "

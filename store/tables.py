@@ -120,13 +120,6 @@ class RunRow(Base, table=True):
             sqlite_where=text("worker_id IS NOT NULL"),
             postgresql_where=text("worker_id IS NOT NULL"),
         ),
-        # A worker's heartbeat finds its own runs without scanning everyone's leases.
-        Index(
-            "ix_runs_worker",
-            "worker_id",
-            sqlite_where=text("worker_id IS NOT NULL"),
-            postgresql_where=text("worker_id IS NOT NULL"),
-        ),
         Index(
             "ix_runs_expiring",
             "expires_at",
