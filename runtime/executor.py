@@ -37,6 +37,7 @@ from store import ids
 from store.db import Row
 from store.errors import BadRequestError
 from store.execution import Event, LostClaim
+from store.fused import Claim
 from store.rows import loads
 from store.store import Store
 from store.types import RunEvent
@@ -138,14 +139,18 @@ class Executor:
         self.settings = settings
         self.worker_id = worker_id
 
-    async def execute(self, run: Row, stop: StopSignal) -> None:
-        """Execute one claimed run until it pauses or ends (or the claim is lost)."""
+    async def execute(self, run: Row, stop: StopSignal, successor: Claim | None = None) -> None:
+        """Execute one claimed run until it pauses or ends (or the claim is lost).
+
+        `successor`, if given, is claimed by the write that completes or pauses the run (on
+        Postgres, in the same statement): its `rows` are the runs this slot takes next.
+        """
         run_id = run["id"]
         with structlog.contextvars.bound_contextvars(
             run_id=run_id, thread_id=run["thread_id"], worker_id=self.worker_id
         ):
             try:
-                await self._execute(run, stop)
+                await self._execute(run, stop, successor)
             except LostClaim:
                 await self._after_lost_claim(run_id)
 
@@ -196,7 +201,7 @@ class Executor:
         )
         log.info("run_failed", code=code, error=message)
 
-    async def _execute(self, run: Row, stop: StopSignal) -> None:
+    async def _execute(self, run: Row, stop: StopSignal, successor: Claim | None) -> None:
         run_id = run["id"]
         usage = loads(run["usage"]) or _zero_usage()
         run_ext = loads(run["extensions"]) or {}
@@ -333,6 +338,7 @@ class Executor:
                 step_extensions=ext,
                 pending=turn.pending,
                 run_extensions=run_extensions,
+                successor=successor,
                 paused=RunStatus.REQUIRES_ACTION,
                 allowed=states.sources(RunStatus.REQUIRES_ACTION),
             )
@@ -355,6 +361,7 @@ class Executor:
             run_extensions=run_extensions,
             incomplete_reason=reason,
             end_run=RunStatus.INCOMPLETE if hit_budget else RunStatus.COMPLETED,
+            successor=successor,
             incomplete_details={"reason": "max_completion_tokens"} if hit_budget else None,
         )
         log.info("run_finished", status="incomplete" if hit_budget else "completed")
@@ -425,6 +432,7 @@ class Executor:
         end_run: str | None = None,
         incomplete_details: dict[str, Any] | None = None,
         run_extensions: dict[str, Any] | None = None,
+        successor: Claim | None = None,
     ) -> None:
         assert turn.step is not None
         assert turn.message is not None
@@ -445,6 +453,7 @@ class Executor:
                 end_allowed=(RunStatus.IN_PROGRESS,),
                 incomplete_details=incomplete_details,
                 run_extensions=run_extensions,
+                successor=successor,
             )
         turn.pending = []
         turn.message_done = True

@@ -34,6 +34,7 @@ from runtime.states import RunStatus
 from store.db import Row
 from store.errors import DatabaseUnavailableError
 from store.execution import LostClaim
+from store.fused import Claim
 from store.notify import QUEUE
 from store.store import Store
 
@@ -145,9 +146,8 @@ class Worker:
                 await self._sleep(self._arm(), self.settings.poll_seconds)
                 continue
             for row in rows:
-                scope = anyio.CancelScope()
-                self._active[row["id"]] = _Held(scope, StopSignal(), row["expires_at"])
-                tg.start_soon(self._execute, row, scope)
+                self._hold(row)
+                tg.start_soon(self._execute, row)
             if len(rows) < min(free, 100):
                 # The queue is drained: wait for a wake-up (or the poll) instead of asking again.
                 await self._sleep(wake, self.settings.poll_seconds)
@@ -168,13 +168,47 @@ class Worker:
         with anyio.move_on_after(timeout):
             await wake.wait()
 
-    async def _execute(self, row: Row, scope: anyio.CancelScope) -> None:
+    async def _execute(self, row: Row) -> None:
+        """Execute `row` in this slot, then each run the write that ended the last one claimed
+        for the slot (on Postgres the completing or pausing statement claims the next queued
+        run itself, sparing the slot a claim of its own)."""
+        current: Row | None = row
+        while current is not None:
+            successor = await self._execute_one(current)
+            current = None
+            if successor is not None and successor.rows:
+                (current,) = successor.rows
+                self._hold(current)
+                if self._stopping is not None and self._stopping.is_set():
+                    await self._give_back(current)  # claimed as the stop began
+                    current = None
+        self._poke()
+
+    def _hold(self, row: Row) -> _Held:
+        held = self._active[row["id"]] = _Held(anyio.CancelScope(), StopSignal(), row["expires_at"])
+        return held
+
+    async def _give_back(self, row: Row) -> None:
+        """Release a run claimed for this slot that it will not execute, for another worker (if
+        the database is away, its lease lapses: it is no longer renewed)."""
+        with anyio.CancelScope(shield=True):
+            try:
+                await self._release(row["id"])
+            except DatabaseUnavailableError as exc:
+                log.warning("run_release_deferred", run_id=row["id"], error=str(exc))
+            finally:
+                self._active.pop(row["id"], None)
+
+    async def _execute_one(self, row: Row) -> Claim | None:
+        """Execute one held run; the claim its last write made for this slot, if any."""
         run_id = row["id"]
-        stop = self._active[run_id].stop
+        held = self._active[run_id]
+        stopping = self._stopping is not None and self._stopping.is_set()
+        successor = None if stopping else Claim(self.worker_id, self.settings.lease_seconds)
         try:
-            with scope:
+            with held.scope:
                 try:
-                    await self.executor.execute(row, stop)
+                    await self.executor.execute(row, held.stop, successor)
                 except DatabaseUnavailableError as exc:
                     # Not the run's failure: nothing it did was lost, it goes back to the queue.
                     log.warning("run_interrupted", run_id=run_id, error=str(exc))
@@ -184,13 +218,18 @@ class Worker:
                     log.exception("run_crashed", run_id=run_id)
                     with anyio.CancelScope(shield=True):
                         await self._fail_crashed(run_id, exc)
-            if scope.cancelled_caught:
+            if held.scope.cancelled_caught:
                 with anyio.CancelScope(shield=True):
                     await self._release(run_id)
+                if successor is not None:
+                    for taken in successor.rows:  # the slot is given up: so are they
+                        self._hold(taken)
+                        await self._give_back(taken)
+                    successor.rows = []
         finally:
             self._active.pop(run_id, None)
             self.runs_executed += 1
-            self._poke()
+        return successor
 
     async def _requeue_interrupted(self, run_id: str) -> None:
         """Re-queue a run whose execution the database interrupted, spending an attempt. If the

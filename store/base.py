@@ -212,6 +212,7 @@ class StoreBase:
         params: dict[str, Any],
         *,
         prepublished: int = 0,
+        select: str = "",
     ) -> Row | None:
         """One Postgres statement: `WITH r AS (run_update), <ctes>, <append events> SELECT ...`.
 
@@ -222,9 +223,9 @@ class StoreBase:
         and returns `j` if an event logs its row. The events follow the run's last sequence
         number; the NOTIFY for the run goes out at commit if they include a stop or a queueing,
         or if the run has followers (see `POLLER_EVENTS`). Returns `event_seq` and `<cte>_j` for
-        every CTE whose row is logged, or None; the events after the first `prepublished` reach
-        this process's live subscribers once committed (at once without `tx`: the statement
-        commits on its own).
+        every CTE whose row is logged (and `select`, more of the answer), or None; the events
+        after the first `prepublished` reach this process's live subscribers once committed (at
+        once without `tx`: the statement commits on its own).
         """
         sources = sorted({e.row for e in events if e.row is not None})
         pick = " ".join(
@@ -248,7 +249,8 @@ class StoreBase:
                 ", r.j AS r_j" if src == "r" else f", (SELECT j FROM {src}) AS {src}_j"
                 for src in sources
             )
-            + f", {_notify_sql(flags, followed=None if stops else 'r.followers > 0')} FROM r"
+            + f"{select}, {_notify_sql(flags, followed=None if stops else 'r.followers > 0')} "
+            "FROM r"
         )
         query = tx if tx is not None else self.db
         row = await query.fetchrow(

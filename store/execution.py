@@ -17,7 +17,7 @@ from store.base import ACTIVE, now
 from store.context import STEPS_SQL, context_limit, context_messages_sql
 from store.db import Row, Tx
 from store.errors import AssistantsError
-from store.fused import FusedMixin
+from store.fused import PICK_SQL, Claim, FusedMixin
 from store.rows import (
     MESSAGE_COLUMNS,
     RUN_COLUMNS,
@@ -48,30 +48,18 @@ class ExecutionMixin(FusedMixin):
         One statement moves them to `in_progress` with the worker's id and a lease on the
         database clock (Postgres: `FOR UPDATE SKIP LOCKED`, so workers never wait on each other).
         """
-        t = now()
-        pick = (
-            "SELECT seq FROM runs WHERE status = 'queued' "
-            "AND (expires_at IS NULL OR expires_at > {now}) ORDER BY seq LIMIT :limit"
-        )
-        params = {"worker_id": worker_id, "lease": lease_seconds, "t": t, "limit": limit}
+        claim = Claim(worker_id, lease_seconds, limit)
         if self.db.dialect == "postgresql":
-            claimed = await self._claim_pg(worker_id, pick, params)
-            for row in claimed:
-                if self.notifier.has_listeners(row["id"]):
-                    event = ("thread.run.in_progress", run_dict(row))
-                    self.notifier.publish(
-                        row["id"],
-                        [RunEvent(run_id=row["id"], seq=row["event_seq"], event=event[0],
-                                  data=event[1])],
-                    )  # fmt: skip
-                self._notify(row["id"])
+            claimed = await self._claim_pg(claim)
+            self._took(claimed)
             return claimed
         async with self.db.transaction() as tx:
             rows = await tx.fetch(
                 "UPDATE runs SET status = 'in_progress', worker_id = :worker_id, "
                 "lease_expires_at = {now} + :lease, started_at = COALESCE(started_at, :t) "
-                f"WHERE seq IN ({pick}) AND status = 'queued' RETURNING {RUN_COLUMNS}",
-                params,
+                f"WHERE seq IN ({PICK_SQL.replace('{guard}', '')}) AND status = 'queued' "
+                f"RETURNING {RUN_COLUMNS}",
+                claim.params(),
             )
             claimed = []
             for row in rows:
@@ -82,6 +70,20 @@ class ExecutionMixin(FusedMixin):
         for row in claimed:
             self._notify(row["id"])
         return claimed
+
+    def _took(self, claimed: list[Row]) -> None:
+        """After a Postgres claim: this process's live subscribers see `in_progress`, its
+        waiters wake."""
+        for row in claimed:
+            if self.notifier.has_listeners(row["id"]):
+                event = RunEvent(
+                    run_id=row["id"],
+                    seq=row["event_seq"],
+                    event="thread.run.in_progress",
+                    data=run_dict(row),
+                )
+                self.notifier.publish(row["id"], [event])
+            self._notify(row["id"])
 
     async def heartbeat(
         self, worker_id: str, run_ids: Sequence[str], *, lease_seconds: float
@@ -352,11 +354,13 @@ class ExecutionMixin(FusedMixin):
         end_allowed: Sequence[str] = ("in_progress",),
         incomplete_details: dict[str, Any] | None = None,
         run_extensions: dict[str, Any] | None = None,
+        successor: Claim | None = None,
     ) -> int:
         """Complete (or mark incomplete) the message and complete its step, after `pending`.
 
         With `end_run`, the run ends in the same transaction (a one-turn text run costs three
-        write transactions in all: claim, open step, finish).
+        write transactions in all: claim, open step, finish), and on Postgres the `successor`
+        claim, for the slot the run frees, is made in it too (its `rows`: the runs taken).
         """
         t = now()
         if incomplete_reason is None:
@@ -395,9 +399,12 @@ class ExecutionMixin(FusedMixin):
                 end_run=end_run,
                 end_allowed=end_allowed,
                 run_fields=fields,
+                successor=successor,
             )
             if fused is not None:
                 self._notify(run_id)
+                if successor is not None:
+                    self._took(successor.rows)
                 return fused
             # The claim was lost, or more of the run is open: the general path says which.
         async with self.db.transaction() as tx:
@@ -459,11 +466,13 @@ class ExecutionMixin(FusedMixin):
         paused: str,
         allowed: Sequence[str],
         run_extensions: dict[str, Any] | None = None,
+        successor: Claim | None = None,
     ) -> None:
         """Record the function calls on their step and pause the run for tool outputs.
 
         The step stays `in_progress` (it completes when the outputs arrive); its usage waits in
-        the step's extensions until then. The run releases its claim.
+        the step's extensions until then. The run releases its claim; on Postgres the
+        `successor` claim, for the slot it frees, is made in the same statement.
         """
         required = {
             "type": "submit_tool_outputs",
@@ -498,10 +507,13 @@ class ExecutionMixin(FusedMixin):
                 pending=pending,
                 paused=paused,
                 allowed=allowed,
+                successor=successor,
             )
             if paused_run is None:
                 raise LostClaim(run_id)
             self._notify(run_id)
+            if successor is not None:
+                self._took(successor.rows)
             return
         async with self.db.transaction() as tx:
             await tx.execute(

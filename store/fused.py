@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from store.base import PROCESS_TOKEN, RUNS_CHANNEL, Logged
+from store.base import PROCESS_TOKEN, RUNS_CHANNEL, Logged, now
 from store.context import STEPS_SQL, context_limit_sql, context_messages_sql
 from store.db import Row
 from store.rows import RUN_COLUMNS, dumps, loads, snapshot_sql
@@ -46,6 +47,88 @@ _MESSAGE_SNAPSHOT = snapshot_sql("message")
 _RUN_SNAPSHOT = snapshot_sql("run")
 
 
+PICK_SQL = (
+    "SELECT seq FROM runs WHERE status = 'queued' AND (expires_at IS NULL OR expires_at > {now})"
+    "{guard} ORDER BY seq LIMIT :claim_limit"
+)
+"""The oldest queued runs that have not expired (database clock), `:claim_limit` of them;
+`{guard}` is more SQL conditions."""
+
+
+@dataclass
+class Claim:
+    """Runs for `worker_id` to take: at most `limit`, each leased for `lease_seconds` (database
+    clock). Given to the write that frees a worker's slot (Postgres), it is made in the same
+    statement, and `rows` are the runs it took."""
+
+    worker_id: str
+    lease_seconds: float
+    limit: int = 1
+    rows: list[Row] = field(default_factory=list)
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "worker_id": self.worker_id,
+            "lease": self.lease_seconds,
+            "claim_limit": self.limit,
+            "t": now(),
+            "token": PROCESS_TOKEN + "|",
+        }
+
+
+def _claim_ctes(guard: str) -> str:
+    """The CTEs `picked` (locked), `c` (the claimed runs, their rows and snapshots `j`) and
+    `cins` (their `thread.run.in_progress` events), for `Claim.params()`."""
+    return (
+        f"picked AS MATERIALIZED ({PICK_SQL.replace('{guard}', guard)} FOR UPDATE SKIP LOCKED), "
+        "c AS (UPDATE runs SET status = 'in_progress', worker_id = :worker_id, "
+        "lease_expires_at = {now} + :lease, started_at = COALESCE(started_at, :t), "
+        "event_seq = event_seq + 1 "
+        # The picked rows are locked and queued: joined by the primary key alone, whatever the
+        # planner knows of the queue (re-checking the status made it scan the queue).
+        "FROM picked WHERE runs.seq = picked.seq "
+        f"RETURNING {_qualified(RUN_COLUMNS)}, {snapshot_sql('run', 'runs.')} AS j), "
+        "cins AS (INSERT INTO run_events (run_id, seq, created_at, event, data, data_format) "
+        "SELECT c.id, c.event_seq, CAST(:created AS double precision), "
+        "'thread.run.in_progress', c.j, 'row' FROM c)"
+    )
+
+
+# A claimed run as the claim returns it: its row, the NOTIFY (`in_progress` is no stop: only
+# followers hear of it), and what its prompt is assembled from.
+_CLAIMED = (
+    f"{', '.join(f'c.{c.strip()}' for c in RUN_COLUMNS.split(','))}, "
+    f"CASE WHEN c.followers > 0 THEN pg_notify('{RUNS_CHANNEL}', "
+    "CAST(:token AS text) || c.id || '|') END AS notified, "
+    f"{_CLAIMED_CONTEXT}"
+)
+
+
+def _claimed_row(run: dict[str, Any]) -> Row:
+    del run["notified"]
+    for key in ("context_messages", "context_steps"):
+        value = run[key]
+        run[key] = (loads(value) if isinstance(value, str) else value) or []
+    return run
+
+
+def _successor_parts(successor: Claim | None) -> tuple[list[str], str, dict[str, Any]]:
+    """The CTEs, select list and parameters that make `successor`'s claim in the statement of a
+    write that frees a slot (only if that write's run update `r` matched)."""
+    if successor is None:
+        return [], "", {}
+    return (
+        [_claim_ctes(" AND EXISTS (SELECT 1 FROM r)")],
+        f", (SELECT json_agg(x) FROM (SELECT {_CLAIMED} FROM c) AS x) AS successors",
+        successor.params(),
+    )
+
+
+def _took_successors(successor: Claim | None, row: Row) -> None:
+    if successor is not None:
+        successor.rows = [_claimed_row(run) for run in loads(row["successors"]) or []]
+
+
 def _held(statuses: Sequence[str]) -> str:
     """The claim check of a worker's write: the run is `:worker_id`'s, in one of `statuses`."""
     return f"id = :id AND worker_id = :worker_id AND status IN {in_list(statuses)}"
@@ -59,40 +142,13 @@ def _qualified(columns: str) -> str:
 class FusedMixin(RunsMixin):
     """The one-statement Postgres variants of `ExecutionMixin`'s hot writes."""
 
-    async def _claim_pg(self, worker_id: str, pick: str, params: dict[str, Any]) -> list[Row]:
+    async def _claim_pg(self, claim: Claim) -> list[Row]:
         """Claim, log each run's `thread.run.in_progress` (its row) and notify, in one statement."""
         rows = await self.db.fetch(
-            f"WITH picked AS MATERIALIZED ({pick} FOR UPDATE SKIP LOCKED), "
-            "c AS (UPDATE runs SET status = 'in_progress', worker_id = :worker_id, "
-            "lease_expires_at = {now} + :lease, started_at = COALESCE(started_at, :t), "
-            "event_seq = event_seq + 1 "
-            # The picked rows are locked and queued: joined by the primary key alone, whatever
-            # the planner knows of the queue (re-checking the status made it scan the queue).
-            "FROM picked WHERE runs.seq = picked.seq "
-            f"RETURNING {_qualified(RUN_COLUMNS)}, {snapshot_sql('run', 'runs.')} AS j), "
-            "ins AS (INSERT INTO run_events (run_id, seq, created_at, event, data, data_format) "
-            "SELECT c.id, c.event_seq, CAST(:created AS double precision), "
-            "'thread.run.in_progress', c.j, 'row' FROM c) "
-            f"SELECT {RUN_COLUMNS}, "
-            # `in_progress` is no stop: only followers hear of it.
-            f"CASE WHEN c.followers > 0 THEN pg_notify('{RUNS_CHANNEL}', "
-            "CAST(:token AS text) || c.id || '|') END AS notified, "
-            f"{_CLAIMED_CONTEXT} FROM c",
-            {
-                **params,
-                "worker_id": worker_id,
-                "created": time.time(),
-                "token": PROCESS_TOKEN + "|",
-            },
+            f"WITH {_claim_ctes('')} SELECT {_CLAIMED} FROM c",
+            {**claim.params(), "created": time.time()},
         )
-        claimed: list[Row] = []
-        for row in rows:
-            run = dict(row)
-            del run["notified"]
-            run["context_messages"] = loads(run["context_messages"]) or []
-            run["context_steps"] = loads(run["context_steps"]) or []
-            claimed.append(run)
-        return claimed
+        return [_claimed_row(dict(row)) for row in rows]
 
     async def _begin_step_pg(
         self,
@@ -158,14 +214,25 @@ class FusedMixin(RunsMixin):
         end_run: str | None,
         end_allowed: Sequence[str],
         run_fields: dict[str, Any],
+        successor: Claim | None,
     ) -> int | None:
-        """Complete the message and its step after `pending` (and with `end_run`, end the run),
-        in one statement; None if the claim was lost or other work of the run is open."""
+        """Complete the message and its step after `pending` (and with `end_run`, end the run
+        and make the `successor` claim), in one statement; None if the claim was lost or other
+        work of the run is open."""
         open_ours = (
             " AND EXISTS (SELECT 1 FROM messages WHERE id = :message_id)"
             " AND EXISTS (SELECT 1 FROM run_steps WHERE id = :step_id)"
         )
-        params = {**values, "worker_id": worker_id, "message_id": message_id, "step_id": step_id}
+        claim_ctes, claim_select, claim_params = _successor_parts(
+            successor if end_run is not None else None
+        )
+        params = {
+            **claim_params,
+            **values,
+            "worker_id": worker_id,
+            "message_id": message_id,
+            "step_id": step_id,
+        }
         events = [
             *(Logged(name, data) for name, data in pending),
             Logged(message_event, row="m"),
@@ -203,12 +270,17 @@ class FusedMixin(RunsMixin):
                 f"AND EXISTS (SELECT 1 FROM r) RETURNING {_MESSAGE_SNAPSHOT} AS j)",
                 f"s AS (UPDATE run_steps SET {step_sets} WHERE id = :step_id "
                 f"AND EXISTS (SELECT 1 FROM r) RETURNING {_STEP_SNAPSHOT} AS j)",
+                *claim_ctes,
             ],
             events,
             params,
             prepublished=len(pending),
+            select=claim_select,
         )
-        return None if row is None else int(row["event_seq"])
+        if row is None:
+            return None
+        _took_successors(successor if end_run is not None else None, row)
+        return int(row["event_seq"])
 
     async def _pause_for_tools_pg(
         self,
@@ -224,9 +296,12 @@ class FusedMixin(RunsMixin):
         pending: Sequence[Event],
         paused: str,
         allowed: Sequence[str],
+        successor: Claim | None,
     ) -> dict[str, Any] | None:
         """Record the calls on their step and pause the run after `pending`, in one statement;
-        the run's snapshot (its API columns), or None if the claim was lost."""
+        the run's snapshot (its API columns), or None if the claim was lost. The `successor`
+        claim is made in the same statement."""
+        claim_ctes, claim_select, claim_params = _successor_parts(successor)
         row = await self._fused(
             None,
             run_id,
@@ -237,13 +312,15 @@ class FusedMixin(RunsMixin):
             f"RETURNING event_seq, followers, {_RUN_SNAPSHOT} AS j",
             [
                 "s AS (UPDATE run_steps SET step_details = :d, extensions = :step_ext "
-                "WHERE id = :step_id AND EXISTS (SELECT 1 FROM r) RETURNING id)"
+                "WHERE id = :step_id AND EXISTS (SELECT 1 FROM r) RETURNING id)",
+                *claim_ctes,
             ],
             [
                 *(Logged(name, data) for name, data in pending),
                 Logged(f"thread.run.{paused}", row="r"),
             ],
             {
+                **claim_params,
                 "worker_id": worker_id,
                 "step_id": step_id,
                 "d": dumps(details),
@@ -253,5 +330,9 @@ class FusedMixin(RunsMixin):
                 "run_ext": dumps(run_extensions),
             },
             prepublished=len(pending),
+            select=claim_select,
         )
-        return None if row is None else dict(loads(row["r_j"]))
+        if row is None:
+            return None
+        _took_successors(successor, row)
+        return dict(loads(row["r_j"]))
