@@ -13,6 +13,10 @@ Snapshot events (a run, step or message as of the change) are logged as the chan
 by the functions that render those rows everywhere; the statement's answer carries the same
 snapshots for this process's live subscribers.
 
+The statement that completes or pauses a run can also claim the next queued run for the slot it
+frees (`Claim`, a successor), with the claimed run's prompt context, as a claim statement does:
+a worker busy with a queue claims without a round trip of its own.
+
 A finish takes this path when the run's only open step and message are the ones it completes
 (almost always); otherwise, or when the claim was lost, the general transaction runs and says
 what happened.
