@@ -11,6 +11,9 @@ import pytest
 from assistants import AsyncClient
 from assistants.errors import APIError, BadRequestError, NotFoundError
 from assistants.pagination import AsyncCursorPage, AsyncPaginator
+from store.db import Database
+from store.migrate import migrations
+from store.store import Store
 from store.types import Model
 from tests.conftest import WEATHER_TOOL
 from tests.sdk import sdk_validate
@@ -65,6 +68,41 @@ async def count_rows(client: AsyncClient, table: str, where: str = "", **params:
     return int(row["n"])
 
 
+TEXT = [{"type": "text", "text": {"value": "Hi.", "annotations": []}}]
+USAGE = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+
+
+async def open_message(store: Store, run: Any, worker: str = TEST_WORKER) -> tuple[str, str]:
+    """Open a `message_creation` step and its message for a claimed run, as a worker does:
+    `(step_id, message_id)`."""
+    step, message, _ = await store.begin_step(run, worker, kind="message_creation", message=True)
+    assert message is not None
+    return str(step["id"]), str(message["id"])
+
+
+async def finish_message(
+    store: Store,
+    run_id: str,
+    step_id: str,
+    message_id: str,
+    worker: str = TEST_WORKER,
+    **options: Any,
+) -> int:
+    """`store.finish_message` with a worker's usual arguments (`TEXT`, `USAGE`, ending the run
+    `completed`); `options` override them. Returns the run's last event sequence number."""
+    arguments: dict[str, Any] = {
+        "content": TEXT,
+        "step_usage": USAGE,
+        "run_usage": USAGE,
+        "step_extensions": None,
+        "end_run": "completed",
+        **options,
+    }
+    return await store.finish_message(
+        run_id, worker, step_id=step_id, message_id=message_id, **arguments
+    )
+
+
 async def complete_with_message(client: AsyncClient, text: str) -> tuple[str, str, str]:
     """Do what a worker does for a one-message turn, through the store's worker interface.
 
@@ -73,23 +111,24 @@ async def complete_with_message(client: AsyncClient, text: str) -> tuple[str, st
     """
     store = await client.store()
     (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
-    step, message, _ = await store.begin_step(
-        run, TEST_WORKER, kind="message_creation", message=True
-    )
-    assert message is not None
-    usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
-    await store.finish_message(
-        run["id"],
-        TEST_WORKER,
-        step_id=step["id"],
-        message_id=message["id"],
-        content=[{"type": "text", "text": {"value": text, "annotations": []}}],
-        step_usage=usage,
-        run_usage=usage,
-        step_extensions=None,
-        end_run="completed",
-    )
-    return str(run["id"]), str(step["id"]), str(message["id"])
+    step_id, message_id = await open_message(store, run)
+    content = [{"type": "text", "text": {"value": text, "annotations": []}}]
+    await finish_message(store, run["id"], step_id, message_id, content=content)
+    return str(run["id"]), step_id, message_id
+
+
+async def apply_first_migration(db: Database) -> int:
+    """Bring an empty database to migration 0001 only (what the first release created);
+    returns its version."""
+    first = migrations(db.dialect)[0]
+    async with db.transaction() as tx:
+        for statement in first.statements():
+            await tx.execute(statement)
+        await tx.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES (:v, 0)",
+            {"v": first.version},
+        )
+    return first.version
 
 
 @dataclass(frozen=True)

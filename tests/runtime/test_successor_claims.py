@@ -15,12 +15,10 @@ from assistants.testing import FunctionModel, ModelRequest
 from runtime.providers.base import Chunk, TextDelta
 from runtime.providers.router import ProviderRouter
 from runtime.worker import Worker
+from store.execution import LostClaim
 from store.fused import Claim
-from store.store import Store
-from tests.helpers import TEST_WORKER
+from tests.helpers import TEST_WORKER, USAGE, finish_message, open_message
 
-TEXT = [{"type": "text", "text": {"value": "Hi.", "annotations": []}}]
-USAGE = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
 FAST: dict[str, Any] = {"poll_seconds": 0.02, "sweep_seconds": 0.02, "lease_seconds": 5.0}
 
 
@@ -28,14 +26,6 @@ async def _queue(client: AsyncClient, assistant_id: str, text: str) -> tuple[str
     thread = await client.threads.create(messages=[{"role": "user", "content": text}])
     run = await client.threads.runs.create(thread.id, assistant_id=assistant_id)
     return thread.id, run.id
-
-
-async def _open(store: Store, run: Any) -> tuple[str, str]:
-    step, message, _ = await store.begin_step(
-        run, TEST_WORKER, kind="message_creation", message=True
-    )
-    assert message is not None
-    return step["id"], message["id"]
 
 
 async def test_finish__claims_the_next_queued_run_for_the_slot(client: AsyncClient) -> None:
@@ -46,20 +36,9 @@ async def test_finish__claims_the_next_queued_run_for_the_slot(client: AsyncClie
     _, second_id = await _queue(client, assistant.id, "second")
     store = await client.store()
     (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
-    step_id, message_id = await _open(store, run)
+    step_id, message_id = await open_message(store, run)
     successor = Claim(TEST_WORKER, 60)
-    await store.finish_message(
-        run["id"],
-        TEST_WORKER,
-        step_id=step_id,
-        message_id=message_id,
-        content=TEXT,
-        step_usage=USAGE,
-        run_usage=USAGE,
-        step_extensions=None,
-        end_run="completed",
-        successor=successor,
-    )
+    await finish_message(store, run["id"], step_id, message_id, successor=successor)
     second = await store.run_row(second_id)
     assert second is not None
     if store.db.dialect != "postgresql":
@@ -87,22 +66,11 @@ async def test_finish__without_the_claim__takes_no_successor(client: AsyncClient
     _, second_id = await _queue(client, assistant.id, "second")
     store = await client.store()
     (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
-    step_id, message_id = await _open(store, run)
+    step_id, message_id = await open_message(store, run)
     await client.threads.runs.cancel(first_id, thread_id=thread_id)
     successor = Claim(TEST_WORKER, 60)
-    with pytest.raises(Exception, match=first_id):
-        await store.finish_message(
-            first_id,
-            TEST_WORKER,
-            step_id=step_id,
-            message_id=message_id,
-            content=TEXT,
-            step_usage=USAGE,
-            run_usage=USAGE,
-            step_extensions=None,
-            end_run="completed",
-            successor=successor,
-        )
+    with pytest.raises(LostClaim, match=first_id):
+        await finish_message(store, first_id, step_id, message_id, successor=successor)
     assert successor.rows == []
     second = await store.run_row(second_id)
     assert second is not None

@@ -9,9 +9,10 @@ import pytest
 
 from store.db import open_database
 from store.errors import ConfigurationError
-from store.migrate import current_version, latest_version, migrations, upgrade
+from store.migrate import current_version, latest_version, upgrade
 from store.store import Store
 from tests.conftest import NO_POSTGRES, POSTGRES_URL, _drop_schema, _make_schema
+from tests.helpers import apply_first_migration
 
 
 async def test_upgrade__twice_and_concurrently_applies_each_migration_once(
@@ -50,21 +51,12 @@ async def test_older_schema__worker_told_to_run_db_upgrade(database_url: str) ->
     db = open_database(database_url)
     await db.connect()
     try:
-        first = migrations(db.dialect)[0]
-        async with db.transaction() as tx:
-            for statement in first.statements():
-                await tx.execute(statement)
-            await tx.execute(
-                "INSERT INTO schema_version (version, applied_at) VALUES (:v, 0)",
-                {"v": first.version},
-            )
+        first = await apply_first_migration(db)
         store = Store(db)
         with pytest.raises(ConfigurationError) as info:
             await store.ensure_schema(create=False)
         message = str(info.value)
-        assert f"has schema version {first.version}, this release needs {latest_version()}" in (
-            message
-        )
+        assert f"has schema version {first}, this release needs {latest_version()}" in (message)
         assert "run 'assistants db upgrade'" in message
         await store.ensure_schema(create=True)
         assert await current_version(db) == latest_version()

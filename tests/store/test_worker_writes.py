@@ -16,11 +16,14 @@ from store.rows import loads, render_snapshot
 from store.store import Store
 from store.types import RunEvent
 from tests.conftest import WEATHER_TOOL
-from tests.helpers import TEST_WORKER
+from tests.helpers import (
+    TEST_WORKER,
+    USAGE,
+    apply_first_migration,
+    finish_message,
+    open_message,
+)
 from tests.sdk import sdk_validate
-
-TEXT = [{"type": "text", "text": {"value": "Hi.", "annotations": []}}]
-USAGE = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
 
 
 async def _queued(client: AsyncClient, *, tools: bool = False) -> tuple[str, str]:
@@ -59,21 +62,8 @@ async def test_logged_events__equal_the_live_ones_and_the_objects_retrieved(
     store = await client.store()
     with store.notifier.listen(run_id) as live:
         (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
-        step, message, _ = await store.begin_step(
-            run, TEST_WORKER, kind="message_creation", message=True
-        )
-        assert message is not None
-        await store.finish_message(
-            run_id,
-            TEST_WORKER,
-            step_id=step["id"],
-            message_id=message["id"],
-            content=TEXT,
-            step_usage=USAGE,
-            run_usage=USAGE,
-            step_extensions={"model": "test"},
-            end_run="completed",
-        )
+        step_id, message_id = await open_message(store, run)
+        await finish_message(store, run_id, step_id, message_id, step_extensions={"model": "test"})
         published = live.drain()
     logged = await store.read_events(run_id)
     assert [e.event for e in logged] == [
@@ -94,10 +84,8 @@ async def test_logged_events__equal_the_live_ones_and_the_objects_retrieved(
     for event in logged:
         sdk_validate(event.data)
     done = await client.threads.runs.retrieve(run_id, thread_id=thread_id)
-    answer = await client.threads.messages.retrieve(message["id"], thread_id=thread_id)
-    opened = await client.threads.runs.steps.retrieve(
-        step["id"], thread_id=thread_id, run_id=run_id
-    )
+    answer = await client.threads.messages.retrieve(message_id, thread_id=thread_id)
+    opened = await client.threads.runs.steps.retrieve(step_id, thread_id=thread_id, run_id=run_id)
     assert logged[-1].data == done.to_dict()
     assert logged[-3].data == answer.to_dict()
     assert logged[-2].data == opened.to_dict()
@@ -130,24 +118,11 @@ async def test_finish__after_a_cancel__changes_nothing(client: AsyncClient) -> N
     thread_id, run_id = await _queued(client)
     store = await client.store()
     (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
-    step, message, _ = await store.begin_step(
-        run, TEST_WORKER, kind="message_creation", message=True
-    )
-    assert message is not None
+    step_id, message_id = await open_message(store, run)
     await client.threads.runs.cancel(run_id, thread_id=thread_id)
     before = await _state(store, run_id)
     with pytest.raises(LostClaim):
-        await store.finish_message(
-            run_id,
-            TEST_WORKER,
-            step_id=step["id"],
-            message_id=message["id"],
-            content=TEXT,
-            step_usage=USAGE,
-            run_usage=USAGE,
-            step_extensions=None,
-            end_run="completed",
-        )
+        await finish_message(store, run_id, step_id, message_id)
     assert await _state(store, run_id) == before
     assert before[0]["status"] == "cancelling"
 
@@ -160,30 +135,17 @@ async def test_finish__with_another_step_open__closes_it_before_the_run_ends(
     store = await client.store()
     (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
     other, _, _ = await store.begin_step(run, TEST_WORKER, kind="tool_calls", message=False)
-    step, message, _ = await store.begin_step(
-        run, TEST_WORKER, kind="message_creation", message=True
-    )
-    assert message is not None
-    await store.finish_message(
-        run_id,
-        TEST_WORKER,
-        step_id=step["id"],
-        message_id=message["id"],
-        content=TEXT,
-        step_usage=USAGE,
-        run_usage=USAGE,
-        step_extensions=None,
-        end_run="completed",
-    )
+    step_id, message_id = await open_message(store, run)
+    await finish_message(store, run_id, step_id, message_id)
     events = await store.read_events(run_id)
     assert [(e.event, e.data["id"]) for e in events[-4:]] == [
-        ("thread.message.completed", message["id"]),
-        ("thread.run.step.completed", step["id"]),
+        ("thread.message.completed", message_id),
+        ("thread.run.step.completed", step_id),
         ("thread.run.step.completed", other["id"]),
         ("thread.run.completed", run_id),
     ]
     steps = (await client.threads.runs.steps.list(run_id, thread_id=thread_id)).data
-    assert {s.id: s.status for s in steps} == {step["id"]: "completed", other["id"]: "completed"}
+    assert {s.id: s.status for s in steps} == {step_id: "completed", other["id"]: "completed"}
 
 
 async def test_finish__keeping_the_run__logs_the_message_and_step_only(
@@ -193,19 +155,9 @@ async def test_finish__keeping_the_run__logs_the_message_and_step_only(
     thread_id, run_id = await _queued(client)
     store = await client.store()
     (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
-    step, message, _ = await store.begin_step(
-        run, TEST_WORKER, kind="message_creation", message=True
-    )
-    assert message is not None
-    last = await store.finish_message(
-        run_id,
-        TEST_WORKER,
-        step_id=step["id"],
-        message_id=message["id"],
-        content=TEXT,
-        step_usage=None,
-        run_usage=USAGE,
-        step_extensions={},
+    step_id, message_id = await open_message(store, run)
+    last = await finish_message(
+        store, run_id, step_id, message_id, step_usage=None, step_extensions={}, end_run=None
     )
     events = await store.read_events(run_id)
     assert events[-1].seq == last
@@ -267,14 +219,8 @@ async def test_events_logged_before_the_row_format__read_unchanged(database_url:
     db = open_database(database_url)
     await db.connect()
     try:
-        first = migrations(db.dialect)[0]
+        await apply_first_migration(db)
         async with db.transaction() as tx:
-            for statement in first.statements():
-                await tx.execute(statement)
-            await tx.execute(
-                "INSERT INTO schema_version (version, applied_at) VALUES (:v, 0)",
-                {"v": first.version},
-            )
             await tx.execute(
                 "INSERT INTO run_events (run_id, seq, created_at, event, data) "
                 "VALUES ('run_old', 1, 0, 'thread.run.queued', :data)",
@@ -322,23 +268,13 @@ async def test_run_context__the_newest_messages_and_the_runs_own(
 
     messages, steps = await store.run_context(run)
     assert (texts(messages), steps) == (earlier, [])
-    step, message, _ = await store.begin_step(
-        run, TEST_WORKER, kind="message_creation", message=True
-    )
-    assert message is not None
-    await store.finish_message(
-        run_id,
-        TEST_WORKER,
-        step_id=step["id"],
-        message_id=message["id"],
-        content=TEXT,
-        step_usage=None,
-        run_usage=USAGE,
-        step_extensions={},
+    step_id, message_id = await open_message(store, run)
+    await finish_message(
+        store, run_id, step_id, message_id, step_usage=None, step_extensions={}, end_run=None
     )
     fresh = await store.run_row(run_id)
     assert fresh is not None
     messages, steps = await store.run_context(fresh)
     assert texts(messages) == [*earlier, "Hi."]
-    assert [m["id"] for m in messages][-1] == message["id"]
-    assert [s["id"] for s in steps] == [step["id"]]
+    assert [m["id"] for m in messages][-1] == message_id
+    assert [s["id"] for s in steps] == [step_id]
