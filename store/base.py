@@ -269,41 +269,44 @@ class StoreBase:
         if row is None:
             return None
         if self.notifier.has_listeners(run_id) and prepublished < len(events):
-            first = int(row["event_seq"]) - len(events) + 1
             snapshots = {src: loads(row[f"{src}_j"]) for src in sources}
-            published = [
-                RunEvent(
-                    run_id=run_id,
-                    seq=first + i,
-                    event=e.name,
-                    data=e.data
-                    if e.data is not None
-                    else render_snapshot(e.name, snapshots[str(e.row)]),
-                )
-                for i, e in enumerate(events)
-                if i >= prepublished
-            ]
-            if tx is not None:
-                tx.after_commit(lambda: self.notifier.publish(run_id, published))
-            else:
-                self.notifier.publish(run_id, published)
+            self._publish_after_commit(
+                tx,
+                run_id,
+                int(row["event_seq"]) - len(events) + 1,
+                [
+                    (
+                        e.name,
+                        e.data
+                        if e.data is not None
+                        else render_snapshot(e.name, snapshots[str(e.row)]),
+                    )
+                    for e in events
+                ],
+                prepublished,
+            )
         return row
 
     def _publish_after_commit(
         self,
-        tx: Tx,
+        tx: Tx | None,
         run_id: str,
         first: int,
         events: Sequence[tuple[str, dict[str, Any]]],
         prepublished: int,
     ) -> None:
+        """Publish `events` (but the first `prepublished`) to this process's live subscribers
+        once `tx` commits (at once without `tx`: the write committed on its own)."""
         if self.notifier.has_listeners(run_id) and prepublished < len(events):
             published = [
                 RunEvent(run_id=run_id, seq=first + i, event=name, data=data)
                 for i, (name, data) in enumerate(events)
                 if i >= prepublished
             ]
-            tx.after_commit(lambda: self.notifier.publish(run_id, published))
+            if tx is None:
+                self.notifier.publish(run_id, published)
+            else:
+                tx.after_commit(lambda: self.notifier.publish(run_id, published))
 
     async def _insert_events(
         self,
