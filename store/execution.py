@@ -191,14 +191,15 @@ class ExecutionMixin(FusedMixin):
 
     async def _guarded_events(
         self,
-        tx: Tx,
+        tx: Tx | None,
         run_id: str,
         worker_id: str,
         events: Sequence[Event],
         statuses: Sequence[str] = ("in_progress",),
         prepublished: int = 0,
     ) -> int:
-        """Append events only if `worker_id` still holds the run (in one of `statuses`)."""
+        """Append events only if `worker_id` still holds the run (in one of `statuses`); on
+        Postgres without `tx` the one statement commits on its own."""
         if self.db.dialect == "postgresql":
             appended = await self._append_events_pg(
                 tx,
@@ -211,6 +212,7 @@ class ExecutionMixin(FusedMixin):
             if appended is None:
                 raise LostClaim(run_id)
             return appended
+        assert tx is not None
         row = await tx.fetchrow(
             "UPDATE runs SET event_seq = event_seq + :n WHERE id = :id AND worker_id = :worker_id "
             f"AND status IN {in_list(statuses)} RETURNING event_seq",
@@ -229,17 +231,9 @@ class ExecutionMixin(FusedMixin):
     ) -> int:
         """Append a batch of events (token deltas) in one transaction; returns the last seq."""
         if self.db.dialect == "postgresql":  # one statement commits on its own
-            appended = await self._append_events_pg(
-                None,
-                run_id,
-                events,
-                guard=" AND worker_id = :worker_id AND status = 'in_progress'",
-                params={"worker_id": worker_id},
-                prepublished=prepublished,
+            last = await self._guarded_events(
+                None, run_id, worker_id, events, prepublished=prepublished
             )
-            if appended is None:
-                raise LostClaim(run_id)
-            last = appended
         else:
             async with self.db.transaction() as tx:
                 last = await self._guarded_events(
