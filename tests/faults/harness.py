@@ -209,11 +209,16 @@ async def make_assistant(client: AsyncClient, *, tools: bool) -> str:
     return assistant.id
 
 
+def run_key(key: str, rounds: int = 0) -> str:
+    """The user message (and the fake model's key) of a run queued by `queue_run`."""
+    return f"{key} rounds={rounds}" if rounds else key
+
+
 async def queue_run(
     client: AsyncClient, assistant_id: str, key: str, *, rounds: int = 0
 ) -> Tracked:
     """A thread with the user message `key` and a queued run on it (tools if `rounds`)."""
-    text = f"{key} rounds={rounds}" if rounds else key
+    text = run_key(key, rounds)
     thread = await client.threads.create(messages=[{"role": "user", "content": text}])
     run = await client.threads.runs.create(
         thread.id, assistant_id=assistant_id, tools=[LOOKUP_TOOL] if rounds else []

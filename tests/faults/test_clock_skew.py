@@ -107,8 +107,9 @@ async def test_skewed_workers__leases_follow_the_database_clock(
                 process = None
                 healthy = workers.start(postgres_url, fake_model, worker_id="on-time")
                 await healthy.started()
-            run = await queue_run(client, assistant_id, f"held by the worker at {skew:+d} s")
-            hold = fake_model.hold(run.key)
+            key = f"held by the worker at {skew:+d} s"  # hold armed before the run is queued
+            hold = fake_model.hold(key)
+            run = await queue_run(client, assistant_id, key)
             await hold.wait()
             held[skew] = (process, run, hold)
         run_ids = [run.run_id for _, run, _ in held.values()]

@@ -25,6 +25,7 @@ from tests.faults.harness import (
     make_assistant,
     now,
     queue_run,
+    run_key,
     submit_outputs,
     verify,
     wait_for,
@@ -52,8 +53,9 @@ async def test_sigkill_at_each_point_of_a_run__another_worker_finishes_each_once
     holds: list[Hold] = []
 
     async def point(name: str, rounds: int, round_: int, after_chunks: int) -> Tracked:
+        # Armed before the run is queued: the worker may call the model at once.
+        holds.append(fake.hold(run_key(name, rounds), round_, after_chunks=after_chunks))
         run = await queue_run(client, assistant_id, name, rounds=rounds)
-        holds.append(fake.hold(run.key, round_, after_chunks=after_chunks))
         runs[name] = run
         return run
 

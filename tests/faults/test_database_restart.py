@@ -123,8 +123,8 @@ async def _restart_under_a_worker(
     worker = workers.start(url, fake)
     before = await queue_run(client, assistant_id, "before the restart")
     await wait_status(client, before.run_id, ("completed",))
+    hold = fake.hold("across the restart")  # armed before the run is queued
     across = await queue_run(client, assistant_id, "across the restart")
-    hold = fake.hold(across.key)
     await hold.wait()
 
     await anyio.to_thread.run_sync(restart)
@@ -186,10 +186,12 @@ async def test_database_down_during_a_write__the_run_is_resumed(
     client = private_client
     assistant_id = await make_assistant(client, tools=False)
     worker = workers.start(private_postgres.url, fake_model)
-    busy = await queue_run(client, assistant_id, "keeps the worker busy")
-    busy_hold = fake_model.hold(busy.key)
-    hit = await queue_run(client, assistant_id, "answered while the database is down")
-    hit_hold = fake_model.hold(hit.key)
+    key = "keeps the worker busy"  # hold armed before the run is queued
+    busy_hold = fake_model.hold(key)
+    busy = await queue_run(client, assistant_id, key)
+    key = "answered while the database is down"  # hold armed before the run is queued
+    hit_hold = fake_model.hold(key)
+    hit = await queue_run(client, assistant_id, key)
     await busy_hold.wait()
     await hit_hold.wait()
 
@@ -231,8 +233,9 @@ async def test_worker_connection_cut_during_a_write__the_run_is_not_failed(
         store = await client.store()
         assistant_id = await make_assistant(client, tools=False)
         worker = workers.start(postgres_url, fake_model)
-        run = await queue_run(client, assistant_id, "answered while the connection is cut")
-        hold = fake_model.hold(run.key)
+        key = "answered while the connection is cut"  # hold armed before the run is queued
+        hold = fake_model.hold(key)
+        run = await queue_run(client, assistant_id, key)
         await hold.wait()
         async with _row_locked(postgres_url, run.run_id) as locker:
             hold.release()  # the answer streams; opening the message waits on the lock
@@ -285,8 +288,9 @@ async def test_statement_timeout_during_a_write__the_run_is_resumed(
         assistant_id = await make_assistant(client, tools=False)
         sep = "&" if "?" in postgres_url else "?"
         worker = workers.start(f"{postgres_url}{sep}statement_timeout=500", fake_model)
-        run = await queue_run(client, assistant_id, "answered while its row is locked")
-        hold = fake_model.hold(run.key)
+        key = "answered while its row is locked"  # hold armed before the run is queued
+        hold = fake_model.hold(key)
+        run = await queue_run(client, assistant_id, key)
         await hold.wait()
         async with _row_locked(postgres_url, run.run_id):
             hold.release()  # the answer streams; its write waits on the lock, then times out

@@ -51,12 +51,14 @@ async def _twin_dies(
     first_id, second_id = _ids(mode)
     assistant_id = await make_assistant(client, tools=False)
     doomed = workers.start(database_url, fake_model, worker_id=first_id, concurrency=1)
-    orphan = await queue_run(client, assistant_id, "held by the twin that dies")
-    orphan_hold = fake_model.hold(orphan.key)
+    key = "held by the twin that dies"  # hold armed before the run is queued
+    orphan_hold = fake_model.hold(key)
+    orphan = await queue_run(client, assistant_id, key)
     await orphan_hold.wait()
     survivor = workers.start(database_url, fake_model, worker_id=second_id)
-    busy = await queue_run(client, assistant_id, "keeps the survivor busy")
-    busy_hold = fake_model.hold(busy.key)
+    key = "keeps the survivor busy"  # hold armed before the run is queued
+    busy_hold = fake_model.hold(key)
+    busy = await queue_run(client, assistant_id, key)
     await busy_hold.wait()  # the doomed twin has no free slot: the survivor took it
 
     doomed.kill()
@@ -85,9 +87,10 @@ async def test_stale_twin_answers_late__only_the_current_holder_writes_the_run(
         concurrency=1,
         env={"ASSISTANTS_HEARTBEAT_SECONDS": "60"},
     )
-    run = await queue_run(client, assistant_id, "written by one worker")
-    stale_call = fake_model.hold(run.key, nth=1)
-    current_call = fake_model.hold(run.key, nth=2, after_chunks=1)
+    key = "written by one worker"  # hold armed before the run is queued
+    stale_call = fake_model.hold(key, nth=1)
+    current_call = fake_model.hold(key, nth=2, after_chunks=1)
+    run = await queue_run(client, assistant_id, key)
     await stale_call.wait()
 
     # Past the stale twin's lease the run is re-queued; the other process claims it and
