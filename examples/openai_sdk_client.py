@@ -1,8 +1,10 @@
-"""The quickstart through the official `openai` SDK, against a server this script starts.
+"""The quickstart through the official `openai` SDK, against `assistants serve`.
 
 Run: pip install openai; python examples/openai_sdk_client.py
 
-Only the line that builds the client differs from an app written for the hosted API.
+It talks to the server on http://127.0.0.1:8000 when one answers there (`assistants serve` in
+another terminal), else it starts one of its own on a free port. Only the line that builds the
+client differs from an app written for the hosted API.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ import time
 import warnings
 
 import httpx
+from openai import OpenAI
+
+client = OpenAI(base_url="http://127.0.0.1:8000/v1", api_key="local")  # the one line that changes
 
 warnings.filterwarnings(
     "ignore", category=DeprecationWarning
 )  # the SDK marks Assistants deprecated
-from openai import OpenAI  # noqa: E402
 
 WEATHER = {
     "type": "function",
@@ -29,6 +33,15 @@ WEATHER = {
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
     },
 }
+
+
+def running_server() -> bool:
+    """Whether `assistants serve` answers on the default address."""
+    try:
+        health = httpx.get("http://127.0.0.1:8000/health", timeout=1)
+    except httpx.TransportError:
+        return False
+    return health.status_code == 200 and health.json().get("status") == "ok"
 
 
 def start_server() -> tuple[subprocess.Popen[bytes], str]:
@@ -50,30 +63,35 @@ def start_server() -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("the server did not start")
 
 
-def main() -> None:
-    server, base_url = start_server()
-    try:
-        client = OpenAI(base_url=base_url, api_key="local")  # the one line that changes
-        assistant = client.beta.assistants.create(model="test", tools=[WEATHER])  # type: ignore[list-item]
-        thread = client.beta.threads.create(
-            messages=[{"role": "user", "content": "What's the weather in Lima? (get_weather)"}]
-        )
-        run = client.beta.threads.runs.create_and_poll(
-            thread_id=thread.id, assistant_id=assistant.id
+def app(client: OpenAI) -> None:
+    """The app, unchanged from the hosted API's days."""
+    assistant = client.beta.assistants.create(model="test", tools=[WEATHER])  # type: ignore[list-item]
+    thread = client.beta.threads.create(
+        messages=[{"role": "user", "content": "What's the weather in Lima? (get_weather)"}]
+    )
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    print("run:", run.status)
+    if run.required_action is not None:
+        call = run.required_action.submit_tool_outputs.tool_calls[0]
+        print(f"tool call: {call.function.name}({json.loads(call.function.arguments)})")
+        run = client.beta.threads.runs.submit_tool_outputs_and_poll(
+            thread_id=thread.id,
+            run_id=run.id,
+            tool_outputs=[{"tool_call_id": call.id, "output": "19°C, overcast"}],
         )
         print("run:", run.status)
-        if run.required_action is not None:
-            call = run.required_action.submit_tool_outputs.tool_calls[0]
-            print(f"tool call: {call.function.name}({json.loads(call.function.arguments)})")
-            run = client.beta.threads.runs.submit_tool_outputs_and_poll(
-                thread_id=thread.id,
-                run_id=run.id,
-                tool_outputs=[{"tool_call_id": call.id, "output": "19°C, overcast"}],
-            )
-            print("run:", run.status)
-        message = client.beta.threads.messages.list(thread_id=thread.id).data[0]
-        print("assistant:", message.content[0].text.value)  # type: ignore[union-attr]
-        client.close()
+    message = client.beta.threads.messages.list(thread_id=thread.id).data[0]
+    print("assistant:", message.content[0].text.value)  # type: ignore[union-attr]
+
+
+def main() -> None:
+    if running_server():
+        app(client)
+        return
+    server, base_url = start_server()
+    try:
+        # Only because this script started its own server on a free port:
+        app(client.with_options(base_url=base_url))
     finally:
         server.terminate()
         server.wait(30)

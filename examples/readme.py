@@ -3,13 +3,9 @@
 Run: python examples/readme.py   (creates ./assistants.db, or uses ASSISTANTS_DATABASE_URL)
 """
 
-# ruff: noqa: E402
 # mypy: disable-error-code="union-attr"
-from __future__ import annotations
+from assistants import Client
 
-from assistants.logs import configure_logging
-
-configure_logging("warning")
 WEATHER = {
     "type": "function",
     "function": {
@@ -17,8 +13,6 @@ WEATHER = {
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
     },
 }
-
-from assistants import Client
 
 with Client() as client:  # ./assistants.db and an embedded worker
     assistant = client.beta.assistants.create(model="test", tools=[WEATHER])
