@@ -38,8 +38,9 @@ def _actual_tree() -> dict[str, tuple[str | None, int | None]]:
             continue
         (base,) = cls.__bases__
         parent = base.__name__ if base.__module__ == errors.__name__ else None
-        drawn_status = issubclass(cls, errors.APIError) and cls is not errors.APIError
-        status = cls.status_code if drawn_status else None
+        status = None
+        if issubclass(cls, errors.APIError) and cls is not errors.APIError:
+            status = cls.status_code
         tree[name] = (parent, status)
     return tree
 
