@@ -32,9 +32,7 @@ async def get_time(timezone: str) -> str:
 def main() -> None:
     configure_logging("warning")
     with Client(database_url="sqlite+aiosqlite:///:memory:") as client:
-        assistant = client.assistants.create(
-            model="test", tools=[get_weather.definition, get_time.definition]
-        )
+        assistant = client.assistants.create(model="test", tools=[get_weather, get_time])
         thread = client.threads.create(
             messages=[{"role": "user", "content": "Use get_weather and get_time for Lisbon."}]
         )
