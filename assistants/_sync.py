@@ -1,16 +1,15 @@
 """`Client`: the synchronous face of `AsyncClient`, through one anyio blocking portal.
 
-No logic lives here. Each resource of the async client is wrapped by a proxy whose methods have
-the async methods' exact signatures and docstrings (`functools.wraps`) and run them on the
-portal's event loop thread; `list()` pages become iterable `SyncCursorPage`s.
+No logic lives here. Each resource of the async client is driven by its generated, typed sync
+twin (`assistants._sync_generated`, from `scripts/gen_sync.py`), whose methods have the async
+methods' exact signatures and docstrings and run them on the portal's event loop thread;
+`list()` pages become iterable `SyncCursorPage`s, run streams blocking `EventStream`s.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import functools
-import inspect
 import threading
 import weakref
 from collections.abc import Mapping
@@ -20,70 +19,9 @@ from typing import Any
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from assistants._client import AsyncClient
-from assistants.pagination import AsyncPaginator, SyncCursorPage
-from assistants.resources._base import Resource
-from assistants.streaming.handler import AssistantEventHandler
-from assistants.streaming.manager import (
-    AssistantStreamManager,
-    AsyncAssistantStreamManager,
-    AsyncEventStream,
-    EventStream,
-)
+from assistants._sync_generated import Assistants, Threads
 from runtime.providers.base import Provider
 from runtime.settings import Settings
-
-
-def _sync_result(portal: BlockingPortal, result: Any) -> Any:
-    """The blocking counterpart of what an async method returned."""
-    if isinstance(result, AsyncPaginator):
-        return SyncCursorPage(portal.call(result.first_page), portal.call)
-    if isinstance(result, AsyncEventStream):
-        return EventStream(portal, result)
-    if isinstance(result, AsyncAssistantStreamManager):
-        manager = result
-        handler = manager.requested_handler or AssistantEventHandler()
-        return AssistantStreamManager(
-            lambda: EventStream(portal, portal.call(manager.request)), event_handler=handler
-        )
-    return result
-
-
-class SyncResource:
-    """A resource of `Client`: the same methods as the async resource, blocking."""
-
-    def __init__(self, target: Resource, portal: BlockingPortal) -> None:
-        self._target = target
-        self._portal = portal
-        self._call = portal.call
-        for name, value in vars(target).items():
-            if isinstance(value, Resource):
-                setattr(self, name, SyncResource(value, portal))
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._target, name)
-        if name.startswith("_") or not callable(attr):
-            return attr
-        call = self._call
-
-        portal = self._portal
-
-        if inspect.iscoroutinefunction(attr):
-
-            @functools.wraps(attr)
-            def blocking(*args: Any, **kwargs: Any) -> Any:
-                return _sync_result(portal, call(functools.partial(attr, *args, **kwargs)))
-
-        else:
-
-            @functools.wraps(attr)
-            def blocking(*args: Any, **kwargs: Any) -> Any:
-                return _sync_result(portal, attr(*args, **kwargs))
-
-        setattr(self, name, blocking)
-        return blocking
-
-    def __dir__(self) -> list[str]:
-        return sorted(set(dir(self._target)) | set(vars(self)))
 
 
 class Client:
@@ -124,8 +62,8 @@ class Client:
             self._stack.close()
             raise
         self.settings = self._async.settings
-        self.assistants: Any = SyncResource(self._async.assistants, self._portal)
-        self.threads: Any = SyncResource(self._async.threads, self._portal)
+        self.assistants = Assistants(self._async.assistants, self._portal)
+        self.threads = Threads(self._async.threads, self._portal)
         ref = weakref.ref(self)
 
         def close_at_exit() -> None:

@@ -28,6 +28,8 @@ from typing import Any, Generic, ParamSpec, TypeVar, get_type_hints, overload
 import anyio
 import pydantic
 
+from assistants._types import NOT_GIVEN
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -134,6 +136,21 @@ def _output(result: Any) -> str:
         return json.dumps(result, default=str)
     except (TypeError, ValueError):
         return str(result)
+
+
+def tool_definitions(tools: Any) -> Any:
+    """A `tools` parameter as the API takes it: each `FunctionTool` becomes its JSON definition.
+
+    Iterables (generators included) are materialised as a list; anything else (`NOT_GIVEN`,
+    `None`, a value of the wrong type) is returned as it is, for validation to report.
+    """
+    if tools is NOT_GIVEN or tools is None or isinstance(tools, str | dict):
+        return tools
+    try:
+        items = list(tools)
+    except TypeError:
+        return tools
+    return [tool.definition if isinstance(tool, FunctionTool) else tool for tool in items]
 
 
 def as_tools(functions: Iterable[Callable[..., Any]]) -> dict[str, FunctionTool[..., Any]]:

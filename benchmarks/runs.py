@@ -323,6 +323,7 @@ def tool_round_trip(report: Report, tmp: str, sizes: Sizes) -> None:
             )
             t1 = time.perf_counter_ns()
             assert run.status == "requires_action", run.status
+            assert run.required_action is not None
             outputs = [
                 {"tool_call_id": call.id, "output": "sunny, 21 C"}
                 for call in run.required_action.submit_tool_outputs.tool_calls

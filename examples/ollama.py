@@ -40,7 +40,7 @@ def main() -> int:
         run = client.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
         print("run:", run.status, run.last_error or "")
         for message in client.threads.messages.list(thread.id, run_id=run.id):
-            print("assistant:", message.content[0].text.value)
+            print("assistant:", message.content[0].text.value)  # type: ignore[union-attr]
     return 0 if run.status == "completed" else 1
 
 

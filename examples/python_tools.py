@@ -32,9 +32,7 @@ async def get_time(timezone: str) -> str:
 def main() -> None:
     configure_logging("warning")
     with Client(database_url="sqlite+aiosqlite:///:memory:") as client:
-        assistant = client.assistants.create(
-            model="test", tools=[get_weather.definition, get_time.definition]
-        )
+        assistant = client.assistants.create(model="test", tools=[get_weather, get_time])
         thread = client.threads.create(
             messages=[{"role": "user", "content": "Use get_weather and get_time for Lisbon."}]
         )
@@ -43,7 +41,7 @@ def main() -> None:
         )
         print("run:", run.status)
         answer = client.threads.messages.list(thread.id, run_id=run.id).data[0]
-        print("assistant:", answer.content[0].text.value)
+        print("assistant:", answer.content[0].text.value)  # type: ignore[union-attr]
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ def main() -> None:
             )
             print("run:", run.status)
         answer = client.beta.threads.messages.list(thread_id=thread.id, run_id=run.id).data[0]
-        print("assistant:", answer.content[0].text.value)
+        print("assistant:", answer.content[0].text.value)  # type: ignore[union-attr]
 
 
 if __name__ == "__main__":

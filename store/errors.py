@@ -2,6 +2,7 @@
 
     AssistantsError                      any error raised on purpose by this package
     ├── ConfigurationError               bad settings or arguments at start-up (no HTTP status)
+    ├── DatabaseUnavailableError         the database did not answer; nothing was written
     └── APIError                         an error in OpenAI's wire shape: status, type, param, code
         ├── BadRequestError        400   invalid_request_error: validation and state conflicts
         ├── AuthenticationError    401   missing or unknown API key

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import sqlalchemy
 
-import assistants
 from store.migrate import latest_version, migrations
 from store.store import Store
 from store.tables import metadata
@@ -37,25 +36,6 @@ def test_imports_point_one_way() -> None:
             if bad:
                 offenders.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
     assert offenders == []
-
-
-def test_public_surface__all_is_exactly_the_documented_names() -> None:
-    """`assistants.__all__` is the documented public API, and each name exists."""
-    assert set(assistants.__all__) == {
-        "NOT_GIVEN",
-        "APIError",
-        "AssistantsError",
-        "AsyncClient",
-        "BadRequestError",
-        "Client",
-        "NotFoundError",
-        "NotGiven",
-        "Settings",
-        "FunctionTool",
-        "function_tool",
-    }
-    for name in assistants.__all__:
-        assert hasattr(assistants, name)
 
 
 def _describe(conn: sqlite3.Connection) -> dict[str, object]:

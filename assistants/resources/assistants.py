@@ -16,7 +16,7 @@ from assistants.resources._base import (
     check_list,
     merge_extra,
 )
-from assistants.resources.runs import _listed
+from assistants.tools import FunctionTool, tool_definitions
 from store import ids
 from store import validation as v
 from store.errors import BadRequestError
@@ -114,7 +114,7 @@ class AsyncAssistants(Resource):
         response_format: Any | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven | None = NOT_GIVEN,
         tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
-        tools: Iterable[dict[str, Any]] | NotGiven = NOT_GIVEN,
+        tools: Iterable[dict[str, Any] | FunctionTool[..., Any]] | NotGiven = NOT_GIVEN,
         top_p: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
@@ -132,7 +132,7 @@ class AsyncAssistants(Resource):
             response_format=response_format,
             temperature=temperature,
             tool_resources=tool_resources,
-            tools=_listed(tools),
+            tools=tool_definitions(tools),
             top_p=top_p,
         )
         fields = check_assistant(merge_extra(params, extra_body), create=True)
@@ -167,7 +167,7 @@ class AsyncAssistants(Resource):
         response_format: Any | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven | None = NOT_GIVEN,
         tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
-        tools: Iterable[dict[str, Any]] | NotGiven = NOT_GIVEN,
+        tools: Iterable[dict[str, Any] | FunctionTool[..., Any]] | NotGiven = NOT_GIVEN,
         top_p: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
@@ -186,7 +186,7 @@ class AsyncAssistants(Resource):
             response_format=response_format,
             temperature=temperature,
             tool_resources=tool_resources,
-            tools=_listed(tools),
+            tools=tool_definitions(tools),
             top_p=top_p,
         )
         fields = check_assistant(merge_extra(params, extra_body), create=False)

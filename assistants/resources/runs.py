@@ -20,7 +20,7 @@ from assistants.resources._base import (
 from assistants.resources.steps import AsyncSteps
 from assistants.streaming.handler import AsyncAssistantEventHandler
 from assistants.streaming.manager import AsyncAssistantStreamManager, AsyncEventStream
-from assistants.tools import FunctionTool, as_tools, run_calls
+from assistants.tools import FunctionTool, as_tools, run_calls, tool_definitions
 from runtime import control
 from runtime.streams import check_after, run_events
 from store import ids
@@ -127,7 +127,7 @@ class AsyncRuns(Resource):
         stream: Literal[True],
         temperature: float | NotGiven | None = NOT_GIVEN,
         tool_choice: Any | NotGiven = NOT_GIVEN,
-        tools: Iterable[dict[str, Any]] | NotGiven | None = NOT_GIVEN,
+        tools: Iterable[dict[str, Any] | FunctionTool[..., Any]] | NotGiven | None = NOT_GIVEN,
         top_p: float | NotGiven | None = NOT_GIVEN,
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
@@ -157,7 +157,7 @@ class AsyncRuns(Resource):
         stream: Literal[False] | NotGiven | None = NOT_GIVEN,
         temperature: float | NotGiven | None = NOT_GIVEN,
         tool_choice: Any | NotGiven = NOT_GIVEN,
-        tools: Iterable[dict[str, Any]] | NotGiven | None = NOT_GIVEN,
+        tools: Iterable[dict[str, Any] | FunctionTool[..., Any]] | NotGiven | None = NOT_GIVEN,
         top_p: float | NotGiven | None = NOT_GIVEN,
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
@@ -186,7 +186,7 @@ class AsyncRuns(Resource):
         stream: bool | NotGiven | None = NOT_GIVEN,
         temperature: float | NotGiven | None = NOT_GIVEN,
         tool_choice: Any | NotGiven = NOT_GIVEN,
-        tools: Iterable[dict[str, Any]] | NotGiven | None = NOT_GIVEN,
+        tools: Iterable[dict[str, Any] | FunctionTool[..., Any]] | NotGiven | None = NOT_GIVEN,
         top_p: float | NotGiven | None = NOT_GIVEN,
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
@@ -218,7 +218,7 @@ class AsyncRuns(Resource):
             stream=stream,
             temperature=temperature,
             tool_choice=tool_choice,
-            tools=_listed(tools),
+            tools=tool_definitions(tools),
             top_p=top_p,
             truncation_strategy=truncation_strategy,
             variables=variables,
@@ -417,7 +417,7 @@ class AsyncRuns(Resource):
         response_format: Any | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven | None = NOT_GIVEN,
         tool_choice: Any | NotGiven = NOT_GIVEN,
-        tools: Iterable[dict[str, Any]] | NotGiven | None = NOT_GIVEN,
+        tools: Iterable[dict[str, Any] | FunctionTool[..., Any]] | NotGiven | None = NOT_GIVEN,
         top_p: float | NotGiven | None = NOT_GIVEN,
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         thread_id: str,
@@ -466,7 +466,7 @@ class AsyncRuns(Resource):
         response_format: Any | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven | None = NOT_GIVEN,
         tool_choice: Any | NotGiven = NOT_GIVEN,
-        tools: Iterable[dict[str, Any]] | NotGiven | None = NOT_GIVEN,
+        tools: Iterable[dict[str, Any] | FunctionTool[..., Any]] | NotGiven | None = NOT_GIVEN,
         top_p: float | NotGiven | None = NOT_GIVEN,
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         thread_id: str,
@@ -557,7 +557,7 @@ class AsyncRuns(Resource):
         response_format: Any | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven | None = NOT_GIVEN,
         tool_choice: Any | NotGiven = NOT_GIVEN,
-        tools: Iterable[dict[str, Any]] | NotGiven | None = NOT_GIVEN,
+        tools: Iterable[dict[str, Any] | FunctionTool[..., Any]] | NotGiven | None = NOT_GIVEN,
         top_p: float | NotGiven | None = NOT_GIVEN,
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         poll_interval_ms: int | NotGiven = NOT_GIVEN,

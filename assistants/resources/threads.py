@@ -19,6 +19,7 @@ from assistants.resources.messages import AsyncMessages
 from assistants.resources.runs import _THREAD_AND_RUN_PARAMS, AsyncRuns, _listed, check_run
 from assistants.streaming.handler import AsyncAssistantEventHandler
 from assistants.streaming.manager import AsyncAssistantStreamManager, AsyncEventStream
+from assistants.tools import FunctionTool, tool_definitions
 from runtime import control
 from runtime.streams import run_events
 from store import ids
@@ -144,7 +145,7 @@ class AsyncThreads(Resource):
         thread: dict[str, Any] | NotGiven = NOT_GIVEN,
         tool_choice: Any | NotGiven = NOT_GIVEN,
         tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
-        tools: Iterable[dict[str, Any]] | NotGiven | None = NOT_GIVEN,
+        tools: Iterable[dict[str, Any] | FunctionTool[..., Any]] | NotGiven | None = NOT_GIVEN,
         top_p: float | NotGiven | None = NOT_GIVEN,
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
@@ -171,7 +172,7 @@ class AsyncThreads(Resource):
         thread: dict[str, Any] | NotGiven = NOT_GIVEN,
         tool_choice: Any | NotGiven = NOT_GIVEN,
         tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
-        tools: Iterable[dict[str, Any]] | NotGiven | None = NOT_GIVEN,
+        tools: Iterable[dict[str, Any] | FunctionTool[..., Any]] | NotGiven | None = NOT_GIVEN,
         top_p: float | NotGiven | None = NOT_GIVEN,
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
@@ -197,7 +198,7 @@ class AsyncThreads(Resource):
         thread: dict[str, Any] | NotGiven = NOT_GIVEN,
         tool_choice: Any | NotGiven = NOT_GIVEN,
         tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
-        tools: Iterable[dict[str, Any]] | NotGiven | None = NOT_GIVEN,
+        tools: Iterable[dict[str, Any] | FunctionTool[..., Any]] | NotGiven | None = NOT_GIVEN,
         top_p: float | NotGiven | None = NOT_GIVEN,
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
@@ -224,7 +225,7 @@ class AsyncThreads(Resource):
             thread=thread,
             tool_choice=tool_choice,
             tool_resources=tool_resources,
-            tools=_listed(tools),
+            tools=tool_definitions(tools),
             top_p=top_p,
             truncation_strategy=truncation_strategy,
             variables=variables,
@@ -259,7 +260,7 @@ class AsyncThreads(Resource):
         thread: dict[str, Any] | NotGiven = NOT_GIVEN,
         tool_choice: Any | NotGiven = NOT_GIVEN,
         tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
-        tools: Iterable[dict[str, Any]] | NotGiven | None = NOT_GIVEN,
+        tools: Iterable[dict[str, Any] | FunctionTool[..., Any]] | NotGiven | None = NOT_GIVEN,
         top_p: float | NotGiven | None = NOT_GIVEN,
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         poll_interval_ms: int | NotGiven = NOT_GIVEN,
@@ -306,7 +307,7 @@ class AsyncThreads(Resource):
         thread: dict[str, Any] | NotGiven = NOT_GIVEN,
         tool_choice: Any | NotGiven = NOT_GIVEN,
         tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
-        tools: Iterable[dict[str, Any]] | NotGiven | None = NOT_GIVEN,
+        tools: Iterable[dict[str, Any] | FunctionTool[..., Any]] | NotGiven | None = NOT_GIVEN,
         top_p: float | NotGiven | None = NOT_GIVEN,
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         event_handler: Any = None,

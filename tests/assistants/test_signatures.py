@@ -108,8 +108,15 @@ def test_sync_client__matches_openai(resource_path: str) -> None:
 
 
 def test_sync_methods_keep_the_async_docstrings() -> None:
-    """The sync facade adds no logic: its methods wrap the async ones (same docs, same names)."""
+    """Every public async method has a sync twin with the same name, parameters and docstring."""
     with Client(database_url="sqlite+aiosqlite:///:memory:", worker=False) as client:
-        method = client.threads.runs.create_and_poll
-        assert method.__doc__ == client.async_client.threads.runs.create_and_poll.__doc__
-        assert method.__wrapped__ == client.async_client.threads.runs.create_and_poll
+        for resource_path in RESOURCES:
+            ours = _resolve(client, resource_path)
+            theirs = _resolve(client.async_client, resource_path)
+            names = _methods(theirs)
+            assert names == _methods(ours), resource_path
+            for name in names:
+                sync, async_ = getattr(ours, name), getattr(theirs, name)
+                assert sync.__doc__ == async_.__doc__, f"{resource_path}.{name}"
+                params = inspect.signature(sync).parameters
+                assert params == inspect.signature(async_).parameters, f"{resource_path}.{name}"

@@ -7,6 +7,7 @@ from typing import Any
 
 from assistants import Client
 from assistants.streaming import AssistantEventHandler
+from assistants.types import Run
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -35,6 +36,8 @@ def test_sync_client__stream_iterators_and_handlers() -> None:
         assert events[0].event == "thread.run.created"
         assert events[-1].event == "thread.run.requires_action"
         run = events[-1].data
+        assert isinstance(run, Run)
+        assert run.required_action is not None
         call = run.required_action.submit_tool_outputs.tool_calls[0]
         with client.threads.runs.submit_tool_outputs_stream(
             thread_id=thread.id,
