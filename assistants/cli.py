@@ -121,6 +121,15 @@ async def _upgrade(settings: Settings) -> None:
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
+def operator_settings(**overrides: object) -> Settings:
+    """Settings for `serve` and `worker`: tenants send the model names, so only providers the
+    operator configured are routable unless the settings say otherwise."""
+    settings = Settings.load(**overrides)
+    if "only_configured_providers" in settings.model_fields_set:
+        return settings
+    return settings.model_copy(update={"only_configured_providers": True})
+
+
 def _serve(args: argparse.Namespace) -> None:
     try:
         import uvicorn  # noqa: PLC0415  (the `server` extra)
@@ -145,7 +154,7 @@ def _serve(args: argparse.Namespace) -> None:
         aliases = dict(Settings.load().model_aliases)
         aliases.update(parse_aliases(args.model_alias))
         overrides["model_aliases"] = aliases
-    settings = Settings.load(**overrides)
+    settings = operator_settings(**overrides)
     client = AsyncClient(settings=settings, worker=not args.no_worker)
     app = create_app(client, ServerSettings(keys=keys))
     if not keys.enabled:
@@ -176,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             _serve(args)
         elif args.command == "worker":
-            settings = Settings.load(
+            settings = operator_settings(
                 database_url=args.database_url, max_concurrent_runs=args.concurrency
             )
             anyio.run(_run_worker, settings, args.worker_id)

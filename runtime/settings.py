@@ -48,6 +48,11 @@ class Settings(BaseModel):
     """Model names apps send mapped to configured models (`{"gpt-4o": "ollama/qwen2.5"}`)."""
     endpoints: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Named OpenAI-compatible endpoints: `{"name": {"base_url": ..., "api_key_env": ...}}`."""
+    only_configured_providers: bool = False
+    """Route only to providers the operator configured (a base URL or key in the environment, an
+    endpoint in the settings, or an alias target): `ollama/x` then never reaches a preset's
+    default localhost URL on a tenant's say-so. On for `assistants serve` and `assistants worker`,
+    off in-process, where the application is its own operator."""
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)
     """USD per million tokens by model (`{"openai/gpt-4o": {"prompt": 2.5, "completion": 10}}`):
     runs and steps then carry a `cost` (an extension field)."""
