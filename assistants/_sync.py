@@ -126,6 +126,7 @@ class Client:
         self.settings = self._async.settings
         self.assistants: Any = SyncResource(self._async.assistants, self._portal)
         self.threads: Any = SyncResource(self._async.threads, self._portal)
+        self.models: Any = SyncResource(self._async.models, self._portal)
         ref = weakref.ref(self)
 
         def close_at_exit() -> None:

@@ -163,16 +163,17 @@ class ProviderRouter:
             code="model_not_found",
         )
 
-    def local_servers(self) -> dict[str, str]:
-        """The OpenAI-compatible servers the operator configured: named endpoints, and the local
-        presets given a base URL or named by an alias (name -> base URL)."""
-        out: dict[str, str] = {}
-        for name, (env, default) in LOCAL_PRESETS.items():
-            if _env(env) or name in self._aliased:
-                out[name] = _env(env) or default
-        for name, spec in self.settings.endpoints.items():
-            out[name] = str(spec["base_url"])
-        return out
+    @property
+    def registered(self) -> list[str]:
+        """The providers served as given (`test`, and those registered in-process), by name."""
+        return sorted(self._registered)
+
+    def local_servers(self) -> dict[str, dict[str, Any]]:
+        """The OpenAI-compatible servers the operator configured: the local presets given a base
+        URL or named by an alias, and the named endpoints (name -> base_url, api_key, headers)."""
+        names = [n for n, (env, _) in LOCAL_PRESETS.items() if _env(env) or n in self._aliased]
+        names += [n for n in self.settings.endpoints if n not in names]
+        return {name: config for name in names if (config := self._endpoint_config(name))}
 
     def _target(self, name: str) -> tuple[str, str] | None:
         """(provider name, model name to send it) for `name`, or None if no provider is known."""
