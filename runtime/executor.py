@@ -373,13 +373,14 @@ class Executor:
             )
             log.info("run_requires_action", tool_calls=len(tool_calls))
             return
-        if tools and _forced(tool_choice):
+        hit_budget = turn.finish == "length" and completion_budget is not None
+        if tools and _forced(tool_choice) and not hit_budget:
+            # OpenAI guarantees a call here: a text answer is a failure, not a completed run.
             message = _no_forced_call(route, tool_choice)
             await self._fail(run_id, "server_error", message, usage, turn.pending, turn)
             return
         if turn.message is None:
             await self._open_message(run, turn)
-        hit_budget = turn.finish == "length" and completion_budget is not None
         reason = (
             "max_tokens"
             if hit_budget

@@ -148,6 +148,22 @@ async def test_forced_tool_choice__auto_answered_with_text_completes(
     assert _usage(run) == (40, 6, 46)
 
 
+async def test_forced_tool_choice__cut_short_by_the_token_budget_is_incomplete(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forced choice whose answer hit `max_completion_tokens` ends incomplete, not failed."""
+    monkeypatch.setenv("LLAMACPP_BASE_URL", server.base_url)
+    server.queue(
+        Reply(events=[delta(content="Let me think"), delta(finish="length"), usage(40, 256), DONE])
+    )
+    async with AsyncClient(database_url=MEMORY, poll_seconds=0.05) as client:
+        run = await _run(client, "llamacpp/qwen", tool_choice="required", max_completion_tokens=256)
+    assert run.status == "incomplete"
+    assert run.incomplete_details is not None
+    assert run.incomplete_details.reason == "max_completion_tokens"
+    assert _usage(run) == (40, 256, 296)
+
+
 # --- usage on failure -----------------------------------------------------------------------
 
 
