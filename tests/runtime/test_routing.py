@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from assistants import AsyncClient
@@ -303,3 +307,41 @@ def test_configured_only__on_for_serve_and_worker_unless_the_settings_say_otherw
     assert not Settings.load().only_configured_providers
     monkeypatch.setenv("ASSISTANTS_ONLY_CONFIGURED_PROVIDERS", "false")
     assert not operator_settings().only_configured_providers
+
+
+def test_configured_only__an_endpoint_flag_configures_a_preset() -> None:
+    """`--endpoint ollama=URL` makes `ollama/x` routable on the server, at that URL."""
+    settings = operator_settings(["ollama=http://127.0.0.1:9/v1", " gpu-box = https://gpu/v1 "])
+    assert settings.only_configured_providers
+    assert settings.endpoints == {
+        "ollama": {"base_url": "http://127.0.0.1:9/v1"},
+        "gpu-box": {"base_url": "https://gpu/v1"},
+    }
+    router = ProviderRouter(settings)
+    assert router.resolve("ollama/x").label == "ollama/x"
+    assert router.resolve("gpu-box/qwen").model == "qwen"
+    assert "LMSTUDIO_BASE_URL" in _refused(router, "lmstudio/x").message
+
+
+@pytest.mark.parametrize(
+    "flag",
+    ["ollama", "=http://x/v1", "oll ama=http://x/v1", "ollama=ftp://x", "ollama=", "a/b=http://x"],
+)
+def test_configured_only__a_malformed_endpoint_flag_is_refused(flag: str) -> None:
+    """`--endpoint` takes NAME=BASE_URL with a plain name and an http(s) URL."""
+    with pytest.raises(ConfigurationError, match="Invalid endpoint"):
+        operator_settings([flag])
+
+
+def test_configured_only__the_worker_command_refuses_a_malformed_endpoint(tmp_path: Path) -> None:
+    """`assistants worker --endpoint nonsense` exits 2 naming the expected form."""
+    result = subprocess.run(
+        [sys.executable, "-m", "assistants.cli", "worker", "--endpoint", "nonsense"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "Invalid endpoint 'nonsense': expected NAME=BASE_URL" in result.stderr
