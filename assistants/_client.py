@@ -14,6 +14,7 @@ from anyio.abc import TaskGroup
 
 from assistants.resources._base import ClientContext
 from assistants.resources.assistants import AsyncAssistants
+from assistants.resources.models import AsyncModels
 from assistants.resources.threads import AsyncThreads
 from runtime.providers.base import Provider
 from runtime.providers.router import ProviderRouter
@@ -152,6 +153,7 @@ class AsyncClient:
         self._ctx = _Context(settings, project=project, start_worker=worker, providers=providers)
         self.assistants = AsyncAssistants(self._ctx)
         self.threads = AsyncThreads(self._ctx)
+        self.models = AsyncModels(self._ctx)
         self._tg: TaskGroup | None = None
         self._tg_cm: Any = None
 
@@ -173,6 +175,7 @@ class AsyncClient:
         view._ctx = self._ctx  # the view shares the store and worker; closing is the owner's
         view.assistants = AsyncAssistants(ctx)
         view.threads = AsyncThreads(ctx)
+        view.models = AsyncModels(ctx)
         view._tg = None
         view._tg_cm = None
         return view

@@ -19,7 +19,7 @@ from typing import Any
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from assistants._client import AsyncClient
-from assistants._sync_generated import Assistants, Threads
+from assistants._sync_generated import Assistants, Models, Threads
 from runtime.providers.base import Provider
 from runtime.settings import Settings
 
@@ -64,6 +64,7 @@ class Client:
         self.settings = self._async.settings
         self.assistants = Assistants(self._async.assistants, self._portal)
         self.threads = Threads(self._async.threads, self._portal)
+        self.models = Models(self._async.models, self._portal)
         ref = weakref.ref(self)
 
         def close_at_exit() -> None:

@@ -18,6 +18,7 @@ from assistants.pagination import SyncCursorPage
 from assistants.resources._base import Body, Headers, Query, Timeout
 from assistants.resources.assistants import AsyncAssistants
 from assistants.resources.messages import AsyncMessages
+from assistants.resources.models import AsyncModels
 from assistants.resources.runs import AsyncRuns
 from assistants.resources.steps import AsyncSteps
 from assistants.resources.threads import AsyncThreads
@@ -28,6 +29,7 @@ from store.types import (
     AssistantDeleted,
     Message,
     MessageDeleted,
+    ModelCard,
     Run,
     RunStep,
     Thread,
@@ -1305,6 +1307,48 @@ class Assistants(SyncResource[AsyncAssistants]):
             partial(
                 self._target.delete,
                 assistant_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+
+class Models(SyncResource[AsyncModels]):
+    def list(
+        self,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> SyncCursorPage[ModelCard]:
+        """List the models this runtime can run (one page: await it, or iterate it)."""
+        return pages(
+            self._portal,
+            self._target.list(
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    def retrieve(
+        self,
+        model: str,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> ModelCard:
+        """Retrieve one model by id (a 404 unless `list()` names it)."""
+        return self._portal.call(
+            partial(
+                self._target.retrieve,
+                model,
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,

@@ -21,7 +21,7 @@ import anyio
 import structlog
 
 from assistants.logs import configure_logging
-from runtime.settings import Settings, parse_aliases
+from runtime.settings import Settings, parse_aliases, parse_endpoints
 from runtime.worker import Worker
 from store.errors import ConfigurationError
 from store.store import SCHEMA_VERSION, Store
@@ -60,16 +60,30 @@ def _parser() -> argparse.ArgumentParser:
         help="run model NAME on MODEL (repeatable; '*=MODEL' for any other name)",
     )
 
+    _endpoint_flag(serve)
+
     worker = commands.add_parser("worker", help="execute queued runs from a shared database")
     worker.add_argument("--database-url", help="default: ASSISTANTS_DATABASE_URL or SQLite file")
     worker.add_argument("--concurrency", type=int, help="runs executed at once (default 64)")
     worker.add_argument("--worker-id", help="a stable name for this worker (default: host:pid)")
+    _endpoint_flag(worker)
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", help="create or upgrade the schema")
     upgrade.add_argument("--database-url")
     return parser
+
+
+def _endpoint_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--endpoint",
+        action="append",
+        default=[],
+        metavar="NAME=BASE_URL",
+        help="serve models NAME/... from this OpenAI-compatible server, e.g. "
+        "ollama=http://127.0.0.1:11434/v1 (repeatable; keys and headers: the settings file)",
+    )
 
 
 async def _run_worker(settings: Settings, worker_id: str | None) -> None:
@@ -121,6 +135,20 @@ async def _upgrade(settings: Settings) -> None:
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
+def operator_settings(endpoint_flags: Sequence[str] = (), **overrides: object) -> Settings:
+    """Settings for `serve` and `worker`: tenants send the model names, so only providers the
+    operator configured are routable unless the settings say otherwise. `endpoint_flags`
+    (`--endpoint NAME=BASE_URL`) add to the settings' endpoints."""
+    if endpoint_flags:
+        endpoints = dict(Settings.load().endpoints)
+        endpoints.update(parse_endpoints(endpoint_flags))
+        overrides["endpoints"] = endpoints
+    settings = Settings.load(**overrides)
+    if "only_configured_providers" in settings.model_fields_set:
+        return settings
+    return settings.model_copy(update={"only_configured_providers": True})
+
+
 def _serve(args: argparse.Namespace) -> None:
     try:
         import uvicorn  # noqa: PLC0415  (the `server` extra)
@@ -145,7 +173,7 @@ def _serve(args: argparse.Namespace) -> None:
         aliases = dict(Settings.load().model_aliases)
         aliases.update(parse_aliases(args.model_alias))
         overrides["model_aliases"] = aliases
-    settings = Settings.load(**overrides)
+    settings = operator_settings(args.endpoint, **overrides)
     client = AsyncClient(settings=settings, worker=not args.no_worker)
     app = create_app(client, ServerSettings(keys=keys))
     if not keys.enabled:
@@ -176,8 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             _serve(args)
         elif args.command == "worker":
-            settings = Settings.load(
-                database_url=args.database_url, max_concurrent_runs=args.concurrency
+            settings = operator_settings(
+                args.endpoint, database_url=args.database_url, max_concurrent_runs=args.concurrency
             )
             anyio.run(_run_worker, settings, args.worker_id)
         elif args.command == "db":

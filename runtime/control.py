@@ -95,8 +95,8 @@ def run_fields(assistant: Assistant, overrides: dict[str, Any]) -> dict[str, Any
 def _check_models(router: ProviderRouter, fields: dict[str, Any]) -> None:
     """An unknown model (or fallback) is a 400 when the run is created, not a failed run later."""
     router.resolve(fields["model"])
-    for model in (fields.get("extensions") or {}).get("fallbacks", []):
-        router.resolve(model)
+    for i, model in enumerate((fields.get("extensions") or {}).get("fallbacks", [])):
+        router.resolve(model, param=f"fallbacks[{i}]")
 
 
 def _or(value: Any, default: Any) -> Any:

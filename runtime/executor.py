@@ -89,6 +89,30 @@ def _partial(turn: _Turn | None) -> tuple[str, list[dict[str, Any]]] | None:
     return turn.message["id"], [{"type": "text", "text": {"value": turn.text, "annotations": []}}]
 
 
+def _forced(tool_choice: Any) -> bool:
+    """Whether `tool_choice` obliges the model to call a tool ("required" or a named function)."""
+    return tool_choice == "required" or (
+        isinstance(tool_choice, dict) and tool_choice.get("type") == "function"
+    )
+
+
+def _no_forced_call(route: Route, tool_choice: Any) -> str:
+    """Why a run whose `tool_choice` forced a call fails when the model answered without one."""
+    if isinstance(tool_choice, dict):
+        forced = f"tool_choice named the function '{tool_choice['function']['name']}'"
+    else:
+        forced = "tool_choice was 'required'"
+    cause = (
+        "a chat template without tool support; see llama-server --chat-template-file (and --jinja)"
+        if route.provider.name == "llamacpp"
+        else "a model, or a chat template on its server, without tool support"
+    )
+    return (
+        f"The model '{route.label}' answered without calling a tool although {forced}. "
+        f"The likely cause is {cause}."
+    )
+
+
 def _write() -> anyio.CancelScope:
     """A write made while the model streams completes even if a stop interrupts the stream, so
     the turn's state (its step, message, sequence number) and the log always agree."""
@@ -264,11 +288,16 @@ class Executor:
                 await self._finish_cancel(run_id, turn.pending, turn, stop.reason)
                 return
             except ProviderCallError as exc:
+                if exc.usage is not None and not (turn.prompt_tokens or turn.completion_tokens):
+                    # The answer reported its usage, then failed: those tokens were spent.
+                    turn.prompt_tokens = exc.usage.prompt_tokens
+                    turn.completion_tokens = exc.usage.completion_tokens
                 untouched = turn.step is None and turn.tool_step is None and not turn.pending
                 if untouched and attempt + 1 < len(routes):
                     # Failed for good (the adapter already retried) before any output: the
                     # next fallback model answers instead.
                     failed.append({"model": route.label, "code": exc.code, "error": exc.message})
+                    usage = _add_usage(usage, turn.prompt_tokens, turn.completion_tokens)
                     log.warning(
                         "provider_fallback",
                         failed=route.label,
@@ -344,9 +373,14 @@ class Executor:
             )
             log.info("run_requires_action", tool_calls=len(tool_calls))
             return
+        hit_budget = turn.finish == "length" and completion_budget is not None
+        if tools and _forced(tool_choice) and not hit_budget:
+            # OpenAI guarantees a call here: a text answer is a failure, not a completed run.
+            message = _no_forced_call(route, tool_choice)
+            await self._fail(run_id, "server_error", message, usage, turn.pending, turn)
+            return
         if turn.message is None:
             await self._open_message(run, turn)
-        hit_budget = turn.finish == "length" and completion_budget is not None
         reason = (
             "max_tokens"
             if hit_budget

@@ -7,7 +7,9 @@ exists. Keys are the field names below (a `[assistants]` table or top-level keys
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from store.db import DatabaseURL
 from store.errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///assistants.db"
+_ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
 class Settings(BaseModel):
@@ -48,6 +51,11 @@ class Settings(BaseModel):
     """Model names apps send mapped to configured models (`{"gpt-4o": "ollama/qwen2.5"}`)."""
     endpoints: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Named OpenAI-compatible endpoints: `{"name": {"base_url": ..., "api_key_env": ...}}`."""
+    only_configured_providers: bool = False
+    """Route only to providers the operator configured (a base URL or key in the environment, an
+    endpoint in the settings, or an alias target): `ollama/x` then never reaches a preset's
+    default localhost URL on a tenant's say-so. On for `assistants serve` and `assistants worker`,
+    off in-process, where the application is its own operator."""
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)
     """USD per million tokens by model (`{"openai/gpt-4o": {"prompt": 2.5, "completion": 10}}`):
     runs and steps then carry a `cost` (an extension field)."""
@@ -112,6 +120,22 @@ def parse_aliases(items: list[str]) -> dict[str, str]:
             )
         aliases[name.strip()] = target.strip()
     return aliases
+
+
+def parse_endpoints(items: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """`["ollama=http://127.0.0.1:11434/v1"]` as endpoints, refusing malformed entries."""
+    endpoints: dict[str, dict[str, Any]] = {}
+    for item in items:
+        name, sep, url = item.strip().partition("=")
+        name, url = name.strip(), url.strip()
+        if not sep or not _ENDPOINT_NAME.match(name) or not url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"Invalid endpoint {item!r}: expected NAME=BASE_URL with a name of letters, "
+                "digits, '.', '_' or '-' and an http(s) URL, e.g. "
+                "'ollama=http://127.0.0.1:11434/v1'."
+            )
+        endpoints[name] = {"base_url": url}
+    return endpoints
 
 
 def _from_toml() -> dict[str, Any]:

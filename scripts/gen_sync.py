@@ -34,6 +34,7 @@ RESOURCES = [
     ("assistants.resources.messages", "AsyncMessages", "Messages"),
     ("assistants.resources.threads", "AsyncThreads", "Threads"),
     ("assistants.resources.assistants", "AsyncAssistants", "Assistants"),
+    ("assistants.resources.models", "AsyncModels", "Models"),
 ]
 
 # Async return types and their blocking counterparts (where the counterpart is imported from).

@@ -498,3 +498,12 @@ class RunEvent:
     seq: int
     event: str
     data: dict[str, Any]
+
+
+class ModelCard(Model):
+    """A model this runtime can run: `{"id", "object": "model", "created", "owned_by"}`."""
+
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str

@@ -107,6 +107,30 @@ def string(value: object, param: str, *, max_length: int | None = None) -> str:
     return value
 
 
+MODEL_NAME_MAX: Final = 256
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9._:@/+-]+$")
+
+
+def model_name(value: object, param: str = "model") -> str:
+    """A model name (`ollama/llama3.2:1b`, `anthropic/claude-sonnet-4-5@20250929`): letters,
+    digits and `. _ : @ / + -`, in `/`-separated segments none of which is empty, `.` or `..`.
+
+    The name ends up in provider URLs and request bodies, so nothing else gets through.
+    """
+    name = string(value, param, max_length=MODEL_NAME_MAX)
+    bad_segment = any(seg in ("", ".", "..") for seg in name.split("/"))
+    if not _MODEL_NAME.match(name) or bad_segment:
+        shown = name if name.isprintable() else repr(name)
+        raise BadRequestError(
+            f"Invalid '{param}': '{shown}' is not a valid model name. Model names use letters, "
+            "digits and '.', '_', ':', '@', '/', '+', '-', in '/'-separated segments that are "
+            "not empty, '.' or '..' (e.g. 'ollama/llama3.2:1b', 'openai/gpt-4o-mini').",
+            param=param,
+            code="invalid_value",
+        )
+    return name
+
+
 def optional_string(value: object, param: str, *, max_length: int | None = None) -> str | None:
     return None if value is None else string(value, param, max_length=max_length)
 
@@ -611,7 +635,7 @@ def fallbacks(value: object, param: str = "fallbacks") -> list[str] | None:
     if value is None:
         return None
     items = array(value, param, max_length=FALLBACKS_MAX)
-    return [string(item, f"{param}[{i}]", max_length=256) for i, item in enumerate(items)]
+    return [model_name(item, f"{param}[{i}]") for i, item in enumerate(items)]
 
 
 def variables(value: object, param: str = "variables") -> dict[str, str] | None:

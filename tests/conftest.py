@@ -124,10 +124,17 @@ async def memory_store(anyio_backend: str) -> AsyncIterator[Store]:
         await s.close()
 
 
+# OpenAI model names the client-surface tests create objects with and read back, served by the
+# test double: without OPENAI_API_KEY, the bare names would be refused at creation.
+ECHOED_MODELS = {"gpt-4o": "test", "gpt-4o-mini": "test"}
+
+
 @pytest.fixture
 async def client(database_url: str) -> AsyncIterator[AsyncClient]:
     """An `AsyncClient` with no worker: runs stay where the test puts them."""
-    async with AsyncClient(database_url=database_url, worker=False) as c:
+    async with AsyncClient(
+        database_url=database_url, worker=False, model_aliases=ECHOED_MODELS
+    ) as c:
         yield c
 
 

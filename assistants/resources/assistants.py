@@ -52,7 +52,7 @@ def check_assistant(fields: dict[str, Any], *, create: bool) -> dict[str, Any]:
     if "model" in fields:
         if fields["model"] is None:
             raise v.invalid_type("model", "a string", None)
-        out["model"] = v.string(fields["model"], "model", max_length=256)
+        out["model"] = v.model_name(fields["model"], "model")
     if "name" in fields:
         out["name"] = v.optional_string(fields["name"], "name", max_length=v.ASSISTANT_NAME_MAX)
     if "description" in fields:
@@ -99,8 +99,8 @@ class AsyncAssistants(Resource):
         """Unknown models (the model or a fallback) are 400s now, not failed runs later."""
         if "model" in fields:
             self._ctx.router.resolve(fields["model"])
-        for model in (fields.get("extensions") or {}).get("fallbacks", []):
-            self._ctx.router.resolve(model)
+        for i, model in enumerate((fields.get("extensions") or {}).get("fallbacks", [])):
+            self._ctx.router.resolve(model, param=f"fallbacks[{i}]")
 
     async def create(
         self,

@@ -74,7 +74,7 @@ def check_run(fields: dict[str, Any], *, allowed: frozenset[str] = _RUN_PARAMS) 
     if fields.get("stream") is not None:
         v.boolean(fields["stream"], "stream")
     if fields.get("model") is not None:
-        out["model"] = v.string(fields["model"], "model", max_length=256)
+        out["model"] = v.model_name(fields["model"], "model")
     for name in ("instructions", "additional_instructions"):
         if fields.get(name) is not None:
             out[name] = v.string(fields[name], name, max_length=v.INSTRUCTIONS_MAX)

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistants._client import AsyncClient
 from assistants.server.auth import KeyRing
+from assistants.server.models_routes import add_model_routes
 from assistants.server.openapi import openapi_schema
 from assistants.streaming.manager import AsyncEventStream
 from runtime import states
@@ -489,6 +490,7 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
             )
         )
 
+    add_model_routes(app, view)
     return app
 
 

@@ -12,7 +12,9 @@ every `/v1` route of the wire contract instead:
 - the list and include query parameters (`limit` 1 to 100, `order`, `after`, `before`, `run_id`,
   `include[]`).
 
-Routes outside the contract (the run events extension, `/health`) are left out.
+Besides the contract, `GET /v1/models` and `GET /v1/models/{model}` (openai-python's
+`client.models`: what this server can run). Routes outside both (the run events extension,
+`/health`) are left out.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ _RESPONSE_MODELS: Final[tuple[type[BaseModel], ...]] = (
     types.MessageDeleted,
     types.Run,
     types.RunStep,
+    types.ModelCard,
 )
 
 
@@ -94,6 +97,16 @@ def _list_schema(item: str) -> dict[str, Any]:
             "has_more": {"type": "boolean"},
         },
     }
+
+
+_MODEL_LIST: Final = {
+    "type": "object",
+    "required": ["object", "data"],
+    "properties": {
+        "object": {"const": "list"},
+        "data": {"type": "array", "items": _ref("ModelCard")},
+    },
+}
 
 
 _ERROR_RESPONSE: Final = {
@@ -869,6 +882,10 @@ _OPERATIONS: Final[dict[tuple[str, str], _Operation]] = {
     ("GET", "/v1/threads/{thread_id}/runs/{run_id}/steps/{step_id}"): _Operation(
         "getRunStep", "Retrieve a run step", "Run steps", "RunStep", query=("include[]",)
     ),
+    ("GET", "/v1/models"): _Operation("listModels", "List models", "Models", "ModelList"),
+    ("GET", "/v1/models/{model}"): _Operation(
+        "retrieveModel", "Retrieve a model", "Models", "ModelCard"
+    ),
 }
 
 _QUERY_PARAMETERS: Final[dict[str, dict[str, Any]]] = {
@@ -913,6 +930,17 @@ def _parameters(path: str, operation: _Operation) -> list[dict[str, Any]]:
     for segment in path.split("/"):
         if segment.startswith("{") and segment.endswith("}"):
             name = segment[1:-1]
+            if name == "model":
+                out.append(
+                    {
+                        "name": name,
+                        "in": "path",
+                        "required": True,
+                        "description": "A model id, as `GET /v1/models` lists it.",
+                        "schema": {"type": "string", "maxLength": v.MODEL_NAME_MAX},
+                    }
+                )
+                continue
             prefix = _ID_PREFIX[name]
             out.append(
                 {
@@ -955,7 +983,12 @@ def _operation(path: str, operation: _Operation) -> dict[str, Any]:
 
 
 def _components() -> dict[str, Any]:
-    parts = (_response_schemas(), _request_schemas(), _stream_schemas())
+    parts = (
+        _response_schemas(),
+        _request_schemas(),
+        _stream_schemas(),
+        {"ModelList": copy.deepcopy(_MODEL_LIST)},
+    )
     merged: dict[str, Any] = {}
     for part in parts:
         clash = merged.keys() & part.keys()
@@ -972,9 +1005,10 @@ def build_schema(app: FastAPI) -> dict[str, Any]:
         if not isinstance(route, APIRoute) or not route.path.startswith("/v1/"):
             continue
         for method in sorted(route.methods or ()):
-            operation = _OPERATIONS.get((method, route.path))
+            path = route.path_format  # `{model:path}` documented as `{model}`
+            operation = _OPERATIONS.get((method, path))
             if operation is not None:
-                paths.setdefault(route.path, {})[method.lower()] = _operation(route.path, operation)
+                paths.setdefault(path, {})[method.lower()] = _operation(path, operation)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -113,6 +113,7 @@ class ProviderCallError(Exception):
         retryable: bool = False,
         retry_after: float | None = None,
         status: int | None = None,
+        usage: UsageChunk | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -120,6 +121,8 @@ class ProviderCallError(Exception):
         self.retryable = retryable
         self.retry_after = retry_after
         self.status = status
+        self.usage = usage
+        """The tokens the answer reported before it failed (spent, so the run reports them)."""
 
 
 class Provider(Protocol):

@@ -24,12 +24,18 @@ from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from contextlib import aclosing
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import anyio
 import structlog
 
-from runtime.providers.base import Chunk, ModelRequest, ProviderCallError, RetryBudget
+from runtime.providers.base import (
+    Chunk,
+    ModelRequest,
+    ProviderCallError,
+    RetryBudget,
+    UsageChunk,
+)
 from runtime.providers.transport import HTTPClient, Response, TransportError, TransportTimeout
 
 _log = structlog.get_logger()
@@ -40,7 +46,14 @@ RETRYABLE_STATUSES = frozenset({408, 409, 429})
 INVALID_PROMPT_STATUSES = frozenset({400, 404, 422})
 AUTH_STATUSES = frozenset({401, 403})
 
-TurnT = TypeVar("TurnT")
+
+class Answer(Protocol):
+    """What an adapter remembers of one response; `end()` is its usage (if any) and `Finish`."""
+
+    def end(self) -> list[Chunk]: ...
+
+
+TurnT = TypeVar("TurnT", bound=Answer)
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -167,6 +180,7 @@ async def with_retries(
                     f"{exc.message}",
                     code=exc.code,
                     status=exc.status,
+                    usage=exc.usage,
                 ) from exc
             if not exc.retryable or retries >= max_retries:
                 raise
@@ -270,11 +284,24 @@ class HTTPProvider(ABC, Generic[TurnT]):
     async def _attempt(
         self, url: str, body: dict[str, Any], timeout: float
     ) -> AsyncGenerator[Chunk, None]:
-        """One HTTP call: its chunks, or a `ProviderCallError` saying whether a retry may help.
+        """One HTTP call: its chunks, or a `ProviderCallError` saying whether a retry may help
+        and carrying the usage the answer reported before it failed.
 
         `timeout` bounds each read and write (connecting is bounded by the client).
         """
         turn = self._begin()
+        try:
+            async with aclosing(self._call(url, body, timeout, turn)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+        except ProviderCallError as exc:
+            if exc.usage is None:
+                exc.usage = next((c for c in turn.end() if isinstance(c, UsageChunk)), None)
+            raise
+
+    async def _call(
+        self, url: str, body: dict[str, Any], timeout: float, turn: TurnT
+    ) -> AsyncGenerator[Chunk, None]:
         try:
             async with self._client.stream(
                 "POST", url, json=body, headers=self._headers, timeout=timeout

@@ -2,8 +2,10 @@
 
 Resolution order: an exact model alias from settings, then `provider/model`, then bare-name
 detection (`gpt-*`, `o1*`/`o3*`/`o4*` → openai; `claude-*` → anthropic; `gemini-*` → google;
-`test` → the built-in test double), then the `*` alias. A name that resolves to nothing is a
-400 at assistant or run creation naming the model and saying how to configure it.
+`test` → the built-in test double), then the `*` alias. A name that resolves to nothing, or to
+a provider that cannot serve it here (no API key; with `only_configured_providers`, a local
+server the operator did not configure), is a 400 at assistant or run creation naming the model
+and saying what to configure.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from runtime.providers.base import Provider
 from runtime.providers.testmodel import TestModel
 from runtime.providers.transport import HTTPClient
 from runtime.settings import Settings
+from store import validation
 from store.errors import BadRequestError, ConfigurationError
 
 # Local OpenAI-compatible servers: name -> (base URL env var, default base URL).
@@ -25,6 +28,16 @@ LOCAL_PRESETS: dict[str, tuple[str, str]] = {
     "vllm": ("VLLM_BASE_URL", "http://localhost:8000/v1"),
     "lmstudio": ("LMSTUDIO_BASE_URL", "http://localhost:1234/v1"),
     "llamacpp": ("LLAMACPP_BASE_URL", "http://localhost:8080/v1"),
+}
+# Vendors with API keys: name -> (key env vars, base URL env var, default base URL).
+VENDORS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "openai": (("OPENAI_API_KEY",), "OPENAI_BASE_URL", "https://api.openai.com/v1"),
+    "anthropic": (("ANTHROPIC_API_KEY",), "ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
+    "google": (
+        ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+        "GEMINI_BASE_URL",
+        "https://generativelanguage.googleapis.com/v1beta",
+    ),
 }
 # Bare model names that name their vendor.
 _BARE = (
@@ -46,7 +59,13 @@ class Route:
 
 
 class ProviderRouter:
-    """Resolves model names to providers, sharing one `HTTPClient` between them."""
+    """Resolves model names to providers, sharing one `HTTPClient` between them.
+
+    A provider serves a model only when it can: a vendor needs its API key (or a base URL of the
+    operator's own), a named endpoint the key its `api_key_env` names, and with
+    `only_configured_providers` a local preset needs its base URL in the environment, an endpoint
+    of its name, or an alias pointing at it. Anything else is a 400 naming what to configure.
+    """
 
     def __init__(
         self,
@@ -59,6 +78,8 @@ class ProviderRouter:
         self._http = http
         self._providers: dict[str, Provider] = {"test": TestModel()}
         self._providers.update(extra or {})
+        self._registered = set(self._providers)  # served as given, whatever the environment
+        self._aliased = {t.partition("/")[0] for t in settings.model_aliases.values() if "/" in t}
         self._check_aliases()
 
     def _check_aliases(self) -> None:
@@ -76,13 +97,25 @@ class ProviderRouter:
             if aliases.get(name) == name:
                 raise ConfigurationError(f"The model alias {name!r} points at itself.")
         for alias, target in aliases.items():
-            if self._route(self._alias(target)) is None:
+            try:
+                validation.model_name(target, "model")
+            except BadRequestError:
+                raise ConfigurationError(
+                    f"The model alias {alias!r} points at {target!r}, which is not a valid model "
+                    "name (letters, digits and . _ : @ / + -, without empty, '.' or '..' "
+                    "segments)."
+                ) from None
+            found = self._target(self._alias(target))
+            if found is None:
                 raise ConfigurationError(
                     f"The model alias {alias!r} points at {target!r}, which no configured "
                     "provider serves: use 'provider/model' with a known provider (openai, "
                     "anthropic, google, ollama, vllm, lmstudio, llamacpp, test) or a named "
                     "endpoint from the settings."
                 )
+            problem = self._refusal(found[0], target, self._alias(target))
+            if problem is not None:
+                raise ConfigurationError(f"The model alias {alias!r}: {problem}")
 
     @property
     def http(self) -> HTTPClient:
@@ -99,44 +132,109 @@ class ProviderRouter:
     def register(self, name: str, provider: Provider) -> None:
         """Serve `name/...` (and the bare name `name`) with `provider`."""
         self._providers[name] = provider
+        self._registered.add(name)
 
-    def resolve(self, model: str) -> Route:
-        """The route for `model`, or a `BadRequestError` naming it.
+    def resolve(self, model: str, *, param: str = "model") -> Route:
+        """The route for `model`, or a `BadRequestError` naming it (and `param`).
 
         Order: an exact alias (followed through chains), then `provider/model`, then bare-name
-        detection, then the `*` alias.
+        detection, then the `*` alias, which also takes names whose provider is not usable here.
         """
-        route = self._route(self._alias(model))
-        if route is not None:
-            return route
+        validation.model_name(model, param)
+        name = self._alias(model)
+        found = self._target(name)
+        problem = None if found is None else self._refusal(found[0], model, name)
+        if found is not None and problem is None:
+            return self._make_route(name, *found)
         star = self.settings.model_aliases.get("*")
         if star is not None:
-            route = self._route(self._alias(star))
-            if route is not None:
-                return route
+            star_name = self._alias(star)
+            star_found = self._target(star_name)
+            if star_found is not None and self._refusal(star_found[0], star, star_name) is None:
+                return self._make_route(star_name, *star_found)
+        if problem is not None:
+            raise BadRequestError(problem, param=param, code="model_not_found")
         raise BadRequestError(
             f"The model '{model}' does not exist or is not configured here. Use a "
             "'provider/model' name (openai/..., ollama/..., vllm/..., lmstudio/..., llamacpp/..., "
             "test), a named endpoint from the settings, or map it with a model alias "
             f"(ASSISTANTS_MODEL_ALIASES='{model}=ollama/llama3.2').",
-            param="model",
+            param=param,
             code="model_not_found",
         )
 
-    def _route(self, name: str) -> Route | None:
+    @property
+    def registered(self) -> list[str]:
+        """The providers served as given (`test`, and those registered in-process), by name."""
+        return sorted(self._registered)
+
+    def local_servers(self) -> dict[str, dict[str, Any]]:
+        """The OpenAI-compatible servers the operator configured: the local presets given a base
+        URL or named by an alias, and the named endpoints (name -> base_url, api_key, headers)."""
+        names = [n for n, (env, _) in LOCAL_PRESETS.items() if _env(env) or n in self._aliased]
+        names += [n for n in self.settings.endpoints if n not in names]
+        return {name: config for name in names if (config := self._endpoint_config(name))}
+
+    def _target(self, name: str) -> tuple[str, str] | None:
+        """(provider name, model name to send it) for `name`, or None if no provider is known."""
         provider_name, sep, rest = name.partition("/")
-        if sep and rest:
-            provider = self._provider(provider_name)
-            if provider is not None:
-                return Route(provider, rest, name)
-        if name in self._providers:
-            return Route(self._providers[name], name, name)
+        if sep and rest and self._known(provider_name):
+            return provider_name, rest
+        if name in self._registered:
+            return name, name
         for pattern, vendor in _BARE:
             if pattern.match(name):
-                provider = self._provider(vendor)
-                if provider is not None:
-                    return Route(provider, name, f"{vendor}/{name}")
+                return vendor, name
         return None
+
+    def _known(self, provider_name: str) -> bool:
+        return (
+            provider_name in self._registered
+            or provider_name in self.settings.endpoints
+            or provider_name in VENDORS
+            or provider_name in LOCAL_PRESETS
+        )
+
+    def _refusal(self, provider_name: str, model: str, name: str) -> str | None:
+        """Why `provider_name` may not serve `model` (resolved to `name`) here; None if it may."""
+        if provider_name in self._registered:
+            return None
+        shown = f"Model '{model}'" + (f" (alias of '{name}')" if name != model else "")
+        remap = (
+            f"or map the model to a configured one with --model-alias '{model}=MODEL' "
+            "(ASSISTANTS_MODEL_ALIASES)"
+        )
+        if provider_name in self.settings.endpoints:
+            key_env = self.settings.endpoints[provider_name].get("api_key_env")
+            if key_env and not _env(str(key_env)):
+                return (
+                    f"{shown} needs provider '{provider_name}', whose API key is not set: set "
+                    f"{key_env} (the endpoint's api_key_env), {remap}."
+                )
+            return None
+        if provider_name in VENDORS:
+            keys, url_env, default_url = VENDORS[provider_name]
+            if any(_env(key) for key in keys) or _env(url_env) not in (None, default_url):
+                return None  # a key, or a base URL of the operator's own (a proxy, a local server)
+            return (
+                f"{shown} needs provider '{provider_name}', whose API key is not set: set "
+                f"{' or '.join(keys)}, {remap}."
+            )
+        if provider_name in LOCAL_PRESETS and self.settings.only_configured_providers:
+            env, _ = LOCAL_PRESETS[provider_name]
+            if not _env(env) and provider_name not in self._aliased:
+                return (
+                    f"{shown} needs provider '{provider_name}', which is not configured on this "
+                    f"server: set {env} (or add an endpoint named '{provider_name}' to the "
+                    f"settings), {remap}."
+                )
+        return None
+
+    def _make_route(self, name: str, provider_name: str, model: str) -> Route:
+        provider = self._provider(provider_name)
+        assert provider is not None  # `_target` only names known providers
+        label = name if "/" in name or provider_name == name else f"{provider_name}/{name}"
+        return Route(provider, model, label)
 
     def _alias(self, model: str) -> str:
         aliases = self.settings.model_aliases
@@ -217,3 +315,8 @@ class ProviderRouter:
             env, default = LOCAL_PRESETS[name]
             return {"base_url": os.environ.get(env, default), "api_key": None}
         return None
+
+
+def _env(name: str) -> str | None:
+    """An environment variable's value; set but empty counts as unset."""
+    return os.environ.get(name) or None

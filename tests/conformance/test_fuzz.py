@@ -241,6 +241,7 @@ def _seed_objects(base_url: str) -> dict[str, str]:
         "message_id": message["id"],
         "step_id": step["id"],
         "tool_call_id": run["required_action"]["submit_tool_outputs"]["tool_calls"][0]["id"],
+        "model": "test",
     }
 
 
@@ -378,17 +379,18 @@ def test_fuzz_operation(fuzz: Fuzz, method: str, path: str) -> None:
 
 
 def test_openapi_document(tmp_path: Path) -> None:
-    """`/openapi.json` documents the 23 operations of CONTRACT §2, and is built once."""
+    """`/openapi.json` documents the 23 operations of CONTRACT §2 and the two of `/v1/models`,
+    and is built once."""
     with _server(tmp_path) as server, httpx.Client() as http:
         response = http.get(f"{server.base_url.removesuffix('/v1')}/openapi.json")
         assert response.status_code == 200
         doc = response.json()
         assert openapi_schema(server.app) is openapi_schema(server.app)
     assert doc["openapi"] == "3.1.0"
-    assert len(OPERATIONS) == 23
+    assert len(OPERATIONS) == 25
     documented = sorted((m.upper(), p) for p, item in doc["paths"].items() for m in item)
     assert documented == sorted(OPERATIONS)
-    assert sum(1 for _ in schemathesis.openapi.from_dict(doc).get_all_operations()) == 23
+    assert sum(1 for _ in schemathesis.openapi.from_dict(doc).get_all_operations()) == 25
     steps = doc["paths"]["/v1/threads/{thread_id}/runs/{run_id}/steps"]["get"]
     params = {p["name"]: p for p in steps["parameters"]}
     assert params["limit"]["schema"]["minimum"] == 1

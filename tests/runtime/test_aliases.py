@@ -30,8 +30,11 @@ def _router(**aliases: str) -> ProviderRouter:
     return ProviderRouter(Settings(model_aliases=aliases))
 
 
-def test_resolution_order__alias_then_provider_then_bare_then_star() -> None:
+def test_resolution_order__alias_then_provider_then_bare_then_star(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Exact alias first, then provider/model, then bare-name detection, then `*`."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     router = _router(**{"gpt-4o": "test", "*": "ollama/qwen2.5", "ollama/x": "test"})
     assert router.resolve("gpt-4o").label == "test"  # exact alias beats bare detection
     assert router.resolve("ollama/x").label == "test"  # exact alias beats provider/model
@@ -177,8 +180,10 @@ def test_served__official_sdk_with_model_alias_flag(tmp_path: Path) -> None:
     assert process.returncode == 0
 
 
-def test_router__native_vendors_by_prefix_and_bare_name() -> None:
+def test_router__native_vendors_by_prefix_and_bare_name(monkeypatch: pytest.MonkeyPatch) -> None:
     """`anthropic/`, `claude-*`, `google/`, `gemini-*` route to the vendors' own adapters."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    monkeypatch.setenv("GEMINI_API_KEY", "gm-test")
     router = _router()
     assert router.resolve("claude-sonnet-4-5").label == "anthropic/claude-sonnet-4-5"
     assert router.resolve("anthropic/claude-x").provider.name == "anthropic"

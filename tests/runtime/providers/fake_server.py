@@ -75,6 +75,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.write(b"0\r\n\r\n")
 
+    def do_GET(self) -> None:
+        """`GET .../models`: the `models` listing (404 when it is None); recorded like a POST."""
+        fake = self.server.fake
+        with fake.lock:
+            fake.requests.append(
+                Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, None)
+            )
+            models = fake.models
+        found = models is not None and self.path.endswith("/models")
+        payload = json.dumps(
+            {"object": "list", "data": models} if found else {"error": "not found"}
+        ).encode()
+        self.send_response(200 if found else 404)
+        self.send_header("Connection", "close")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
@@ -94,6 +113,7 @@ class FakeServer:
         self.lock = threading.Lock()
         self.replies: deque[Reply] = deque()
         self.requests: list[Seen] = []
+        self.models: list[Any] | None = None  # what `GET /v1/models` lists (None: a 404)
         self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.fake = self
         self._thread = threading.Thread(
