@@ -154,14 +154,22 @@ class ProviderRouter:
                 return self._make_route(star_name, *star_found)
         if problem is not None:
             raise BadRequestError(problem, param=param, code="model_not_found")
+        prefixes = ", ".join(f"{name}/..." for name in self.provider_names)
         raise BadRequestError(
             f"The model '{model}' does not exist or is not configured here. Use a "
-            "'provider/model' name (openai/..., ollama/..., vllm/..., lmstudio/..., llamacpp/..., "
-            "test), a named endpoint from the settings, or map it with a model alias "
+            f"'provider/model' name ({prefixes}), 'test', or map it with a model alias "
             f"(ASSISTANTS_MODEL_ALIASES='{model}=ollama/llama3.2').",
             param=param,
             code="model_not_found",
         )
+
+    @property
+    def provider_names(self) -> list[str]:
+        """Every provider a `provider/model` name may start with: vendors, local presets, and
+        the named endpoints and in-process providers of this runtime."""
+        names = ["openai", *NATIVE, *LOCAL_PRESETS]
+        names += [n for n in (*self.settings.endpoints, *self._registered) if n not in names]
+        return [n for n in names if n != "test"]
 
     @property
     def registered(self) -> list[str]:

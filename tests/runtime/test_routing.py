@@ -345,3 +345,14 @@ def test_configured_only__the_worker_command_refuses_a_malformed_endpoint(tmp_pa
     )
     assert result.returncode == 2
     assert "Invalid endpoint 'nonsense': expected NAME=BASE_URL" in result.stderr
+
+
+def test_unknown_model__the_400_names_every_provider_prefix() -> None:
+    """An unresolvable name lists every provider it could have named, endpoints included."""
+    router = ProviderRouter(Settings(endpoints={"corp": {"base_url": "http://127.0.0.1:9/v1"}}))
+    with pytest.raises(BadRequestError) as caught:
+        router.resolve("nope")
+    message = str(caught.value)
+    for prefix in ("openai", "anthropic", "google", *LOCAL_PRESETS, "corp"):
+        assert f"{prefix}/..." in message
+    assert caught.value.param == "model"
