@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from assistants import AsyncClient
+from store.db import Row
 from store.fused import Claim
 from store.store import Store
 from tests.helpers import TEST_WORKER, USAGE, finish_message, open_message
@@ -35,7 +36,7 @@ async def _in_flight(store: Store) -> dict[str, int]:
     return {str(r["project"]): int(r["n"]) for r in rows}
 
 
-async def _complete(store: Store, run: dict[str, Any], successor: Claim | None = None) -> None:
+async def _complete(store: Store, run: Row, successor: Claim | None = None) -> None:
     """Do a worker's one-message turn for a claimed run, ending it (with `successor`'s claim)."""
     step_id, message_id = await open_message(store, run)
     await finish_message(store, run["id"], step_id, message_id, successor=successor)
@@ -82,7 +83,7 @@ async def test_claim__a_project_at_its_limit_is_passed_over(client: AsyncClient)
     a = await _flood(client, "a", 10)
     b = await _flood(client, "b", 10)
     store = await client.store()
-    limits = {"project_limits": {"a": 2}}
+    limits: dict[str, Any] = {"project_limits": {"a": 2}}
     held = await store.claim(TEST_WORKER, limit=5, lease_seconds=60, **limits)
     assert await _in_flight(store) == {"a": 2, "b": 3}
     assert not await store.claim(TEST_WORKER, limit=5, lease_seconds=60, project_limit=3, **limits)
