@@ -17,6 +17,10 @@ own, used as `ollama/fake`), waiting `--model-delay` (150 ms) before each answer
     and how many of a's runs were still queued when b's last run completed. `sqlite` is the
     embedded worker of one `AsyncClient` on a SQLite file; `postgres` is one `assistants worker`
     process, the client in this process.
+(claim) what one claim costs: `Store.claim(limit=1)` timed `--claims` times (median, p99) with
+    `--queue` runs queued in 1 and in 20 projects and 10 runs in flight (after each timed claim
+    the run claimed 10 claims before ends, untimed), on a SQLite file and on Postgres (a fresh
+    schema: no statistics). Run it on two versions of the code to compare their claims.
 (limit) the per-project limit across processes: 4 worker processes (40 slots) on Postgres,
     `ASSISTANTS_PROJECT_RUN_LIMITS=a=N` (`--limit`, 5), 200 runs each of `a` and `b` queued at
     once; reported: the most runs of `a` held by workers at once, as sampled by a query every
@@ -60,7 +64,7 @@ from benchmarks.scale import (
     wait_until,
 )
 
-PARTS = ("sqlite", "postgres", "limit")
+PARTS = ("sqlite", "postgres", "claim", "limit")
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,46 @@ async def postgres_part(args: argparse.Namespace, workers: Workers) -> Latencies
             workers.stop_all()
 
 
+async def _claim_costs(url: str, queue: int, projects: int, claims: int) -> list[float]:
+    """Seconds per `Store.claim(limit=1)`, `queue` runs queued in `projects` projects."""
+    async with AsyncClient(database_url=url, worker=False) as client:
+        for p in range(projects):
+            scoped = client.for_project(f"p{p}")
+            assistant = await scoped.assistants.create(model="test")
+            await queue_runs(scoped, assistant.id, queue // projects, f"p{p}")
+        store = await client.store()
+        held: list[str] = []
+        samples = []
+        for _ in range(claims + 10):
+            started = time.perf_counter()
+            (run,) = await store.claim("bench-claim", limit=1, lease_seconds=60)
+            samples.append(time.perf_counter() - started)
+            held.append(run["id"])
+            if len(held) > 10:
+                await store.end_run(
+                    held.pop(0), to="cancelled", allowed=("in_progress",), worker_id="bench-claim"
+                )
+    return samples[10:]  # the first ones prepare statements
+
+
+async def claim_part(args: argparse.Namespace) -> list[str]:
+    rows = []
+    for projects in (1, 20):
+        with tempfile.TemporaryDirectory() as tmp:
+            costs = await _claim_costs(
+                f"sqlite+aiosqlite:///{tmp}/claims.db", args.queue, projects, args.claims
+            )
+        rows.append(("SQLite file", projects, costs))
+        async with Schema(args.database_url) as url:
+            costs = await _claim_costs(url, args.queue, projects, args.claims)
+        rows.append(("Postgres", projects, costs))
+    return [
+        f"| {name} | {projects} | {statistics.median(costs) * 1e6:.0f} "
+        f"| {percentile(costs, 0.99) * 1e6:.0f} |"
+        for name, projects, costs in rows
+    ]
+
+
 @dataclass(frozen=True)
 class LimitResult:
     sampled_max: int
@@ -223,6 +267,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 result = await postgres_part(args, workers)
                 rows.append(result.row("Postgres, one worker process"))
                 print(rows[-1], flush=True)
+            claims = await claim_part(args) if "claim" in args.only else []
             limited = await limit_part(args, workers) if "limit" in args.only else None
         finally:
             workers.stop_all()
@@ -236,6 +281,13 @@ async def main_async(args: argparse.Namespace) -> None:
         )
         print("| --- | ---: | ---: | ---: | ---: |")
         print("\n".join(rows))
+    if claims:
+        print(
+            f"\n| Store.claim(limit=1), {args.queue} queued, 10 in flight, µs "
+            "| projects | median | p99 |"
+        )
+        print("| --- | ---: | ---: | ---: |")
+        print("\n".join(claims))
     if limited is not None:
         print(
             f"\nlimit a={args.limit}, 4 worker processes x 10 slots, 200 runs each of a and b: "
@@ -251,6 +303,8 @@ def main() -> None:
     parser.add_argument("--flood", type=int, default=200, help="runs project a keeps queued")
     parser.add_argument("--runs", type=int, default=20, help="project b's sequential runs")
     parser.add_argument("--limit", type=int, default=5, help="project a's limit in (limit)")
+    parser.add_argument("--queue", type=int, default=2000, help="runs queued in (claim)")
+    parser.add_argument("--claims", type=int, default=300, help="claims timed in (claim)")
     parser.add_argument(
         "--only", action="append", default=[], help=f"parts to run, of {','.join(PARTS)} (all)"
     )
@@ -259,11 +313,14 @@ def main() -> None:
     if unknown := names - set(PARTS):
         parser.error(f"unknown {', '.join(sorted(unknown))}: choose from {', '.join(PARTS)}")
     args.only = [p for p in PARTS if p in names] if names else list(PARTS)
-    needs_postgres = {"postgres", "limit"} & set(args.only)
+    needs_postgres = {"postgres", "claim", "limit"} & set(args.only)
     if needs_postgres and not (args.database_url or "").startswith("postgres"):
         parser.error("needs Postgres: --database-url or ASSISTANTS_TEST_POSTGRES_URL")
-    if min(args.flood, args.runs, args.limit) < 1:
-        parser.error("--flood, --runs and --limit must be at least 1")
+    if min(args.flood, args.runs, args.limit, args.claims) < 1 or args.queue < args.claims + 30:
+        parser.error(
+            "--flood, --runs, --limit and --claims must be at least 1, --queue at least "
+            "--claims + 30"
+        )
     load = os.getloadavg()
     print(
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "

@@ -80,9 +80,10 @@ class Claim:
 
 # Runs a claim counts against their project: those held by a worker (`in_progress`, `cancelling`).
 HELD_SQL = "worker_id IS NOT NULL"
-# Queued runs looked at per project beyond the claim's limit: room for the ones other claimers
-# hold locked at the moment (skipped), so a claim still finds runs while others claim too.
-_SLACK = 16
+# Queued runs offered beyond the claim's limit (per project, and in all): room for the ones
+# other claimers hold locked at the moment (skipped), so a claim still finds runs while others
+# claim too. A claim that finds too few leaves its slot to the worker's next claim.
+_SLACK = 8
 # The projects that have queued runs, in order: one index probe each (a skip scan of
 # `ix_runs_queued_project`), never a scan of the queue.
 _QUEUED_PROJECTS = (
@@ -136,7 +137,7 @@ def pick_sql(dialect: str, claim: Claim, *, guard: str = "", freed: str = "") ->
         # by primary key (a join with `x` could hash the whole queue instead).
         offer = (
             f"o AS (SELECT ARRAY(SELECT x.seq FROM x WHERE TRUE{capped} "
-            "ORDER BY x.place, x.seq) AS seqs)"
+            f"ORDER BY x.place, x.seq LIMIT :claim_limit + {_SLACK}) AS seqs)"
         )
         return (
             f"WITH RECURSIVE {_QUEUED_PROJECTS}, {ranked}, {offer} SELECT runs.seq FROM runs "
