@@ -5,6 +5,7 @@ it frees (Postgres)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from assistants import AsyncClient
@@ -200,3 +201,15 @@ async def test_claim__expired_runs_are_not_offered(client: AsyncClient) -> None:
         await tx.execute("UPDATE runs SET expires_at = 1 WHERE id IN (:x, :y)", {"x": a[0], "y": b})
     taken = await store.claim(TEST_WORKER, limit=5, lease_seconds=60)
     assert [r["id"] for r in taken] == [a[1]]
+
+
+async def test_sqlite__temporary_btrees_stay_in_memory(anyio_backend: str, tmp_path: Path) -> None:
+    """A SQLite store keeps temporary b-trees (a claim's orderings) in memory, not in files
+    that every claim would create and delete."""
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'assistants.db'}")
+    try:
+        row = await store.db.fetchrow("PRAGMA temp_store")
+        assert row is not None
+        assert row["temp_store"] == 2  # MEMORY
+    finally:
+        await store.close()
