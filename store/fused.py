@@ -107,6 +107,14 @@ def pick_sql(dialect: str, claim: Claim, *, guard: str = "", freed: str = "") ->
     (`Claim.project_limit`, `Claim.project_limits`) stay queued. On Postgres the rows are locked
     `FOR UPDATE SKIP LOCKED` (`guard`: more SQL conditions on them); on SQLite the claim's write
     transaction holds the database.
+
+    What the limit guarantees: on SQLite claims are serialised by the write lock, so it is exact.
+    On Postgres a claim counts the runs in flight as of its statement's snapshot: claims made at
+    the same moment (other workers, other slots) do not see each other's, and together can pass
+    the limit by what they took (a successor claim takes one run); while a project is over, no
+    claim takes more of its runs. An advisory lock per project would not close this inside one
+    statement (the snapshot is taken before the lock), only as a statement of its own before
+    every claim: a round trip more per claim, and the project's claims serialised.
     """
     cap = ""
     if claim.project_limits:
