@@ -120,8 +120,9 @@ CREATE TABLE runs (
 	UNIQUE (id)
 );
 CREATE INDEX ix_runs_expiring ON runs (expires_at) WHERE status IN ('queued', 'in_progress', 'requires_action', 'cancelling');
+CREATE INDEX ix_runs_held_project ON runs (project) WHERE worker_id IS NOT NULL;
 CREATE INDEX ix_runs_leased ON runs (lease_expires_at) WHERE worker_id IS NOT NULL;
-CREATE INDEX ix_runs_queued ON runs (seq) WHERE status = 'queued';
+CREATE INDEX ix_runs_queued_project ON runs (project, seq) WHERE status = 'queued';
 CREATE INDEX ix_runs_thread_seq ON runs (thread_id, seq);
 CREATE UNIQUE INDEX ux_runs_one_active_per_thread ON runs (thread_id) WHERE status IN ('queued', 'in_progress', 'requires_action', 'cancelling');
 

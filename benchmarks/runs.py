@@ -172,8 +172,22 @@ class TxProbe:
             yield tx
         self.commits.append((caller, time.perf_counter_ns()))
 
-    async def _claimed(self, worker_id: str, *, limit: int, lease_seconds: float) -> list[Row]:
-        rows = await self._claim(worker_id, limit=limit, lease_seconds=lease_seconds)
+    async def _claimed(
+        self,
+        worker_id: str,
+        *,
+        limit: int,
+        lease_seconds: float,
+        project_limit: int | None = None,
+        project_limits: dict[str, int] | None = None,
+    ) -> list[Row]:
+        rows = await self._claim(
+            worker_id,
+            limit=limit,
+            lease_seconds=lease_seconds,
+            project_limit=project_limit,
+            project_limits=project_limits,
+        )
         if not rows:  # its commit is the last one: nothing else ran since
             caller, stamp = self.commits[-1]
             assert caller == "claim", caller

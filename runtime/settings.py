@@ -11,7 +11,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -31,6 +31,11 @@ class Settings(BaseModel):
     """Where state lives: `sqlite+aiosqlite:///file.db`, `...:memory:`, `postgresql+asyncpg://`."""
     max_concurrent_runs: int = Field(default=64, ge=1, le=100_000)
     """How many runs one worker executes at once (model calls overlap; the store is shared)."""
+    max_runs_per_project: int | None = Field(default=None, ge=1)
+    """How many runs of one project (API key) may be in flight at once, across all workers;
+    None: no limit. Claims pass over a project at its limit (its runs stay queued)."""
+    project_run_limits: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
+    """`max_runs_per_project` for named projects (`{"team-a": 2}`; env `team-a=2,team-b=8`)."""
     lease_seconds: float = Field(default=15.0, gt=0)
     """How long a worker's claim on a run lasts without a heartbeat before others may take it."""
     heartbeat_seconds: float | None = Field(default=None, gt=0)
@@ -99,6 +104,8 @@ def _from_env() -> dict[str, Any]:
             continue
         if name == "model_aliases":
             out[name] = parse_aliases(raw.split(","))
+        elif name == "project_run_limits":
+            out[name] = parse_run_limits(raw.split(","))
         elif field.annotation in (int, "int"):
             out[name] = raw
         else:
@@ -136,6 +143,23 @@ def parse_endpoints(items: Sequence[str]) -> dict[str, dict[str, Any]]:
             )
         endpoints[name] = {"base_url": url}
     return endpoints
+
+
+def parse_run_limits(items: list[str]) -> dict[str, str]:
+    """`["team-a=2", "team-b=8"]` as a mapping (the numbers are validated as settings),
+    refusing malformed entries."""
+    limits: dict[str, str] = {}
+    for item in items:
+        entry = item.strip()
+        if not entry:
+            continue
+        project, sep, limit = entry.rpartition("=")
+        if not sep or not project.strip() or not limit.strip():
+            raise ConfigurationError(
+                f"Invalid project run limit {entry!r}: expected PROJECT=N, e.g. 'team-a=2'."
+            )
+        limits[project.strip()] = limit.strip()
+    return limits
 
 
 def _from_toml() -> dict[str, Any]:

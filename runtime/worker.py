@@ -1,6 +1,7 @@
 """The worker: claims queued runs and executes them, one anyio task group.
 
-- claim loop: takes queued runs (bounded by `max_concurrent_runs`), each executed in its own task;
+- claim loop: takes queued runs (bounded by `max_concurrent_runs`; fairly between projects, none
+  past a project's `max_runs_per_project`), each executed in its own task;
   it sleeps until a wake-up (a run was queued in this process) or `poll_seconds` pass, so other
   processes' runs are found by polling, the guarantee;
 - heartbeat: renews the leases of held runs on the database clock; a run missing from the answer
@@ -139,7 +140,11 @@ class Worker:
                 continue
             try:
                 rows = await self.store.claim(
-                    self.worker_id, limit=min(free, 100), lease_seconds=self.settings.lease_seconds
+                    self.worker_id,
+                    limit=min(free, 100),
+                    lease_seconds=self.settings.lease_seconds,
+                    project_limit=self.settings.max_runs_per_project,
+                    project_limits=self.settings.project_run_limits,
                 )
             except Exception:  # the database may be restarting: log, wait, retry
                 log.exception("claim_failed")
@@ -204,7 +209,16 @@ class Worker:
         run_id = row["id"]
         held = self._active[run_id]
         stopping = self._stopping is not None and self._stopping.is_set()
-        successor = None if stopping else Claim(self.worker_id, self.settings.lease_seconds)
+        successor = (
+            None
+            if stopping
+            else Claim(
+                self.worker_id,
+                self.settings.lease_seconds,
+                project_limit=self.settings.max_runs_per_project,
+                project_limits=self.settings.project_run_limits,
+            )
+        )
         try:
             with held.scope:
                 try:

@@ -214,6 +214,9 @@ class SqliteDatabase:
             # the event loop inside a COMMIT. A background thread does them instead.
             conn.execute("PRAGMA wal_autocheckpoint=0")
         conn.execute("PRAGMA synchronous=NORMAL")
+        # Temporary b-trees (a claim's ordering of the projects' queued runs) stay in memory: as
+        # files, each statement that needs one creates and deletes a file.
+        conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute("PRAGMA busy_timeout=0")
         conn.execute("PRAGMA foreign_keys=ON")
         self._conn = conn

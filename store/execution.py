@@ -17,7 +17,7 @@ from store.base import ACTIVE, now
 from store.context import STEPS_SQL, context_limit, context_messages_sql
 from store.db import Row, Tx
 from store.errors import AssistantsError
-from store.fused import PICK_SQL, Claim, FusedMixin
+from store.fused import Claim, FusedMixin, pick_sql
 from store.rows import (
     MESSAGE_COLUMNS,
     RUN_COLUMNS,
@@ -42,13 +42,23 @@ Event = tuple[str, dict[str, Any]]
 class ExecutionMixin(FusedMixin):
     # --- claims and leases -----------------------------------------------------------------
 
-    async def claim(self, worker_id: str, *, limit: int, lease_seconds: float) -> list[Row]:
-        """Take up to `limit` queued runs, oldest first, for `worker_id`.
+    async def claim(
+        self,
+        worker_id: str,
+        *,
+        limit: int,
+        lease_seconds: float,
+        project_limit: int | None = None,
+        project_limits: dict[str, int] | None = None,
+    ) -> list[Row]:
+        """Take up to `limit` queued runs for `worker_id`, fairly between projects: the
+        project with the fewest runs in flight first, the oldest run first (see `pick_sql`); a
+        project at its limit (`project_limits.get(project, project_limit)`) is passed over.
 
         One statement moves them to `in_progress` with the worker's id and a lease on the
         database clock (Postgres: `FOR UPDATE SKIP LOCKED`, so workers never wait on each other).
         """
-        claim = Claim(worker_id, lease_seconds, limit)
+        claim = Claim(worker_id, lease_seconds, limit, project_limit, dict(project_limits or {}))
         if self.db.dialect == "postgresql":
             claimed = await self._claim_pg(claim)
             self._took(claimed)
@@ -57,7 +67,7 @@ class ExecutionMixin(FusedMixin):
             rows = await tx.fetch(
                 "UPDATE runs SET status = 'in_progress', worker_id = :worker_id, "
                 "lease_expires_at = {now} + :lease, started_at = COALESCE(started_at, :t) "
-                f"WHERE seq IN ({PICK_SQL.replace('{guard}', '')}) AND status = 'queued' "
+                f"WHERE seq IN ({pick_sql('sqlite', claim)}) AND status = 'queued' "
                 f"RETURNING {RUN_COLUMNS}",
                 claim.params(),
             )

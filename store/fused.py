@@ -51,23 +51,19 @@ _MESSAGE_SNAPSHOT = snapshot_sql("message")
 _RUN_SNAPSHOT = snapshot_sql("run")
 
 
-PICK_SQL = (
-    "SELECT seq FROM runs WHERE status = 'queued' AND (expires_at IS NULL OR expires_at > {now})"
-    "{guard} ORDER BY seq LIMIT :claim_limit"
-)
-"""The oldest queued runs that have not expired (database clock), `:claim_limit` of them;
-`{guard}` is more SQL conditions."""
-
-
 @dataclass
 class Claim:
     """Runs for `worker_id` to take: at most `limit`, each leased for `lease_seconds` (database
-    clock). Given to the write that frees a worker's slot (Postgres), it is made in the same
-    statement, and `rows` are the runs it took."""
+    clock), fairly between projects (`pick_sql`), none that would give a project more than
+    `project_limits.get(project, project_limit)` runs in flight (None: no limit). Given to the
+    write that frees a worker's slot (Postgres), it is made in the same statement, and `rows`
+    are the runs it took."""
 
     worker_id: str
     lease_seconds: float
     limit: int = 1
+    project_limit: int | None = None
+    project_limits: dict[str, int] = field(default_factory=dict)
     rows: list[Row] = field(default_factory=list)
 
     def params(self) -> dict[str, Any]:
@@ -75,16 +71,114 @@ class Claim:
             "worker_id": self.worker_id,
             "lease": self.lease_seconds,
             "claim_limit": self.limit,
+            "project_limit": self.project_limit,
+            "project_limits": dumps(self.project_limits),
             "t": now(),
             "token": PROCESS_TOKEN + "|",
         }
 
 
-def _claim_ctes(guard: str) -> str:
+# Runs a claim counts against their project: those held by a worker (`in_progress`, `cancelling`).
+HELD_SQL = "worker_id IS NOT NULL"
+# Queued runs offered beyond the claim's limit (per project, and in all): room for the ones
+# other claimers hold locked at the moment (skipped), so a claim still finds runs while others
+# claim too. A claim that finds too few leaves its slot to the worker's next claim.
+_SLACK = 8
+# The projects that have queued runs, in order: one index probe each (a skip scan of
+# `ix_runs_queued_project`), never a scan of the queue.
+_QUEUED_PROJECTS = (
+    "qp(project) AS (SELECT (SELECT project FROM runs WHERE status = 'queued' "
+    "ORDER BY project LIMIT 1) UNION ALL SELECT (SELECT n.project FROM runs AS n "
+    "WHERE n.status = 'queued' AND n.project > qp.project ORDER BY n.project LIMIT 1) "
+    "FROM qp WHERE qp.project IS NOT NULL)"
+)
+_WAITING = "w.status = 'queued' AND (w.expires_at IS NULL OR w.expires_at > {now})"
+
+
+def pick_sql(dialect: str, claim: Claim, *, guard: str = "", freed: str = "") -> str:
+    """The `seq`s of the queued runs `claim` takes, fairly between projects (a subquery).
+
+    Each project with queued runs offers its oldest ones that have not expired (database clock);
+    the `k`-th of them is the project's `held + k`-th run in flight, `held` being its runs that
+    workers hold now (less `freed`, SQL conditions excluding a run this very statement frees).
+    Runs are taken lowest place first, the oldest first among equal places: the project with
+    the fewest runs in flight goes first, and projects take turns, so one project's flood delays
+    another's runs by at most a turn. A project's runs that would pass its limit
+    (`Claim.project_limit`, `Claim.project_limits`) stay queued. On Postgres the rows are locked
+    `FOR UPDATE SKIP LOCKED` (`guard`: more SQL conditions on them); on SQLite the claim's write
+    transaction holds the database.
+
+    What the limit guarantees: on SQLite claims are serialised by the write lock, so it is exact.
+    On Postgres a claim counts the runs in flight as of its statement's snapshot: claims made at
+    the same moment (other workers, other slots) do not see each other's, and together can pass
+    the limit by what they took (a successor claim takes one run); while a project is over, no
+    claim takes more of its runs. An advisory lock per project would not close this inside one
+    statement (the snapshot is taken before the lock), only as a statement of its own before
+    every claim: a round trip more per claim, and the project's claims serialised.
+    """
+    cap = ""
+    if claim.project_limits:
+        json_rows = (
+            "json_each_text(CAST(:project_limits AS json))"
+            if dialect == "postgresql"
+            else "json_each(:project_limits)"
+        )
+        cap = (
+            f"COALESCE((SELECT CAST(l.value AS integer) FROM {json_rows} AS l "
+            "WHERE l.key = qp.project), CAST(:project_limit AS integer))"
+        )
+    elif claim.project_limit is not None:
+        cap = "CAST(:project_limit AS integer)"
+    held = f"(SELECT count(*) FROM runs AS h WHERE h.project = qp.project AND h.{HELD_SQL}{freed})"
+    cap_column = f", {cap} AS cap" if cap else ""
+    capped = " AND (x.cap IS NULL OR x.place <= x.cap)" if cap else ""
+    if dialect == "postgresql":
+        ranked = (
+            f"x AS (SELECT w.seq, held.n + row_number() OVER (PARTITION BY qp.project "
+            f"ORDER BY w.seq) AS place{cap_column} FROM qp "
+            f"CROSS JOIN LATERAL {held} AS held(n) "
+            f"CROSS JOIN LATERAL (SELECT w.seq FROM runs AS w WHERE w.project = qp.project "
+            f"AND {_WAITING} ORDER BY w.seq LIMIT :claim_limit + {_SLACK}) AS w "
+            "WHERE qp.project IS NOT NULL)"
+        )
+        # The offer as one array, in the order runs are taken: the rows to lock are then read
+        # by primary key (a join with `x` could hash the whole queue instead).
+        offer = (
+            f"o AS (SELECT ARRAY(SELECT x.seq FROM x WHERE TRUE{capped} "
+            f"ORDER BY x.place, x.seq LIMIT :claim_limit + {_SLACK}) AS seqs)"
+        )
+        return (
+            f"WITH RECURSIVE {_QUEUED_PROJECTS}, {ranked}, {offer} SELECT runs.seq FROM runs "
+            "WHERE runs.seq = ANY(CAST((SELECT o.seqs FROM o) AS integer[])) "
+            # Re-checked on the locked row's newest version; written so that no partial index
+            # of queued runs matches it, which a planner without statistics would scan whole.
+            f"AND runs.status || '' = 'queued'{guard} "
+            "ORDER BY array_position((SELECT o.seqs FROM o), runs.seq) "
+            "LIMIT :claim_limit FOR UPDATE OF runs SKIP LOCKED"
+        )
+    # SQLite has no LATERAL: each project's window ends at its `k`-th waiting run, found by
+    # one index probe, and the window is read as an index range.
+    offered = (
+        f"o AS MATERIALIZED (SELECT qp.project, {held} AS n{cap_column}, "
+        f"(SELECT w.seq FROM runs AS w WHERE w.project = qp.project AND {_WAITING} ORDER BY w.seq "
+        f"LIMIT 1 OFFSET :claim_limit - 1) AS last FROM qp WHERE qp.project IS NOT NULL)"
+    )
+    ranked = (
+        "x AS (SELECT w.seq, o.n + row_number() OVER (PARTITION BY o.project ORDER BY w.seq) "
+        f"AS place{', o.cap' if cap else ''} FROM o JOIN runs AS w ON w.project = o.project "
+        f"AND {_WAITING} AND w.seq <= COALESCE(o.last, 9223372036854775807))"
+    )
+    return (
+        f"WITH RECURSIVE {_QUEUED_PROJECTS}, {offered}, {ranked} SELECT x.seq FROM x "
+        f"WHERE TRUE{capped} ORDER BY x.place, x.seq LIMIT :claim_limit"
+    )
+
+
+def _claim_ctes(claim: Claim, guard: str = "", freed: str = "") -> str:
     """The CTEs `picked` (locked), `c` (the claimed runs, their rows and snapshots `j`) and
     `cins` (their `thread.run.in_progress` events), for `Claim.params()`."""
     return (
-        f"picked AS MATERIALIZED ({PICK_SQL.replace('{guard}', guard)} FOR UPDATE SKIP LOCKED), "
+        f"picked AS MATERIALIZED ({pick_sql('postgresql', claim, guard=guard, freed=freed)}), "
         "c AS (UPDATE runs SET status = 'in_progress', worker_id = :worker_id, "
         "lease_expires_at = {now} + :lease, started_at = COALESCE(started_at, :t), "
         "event_seq = event_seq + 1 "
@@ -122,7 +216,8 @@ def _successor_parts(successor: Claim | None) -> tuple[list[str], str, dict[str,
     if successor is None:
         return [], "", {}
     return (
-        [_claim_ctes(" AND EXISTS (SELECT 1 FROM r)")],
+        # The run the statement frees no longer counts against its project.
+        [_claim_ctes(successor, " AND EXISTS (SELECT 1 FROM r)", " AND h.id != :id")],
         f", (SELECT json_agg(x) FROM (SELECT {_CLAIMED} FROM c) AS x) AS successors",
         successor.params(),
     )
@@ -149,7 +244,7 @@ class FusedMixin(RunsMixin):
     async def _claim_pg(self, claim: Claim) -> list[Row]:
         """Claim, log each run's `thread.run.in_progress` (its row) and notify, in one statement."""
         rows = await self.db.fetch(
-            f"WITH {_claim_ctes('')} SELECT {_CLAIMED} FROM c",
+            f"WITH {_claim_ctes(claim)} SELECT {_CLAIMED} FROM c",
             {**claim.params(), "created": time.time()},
         )
         return [_claimed_row(dict(row)) for row in rows]

@@ -107,12 +107,20 @@ class RunRow(Base, table=True):
             sqlite_where=text(_ACTIVE_SQL),
             postgresql_where=text(_ACTIVE_SQL),
         ),
-        # The claim scans queued runs in order; the sweeper scans held runs by lease.
+        # A claim finds the projects with queued runs and reads each one's oldest, and counts
+        # each one's runs in flight (`store.fused.pick_sql`); the sweeper scans held runs by lease.
         Index(
-            "ix_runs_queued",
+            "ix_runs_queued_project",
+            "project",
             "seq",
             sqlite_where=text("status = 'queued'"),
             postgresql_where=text("status = 'queued'"),
+        ),
+        Index(
+            "ix_runs_held_project",
+            "project",
+            sqlite_where=text("worker_id IS NOT NULL"),
+            postgresql_where=text("worker_id IS NOT NULL"),
         ),
         Index(
             "ix_runs_leased",
