@@ -3,6 +3,11 @@
 Instructions (already interpolated at run creation) become the system message; then the thread's
 messages, oldest first, cut by the truncation strategy; then this run's own steps in order (its
 earlier messages, and each tool round as an assistant tool-call message plus the tool outputs).
+
+The prompt budget is the run's `max_prompt_tokens` (less what its earlier turns used), else the
+model's context (`MODEL_CONTEXT_TOKENS`); the oldest history goes first. `read_context` reads the
+thread's history newest first, a page at a time, and stops as soon as the budget is filled or
+`last_messages` are read: a turn costs the same on a thread of twenty messages or ten thousand.
 """
 
 from __future__ import annotations
@@ -12,8 +17,14 @@ from typing import Any
 
 from runtime.providers.base import ChatMessage, ToolCall
 from runtime.providers.testmodel import estimate_tokens
+from store.context import context_page_limit
 from store.db import Row
 from store.rows import loads
+from store.store import Store
+
+MODEL_CONTEXT_TOKENS = 128_000
+"""The prompt budget of a run without `max_prompt_tokens`: the context window of the current
+hosted chat models (128k tokens), which `auto` truncation fills from the newest message back."""
 
 
 def _content_for_model(content: list[dict[str, Any]], role: str) -> str | list[dict[str, Any]]:
@@ -40,6 +51,12 @@ def _content_for_model(content: list[dict[str, Any]], role: str) -> str | list[d
     return parts if has_image else "\n".join(texts)
 
 
+def _history_message(message: Row) -> ChatMessage:
+    return ChatMessage(
+        role=message["role"], content=_content_for_model(loads(message["content"]), message["role"])
+    )
+
+
 def message_tokens(message: ChatMessage) -> int:
     content = message.content
     if isinstance(content, list):
@@ -60,11 +77,7 @@ def assemble(
     """The conversation for the run's next model call (see the module docstring)."""
     run_id = run["id"]
     by_id = {m["id"]: m for m in thread_messages}
-    history = [
-        ChatMessage(role=m["role"], content=_content_for_model(loads(m["content"]), m["role"]))
-        for m in thread_messages
-        if m["run_id"] != run_id
-    ]
+    history = [_history_message(m) for m in thread_messages if m["run_id"] != run_id]
     truncation = loads(run["truncation_strategy"]) or {"type": "auto"}
     if truncation.get("type") == "last_messages" and truncation.get("last_messages"):
         history = history[-int(truncation["last_messages"]) :]
@@ -110,14 +123,42 @@ def assemble(
     system = (
         [ChatMessage(role="system", content=run["instructions"])] if run["instructions"] else []
     )
-    if prompt_budget is not None:
-        # "auto" drops the oldest history first until the prompt fits the budget.
-        total = sum(message_tokens(m) for m in system + own)
-        costs = [message_tokens(m) for m in history]
-        total += sum(costs)
-        drop = 0
-        while drop < len(history) and total > prompt_budget:
-            total -= costs[drop]
-            drop += 1
-        history = history[drop:]
+    if prompt_budget is None:
+        prompt_budget = MODEL_CONTEXT_TOKENS
+    # The oldest history goes first until the prompt fits the budget.
+    total = sum(message_tokens(m) for m in system + own)
+    costs = [message_tokens(m) for m in history]
+    total += sum(costs)
+    drop = 0
+    while drop < len(history) and total > prompt_budget:
+        total -= costs[drop]
+        drop += 1
+    history = history[drop:]
     return system + history + own
+
+
+async def read_context(
+    store: Store, run: Row, *, prompt_budget: int | None
+) -> tuple[list[ChatMessage], list[Row]]:
+    """The prompt for the run's next model call (`assemble`) and the run's steps, reading only
+    the history the prompt can use: the first page comes with the run, older pages only while
+    the budget has room and `last_messages` are not all read."""
+    messages, steps = await store.run_context(run)
+    run_id = run["id"]
+    own = [m for m in messages if m["run_id"] == run_id]
+    history = [m for m in messages if m["run_id"] != run_id]
+    budget = MODEL_CONTEXT_TOKENS if prompt_budget is None else prompt_budget
+    used = sum(message_tokens(m) for m in assemble(run, own, steps, prompt_budget=None))
+    used += sum(message_tokens(_history_message(m)) for m in history)
+    # A short page holds the thread's oldest message; once the budget is filled, older messages
+    # would only be dropped again.
+    more = len(history) == context_page_limit(run["truncation_strategy"])
+    while more and used < budget:
+        limit = context_page_limit(run["truncation_strategy"], len(history))
+        if not limit:
+            break
+        older = await store.history_page(run, history[0]["seq"], limit)
+        history[:0] = reversed(older)
+        used += sum(message_tokens(_history_message(m)) for m in older)
+        more = len(older) == limit
+    return assemble(run, history + own, steps, prompt_budget=prompt_budget), steps
