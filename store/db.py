@@ -23,6 +23,7 @@ import re
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from typing import Any, Literal, Protocol
 
 import anyio
 
-from store.errors import ConfigurationError, InternalServerError
+from store.errors import ConfigurationError, DatabaseUnavailableError, InternalServerError
 
 Params = Mapping[str, Any]
 Row = Mapping[str, Any]
@@ -100,6 +101,7 @@ class DatabaseURL:
     url: str
     path: str | None = None  # SQLite only: a file path or ":memory:"
     dsn: str | None = None  # Postgres only: the asyncpg DSN
+    timeout: float | None = None  # SQLite only: `?timeout=` seconds to wait for a write lock
 
     @classmethod
     def parse(cls, url: str) -> DatabaseURL:
@@ -108,10 +110,10 @@ class DatabaseURL:
                 rest = url[len(prefix) :]
                 if not rest.startswith("/"):
                     break
-                path = rest[1:].split("?", 1)[0]
+                path, _, query = rest[1:].partition("?")
                 if path in ("", ":memory:"):
                     path = ":memory:"
-                return cls("sqlite", url, path=path)
+                return cls("sqlite", url, path=path, timeout=_sqlite_timeout(url, query))
         for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
             if url.startswith(prefix):
                 return cls("postgresql", url, dsn="postgresql://" + url[len(prefix) :])
@@ -121,12 +123,32 @@ class DatabaseURL:
         )
 
 
+def _sqlite_timeout(url: str, query: str) -> float | None:
+    """The `timeout` query parameter of a SQLite URL (seconds, as SQLAlchemy's SQLite dialect
+    reads it), refusing a malformed one."""
+    for name, value in urllib.parse.parse_qsl(query):
+        if name == "timeout":
+            try:
+                seconds = float(value)
+            except ValueError:
+                seconds = -1.0
+            if not 0 <= seconds < float("inf"):
+                raise ConfigurationError(
+                    f"Invalid timeout {value!r} in the database URL {url!r}: expected seconds "
+                    "(a number >= 0), e.g. '?timeout=5'."
+                )
+            return seconds
+    return None
+
+
 def open_database(url: str, *, busy_timeout: float = 30.0) -> Database:
-    """A `Database` for `url` (not yet connected)."""
+    """A `Database` for `url` (not yet connected). On SQLite, `?timeout=` in the URL, else
+    `busy_timeout`, is how long a write waits for another process's lock."""
     parsed = DatabaseURL.parse(url)
     if parsed.dialect == "sqlite":
         assert parsed.path is not None
-        return SqliteDatabase(parsed.path, url=url, busy_timeout=busy_timeout)
+        timeout = busy_timeout if parsed.timeout is None else parsed.timeout
+        return SqliteDatabase(parsed.path, url=url, busy_timeout=timeout)
     from store.postgres import PostgresDatabase  # noqa: PLC0415  (asyncpg is an optional extra)
 
     assert parsed.dsn is not None
@@ -177,6 +199,40 @@ class _SqliteTx:
             conn.executemany(self._db._sql(sql), params)
         except sqlite3.IntegrityError as exc:
             raise _integrity(exc) from exc
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc, self._db.path) from exc
+
+
+def _unavailable(exc: sqlite3.Error, path: str) -> Exception:
+    """A SQLite failure of the database rather than of the statement (locked by another
+    process, full, read-only, an I/O error) as the store's `DatabaseUnavailableError`, naming
+    the cause; any other error (a bug in a statement) as it is."""
+    name = getattr(exc, "sqlite_errorname", "")
+    where = f"The SQLite database {path!r}"
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return DatabaseUnavailableError(
+            f"{where} is locked by another connection ({exc}); retry shortly.",
+            code="database_locked",
+        )
+    if name == "SQLITE_FULL":
+        return DatabaseUnavailableError(
+            f"{where} is full: the disk or its size limit is reached ({exc}); nothing was "
+            "written. Free space, then retry.",
+            code="database_full",
+            retry_after=None,
+        )
+    if name.startswith("SQLITE_READONLY"):
+        return DatabaseUnavailableError(
+            f"{where} is read-only ({exc}); nothing was written.",
+            code="database_read_only",
+            retry_after=None,
+        )
+    if name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")):
+        return DatabaseUnavailableError(
+            f"{where} failed with an I/O error ({exc}); nothing was written.",
+            code="database_io_error",
+        )
+    return exc
 
 
 def _integrity(exc: sqlite3.IntegrityError) -> Exception:
@@ -242,6 +298,8 @@ class SqliteDatabase:
             return conn.execute(self._sql(sql), params or {})
         except sqlite3.IntegrityError as exc:
             raise _integrity(exc) from exc
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc, self.path) from exc
 
     def _guard_outside_tx(self) -> None:
         if self._in_tx:
@@ -260,7 +318,10 @@ class SqliteDatabase:
 
     async def executescript(self, script: str) -> None:
         self._guard_outside_tx()
-        self._require().executescript(script)
+        try:
+            self._require().executescript(script)
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc, self.path) from exc
 
     async def _begin(self) -> None:
         """`BEGIN IMMEDIATE`, waiting asynchronously while another connection holds the lock."""
@@ -272,13 +333,11 @@ class SqliteDatabase:
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise InternalServerError(
-                        f"The SQLite database {self.path!r} stayed locked by another "
-                        f"connection for {self.busy_timeout:g} s."
-                    ) from exc
+                error = _unavailable(exc, self.path)
+                if not isinstance(error, DatabaseUnavailableError):
+                    raise error from exc
+                if error.code != "database_locked" or time.monotonic() >= deadline:
+                    raise error from exc
                 await anyio.sleep(delay)
                 delay = min(delay * 2, 0.05)
             else:
@@ -298,7 +357,12 @@ class SqliteDatabase:
                 conn.execute("ROLLBACK")
             raise
         self._in_tx = False
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise _unavailable(exc, self.path) from exc
         self._commits += 1
         if self._commits % CHECKPOINT_EVERY == 0 and self.path != ":memory:":
             self._checkpoint_in_background()
