@@ -37,7 +37,7 @@ conn.execute("ROLLBACK")
 
 
 @asynccontextmanager
-async def _locked(path: Path) -> AsyncIterator[None]:
+async def locked(path: Path) -> AsyncIterator[None]:
     """Another process holds the write lock of `path` inside the block."""
     process: Process = await anyio.open_process(
         [sys.executable, "-c", LOCKER, str(path)],
@@ -98,7 +98,7 @@ async def test_write__locked_by_another_process__503_then_succeeds(
     """A write the other process's lock outlasts is refused with a retryable 503 naming the
     lock; reads still answer; after the lock goes the same write succeeds."""
     thread = await file_client.threads.create()
-    async with _locked(tmp_path / "db.sqlite"):
+    async with locked(tmp_path / "db.sqlite"):
         err = await api_error(lambda: file_client.threads.messages.create(
             thread.id, role="user", content="kept"))  # fmt: skip
         assert isinstance(err, DatabaseUnavailableError)
