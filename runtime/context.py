@@ -76,8 +76,20 @@ def assemble(
 ) -> list[ChatMessage]:
     """The conversation for the run's next model call (see the module docstring)."""
     run_id = run["id"]
-    by_id = {m["id"]: m for m in thread_messages}
     history = [_history_message(m) for m in thread_messages if m["run_id"] != run_id]
+    own = [m for m in thread_messages if m["run_id"] == run_id]
+    return _compose(run, history, own, steps, prompt_budget)
+
+
+def _compose(
+    run: Row,
+    history: list[ChatMessage],
+    own_messages: Sequence[Row],
+    steps: Sequence[Row],
+    prompt_budget: int | None,
+) -> list[ChatMessage]:
+    """`assemble` over the thread's earlier messages already converted (`history`)."""
+    by_id = {m["id"]: m for m in own_messages}
     truncation = loads(run["truncation_strategy"]) or {"type": "auto"}
     if truncation.get("type") == "last_messages" and truncation.get("last_messages"):
         history = history[-int(truncation["last_messages"]) :]
@@ -146,19 +158,35 @@ async def read_context(
     messages, steps = await store.run_context(run)
     run_id = run["id"]
     own = [m for m in messages if m["run_id"] == run_id]
-    history = [m for m in messages if m["run_id"] != run_id]
+    rows = [m for m in messages if m["run_id"] != run_id]
     budget = MODEL_CONTEXT_TOKENS if prompt_budget is None else prompt_budget
-    used = sum(message_tokens(m) for m in assemble(run, own, steps, prompt_budget=None))
-    used += sum(message_tokens(_history_message(m)) for m in history)
-    # A short page holds the thread's oldest message; once the budget is filled, older messages
-    # would only be dropped again.
-    more = len(history) == context_page_limit(run["truncation_strategy"])
-    while more and used < budget:
-        limit = context_page_limit(run["truncation_strategy"], len(history))
+    used = sum(message_tokens(m) for m in _compose(run, [], own, steps, None))
+    history: list[ChatMessage] = []  # newest first until the end
+
+    def take(newest_first: Sequence[Row]) -> bool:
+        """Add messages, newest first, until one overflows the budget; False once one did
+        (that one and all older are dropped: converting them would be wasted)."""
+        nonlocal used
+        for row in newest_first:
+            message = _history_message(row)
+            history.append(message)
+            used += message_tokens(message)
+            if used > budget:
+                return False
+        return True
+
+    # A short page holds the thread's oldest message.
+    room = take(rows[::-1])
+    read, oldest = len(rows), rows[0]["seq"] if rows else 0
+    more = room and read == context_page_limit(run["truncation_strategy"])
+    while more:
+        limit = context_page_limit(run["truncation_strategy"], read)
         if not limit:
             break
-        older = await store.history_page(run, history[0]["seq"], limit)
-        history[:0] = reversed(older)
-        used += sum(message_tokens(_history_message(m)) for m in older)
-        more = len(older) == limit
-    return assemble(run, history + own, steps, prompt_budget=prompt_budget), steps
+        older = await store.history_page(run, oldest, limit)
+        read += len(older)
+        more = take(older) and len(older) == limit
+        if older:
+            oldest = older[-1]["seq"]
+    history.reverse()
+    return _compose(run, history, own, steps, prompt_budget), steps
