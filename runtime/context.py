@@ -7,13 +7,17 @@ earlier messages, and each tool round as an assistant tool-call message plus the
 The prompt budget is the run's `max_prompt_tokens` (less what its earlier turns used), else the
 model's context (`MODEL_CONTEXT_TOKENS`); the oldest history goes first. `read_context` reads the
 thread's history newest first, a page at a time, and stops as soon as the budget is filled or
-`last_messages` are read: a turn costs the same on a thread of twenty messages or ten thousand.
+`last_messages` are read: a turn costs the same on a thread of twenty messages or ten thousand
+(with the same budget), and the event loop runs other tasks between pages.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+import anyio
+import anyio.lowlevel
 
 from runtime.providers.base import ChatMessage, ToolCall
 from runtime.providers.testmodel import estimate_tokens
@@ -183,6 +187,8 @@ async def read_context(
         limit = context_page_limit(run["truncation_strategy"], read)
         if not limit:
             break
+        # Inline SQLite never suspends: let other tasks run between pages.
+        await anyio.lowlevel.checkpoint()
         older = await store.history_page(run, oldest, limit)
         read += len(older)
         more = take(older) and len(older) == limit

@@ -1,19 +1,24 @@
 """What a run's prompt is assembled from: its thread's messages (truncated as the run says) and
 its own steps, in SQL usable both with parameters and against a run row being claimed.
 
-The thread's earlier messages are read newest first, a page at a time (`CONTEXT_PAGE`): prompt
-assembly asks for the next, older page only while the prompt budget still has room, so a turn
-reads what its prompt can use, however long the thread is. The first page is read with the run
-(by the claim itself on Postgres); `context_page_limit` and `context_page_limit_sql` are the one
-rule for how many messages a page holds, in Python and in SQL.
+The thread's earlier messages are read newest first, a page at a time: prompt assembly asks for
+the next, older page only while the prompt budget still has room, so a turn reads what its prompt
+can use, however long the thread is. The first page (`CONTEXT_PAGE`) is read with the run (by the
+claim itself on Postgres); each further page is as large as what was read so far, at most
+`CONTEXT_PAGE_MAX`, so a prompt of n messages costs about log2(n / 20) more statements, each
+bounded. `context_page_limit` and `context_page_limit_sql` are the one rule for how many messages
+a page holds, in Python and (the first page) in SQL.
 """
 
 from __future__ import annotations
 
 from store.rows import MESSAGE_COLUMNS, STEP_COLUMNS, loads
 
-CONTEXT_PAGE = 50
-"""Earlier messages read per page of a prompt's history."""
+CONTEXT_PAGE = 20
+"""Earlier messages in the first page of a prompt's history."""
+
+CONTEXT_PAGE_MAX = 100
+"""The most earlier messages in any one page."""
 
 STEPS_SQL = f"SELECT {STEP_COLUMNS}, seq FROM run_steps WHERE run_id = {{run_id}}"
 """The run's steps, with `seq` (`{run_id}`: a SQL expression)."""
@@ -32,13 +37,15 @@ def context_limit(truncation_strategy: str | None) -> int | None:
 
 
 def context_page_limit(truncation_strategy: str | None, read: int = 0) -> int:
-    """How many earlier messages the next page holds when `read` have been read already: a full
-    page (`CONTEXT_PAGE`), or what is left of `last_messages` when that is less.
-    `context_page_limit_sql` is the same rule in SQL for the first page."""
+    """How many earlier messages the next page holds when `read` have been read already: as
+    many as were read (`CONTEXT_PAGE` at first, `CONTEXT_PAGE_MAX` at most), or what is left of
+    `last_messages` when that is less. `context_page_limit_sql` is the same rule in SQL for the
+    first page."""
+    page = min(CONTEXT_PAGE_MAX, max(CONTEXT_PAGE, read))
     last = context_limit(truncation_strategy)
     if last is None:
-        return CONTEXT_PAGE
-    return max(0, min(CONTEXT_PAGE, last - read))
+        return page
+    return max(0, min(page, last - read))
 
 
 def context_page_limit_sql(truncation_strategy: str) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 from assistants import AsyncClient
 from runtime.context import MODEL_CONTEXT_TOKENS, assemble, read_context
-from store.context import CONTEXT_PAGE, context_page_limit, context_page_limit_sql
+from store.context import CONTEXT_PAGE, CONTEXT_PAGE_MAX, context_page_limit, context_page_limit_sql
 from store.db import SqliteDatabase
 from store.rows import MESSAGE_COLUMNS, dumps
 from store.store import Store
@@ -102,11 +102,12 @@ def _history_pages(store: Store) -> list[str]:
 @pytest.mark.parametrize(
     ("options", "pages"),
     [
-        ({"max_prompt_tokens": 2000}, 0),  # the first page fills the budget
-        ({"max_prompt_tokens": 5000}, 1),  # 92 messages fit: one more page
+        ({"max_prompt_tokens": 1000}, 0),  # the first page (20) fills the budget
+        ({"max_prompt_tokens": 2000}, 1),  # 36 fit: pages of 20 + 20
+        ({"max_prompt_tokens": 5000}, 3),  # 92 fit: 20 + 20 + 40 + 80
         ({"truncation_strategy": {"type": "last_messages", "last_messages": 20}}, 0),
-        ({"truncation_strategy": {"type": "last_messages", "last_messages": 60}}, 1),
-        ({}, 5),  # the whole thread fits the model's context: every page, the last one short
+        ({"truncation_strategy": {"type": "last_messages", "last_messages": 60}}, 2),
+        ({}, 4),  # all 250 fit the context: 20, then 20 + 40 + 80 + 100 (of which 90 remain)
     ],
 )
 async def test_read_context__reads_pages_only_while_the_budget_has_room(
@@ -114,7 +115,7 @@ async def test_read_context__reads_pages_only_while_the_budget_has_room(
 ) -> None:
     """A turn reads no page past the one that fills the budget or `last_messages`."""
     async with AsyncClient(database_url="sqlite+aiosqlite:///:memory:", worker=False) as client:
-        store, run = await _claimed_run(client, 260, **options)
+        store, run = await _claimed_run(client, 250, **options)
         seen = _history_pages(store)
         try:
             await read_context(
@@ -143,7 +144,9 @@ async def test_context_page_limit__sql_equals_python(store: Store) -> None:
 
 
 def test_context_page_limit__what_is_left_of_last_messages() -> None:
-    """Pages are full until `last_messages` runs out; then they hold what is left."""
+    """Each page holds as many as were read (20 first, 100 at most) until `last_messages` runs
+    out; then it holds what is left."""
     last = dumps({"type": "last_messages", "last_messages": 120})
-    assert [context_page_limit(last, read) for read in (0, 50, 100, 120)] == [50, 50, 20, 0]
-    assert context_page_limit(None, 10_000) == CONTEXT_PAGE
+    assert [context_page_limit(last, read) for read in (0, 20, 40, 80, 120)] == [20, 20, 40, 40, 0]
+    assert [context_page_limit(None, read) for read in (0, 20, 40, 80, 160, 10_000)] == [
+        CONTEXT_PAGE, 20, 40, 80, CONTEXT_PAGE_MAX, CONTEXT_PAGE_MAX]  # fmt: skip
