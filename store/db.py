@@ -3,13 +3,38 @@
 Every statement of the store is plain SQL with `:name` parameters and the `{now}` placeholder for
 the database clock (fractional Unix seconds). A `Database` runs it on the driver directly:
 
-- SQLite: one `sqlite3` connection per `Database`, called inline on the event loop's thread.
-  In WAL mode with `synchronous=NORMAL` a commit does not fsync, so a statement costs tens of
-  microseconds: far less than the thread hop that aiosqlite (or any thread bridge) pays per call,
-  and with no hop there is nothing asyncio-specific, so this path also runs under trio. The one
-  way SQLite can block, waiting for another process's write lock, is never waited out on the
-  loop: the busy timeout is 0 and `BEGIN IMMEDIATE` is retried with an async sleep instead.
-- Postgres: an asyncpg pool (extra `postgres`); `:name` is rewritten to `$n` once per statement.
+- SQLite: one `sqlite3` connection per `Database`, called inline on the event loop's thread,
+  for bounded statements. In WAL mode with `synchronous=NORMAL` a commit does not fsync, so a
+  statement costs tens of microseconds: far less than the thread hop that aiosqlite (or any
+  thread bridge) pays per call, and with no hop there is nothing asyncio-specific, so this path
+  also runs under trio. The one way SQLite can block, waiting for another process's write lock,
+  is never waited out on the loop: the busy timeout is 0 and `BEGIN IMMEDIATE` is retried with an
+  async sleep instead (up to `busy_timeout`, `?timeout=` in the URL).
+  Statements whose cost grows with the data run in a `transaction(heavy=True)`: off the loop, on
+  a second connection through aiosqlite (on trio, where aiosqlite cannot run, the same
+  connection is driven from a worker thread by `anyio.to_thread`). WAL lets the inline
+  connection keep reading beside it; its writes wait (asynchronously) for the heavy commit.
+  An in-memory database has no second connection: everything runs inline there.
+- Postgres: an asyncpg pool (extra `postgres`); `:name` is rewritten to `$n` once per statement;
+  `heavy` changes nothing (the server does the work; the loop only awaits it).
+
+Which SQLite statements run where, and why:
+
+    statement                                         cost grows with        runs
+    ------------------------------------------------  ---------------------  --------------------
+    point reads and writes by id, status changes       nothing (index seeks)  inline
+    claims, leases, sweeps (partial indexes)          live runs only         inline
+    list pages, `limit` <= 100                        the page               inline
+    a run's steps and own messages                    the run (its steps)    inline
+    prompt history pages (`store.context`)            the page (20..100)     inline, the loop
+                                                                             runs between pages
+    event-log replay, 1,000 events a page            the page               inline
+    deleting a thread (its messages, runs, steps,     the thread             heavy: off the loop
+      events)
+    migrations (`executescript`)                      the schema             inline, at start-up
+
+Any SQLite failure of the database rather than of a statement (locked past the wait, full,
+read-only, I/O) is raised as the store's `DatabaseUnavailableError`, naming the cause.
 
 A write transaction is `async with db.transaction() as tx:`. On SQLite the body runs with no
 suspension between statements (the store never awaits anything else inside one), and the
@@ -19,6 +44,7 @@ cannot break silently.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 import threading
@@ -30,7 +56,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+import aiosqlite
 import anyio
+import anyio.to_thread
 
 from store.errors import ConfigurationError, DatabaseUnavailableError, InternalServerError
 
@@ -84,7 +112,10 @@ class Database(Protocol):
 
     async def close(self) -> None: ...
 
-    def transaction(self) -> AbstractAsyncContextManager[Tx]: ...
+    def transaction(self, *, heavy: bool = False) -> AbstractAsyncContextManager[Tx]:
+        """A write transaction; `heavy` when its statements' cost grows with the data (SQLite
+        runs those off the event loop; see the module docstring)."""
+        ...
 
     async def fetch(self, sql: str, params: Params | None = None) -> list[Row]: ...
 
@@ -235,11 +266,80 @@ def _unavailable(exc: sqlite3.Error, path: str) -> Exception:
     return exc
 
 
+def _on_asyncio() -> bool:
+    """Whether the running event loop is asyncio's (aiosqlite needs it; trio is the other)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def _integrity(exc: sqlite3.IntegrityError) -> Exception:
     match = _SQLITE_UNIQUE.search(str(exc))
     if match:
         return UniqueViolation(match.group(1))
     return exc
+
+
+class _HeavyTx:
+    """A transaction on the second SQLite connection, whose every statement runs off the loop:
+    through aiosqlite on asyncio, from a worker thread on trio."""
+
+    __slots__ = ("_aio", "_conn", "_db", "committed")
+
+    def __init__(
+        self, db: SqliteDatabase, aio: aiosqlite.Connection | None, conn: sqlite3.Connection | None
+    ) -> None:
+        self._db = db
+        self._aio = aio
+        self._conn = conn
+        self.committed: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.committed.append(callback)
+
+    async def _call(self, sql: str, params: Params | Sequence[Params], many: bool) -> Any:
+        """(rows, rowcount) of the statement, run off the loop."""
+        text = self._db._sql(sql)
+        try:
+            if self._aio is not None:
+                if many:
+                    await self._aio.executemany(text, params)
+                    return [], -1
+                async with self._aio.execute(text, params) as cursor:
+                    rows = await cursor.fetchall()
+                    return list(rows), cursor.rowcount
+            conn = self._conn
+            assert conn is not None
+
+            def call() -> tuple[list[Row], int]:
+                if many:
+                    conn.executemany(text, params)
+                    return [], -1
+                cursor = conn.execute(text, params)
+                return cursor.fetchall(), cursor.rowcount
+
+            return await anyio.to_thread.run_sync(call)
+        except sqlite3.IntegrityError as exc:
+            raise _integrity(exc) from exc
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc, self._db.path) from exc
+
+    async def fetch(self, sql: str, params: Params | None = None) -> list[Row]:
+        rows, _ = await self._call(sql, params or {}, False)
+        return rows  # type: ignore[no-any-return]
+
+    async def fetchrow(self, sql: str, params: Params | None = None) -> Row | None:
+        rows, _ = await self._call(sql, params or {}, False)
+        return rows[0] if rows else None
+
+    async def execute(self, sql: str, params: Params | None = None) -> int:
+        _, count = await self._call(sql, params or {}, False)
+        return int(count)
+
+    async def executemany(self, sql: str, params: Sequence[Params]) -> None:
+        await self._call(sql, params, True)
 
 
 class SqliteDatabase:
@@ -256,6 +356,10 @@ class SqliteDatabase:
         self._sql_cache: dict[str, str] = {}
         self._commits = 0
         self._checkpointer: threading.Thread | None = None
+        # The second connection, for heavy transactions (opened on first use, one at a time).
+        self._heavy_lock: anyio.Lock | None = None
+        self._aio: aiosqlite.Connection | None = None
+        self._threaded: sqlite3.Connection | None = None
 
     async def connect(self) -> None:
         if self._conn is not None:
@@ -278,8 +382,45 @@ class SqliteDatabase:
         conn, self._conn = self._conn, None
         if self._checkpointer is not None:
             self._checkpointer.join()
+        aio, self._aio = self._aio, None
+        if aio is not None:
+            await aio.close()
+        threaded, self._threaded = self._threaded, None
+        if threaded is not None:
+            threaded.close()
         if conn is not None:
             conn.close()
+
+    def _configure(self, conn: sqlite3.Connection) -> None:
+        """The second connection's settings: the first's, but waiting for locks in its thread."""
+        conn.row_factory = _dict_row
+        conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+
+    async def _heavy_connection(
+        self,
+    ) -> tuple[aiosqlite.Connection | None, sqlite3.Connection | None]:
+        """The second connection (aiosqlite on asyncio, a thread-driven one on trio)."""
+        self._require()
+        if _on_asyncio():
+            if self._aio is None:
+                aio = await aiosqlite.connect(self.path, isolation_level=None)
+                aio.row_factory = _dict_row  # type: ignore[assignment]
+                await aio.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+                await aio.execute("PRAGMA synchronous=NORMAL")
+                await aio.execute("PRAGMA foreign_keys=ON")
+                self._aio = aio
+            return self._aio, None
+        if self._threaded is None:
+
+            def connect() -> sqlite3.Connection:
+                conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                self._configure(conn)
+                return conn
+
+            self._threaded = await anyio.to_thread.run_sync(connect)
+        return None, self._threaded
 
     def _require(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -343,8 +484,33 @@ class SqliteDatabase:
             else:
                 return
 
+    def transaction(self, *, heavy: bool = False) -> AbstractAsyncContextManager[Tx]:
+        if heavy and self.path != ":memory:":
+            return self._heavy_transaction()
+        return self._inline_transaction()
+
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[_SqliteTx]:
+    async def _heavy_transaction(self) -> AsyncIterator[_HeavyTx]:
+        """`BEGIN IMMEDIATE` ... `COMMIT` on the second connection, off the loop."""
+        if self._heavy_lock is None:
+            self._heavy_lock = anyio.Lock()
+        async with self._heavy_lock:
+            aio, conn = await self._heavy_connection()
+            tx = _HeavyTx(self, aio, conn)
+            await tx.execute("BEGIN IMMEDIATE")
+            try:
+                yield tx
+                await tx.execute("COMMIT")
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    if aio.in_transaction if aio is not None else conn and conn.in_transaction:
+                        await tx.execute("ROLLBACK")
+                raise
+        for callback in tx.committed:
+            callback()
+
+    @asynccontextmanager
+    async def _inline_transaction(self) -> AsyncIterator[_SqliteTx]:
         await self._begin()
         conn = self._require()
         self._in_tx = True
