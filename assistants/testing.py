@@ -67,7 +67,7 @@ def tool_call(name: str, arguments: str | None = None, /, **kwargs: Any) -> Plan
 Turn: TypeAlias = str | Sequence[PlannedCall] | BaseException
 
 
-async def play(turn: Turn, request: ModelRequest) -> AsyncIterator[Chunk]:
+async def play(turn: Turn, request: ModelRequest) -> AsyncGenerator[Chunk, None]:
     """The chunks of one scripted turn."""
     if isinstance(turn, BaseException):
         raise turn
