@@ -19,6 +19,7 @@ Both report usage and stream text in several deltas, like the built-in `test` mo
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -66,7 +67,7 @@ def tool_call(name: str, arguments: str | None = None, /, **kwargs: Any) -> Plan
 Turn: TypeAlias = str | Sequence[PlannedCall] | BaseException
 
 
-async def play(turn: Turn, request: ModelRequest) -> AsyncIterator[Chunk]:
+async def play(turn: Turn, request: ModelRequest) -> AsyncGenerator[Chunk, None]:
     """The chunks of one scripted turn."""
     if isinstance(turn, BaseException):
         raise turn
@@ -106,8 +107,9 @@ class ScriptedModel:
         if not self.turns:
             raise ProviderCallError(f"The scripted model {self.name!r} has no turns left.")
         turn = self.turns.pop(0)
-        async for chunk in play(turn, request):
-            yield chunk
+        async with contextlib.aclosing(play(turn, request)) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
 
 Answer: TypeAlias = str | Sequence[PlannedCall] | AsyncIterator[Chunk]
@@ -135,5 +137,6 @@ class FunctionModel:
             async for chunk in answer:
                 yield chunk
             return
-        async for chunk in play(answer, request):
-            yield chunk
+        async with contextlib.aclosing(play(answer, request)) as chunks:
+            async for chunk in chunks:
+                yield chunk

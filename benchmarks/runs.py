@@ -163,12 +163,12 @@ class TxProbe:
         store.db.transaction = self._transaction  # type: ignore[method-assign]
         store.claim = self._claimed  # type: ignore[method-assign]
 
-    def _transaction(self) -> AbstractAsyncContextManager[Tx]:
-        return self._observed(sys._getframe(1).f_code.co_name)
+    def _transaction(self, *, heavy: bool = False) -> AbstractAsyncContextManager[Tx]:
+        return self._observed(sys._getframe(1).f_code.co_name, heavy)
 
     @asynccontextmanager
-    async def _observed(self, caller: str) -> AsyncIterator[Tx]:
-        async with self._original() as tx:
+    async def _observed(self, caller: str, heavy: bool) -> AsyncIterator[Tx]:
+        async with self._original(heavy=heavy) as tx:
             yield tx
         self.commits.append((caller, time.perf_counter_ns()))
 

@@ -107,10 +107,10 @@ async def relayed(count: int, rounds: int) -> dict[str, Any]:
         transactions = 0
         original = store.db.transaction
 
-        def counting() -> Any:
+        def counting(*, heavy: bool = False) -> Any:
             nonlocal transactions
             transactions += 1
-            return original()
+            return original(heavy=heavy)
 
         store.db.transaction = counting  # type: ignore[method-assign]
         assistant = await client.assistants.create(model="fast")

@@ -3,6 +3,12 @@
 Instructions (already interpolated at run creation) become the system message; then the thread's
 messages, oldest first, cut by the truncation strategy; then this run's own steps in order (its
 earlier messages, and each tool round as an assistant tool-call message plus the tool outputs).
+
+The prompt budget is the run's `max_prompt_tokens` (less what its earlier turns used), else the
+model's context (`MODEL_CONTEXT_TOKENS`); the oldest history goes first. `read_context` reads the
+thread's history newest first, a page at a time, and stops as soon as the budget is filled or
+`last_messages` are read: a turn costs the same on a thread of twenty messages or ten thousand
+(with the same budget), and the event loop runs other tasks between pages.
 """
 
 from __future__ import annotations
@@ -10,10 +16,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import anyio
+import anyio.lowlevel
+
 from runtime.providers.base import ChatMessage, ToolCall
 from runtime.providers.testmodel import estimate_tokens
+from store.context import context_page_limit
 from store.db import Row
 from store.rows import loads
+from store.store import Store
+
+MODEL_CONTEXT_TOKENS = 128_000
+"""The prompt budget of a run without `max_prompt_tokens`: the context window of the current
+hosted chat models (128k tokens), which `auto` truncation fills from the newest message back."""
 
 
 def _content_for_model(content: list[dict[str, Any]], role: str) -> str | list[dict[str, Any]]:
@@ -40,6 +55,12 @@ def _content_for_model(content: list[dict[str, Any]], role: str) -> str | list[d
     return parts if has_image else "\n".join(texts)
 
 
+def _history_message(message: Row) -> ChatMessage:
+    return ChatMessage(
+        role=message["role"], content=_content_for_model(loads(message["content"]), message["role"])
+    )
+
+
 def message_tokens(message: ChatMessage) -> int:
     content = message.content
     if isinstance(content, list):
@@ -59,12 +80,20 @@ def assemble(
 ) -> list[ChatMessage]:
     """The conversation for the run's next model call (see the module docstring)."""
     run_id = run["id"]
-    by_id = {m["id"]: m for m in thread_messages}
-    history = [
-        ChatMessage(role=m["role"], content=_content_for_model(loads(m["content"]), m["role"]))
-        for m in thread_messages
-        if m["run_id"] != run_id
-    ]
+    history = [_history_message(m) for m in thread_messages if m["run_id"] != run_id]
+    own = [m for m in thread_messages if m["run_id"] == run_id]
+    return _compose(run, history, own, steps, prompt_budget)
+
+
+def _compose(
+    run: Row,
+    history: list[ChatMessage],
+    own_messages: Sequence[Row],
+    steps: Sequence[Row],
+    prompt_budget: int | None,
+) -> list[ChatMessage]:
+    """`assemble` over the thread's earlier messages already converted (`history`)."""
+    by_id = {m["id"]: m for m in own_messages}
     truncation = loads(run["truncation_strategy"]) or {"type": "auto"}
     if truncation.get("type") == "last_messages" and truncation.get("last_messages"):
         history = history[-int(truncation["last_messages"]) :]
@@ -110,14 +139,60 @@ def assemble(
     system = (
         [ChatMessage(role="system", content=run["instructions"])] if run["instructions"] else []
     )
-    if prompt_budget is not None:
-        # "auto" drops the oldest history first until the prompt fits the budget.
-        total = sum(message_tokens(m) for m in system + own)
-        costs = [message_tokens(m) for m in history]
-        total += sum(costs)
-        drop = 0
-        while drop < len(history) and total > prompt_budget:
-            total -= costs[drop]
-            drop += 1
-        history = history[drop:]
+    if prompt_budget is None:
+        prompt_budget = MODEL_CONTEXT_TOKENS
+    # The oldest history goes first until the prompt fits the budget.
+    total = sum(message_tokens(m) for m in system + own)
+    costs = [message_tokens(m) for m in history]
+    total += sum(costs)
+    drop = 0
+    while drop < len(history) and total > prompt_budget:
+        total -= costs[drop]
+        drop += 1
+    history = history[drop:]
     return system + history + own
+
+
+async def read_context(
+    store: Store, run: Row, *, prompt_budget: int | None
+) -> tuple[list[ChatMessage], list[Row]]:
+    """The prompt for the run's next model call (`assemble`) and the run's steps, reading only
+    the history the prompt can use: the first page comes with the run, older pages only while
+    the budget has room and `last_messages` are not all read."""
+    messages, steps = await store.run_context(run)
+    run_id = run["id"]
+    own = [m for m in messages if m["run_id"] == run_id]
+    rows = [m for m in messages if m["run_id"] != run_id]
+    budget = MODEL_CONTEXT_TOKENS if prompt_budget is None else prompt_budget
+    used = sum(message_tokens(m) for m in _compose(run, [], own, steps, None))
+    history: list[ChatMessage] = []  # newest first until the end
+
+    def take(newest_first: Sequence[Row]) -> bool:
+        """Add messages, newest first, until one overflows the budget; False once one did
+        (that one and all older are dropped: converting them would be wasted)."""
+        nonlocal used
+        for row in newest_first:
+            message = _history_message(row)
+            history.append(message)
+            used += message_tokens(message)
+            if used > budget:
+                return False
+        return True
+
+    # A short page holds the thread's oldest message.
+    room = take(rows[::-1])
+    read, oldest = len(rows), rows[0]["seq"] if rows else 0
+    more = room and read == context_page_limit(run["truncation_strategy"])
+    while more:
+        limit = context_page_limit(run["truncation_strategy"], read)
+        if not limit:
+            break
+        # Inline SQLite never suspends: let other tasks run between pages.
+        await anyio.lowlevel.checkpoint()
+        older = await store.history_page(run, oldest, limit)
+        read += len(older)
+        more = take(older) and len(older) == limit
+        if older:
+            oldest = older[-1]["seq"]
+    history.reverse()
+    return _compose(run, history, own, steps, prompt_budget), steps

@@ -20,7 +20,7 @@ import anyio
 import structlog
 
 from runtime import states
-from runtime.context import assemble, message_tokens
+from runtime.context import message_tokens, read_context
 from runtime.providers.base import (
     Finish,
     ModelRequest,
@@ -243,8 +243,7 @@ class Executor:
         if completion_budget is not None and completion_budget <= 0:
             await self._incomplete(run_id, "max_completion_tokens", usage)
             return
-        thread_messages, steps = await self.store.run_context(run)
-        messages = assemble(run, thread_messages, steps, prompt_budget=prompt_budget)
+        messages, steps = await read_context(self.store, run, prompt_budget=prompt_budget)
         if prompt_budget is not None and sum(message_tokens(m) for m in messages) > prompt_budget:
             await self._incomplete(run_id, "max_prompt_tokens", usage)
             return

@@ -1,18 +1,34 @@
 """What a run's prompt is assembled from: its thread's messages (truncated as the run says) and
-its own steps, in SQL usable both with parameters and against a run row being claimed."""
+its own steps, in SQL usable both with parameters and against a run row being claimed.
+
+The thread's earlier messages are read newest first, a page at a time: prompt assembly asks for
+the next, older page only while the prompt budget still has room, so a turn reads what its prompt
+can use, however long the thread is. The first page (`CONTEXT_PAGE`) is read with the run (by the
+claim itself on Postgres); each further page is as large as what was read so far, at most
+`CONTEXT_PAGE_MAX`, so a prompt of n messages costs about log2(n / 20) more statements, each
+bounded. `context_page_limit` and `context_page_limit_sql` are the one rule for how many messages
+a page holds, in Python and (the first page) in SQL.
+"""
 
 from __future__ import annotations
 
 from store.rows import MESSAGE_COLUMNS, STEP_COLUMNS, loads
 
+CONTEXT_PAGE = 20
+"""Earlier messages in the first page of a prompt's history."""
+
+CONTEXT_PAGE_MAX = 100
+"""The most earlier messages in any one page."""
+
 STEPS_SQL = f"SELECT {STEP_COLUMNS}, seq FROM run_steps WHERE run_id = {{run_id}}"
 """The run's steps, with `seq` (`{run_id}`: a SQL expression)."""
+
+_FINISHED = "status != 'in_progress'"
 
 
 def context_limit(truncation_strategy: str | None) -> int | None:
     """How many messages from before the run its prompt keeps: `last_messages` of a
-    `last_messages` truncation strategy, else None (all of them). `context_limit_sql` is the same
-    rule in SQL."""
+    `last_messages` truncation strategy, else None (as many as the prompt budget takes)."""
     truncation = loads(truncation_strategy) or {}
     if truncation.get("type") != "last_messages":
         return None
@@ -20,31 +36,48 @@ def context_limit(truncation_strategy: str | None) -> int | None:
     return None if last is None else int(last)
 
 
-def context_limit_sql(truncation_strategy: str) -> str:
-    """`context_limit` in SQL (Postgres) over the column expression `truncation_strategy`: NULL,
-    which as a LIMIT keeps every row, when there is no limit."""
+def context_page_limit(truncation_strategy: str | None, read: int = 0) -> int:
+    """How many earlier messages the next page holds when `read` have been read already: as
+    many as were read (`CONTEXT_PAGE` at first, `CONTEXT_PAGE_MAX` at most), or what is left of
+    `last_messages` when that is less. `context_page_limit_sql` is the same rule in SQL for the
+    first page."""
+    page = min(CONTEXT_PAGE_MAX, max(CONTEXT_PAGE, read))
+    last = context_limit(truncation_strategy)
+    if last is None:
+        return page
+    return max(0, min(page, last - read))
+
+
+def context_page_limit_sql(truncation_strategy: str) -> str:
+    """`context_page_limit` of the first page in SQL (Postgres, where the claim reads the first
+    page) over the column expression `truncation_strategy`."""
     strategy = f"CAST({truncation_strategy} AS json)"
-    return (
+    last = (
         f"CASE WHEN {strategy}->>'type' = 'last_messages' "
         f"THEN CAST({strategy}->>'last_messages' AS integer) END"
     )
+    return f"LEAST(COALESCE({last}, {CONTEXT_PAGE}), {CONTEXT_PAGE})"
 
 
-def context_messages_sql(thread_id: str, run_id: str, last: str | None) -> str:
-    """The finished messages of a run's prompt, with `seq`: the newest `last` of the thread's
-    from before the run (all of them when `last` is None) and all of the run's own. The
-    arguments are SQL expressions: parameters, or the columns of a run being claimed."""
-    finished = "status != 'in_progress'"
-    if last is None:
-        return (
-            f"SELECT {MESSAGE_COLUMNS}, seq FROM messages "
-            f"WHERE thread_id = {thread_id} AND {finished}"
-        )
+def history_page_sql(thread_id: str, run_id: str, limit: str, before: str | None = None) -> str:
+    """A page of the thread's finished messages from before the run, newest first, with `seq`:
+    at most `limit`, older than `seq` `before` when given. The arguments are SQL expressions:
+    parameters, or the columns of a run being claimed."""
+    older = "" if before is None else f"AND seq < {before} "
     return (
-        f"SELECT * FROM (SELECT {MESSAGE_COLUMNS}, seq FROM messages "
-        f"WHERE thread_id = {thread_id} AND {finished} "
-        f"AND (run_id IS NULL OR run_id != {run_id}) "
-        f"ORDER BY seq DESC LIMIT {last}) AS newest "
+        f"SELECT {MESSAGE_COLUMNS}, seq FROM messages "
+        f"WHERE thread_id = {thread_id} AND {_FINISHED} "
+        f"AND (run_id IS NULL OR run_id != {run_id}) {older}"
+        f"ORDER BY seq DESC LIMIT {limit}"
+    )
+
+
+def context_messages_sql(thread_id: str, run_id: str, limit: str) -> str:
+    """The finished messages of a run's first prompt read, with `seq`: the first page of the
+    thread's from before the run (`history_page_sql`, at most `limit`) and all of the run's own
+    (bounded by the run: one per message step)."""
+    return (
+        f"SELECT * FROM ({history_page_sql(thread_id, run_id, limit)}) AS newest "
         f"UNION ALL SELECT * FROM (SELECT {MESSAGE_COLUMNS}, seq FROM messages "
-        f"WHERE run_id = {run_id} AND {finished}) AS own"
+        f"WHERE run_id = {run_id} AND {_FINISHED}) AS own"
     )

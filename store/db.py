@@ -3,13 +3,38 @@
 Every statement of the store is plain SQL with `:name` parameters and the `{now}` placeholder for
 the database clock (fractional Unix seconds). A `Database` runs it on the driver directly:
 
-- SQLite: one `sqlite3` connection per `Database`, called inline on the event loop's thread.
-  In WAL mode with `synchronous=NORMAL` a commit does not fsync, so a statement costs tens of
-  microseconds: far less than the thread hop that aiosqlite (or any thread bridge) pays per call,
-  and with no hop there is nothing asyncio-specific, so this path also runs under trio. The one
-  way SQLite can block, waiting for another process's write lock, is never waited out on the
-  loop: the busy timeout is 0 and `BEGIN IMMEDIATE` is retried with an async sleep instead.
-- Postgres: an asyncpg pool (extra `postgres`); `:name` is rewritten to `$n` once per statement.
+- SQLite: one `sqlite3` connection per `Database`, called inline on the event loop's thread,
+  for bounded statements. In WAL mode with `synchronous=NORMAL` a commit does not fsync, so a
+  statement costs tens of microseconds: far less than the thread hop that aiosqlite (or any
+  thread bridge) pays per call, and with no hop there is nothing asyncio-specific, so this path
+  also runs under trio. The one way SQLite can block, waiting for another process's write lock,
+  is never waited out on the loop: the busy timeout is 0 and `BEGIN IMMEDIATE` is retried with an
+  async sleep instead (up to `busy_timeout`, `?timeout=` in the URL).
+  Statements whose cost grows with the data run in a `transaction(heavy=True)`: off the loop, on
+  a second connection through aiosqlite (on trio, where aiosqlite cannot run, the same
+  connection is driven from a worker thread by `anyio.to_thread`). WAL lets the inline
+  connection keep reading beside it; its writes wait (asynchronously) for the heavy commit.
+  An in-memory database has no second connection: everything runs inline there.
+- Postgres: an asyncpg pool (extra `postgres`); `:name` is rewritten to `$n` once per statement;
+  `heavy` changes nothing (the server does the work; the loop only awaits it).
+
+Which SQLite statements run where, and why:
+
+    statement                                         cost grows with        runs
+    ------------------------------------------------  ---------------------  --------------------
+    point reads and writes by id, status changes       nothing (index seeks)  inline
+    claims, leases, sweeps (partial indexes)          live runs only         inline
+    list pages, `limit` <= 100                        the page               inline
+    a run's steps and own messages                    the run (its steps)    inline
+    prompt history pages (`store.context`)            the page (20..100)     inline, the loop
+                                                                             runs between pages
+    event-log replay, 1,000 events a page            the page               inline
+    deleting a thread (its messages, runs, steps,     the thread             heavy: off the loop
+      events)
+    migrations (`executescript`)                      the schema             inline, at start-up
+
+Any SQLite failure of the database rather than of a statement (locked past the wait, full,
+read-only, I/O) is raised as the store's `DatabaseUnavailableError`, naming the cause.
 
 A write transaction is `async with db.transaction() as tx:`. On SQLite the body runs with no
 suspension between statements (the store never awaits anything else inside one), and the
@@ -19,19 +44,23 @@ cannot break silently.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+import aiosqlite
 import anyio
+import anyio.to_thread
 
-from store.errors import ConfigurationError, InternalServerError
+from store.errors import ConfigurationError, DatabaseUnavailableError, InternalServerError
 
 Params = Mapping[str, Any]
 Row = Mapping[str, Any]
@@ -83,7 +112,10 @@ class Database(Protocol):
 
     async def close(self) -> None: ...
 
-    def transaction(self) -> AbstractAsyncContextManager[Tx]: ...
+    def transaction(self, *, heavy: bool = False) -> AbstractAsyncContextManager[Tx]:
+        """A write transaction; `heavy` when its statements' cost grows with the data (SQLite
+        runs those off the event loop; see the module docstring)."""
+        ...
 
     async def fetch(self, sql: str, params: Params | None = None) -> list[Row]: ...
 
@@ -100,6 +132,7 @@ class DatabaseURL:
     url: str
     path: str | None = None  # SQLite only: a file path or ":memory:"
     dsn: str | None = None  # Postgres only: the asyncpg DSN
+    timeout: float | None = None  # SQLite only: `?timeout=` seconds to wait for a write lock
 
     @classmethod
     def parse(cls, url: str) -> DatabaseURL:
@@ -108,10 +141,10 @@ class DatabaseURL:
                 rest = url[len(prefix) :]
                 if not rest.startswith("/"):
                     break
-                path = rest[1:].split("?", 1)[0]
+                path, _, query = rest[1:].partition("?")
                 if path in ("", ":memory:"):
                     path = ":memory:"
-                return cls("sqlite", url, path=path)
+                return cls("sqlite", url, path=path, timeout=_sqlite_timeout(url, query))
         for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
             if url.startswith(prefix):
                 return cls("postgresql", url, dsn="postgresql://" + url[len(prefix) :])
@@ -121,12 +154,32 @@ class DatabaseURL:
         )
 
 
+def _sqlite_timeout(url: str, query: str) -> float | None:
+    """The `timeout` query parameter of a SQLite URL (seconds, as SQLAlchemy's SQLite dialect
+    reads it), refusing a malformed one."""
+    for name, value in urllib.parse.parse_qsl(query):
+        if name == "timeout":
+            try:
+                seconds = float(value)
+            except ValueError:
+                seconds = -1.0
+            if not 0 <= seconds < float("inf"):
+                raise ConfigurationError(
+                    f"Invalid timeout {value!r} in the database URL {url!r}: expected seconds "
+                    "(a number >= 0), e.g. '?timeout=5'."
+                )
+            return seconds
+    return None
+
+
 def open_database(url: str, *, busy_timeout: float = 30.0) -> Database:
-    """A `Database` for `url` (not yet connected)."""
+    """A `Database` for `url` (not yet connected). On SQLite, `?timeout=` in the URL, else
+    `busy_timeout`, is how long a write waits for another process's lock."""
     parsed = DatabaseURL.parse(url)
     if parsed.dialect == "sqlite":
         assert parsed.path is not None
-        return SqliteDatabase(parsed.path, url=url, busy_timeout=busy_timeout)
+        timeout = busy_timeout if parsed.timeout is None else parsed.timeout
+        return SqliteDatabase(parsed.path, url=url, busy_timeout=timeout)
     from store.postgres import PostgresDatabase  # noqa: PLC0415  (asyncpg is an optional extra)
 
     assert parsed.dsn is not None
@@ -177,6 +230,49 @@ class _SqliteTx:
             conn.executemany(self._db._sql(sql), params)
         except sqlite3.IntegrityError as exc:
             raise _integrity(exc) from exc
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc, self._db.path) from exc
+
+
+def _unavailable(exc: sqlite3.Error, path: str) -> Exception:
+    """A SQLite failure of the database rather than of the statement (locked by another
+    process, full, read-only, an I/O error) as the store's `DatabaseUnavailableError`, naming
+    the cause; any other error (a bug in a statement) as it is."""
+    name = getattr(exc, "sqlite_errorname", "")
+    where = f"The SQLite database {path!r}"
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return DatabaseUnavailableError(
+            f"{where} is locked by another connection ({exc}); retry shortly.",
+            code="database_locked",
+        )
+    if name == "SQLITE_FULL":
+        return DatabaseUnavailableError(
+            f"{where} is full: the disk or its size limit is reached ({exc}); nothing was "
+            "written. Free space, then retry.",
+            code="database_full",
+            retry_after=None,
+        )
+    if name.startswith("SQLITE_READONLY"):
+        return DatabaseUnavailableError(
+            f"{where} is read-only ({exc}); nothing was written.",
+            code="database_read_only",
+            retry_after=None,
+        )
+    if name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")):
+        return DatabaseUnavailableError(
+            f"{where} failed with an I/O error ({exc}); nothing was written.",
+            code="database_io_error",
+        )
+    return exc
+
+
+def _on_asyncio() -> bool:
+    """Whether the running event loop is asyncio's (aiosqlite needs it; trio is the other)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _integrity(exc: sqlite3.IntegrityError) -> Exception:
@@ -184,6 +280,66 @@ def _integrity(exc: sqlite3.IntegrityError) -> Exception:
     if match:
         return UniqueViolation(match.group(1))
     return exc
+
+
+class _HeavyTx:
+    """A transaction on the second SQLite connection, whose every statement runs off the loop:
+    through aiosqlite on asyncio, from a worker thread on trio."""
+
+    __slots__ = ("_aio", "_conn", "_db", "committed")
+
+    def __init__(
+        self, db: SqliteDatabase, aio: aiosqlite.Connection | None, conn: sqlite3.Connection | None
+    ) -> None:
+        self._db = db
+        self._aio = aio
+        self._conn = conn
+        self.committed: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.committed.append(callback)
+
+    async def _call(self, sql: str, params: Params | Sequence[Params], many: bool) -> Any:
+        """(rows, rowcount) of the statement, run off the loop."""
+        text = self._db._sql(sql)
+        try:
+            if self._aio is not None:
+                if many:
+                    await self._aio.executemany(text, params)
+                    return [], -1
+                async with self._aio.execute(text, params) as cursor:
+                    rows = await cursor.fetchall()
+                    return list(rows), cursor.rowcount
+            conn = self._conn
+            assert conn is not None
+
+            def call() -> tuple[list[Row], int]:
+                if many:
+                    conn.executemany(text, params)
+                    return [], -1
+                cursor = conn.execute(text, params)
+                return cursor.fetchall(), cursor.rowcount
+
+            return await anyio.to_thread.run_sync(call)
+        except sqlite3.IntegrityError as exc:
+            raise _integrity(exc) from exc
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc, self._db.path) from exc
+
+    async def fetch(self, sql: str, params: Params | None = None) -> list[Row]:
+        rows, _ = await self._call(sql, params or {}, False)
+        return rows  # type: ignore[no-any-return]
+
+    async def fetchrow(self, sql: str, params: Params | None = None) -> Row | None:
+        rows, _ = await self._call(sql, params or {}, False)
+        return rows[0] if rows else None
+
+    async def execute(self, sql: str, params: Params | None = None) -> int:
+        _, count = await self._call(sql, params or {}, False)
+        return int(count)
+
+    async def executemany(self, sql: str, params: Sequence[Params]) -> None:
+        await self._call(sql, params, True)
 
 
 class SqliteDatabase:
@@ -200,6 +356,10 @@ class SqliteDatabase:
         self._sql_cache: dict[str, str] = {}
         self._commits = 0
         self._checkpointer: threading.Thread | None = None
+        # The second connection, for heavy transactions (opened on first use, one at a time).
+        self._heavy_lock: anyio.Lock | None = None
+        self._aio: aiosqlite.Connection | None = None
+        self._threaded: sqlite3.Connection | None = None
 
     async def connect(self) -> None:
         if self._conn is not None:
@@ -225,8 +385,45 @@ class SqliteDatabase:
         conn, self._conn = self._conn, None
         if self._checkpointer is not None:
             self._checkpointer.join()
+        aio, self._aio = self._aio, None
+        if aio is not None:
+            await aio.close()
+        threaded, self._threaded = self._threaded, None
+        if threaded is not None:
+            threaded.close()
         if conn is not None:
             conn.close()
+
+    def _configure(self, conn: sqlite3.Connection) -> None:
+        """The second connection's settings: the first's, but waiting for locks in its thread."""
+        conn.row_factory = _dict_row
+        conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+
+    async def _heavy_connection(
+        self,
+    ) -> tuple[aiosqlite.Connection | None, sqlite3.Connection | None]:
+        """The second connection (aiosqlite on asyncio, a thread-driven one on trio)."""
+        self._require()
+        if _on_asyncio():
+            if self._aio is None:
+                aio = await aiosqlite.connect(self.path, isolation_level=None)
+                aio.row_factory = _dict_row  # type: ignore[assignment]
+                await aio.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+                await aio.execute("PRAGMA synchronous=NORMAL")
+                await aio.execute("PRAGMA foreign_keys=ON")
+                self._aio = aio
+            return self._aio, None
+        if self._threaded is None:
+
+            def connect() -> sqlite3.Connection:
+                conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                self._configure(conn)
+                return conn
+
+            self._threaded = await anyio.to_thread.run_sync(connect)
+        return None, self._threaded
 
     def _require(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -245,6 +442,8 @@ class SqliteDatabase:
             return conn.execute(self._sql(sql), params or {})
         except sqlite3.IntegrityError as exc:
             raise _integrity(exc) from exc
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc, self.path) from exc
 
     def _guard_outside_tx(self) -> None:
         if self._in_tx:
@@ -263,7 +462,10 @@ class SqliteDatabase:
 
     async def executescript(self, script: str) -> None:
         self._guard_outside_tx()
-        self._require().executescript(script)
+        try:
+            self._require().executescript(script)
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc, self.path) from exc
 
     async def _begin(self) -> None:
         """`BEGIN IMMEDIATE`, waiting asynchronously while another connection holds the lock."""
@@ -275,20 +477,43 @@ class SqliteDatabase:
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise InternalServerError(
-                        f"The SQLite database {self.path!r} stayed locked by another "
-                        f"connection for {self.busy_timeout:g} s."
-                    ) from exc
+                error = _unavailable(exc, self.path)
+                if not isinstance(error, DatabaseUnavailableError):
+                    raise error from exc
+                if error.code != "database_locked" or time.monotonic() >= deadline:
+                    raise error from exc
                 await anyio.sleep(delay)
                 delay = min(delay * 2, 0.05)
             else:
                 return
 
+    def transaction(self, *, heavy: bool = False) -> AbstractAsyncContextManager[Tx]:
+        if heavy and self.path != ":memory:":
+            return self._heavy_transaction()
+        return self._inline_transaction()
+
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[_SqliteTx]:
+    async def _heavy_transaction(self) -> AsyncIterator[_HeavyTx]:
+        """`BEGIN IMMEDIATE` ... `COMMIT` on the second connection, off the loop."""
+        if self._heavy_lock is None:
+            self._heavy_lock = anyio.Lock()
+        async with self._heavy_lock:
+            aio, conn = await self._heavy_connection()
+            tx = _HeavyTx(self, aio, conn)
+            await tx.execute("BEGIN IMMEDIATE")
+            try:
+                yield tx
+                await tx.execute("COMMIT")
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    if aio.in_transaction if aio is not None else conn and conn.in_transaction:
+                        await tx.execute("ROLLBACK")
+                raise
+        for callback in tx.committed:
+            callback()
+
+    @asynccontextmanager
+    async def _inline_transaction(self) -> AsyncIterator[_SqliteTx]:
         await self._begin()
         conn = self._require()
         self._in_tx = True
@@ -301,7 +526,12 @@ class SqliteDatabase:
                 conn.execute("ROLLBACK")
             raise
         self._in_tx = False
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise _unavailable(exc, self.path) from exc
         self._commits += 1
         if self._commits % CHECKPOINT_EVERY == 0 and self.path != ":memory:":
             self._checkpoint_in_background()

@@ -11,11 +11,13 @@
         ├── RequestTooLargeError   413   a request body over the server's limit
         ├── RateLimitError         429   a provider's rate limit, surfaced to the caller
         ├── InternalServerError    500   a bug or a broken store; never a business rule
-        └── ProviderError          502   a model provider failed for good
+        ├── ProviderError          502   a model provider failed for good
+        └── DatabaseUnavailableError 503 the database is away, locked, full, read-only or failing
 
 State conflicts ("Thread thread_X already has an active run run_Y.") are 400s, never 409s:
 the openai SDKs retry 409 twice before raising, which would only delay the same answer.
-The server maps an `APIError` to HTTP in one place, using `status_code` and `to_body()`.
+The server maps an `APIError` to HTTP in one place, using `status_code`, `to_body()` and
+`retry_after` (a `Retry-After` header where retrying helps).
 """
 
 from __future__ import annotations
@@ -31,17 +33,14 @@ class ConfigurationError(AssistantsError):
     """The settings or arguments given at start-up are not valid."""
 
 
-class DatabaseUnavailableError(AssistantsError):
-    """The database could not be reached, dropped the connection, or cancelled a statement
-    (a restart, a failover, a statement timeout). Nothing was written by the statement that
-    raised it; the same work can be tried again once the database answers."""
-
-
 class APIError(AssistantsError):
     """An error with OpenAI's wire shape: `{"error": {message, type, param, code}}`."""
 
     status_code: ClassVar[int] = 500
     error_type: ClassVar[str] = "server_error"
+
+    retry_after: float | None = None
+    """Seconds after which the same request may succeed (`Retry-After`), when retrying helps."""
 
     def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -122,6 +121,27 @@ class ProviderError(APIError):
 
     status_code = 502
     error_type = "server_error"
+
+
+class DatabaseUnavailableError(APIError):
+    """The database could not take the statement: unreachable, restarting or failing over, a
+    cancelled statement (Postgres); locked by another process past the wait, full, read-only or
+    failing with an I/O error (SQLite). Nothing was written by the statement that raised it; the
+    same work can be tried again once the cause is gone (after `retry_after` seconds when that
+    is likely to be soon). `code` names the cause."""
+
+    status_code = 503
+    error_type = "server_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "database_unavailable",
+        retry_after: float | None = 1.0,
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
 
 
 def not_found(kind: str, object_id: str) -> NotFoundError:

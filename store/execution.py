@@ -14,7 +14,12 @@ from typing import Any
 
 from store import ids
 from store.base import ACTIVE, now
-from store.context import STEPS_SQL, context_limit, context_messages_sql
+from store.context import (
+    STEPS_SQL,
+    context_messages_sql,
+    context_page_limit,
+    history_page_sql,
+)
 from store.db import Row, Tx
 from store.errors import AssistantsError
 from store.fused import Claim, FusedMixin, pick_sql
@@ -657,20 +662,22 @@ class ExecutionMixin(FusedMixin):
         )
 
     async def run_context(self, run: Row) -> tuple[list[Row], list[Row]]:
-        """What prompt assembly reads for `run`, oldest first: the messages (the thread's, only
-        the newest `context_limit` ones from before this run when it has one, and every finished
-        message of the run itself) and the run's steps (for resuming after tool outputs).
+        """What prompt assembly reads first for `run`, oldest first: the messages (the first
+        page of the thread's from before this run, the newest `context_page_limit` of them, and
+        every finished message of the run itself) and the run's steps (for resuming after tool
+        outputs). Older messages, when the prompt has room for them, come from `history_page`.
 
         A run claimed on Postgres carries them already (`claim` reads them in its statement);
         otherwise one round trip on Postgres, two in-process queries on SQLite.
         """
         if "context_messages" in run:
             return run["context_messages"], run["context_steps"]
-        params = {"thread_id": run["thread_id"], "run_id": run["id"]}
-        last = context_limit(run["truncation_strategy"])
-        if last is not None:
-            params["last"] = last
-        messages = context_messages_sql(":thread_id", ":run_id", None if last is None else ":last")
+        params = {
+            "thread_id": run["thread_id"],
+            "run_id": run["id"],
+            "page": context_page_limit(run["truncation_strategy"]),
+        }
+        messages = context_messages_sql(":thread_id", ":run_id", ":page")
         steps = STEPS_SQL.format(run_id=":run_id")
         if self.db.dialect == "postgresql":
             row = await self.db.fetchrow(
@@ -682,3 +689,16 @@ class ExecutionMixin(FusedMixin):
             return loads(row["messages"]) or [], loads(row["steps"]) or []
         found = await self.db.fetch(f"SELECT * FROM ({messages}) AS m ORDER BY seq", params)
         return found, await self.db.fetch(f"{steps} ORDER BY seq", params)
+
+    async def history_page(self, run: Row, before_seq: int, limit: int) -> list[Row]:
+        """The next page of the prompt history of `run`: at most `limit` of its thread's
+        finished messages from before the run and older than `before_seq`, newest first."""
+        return await self.db.fetch(
+            history_page_sql(":thread_id", ":run_id", ":page", before=":before"),
+            {
+                "thread_id": run["thread_id"],
+                "run_id": run["id"],
+                "page": limit,
+                "before": before_seq,
+            },
+        )

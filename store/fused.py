@@ -30,18 +30,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from store.base import PROCESS_TOKEN, RUNS_CHANNEL, Logged, now
-from store.context import STEPS_SQL, context_limit_sql, context_messages_sql
+from store.context import STEPS_SQL, context_messages_sql, context_page_limit_sql
 from store.db import Row
 from store.rows import RUN_COLUMNS, dumps, loads, snapshot_sql
 from store.runs import RunsMixin, in_list
 
 Event = tuple[str, dict[str, Any]]
 
-# What the claimed runs' prompts are assembled from (`ExecutionMixin.run_context`), read by the
-# claim itself: one round trip less per run.
+# What the claimed runs' prompts are assembled from first (`ExecutionMixin.run_context`: the first
+# page of history, the run's own messages and steps), read by the claim itself: one round trip
+# less per run.
 _CLAIMED_CONTEXT = (
     "(SELECT json_agg(m ORDER BY m.seq) FROM ("
-    + context_messages_sql("c.thread_id", "c.id", context_limit_sql("c.truncation_strategy"))
+    + context_messages_sql("c.thread_id", "c.id", context_page_limit_sql("c.truncation_strategy"))
     + ") AS m) AS context_messages, (SELECT json_agg(s ORDER BY s.seq) FROM ("
     + STEPS_SQL.format(run_id="c.id")
     + ") AS s) AS context_steps"

@@ -186,7 +186,8 @@ class ObjectsMixin(StoreBase):
         lose the run's outcome; cancel the run first.
         """
         params = {"id": thread_id, "project": project}
-        async with self.db.transaction() as tx:
+        # Its cost grows with the thread: off the event loop on SQLite (`store.db`).
+        async with self.db.transaction(heavy=True) as tx:
             await self._lock_thread(tx, project, thread_id)
             active = await self._active_run(tx, thread_id)
             if active is not None:

@@ -188,7 +188,8 @@ class PostgresDatabase:
                     await conn.close(timeout=5)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[_PgTx]:
+    async def transaction(self, *, heavy: bool = False) -> AsyncIterator[_PgTx]:
+        """A transaction on a pooled connection (`heavy` or not: the server does the work)."""
         try:
             async with self._require().acquire() as conn:
                 tx = _PgTx(self, conn)

@@ -53,9 +53,10 @@ class Settings:
 
 
 def error_response(exc: APIError, request_id: str) -> JSONResponse:
-    return JSONResponse(
-        exc.to_body(), status_code=exc.status_code, headers={"x-request-id": request_id}
-    )
+    headers = {"x-request-id": request_id}
+    if exc.retry_after is not None:
+        headers["retry-after"] = f"{exc.retry_after:g}"
+    return JSONResponse(exc.to_body(), status_code=exc.status_code, headers=headers)
 
 
 class BodyLimit:
