@@ -174,10 +174,12 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if manage_client:
             async with client:
+                await adopt_legacy_projects(client, settings.keys)
                 log.info("server_started", worker=client.worker is not None)
                 yield
             log.info("server_stopped")
         else:
+            await adopt_legacy_projects(client, settings.keys)
             yield
 
     app = FastAPI(
@@ -496,6 +498,16 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
         )
 
     return app
+
+
+async def adopt_legacy_projects(client: AsyncClient, keys: KeyRing) -> None:
+    """Hand the objects of each key's old (unkeyed-hash) project to its keyed project id: one
+    transaction, and nothing to do on later starts."""
+    if keys.legacy_moves:
+        store = await client.store()
+        moved = await store.move_projects(dict(keys.legacy_moves))
+        if moved:
+            log.info("projects_rekeyed", rows=moved, keys=len(keys.legacy_moves))
 
 
 def _check_keys(body: Mapping[str, Any], allowed: set[str]) -> None:

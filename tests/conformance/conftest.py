@@ -20,6 +20,10 @@ with warnings.catch_warnings():
     import openai
 
 
+TEST_SECRET = b"test-secret-0123456789abcdef0123456789abcdef"
+"""The server secret of test servers (keys' project ids are keyed with it)."""
+
+
 class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)
@@ -36,7 +40,8 @@ class LiveServer:
     def __init__(
         self, client: AsyncClient, *, keys: list[str] | None = None, **settings: Any
     ) -> None:
-        self.app = create_app(client, ServerSettings(keys=KeyRing(keys or []), **settings))
+        ring = KeyRing(keys or [], secret=TEST_SECRET)
+        self.app = create_app(client, ServerSettings(keys=ring, **settings))
         self.client = client
         # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto
         # says TCP, and without it every keep-alive request waits ~40 ms on a delayed ACK.
