@@ -55,11 +55,12 @@ def test_database_of_the_old_scheme__each_key_still_sees_its_objects(
     """Objects stored under a key's old project id are its own after a restart, on both backends;
     the move runs once (a second start moves nothing) and leaves other projects alone."""
     old = legacy_project_of("sk-old")
-    options = {"poll_seconds": 0.05, "sweep_seconds": 0.05}
+
+    def client() -> AsyncClient:
+        return AsyncClient(database_url=any_database_url, poll_seconds=0.05, sweep_seconds=0.05)
+
     # The old scheme, reproduced: the project id was the unsalted hash of the key.
-    with LiveServer(
-        AsyncClient(database_url=any_database_url, **options), keys=[f"sk-old={old}", "sk-b=b"]
-    ) as before:
+    with LiveServer(client(), keys=[f"sk-old={old}", "sk-b=b"]) as before:
         sdk = before.sdk("sk-old")
         assistant = sdk.beta.assistants.create(model="test", name="mine")
         run = sdk.beta.threads.create_and_run_poll(
@@ -70,9 +71,7 @@ def test_database_of_the_old_scheme__each_key_still_sees_its_objects(
         assert run.status == "completed"
         other = before.sdk("sk-b").beta.assistants.create(model="test", name="theirs")
     for _ in range(2):
-        with LiveServer(
-            AsyncClient(database_url=any_database_url, **options), keys=["sk-old", "sk-b=b"]
-        ) as after:
+        with LiveServer(client(), keys=["sk-old", "sk-b=b"]) as after:
             sdk = after.sdk("sk-old")
             assert [a.id for a in sdk.beta.assistants.list().data] == [assistant.id]
             assert sdk.beta.threads.retrieve(run.thread_id).id == run.thread_id
