@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any, Final
 
 from store.errors import BadRequestError
@@ -163,7 +164,10 @@ def _scalar(value: object, param: str) -> None:
 
 
 def _plain(item: object) -> bool:
-    """A value nothing needs checking in: null, a boolean, a machine-sized integer."""
+    """A value nothing needs checking in: null, a boolean, a machine-sized integer, a plain
+    ASCII string without NUL."""
+    if isinstance(item, str):
+        return item.isascii() and "\x00" not in item
     if item is None or isinstance(item, bool):
         return True
     return isinstance(item, int) and item.bit_length() < _SMALL_INT_BITS
@@ -174,8 +178,11 @@ def json_tree(value: object, param: str = "", *, max_depth: int = JSON_DEPTH_MAX
     levels, NUL characters or lone surrogates in strings and keys, integers past
     `INT_DIGITS_MAX` digits, NaN and the infinities, keys that are not strings.
 
-    Iterative (no recursion limit to hit), one pass, paths built only for containers.
+    Iterative (no recursion limit to hit), one pass; paths are spelled out only for an error.
+    Skipped when the HTTP server has already checked the whole request body (`body_checked`).
     """
+    if _BODY_CHECKED.get():
+        return
     if not isinstance(value, dict | list | tuple):
         _scalar(value, param or "body")
         return
@@ -184,19 +191,31 @@ def json_tree(value: object, param: str = "", *, max_depth: int = JSON_DEPTH_MAX
         node, path = stack.pop()
         if len(path) >= max_depth:
             raise _too_deep(param, path)
-        items = node.items() if isinstance(node, dict) else enumerate(node)
-        for key, item in items:
-            if isinstance(node, dict):
+        if isinstance(node, dict):
+            for key, item in node.items():
                 if not isinstance(key, str):
                     raise invalid_type(_join([param, *path]) + " key", "a string", key)
-                utf8(key, _join([param, *path]) or "body")
-            if isinstance(item, dict | list | tuple):
-                stack.append((item, (*path, key)))
-            elif isinstance(item, str):
-                if "\x00" in item or not item.isascii():
-                    utf8(item, _join([param, *path, key]))
-            elif not _plain(item):
-                _scalar(item, _join([param, *path, key]))
+                if "\x00" in key or not key.isascii():
+                    utf8(key, _join([param, *path]) or "body")
+                if isinstance(item, dict | list | tuple):
+                    stack.append((item, (*path, key)))
+                elif not _plain(item):
+                    _scalar(item, _join([param, *path, key]))
+        else:
+            for index, item in enumerate(node):
+                if isinstance(item, dict | list | tuple):
+                    stack.append((item, (*path, index)))
+                elif not _plain(item):
+                    _scalar(item, _join([param, *path, index]))
+
+
+_BODY_CHECKED: ContextVar[bool] = ContextVar("body_checked", default=False)
+
+
+def body_checked() -> None:
+    """Mark the rest of this task's validation as working on a request body that `json_tree`
+    has already checked whole (the HTTP server does so off the event loop): not walked again."""
+    _BODY_CHECKED.set(True)
 
 
 def string(value: object, param: str, *, max_length: int | None = None) -> str:

@@ -31,7 +31,7 @@ from store.errors import (
     PermissionDeniedError,
     UnsupportedMediaTypeError,
 )
-from store.validation import INT_DIGITS_MAX, JSON_DEPTH_MAX, json_tree
+from store.validation import INT_DIGITS_MAX, JSON_DEPTH_MAX, body_checked, json_tree
 
 log = structlog.get_logger("assistants.server")
 
@@ -246,5 +246,8 @@ async def read_json_body(request: Request) -> dict[str, Any]:
     holds the event loop (and every other request) for more than a few milliseconds."""
     raw = await request.body()
     if len(raw) > OFF_LOOP_BYTES:
-        return await anyio.to_thread.run_sync(parse_json_body, raw)
-    return parse_json_body(raw)
+        body = await anyio.to_thread.run_sync(parse_json_body, raw)
+    else:
+        body = parse_json_body(raw)
+    body_checked()  # the client's validation need not walk this body's trees again
+    return body
