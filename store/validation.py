@@ -125,7 +125,7 @@ def _join(path: Sequence[str | int]) -> str:
 
 
 def _too_deep(param: str, path: Sequence[str | int]) -> BadRequestError:
-    named = _join([*([param] if param else []), *path[:4]]) or "body"
+    named = param or _join(path[:4])  # the field itself; in a whole body, its first levels
     return BadRequestError(
         f"Invalid '{named}': objects and arrays nested too deeply. Expected at most "
         f"{JSON_DEPTH_MAX} levels of nesting, but got more at "
