@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 import anyio
@@ -46,6 +47,31 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="accept this Bearer key (repeatable; KEY=PROJECT to name its project); "
         "also ASSISTANTS_API_KEYS (comma-separated)",
+    )
+    serve.add_argument(
+        "--api-keys-file",
+        help="accept the keys in this file, one per line (KEY or KEY=PROJECT; preferred, like "
+        "ASSISTANTS_API_KEYS: --api-key shows keys to anyone who can list processes)",
+    )
+    serve.add_argument(
+        "--secret-file",
+        help="the secret that keys project ids (default: ASSISTANTS_SECRET, or on SQLite a "
+        "0600 file next to the database; required on Postgres, the same for every server)",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let web pages from ORIGIN (e.g. http://localhost:3000) call the server "
+        "(repeatable; also ASSISTANTS_CORS_ORIGINS, comma-separated)",
+    )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="without API keys, also answer to Host NAME (default: loopback names only)",
     )
     serve.add_argument(
         "--insecure-no-auth",
@@ -149,33 +175,64 @@ def operator_settings(endpoint_flags: Sequence[str] = (), **overrides: object) -
     return settings.model_copy(update={"only_configured_providers": True})
 
 
+def _read_keys_file(path: str) -> list[str]:
+    """The key specs in `path`: one a line; blank lines and `#` comments skipped."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigurationError(f"Cannot read the API keys file {path}: {exc.strerror}.") from None
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
 def _serve(args: argparse.Namespace) -> None:
     try:
         import uvicorn  # noqa: PLC0415  (the `server` extra)
 
         from assistants._client import AsyncClient  # noqa: PLC0415
         from assistants.server import KeyRing, ServerSettings, create_app  # noqa: PLC0415
+        from assistants.server.auth import load_secret  # noqa: PLC0415
+        from assistants.server.guard import LOOPBACK_HOSTS  # noqa: PLC0415
     except ImportError as exc:
         raise ConfigurationError(
             f"The server needs the 'server' extra ({exc.name} is missing): "
             "pip install 'assistants-runtime[server]'."
         ) from None
     specs = list(args.api_key)
-    specs += [k for k in os.environ.get("ASSISTANTS_API_KEYS", "").split(",") if k.strip()]
-    keys = KeyRing(specs)
-    if not keys.enabled and args.host not in LOOPBACK and not args.insecure_no_auth:
-        raise ConfigurationError(
-            f"Refusing to listen on {args.host} without API keys: pass --api-key (or "
-            "ASSISTANTS_API_KEYS), or --insecure-no-auth if this network is trusted."
+    if specs:
+        log.warning(
+            "api_keys_on_command_line",
+            note="other users can read them in the process list: prefer ASSISTANTS_API_KEYS "
+            "or --api-keys-file",
         )
+    specs += [k for k in os.environ.get("ASSISTANTS_API_KEYS", "").split(",") if k.strip()]
+    if args.api_keys_file:
+        specs += _read_keys_file(args.api_keys_file)
     overrides: dict[str, object] = {"database_url": args.database_url}
     if args.model_alias:
         aliases = dict(Settings.load().model_aliases)
         aliases.update(parse_aliases(args.model_alias))
         overrides["model_aliases"] = aliases
     settings = operator_settings(args.endpoint, **overrides)
+    secret = (
+        load_secret(settings.database_url, secret_file=args.secret_file)
+        if any("=" not in spec for spec in specs)
+        else None
+    )
+    keys = KeyRing(specs, secret=secret)
+    if not keys.enabled and args.host not in LOOPBACK and not args.insecure_no_auth:
+        raise ConfigurationError(
+            f"Refusing to listen on {args.host} without API keys: pass --api-key (or "
+            "ASSISTANTS_API_KEYS), or --insecure-no-auth if this network is trusted."
+        )
+    origins = list(args.cors_origin)
+    origins += [o for o in os.environ.get("ASSISTANTS_CORS_ORIGINS", "").split(",") if o.strip()]
     client = AsyncClient(settings=settings, worker=not args.no_worker)
-    app = create_app(client, ServerSettings(keys=keys))
+    server_settings = ServerSettings(
+        keys=keys,
+        cors_origins=[o.strip() for o in origins],
+        allowed_hosts=[*LOOPBACK_HOSTS, *args.allowed_host],
+    )
+    app = create_app(client, server_settings)
     if not keys.enabled:
         log.warning("no_api_keys", host=args.host, note="every caller shares one project")
     log.info("serving", url=f"http://{args.host}:{args.port}/v1", worker=not args.no_worker)

@@ -9,6 +9,7 @@
         ├── PermissionDeniedError  403   the key may not do this
         ├── NotFoundError          404   unknown object id (also: another key's object)
         ├── RequestTooLargeError   413   a request body over the server's limit
+        ├── UnsupportedMediaTypeError 415 a request body that is not JSON
         ├── RateLimitError         429   a provider's rate limit, surfaced to the caller
         ├── InternalServerError    500   a bug or a broken store; never a business rule
         ├── ProviderError          502   a model provider failed for good
@@ -99,6 +100,13 @@ class RequestTooLargeError(APIError):
     """The request body is larger than the server accepts."""
 
     status_code = 413
+    error_type = "invalid_request_error"
+
+
+class UnsupportedMediaTypeError(APIError):
+    """The request body is not of a media type the route takes (JSON)."""
+
+    status_code = 415
     error_type = "invalid_request_error"
 
 

@@ -355,3 +355,22 @@ class ObjectsMixin(StoreBase):
         if not page.data:
             await self.get_thread(project, thread_id)
         return page
+
+    # --- projects --------------------------------------------------------------------------
+
+    async def move_projects(self, moves: dict[str, str]) -> int:
+        """Give every object of project `old` to project `new`, for each `old -> new` of `moves`,
+        in one transaction; the rows moved (0 once done: running it again changes nothing)."""
+        moved = 0
+        async with self.db.transaction() as tx:
+            for old, new in moves.items():
+                for table in _PROJECT_TABLES:
+                    moved += await tx.execute(
+                        f"UPDATE {table} SET project = :new WHERE project = :old",
+                        {"old": old, "new": new},
+                    )
+        return moved
+
+
+_PROJECT_TABLES = ("assistants", "threads", "messages", "runs", "run_steps")
+"""Every table with a `project` column."""

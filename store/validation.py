@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any, Final
 
 from store.errors import BadRequestError
@@ -25,6 +26,17 @@ FUNCTION_NAME_MAX: Final = 64
 FILE_IDS_MAX: Final = 20
 TOKENS_MIN: Final = 256
 MESSAGE_CONTENT_MAX: Final = 256_000
+"""Characters in one text part (or a plain string content): the API's message content limit."""
+MESSAGE_PARTS_MAX: Final = 100
+"""Content parts in one message (the API documents none; one text part per paragraph fits)."""
+MESSAGE_ATTACHMENTS_MAX: Final = 20
+"""Attachments on one message (as many as code_interpreter takes file ids)."""
+THREAD_MESSAGES_MAX: Final = 1_000
+"""Messages given at once: a new thread's `messages`, a run's `additional_messages`."""
+JSON_DEPTH_MAX: Final = 64
+"""Levels of nested objects and arrays in a request body, the body itself being level 1."""
+INT_DIGITS_MAX: Final = 4_300
+"""Digits of the longest integer taken (Python's own int-to-text limit)."""
 TOOL_OUTPUT_MAX: Final = 512_000
 _FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
 _REASONING_EFFORTS: Final = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
@@ -79,7 +91,15 @@ INTEGER_MAX: Final = 2**31 - 1
 
 
 def utf8(value: str, param: str) -> str:
-    """Refuse strings with lone surrogates (valid JSON escapes, but not text: not storable)."""
+    """Refuse strings with lone surrogates (valid JSON escapes, but not text: not storable)
+    and with NUL characters (Postgres text cannot hold them; refused on every backend)."""
+    if "\x00" in value:
+        raise BadRequestError(
+            f"Invalid '{param}': the string contains a NUL character (\\u0000), which is not "
+            "allowed.",
+            param=param,
+            code="invalid_value",
+        )
     if not value.isascii():
         try:
             value.encode("utf-8")
@@ -91,6 +111,111 @@ def utf8(value: str, param: str) -> str:
                 code="invalid_value",
             ) from None
     return value
+
+
+_SMALL_INT_BITS: Final = 14_000
+"""Integers shorter than this many bits have fewer than INT_DIGITS_MAX digits: no text check."""
+
+
+def _join(path: Sequence[str | int]) -> str:
+    out = ""
+    for key in path:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    return out
+
+
+def _too_deep(param: str, path: Sequence[str | int]) -> BadRequestError:
+    named = param or _join(path[:4])  # the field itself; in a whole body, its first levels
+    return BadRequestError(
+        f"Invalid '{named}': objects and arrays nested too deeply. Expected at most "
+        f"{JSON_DEPTH_MAX} levels of nesting, but got more at "
+        f"'{_join([*([param] if param else []), *path[:8]])}...'.",
+        param=named,
+        code="nesting_too_deep",
+    )
+
+
+def _scalar(value: object, param: str) -> None:
+    if isinstance(value, str):
+        utf8(value, param)
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        if value.bit_length() < _SMALL_INT_BITS:
+            return
+        try:
+            str(value)  # Python refuses past its int-to-text limit (INT_DIGITS_MAX digits)
+        except ValueError:
+            raise BadRequestError(
+                f"Invalid '{param}': integer too large. Expected an integer with at most "
+                f"{INT_DIGITS_MAX} digits.",
+                param=param,
+                code="invalid_value",
+            ) from None
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):  # noqa: PLR0124
+            raise BadRequestError(
+                f"Invalid '{param}': {value} is not a JSON number. Expected a finite number.",
+                param=param,
+                code="invalid_value",
+            )
+    else:
+        raise invalid_type(param, "a JSON value", value)
+
+
+def _plain(item: object) -> bool:
+    """A value nothing needs checking in: null, a boolean, a machine-sized integer, a plain
+    ASCII string without NUL."""
+    if isinstance(item, str):
+        return item.isascii() and "\x00" not in item
+    if item is None or isinstance(item, bool):
+        return True
+    return isinstance(item, int) and item.bit_length() < _SMALL_INT_BITS
+
+
+def json_tree(value: object, param: str = "", *, max_depth: int = JSON_DEPTH_MAX) -> None:
+    """Refuse what JSON columns cannot store and read back: nesting deeper than `max_depth`
+    levels, NUL characters or lone surrogates in strings and keys, integers past
+    `INT_DIGITS_MAX` digits, NaN and the infinities, keys that are not strings.
+
+    Iterative (no recursion limit to hit), one pass; paths are spelled out only for an error.
+    Skipped when the HTTP server has already checked the whole request body (`body_checked`).
+    """
+    if _BODY_CHECKED.get():
+        return
+    if not isinstance(value, dict | list | tuple):
+        _scalar(value, param or "body")
+        return
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) >= max_depth:
+            raise _too_deep(param, path)
+        if isinstance(node, dict):
+            for key, item in node.items():
+                if not isinstance(key, str):
+                    raise invalid_type(_join([param, *path]) + " key", "a string", key)
+                if "\x00" in key or not key.isascii():
+                    utf8(key, _join([param, *path]) or "body")
+                if isinstance(item, dict | list | tuple):
+                    stack.append((item, (*path, key)))
+                elif not _plain(item):
+                    _scalar(item, _join([param, *path, key]))
+        else:
+            for index, item in enumerate(node):
+                if isinstance(item, dict | list | tuple):
+                    stack.append((item, (*path, index)))
+                elif not _plain(item):
+                    _scalar(item, _join([param, *path, index]))
+
+
+_BODY_CHECKED: ContextVar[bool] = ContextVar("body_checked", default=False)
+
+
+def body_checked() -> None:
+    """Mark the rest of this task's validation as working on a request body that `json_tree`
+    has already checked whole (the HTTP server does so off the event loop): not walked again."""
+    _BODY_CHECKED.set(True)
 
 
 def string(value: object, param: str, *, max_length: int | None = None) -> str:
@@ -265,6 +390,7 @@ def _function(value: object, param: str) -> dict[str, Any]:
         out["description"] = string(fn["description"], f"{param}.description")
     if fn.get("parameters") is not None:
         out["parameters"] = obj(fn["parameters"], f"{param}.parameters")
+        json_tree(out["parameters"], f"{param}.parameters")
     if fn.get("strict") is not None:
         out["strict"] = boolean(fn["strict"], f"{param}.strict")
     return out
@@ -415,6 +541,7 @@ def response_format(value: object, param: str = "response_format") -> Any:
             out["description"] = string(js["description"], f"{param}.json_schema.description")
         if js.get("schema") is not None:
             out["schema"] = obj(js["schema"], f"{param}.json_schema.schema")
+            json_tree(out["schema"], f"{param}.json_schema.schema")
         if js.get("strict") is not None:
             out["strict"] = boolean(js["strict"], f"{param}.json_schema.strict")
         return {"type": "json_schema", "json_schema": out}
@@ -491,7 +618,7 @@ def message_content(value: object, param: str = "content") -> list[dict[str, Any
     if isinstance(value, str):
         string(value, param, max_length=MESSAGE_CONTENT_MAX)
         return [{"type": "text", "text": {"value": value, "annotations": []}}]
-    parts = array(value, param, min_length=1)
+    parts = array(value, param, min_length=1, max_length=MESSAGE_PARTS_MAX)
     out: list[dict[str, Any]] = []
     for i, raw in enumerate(parts):
         path = f"{param}[{i}]"
@@ -547,7 +674,7 @@ def attachments(value: object, param: str = "attachments") -> list[dict[str, Any
     if value is None:
         return None
     out: list[dict[str, Any]] = []
-    for i, raw in enumerate(array(value, param)):
+    for i, raw in enumerate(array(value, param, max_length=MESSAGE_ATTACHMENTS_MAX)):
         path = f"{param}[{i}]"
         att = obj(raw, path)
         item: dict[str, Any] = {}
@@ -581,7 +708,8 @@ def new_message(value: object, param: str) -> dict[str, Any]:
 def new_messages(value: object, param: str) -> list[dict[str, Any]]:
     if value is None:
         return []
-    return [new_message(m, f"{param}[{i}]") for i, m in enumerate(array(value, param))]
+    items = array(value, param, max_length=THREAD_MESSAGES_MAX)
+    return [new_message(m, f"{param}[{i}]") for i, m in enumerate(items)]
 
 
 def list_params(

@@ -9,8 +9,9 @@ the SDKs map to the matching exception, never 409 for a state conflict (the SDKs
 from __future__ import annotations
 
 import json
+import re
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
@@ -19,10 +20,12 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistants._client import AsyncClient
 from assistants.server.auth import KeyRing
+from assistants.server.guard import LOOPBACK_HOSTS, MAX_BODY_BYTES, Guard, read_json_body
 from assistants.server.models_routes import add_model_routes
 from assistants.server.openapi import openapi_schema
 from assistants.streaming.manager import AsyncEventStream
@@ -32,6 +35,9 @@ from store.errors import APIError, BadRequestError, InternalServerError, Request
 from store.rows import dumps_logged
 
 log = structlog.get_logger("assistants.server")
+
+_EVENT_SEQ = re.compile(r"-?[0-9]{1,18}")
+"""An event sequence number in `?after=`: ASCII digits that fit a 64-bit integer."""
 
 POLL_AFTER_MS = 25
 """`openai-poll-after-ms`: the SDK pollers' interval (ours hold poll GETs open besides)."""
@@ -44,12 +50,21 @@ class Settings:
         self,
         *,
         keys: KeyRing,
-        max_body_bytes: int = 32 * 1024 * 1024,
+        max_body_bytes: int = MAX_BODY_BYTES,
         long_poll_seconds: float = 10.0,
+        cors_origins: Collection[str] = (),
+        allowed_hosts: Collection[str] = LOOPBACK_HOSTS,
+        body_types: dict[str, Iterable[str]] | None = None,
     ) -> None:
         self.keys = keys
         self.max_body_bytes = max_body_bytes
         self.long_poll_seconds = long_poll_seconds
+        self.cors_origins = tuple(cors_origins)
+        """Web origins whose pages may call the server (CORS); any other `Origin` is a 403."""
+        self.allowed_hosts = tuple(allowed_hosts)
+        """`Host` names answered without API keys (loopback only by default)."""
+        self.body_types = body_types
+        """Path prefix -> media types its request bodies may have (default: JSON only)."""
 
 
 def error_response(exc: APIError, request_id: str) -> JSONResponse:
@@ -117,9 +132,8 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = f"req_{uuid.uuid4().hex}"
         state = scope.setdefault("state", {})
-        state["request_id"] = request_id
+        request_id = state.setdefault("request_id", f"req_{uuid.uuid4().hex}")
         if scope["path"].startswith("/v1/"):
             authorization = dict(scope["headers"]).get(b"authorization")
             try:
@@ -162,10 +176,12 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if manage_client:
             async with client:
+                await adopt_legacy_projects(client, settings.keys)
                 log.info("server_started", worker=client.worker is not None)
                 yield
             log.info("server_stopped")
         else:
+            await adopt_legacy_projects(client, settings.keys)
             yield
 
     app = FastAPI(
@@ -178,6 +194,21 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestContext, keys=settings.keys)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "POST", "DELETE"],
+        allow_headers=["*"],
+        expose_headers=["x-request-id", "openai-poll-after-ms"],
+        max_age=600,
+    )
+    app.add_middleware(
+        Guard,
+        keyless=not settings.keys.enabled,
+        cors_origins=settings.cors_origins,
+        allowed_hosts=settings.allowed_hosts,
+        body_types=settings.body_types,
+    )
     views: dict[str, AsyncClient] = {}
 
     def view(request: Request) -> AsyncClient:
@@ -229,30 +260,7 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
         )
 
     async def body_of(request: Request) -> dict[str, Any]:
-        raw = await request.body()
-        if not raw.strip():
-            return {}
-        try:
-            body = json.loads(raw, parse_constant=_not_json)
-        except (json.JSONDecodeError, UnicodeDecodeError, _NotJSONError) as exc:
-            raise BadRequestError(
-                "We could not parse the JSON body of your request. (HINT: This likely means you "
-                "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
-                f"but what was sent was not valid JSON.) {exc}",
-                code="invalid_json",
-            ) from None
-        if not isinstance(body, dict):
-            raise BadRequestError("The request body must be a JSON object.", code="invalid_json")
-        try:
-            # JSON may escape lone surrogates ("\udc00"), which are not text and cannot be stored.
-            json.dumps(body, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise BadRequestError(
-                "The JSON body contains a lone surrogate escape (such as \\udc00), which is "
-                "not valid Unicode text.",
-                code="invalid_json",
-            ) from None
-        return body
+        return await read_json_body(request)
 
     def list_query(request: Request, *names: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -463,7 +471,7 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
     async def run_events(request: Request, thread_id: str, run_id: str) -> Response:
         """Re-attach to a run's event stream (an extension): `?after=SEQ`."""
         after_raw = request.query_params.get("after", "0")
-        if not after_raw.lstrip("-").isdigit():
+        if not _EVENT_SEQ.fullmatch(after_raw):
             raise BadRequestError(
                 f"Invalid 'after': expected an integer, but got '{after_raw}' instead.",
                 param="after",
@@ -493,6 +501,16 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
 
     add_model_routes(app, view)
     return app
+
+
+async def adopt_legacy_projects(client: AsyncClient, keys: KeyRing) -> None:
+    """Hand the objects of each key's old (unkeyed-hash) project to its keyed project id: one
+    transaction, and nothing to do on later starts."""
+    if keys.legacy_moves:
+        store = await client.store()
+        moved = await store.move_projects(dict(keys.legacy_moves))
+        if moved:
+            log.info("projects_rekeyed", rows=moved, keys=len(keys.legacy_moves))
 
 
 def _check_keys(body: Mapping[str, Any], allowed: set[str]) -> None:
@@ -529,11 +547,3 @@ async def _sse_events(stream: AsyncEventStream) -> AsyncIterator[bytes]:
     finally:
         with anyio.CancelScope(shield=True):
             await stream.close()
-
-
-class _NotJSONError(ValueError):
-    """`NaN`, `Infinity` or `-Infinity` in a body: Python's parser takes them, JSON has none."""
-
-
-def _not_json(constant: str) -> Any:
-    raise _NotJSONError(f"{constant} is not a JSON value.")

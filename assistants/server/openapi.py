@@ -7,8 +7,8 @@ every `/v1` route of the wire contract instead:
 - request bodies, written from the contract's request shapes and limits (CONTRACT §2.1, §7.1);
 - `200` responses, generated from the wire models in `store.types` (every field a plain model
   serialises is required, nulls included; the `OmitNone` pieces leave unset keys out);
-- `400` / `401` / `404` / `413` in OpenAI's error shape (`{"error": {message, type, param,
-  code}}`);
+- `400` / `401` / `403` / `404` / `413` / `415` in OpenAI's error shape (`{"error": {message,
+  type, param, code}}`);
 - the list and include query parameters (`limit` 1 to 100, `order`, `after`, `before`, `run_id`,
   `include[]`).
 
@@ -392,6 +392,7 @@ def _request_schemas() -> dict[str, Any]:
     }
     attachments = {
         "type": ["array", "null"],
+        "maxItems": v.MESSAGE_ATTACHMENTS_MAX,
         "items": {
             "type": "object",
             "additionalProperties": False,
@@ -418,7 +419,12 @@ def _request_schemas() -> dict[str, Any]:
             "content": {
                 "anyOf": [
                     _string(v.MESSAGE_CONTENT_MAX),
-                    {"type": "array", "minItems": 1, "items": _ref("MessageContentPartParam")},
+                    {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": v.MESSAGE_PARTS_MAX,
+                        "items": _ref("MessageContentPartParam"),
+                    },
                 ]
             },
             "attachments": _ref("AttachmentsParam"),
@@ -429,7 +435,11 @@ def _request_schemas() -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "messages": {"type": ["array", "null"], "items": _ref("CreateMessageRequest")},
+            "messages": {
+                "type": ["array", "null"],
+                "maxItems": v.THREAD_MESSAGES_MAX,
+                "items": _ref("CreateMessageRequest"),
+            },
             "tool_resources": _ref("ThreadToolResourcesParam"),
             "metadata": _ref("MetadataParam"),
         },
@@ -526,6 +536,7 @@ def _request_schemas() -> dict[str, Any]:
                 },
                 "additional_messages": {
                     "type": ["array", "null"],
+                    "maxItems": v.THREAD_MESSAGES_MAX,
                     "items": _ref("CreateMessageRequest"),
                 },
                 "reasoning_effort": _ref("ReasoningEffortParam"),
@@ -920,8 +931,10 @@ _QUERY_PARAMETERS: Final[dict[str, dict[str, Any]]] = {
 _ERRORS: Final = {
     "400": "Invalid request: a malformed id, a field failing validation, or a state conflict.",
     "401": "Missing or unknown API key.",
+    "403": "A web page's Origin that is not in the server's CORS origins.",
     "404": "No such object (for this API key), or no such URL.",
     "413": "The request body is larger than the server accepts.",
+    "415": "A request body that is not sent as application/json.",
 }
 
 

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import socket
 import threading
+import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 import uvicorn
 
 from assistants import AsyncClient
 from assistants.server import KeyRing, ServerSettings, create_app
+from tests.conftest import NO_POSTGRES, POSTGRES_URL, _drop_schema, _make_schema
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import openai
+
+
+TEST_SECRET = b"test-secret-0123456789abcdef0123456789abcdef"
+"""The server secret of test servers (keys' project ids are keyed with it)."""
 
 
 class _Server(uvicorn.Server):
@@ -36,7 +43,8 @@ class LiveServer:
     def __init__(
         self, client: AsyncClient, *, keys: list[str] | None = None, **settings: Any
     ) -> None:
-        self.app = create_app(client, ServerSettings(keys=KeyRing(keys or []), **settings))
+        ring = KeyRing(keys or [], secret=TEST_SECRET)
+        self.app = create_app(client, ServerSettings(keys=ring, **settings))
         self.client = client
         # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto
         # says TCP, and without it every keep-alive request waits ~40 ms on a delayed ACK.
@@ -103,3 +111,22 @@ def sdk(live_server: LiveServer) -> Iterator[openai.OpenAI]:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def any_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A fresh database for a module's server: a SQLite file, then a Postgres schema."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'server.db'}"
+        return
+    if POSTGRES_URL is None:
+        pytest.skip(NO_POSTGRES)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    anyio.run(_make_schema, schema)
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{sep}search_path={schema}"
+    finally:
+        anyio.run(_drop_schema, schema)
