@@ -17,7 +17,7 @@ from store.db import Database, Row, Tx
 from store.errors import BadRequestError, DatabaseUnavailableError
 from store.notify import QUEUE, Notifier
 from store.rows import dumps_logged, loads, render_snapshot
-from store.tables import ACTIVE_SQL
+from store.statuses import ACTIVE_SQL
 from store.types import ListPage, Model, RunEvent
 
 M = TypeVar("M", bound=Model)
