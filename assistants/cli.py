@@ -18,15 +18,15 @@ from collections.abc import Sequence
 from types import FrameType
 
 import anyio
-import structlog
 
 from assistants.logs import configure_logging
 from runtime.settings import Settings, parse_aliases
 from runtime.worker import Worker
 from store.errors import ConfigurationError
+from store.log import get_logger
 from store.store import SCHEMA_VERSION, Store
 
-log = structlog.get_logger("assistants.cli")
+log = get_logger("assistants.cli")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -38,11 +38,12 @@ from store.db import Row
 from store.errors import BadRequestError
 from store.execution import Event, LostClaim
 from store.fused import Claim
+from store.log import get_logger
 from store.rows import loads
 from store.store import Store
 from store.types import RunEvent
 
-log = structlog.get_logger("assistants.executor")
+log = get_logger("assistants.executor")
 
 
 def _zero_usage() -> dict[str, int]:

@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import anyio
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -28,9 +27,10 @@ from assistants.streaming.manager import AsyncEventStream
 from runtime import states
 from runtime.control import wait_until_stopped
 from store.errors import APIError, BadRequestError, InternalServerError, RequestTooLargeError
+from store.log import get_logger
 from store.rows import dumps_logged
 
-log = structlog.get_logger("assistants.server")
+log = get_logger("assistants.server")
 
 POLL_AFTER_MS = 25
 """`openai-poll-after-ms`: the SDK pollers' interval (ours hold poll GETs open besides)."""
