@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistants._client import AsyncClient
+from assistants.server.access_log import AccessLog
 from assistants.server.auth import KeyRing
 from assistants.server.openapi import openapi_schema
 from assistants.streaming.manager import AsyncEventStream
@@ -160,7 +161,8 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if manage_client:
             async with client:
-                log.info("server_started", worker=client.worker is not None)
+                log.debug("app_started", worker=client.worker is not None)  # the CLI logs
+                # `server_started` once its socket serves
                 yield
             log.info("server_stopped")
         else:
@@ -176,6 +178,7 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestContext, keys=settings.keys)
+    app.add_middleware(AccessLog)  # outermost: sees the final status and request id
     views: dict[str, AsyncClient] = {}
 
     def view(request: Request) -> AsyncClient:
