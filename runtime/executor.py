@@ -203,6 +203,7 @@ class Executor:
         log.info("run_failed", code=code, error=message)
 
     async def _execute(self, run: Row, stop: StopSignal, successor: Claim | None) -> None:
+        started = time.monotonic()
         run_id = run["id"]
         usage = loads(run["usage"]) or _zero_usage()
         run_ext = loads(run["extensions"]) or {}
@@ -365,7 +366,14 @@ class Executor:
             successor=successor,
             incomplete_details={"reason": "max_completion_tokens"} if hit_budget else None,
         )
-        log.info("run_finished", status="incomplete" if hit_budget else "completed")
+        log.info(
+            "run_finished",
+            status="incomplete" if hit_budget else "completed",
+            duration_ms=round((time.monotonic() - started) * 1000, 1),  # this execution
+            prompt_tokens=usage["prompt_tokens"],
+            completion_tokens=usage["completion_tokens"],
+            cost=(run_extensions or run_ext).get("cost"),  # USD, when `prices` covers the model
+        )
 
     async def _incomplete(self, run_id: str, reason: str, usage: dict[str, int]) -> None:
         await self.store.end_run(

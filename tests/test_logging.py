@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +87,40 @@ def test_redact_secrets__keeps_a_numeric_value_under_a_secret_looking_key() -> N
     """A number under `*_token` (e.g. a position) is no secret; a string under it is."""
     event = redact_secrets(None, "info", {"first_token": 3, "refresh_token": "r-1"})
     assert event == {"first_token": 3, "refresh_token": "***"}
+
+
+async def test_run_finished__carries_duration_tokens_and_cost(
+    anyio_backend: str, tmp_cwd: Path
+) -> None:
+    """The `run_finished` event has the execution's duration, the run's token counts and cost."""
+    import structlog.testing
+
+    from assistants import AsyncClient
+
+    prices = {label: {"prompt": 1.0, "completion": 2.0} for label in ("test", "test/test")}
+    async with AsyncClient(database_url="sqlite+aiosqlite:///:memory:", prices=prices) as client:
+        assistant = await client.assistants.create(model="test")
+        thread = await client.threads.create(messages=[{"role": "user", "content": "a b c d"}])
+        configured = structlog.get_config()
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+        try:
+            with structlog.testing.capture_logs(
+                processors=[structlog.contextvars.merge_contextvars]
+            ) as events:
+                run = await client.threads.runs.create_and_poll(
+                    thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=10
+                )
+        finally:
+            structlog.configure(**configured)
+    assert run.status == "completed"
+    assert run.usage is not None
+    finished = [e for e in events if e["event"] == "run_finished"]
+    assert len(finished) == 1
+    event = finished[0]
+    assert event["run_id"] == run.id
+    assert isinstance(event["duration_ms"], float)
+    assert event["duration_ms"] >= 0
+    assert event["prompt_tokens"] == run.usage.prompt_tokens
+    assert event["completion_tokens"] == run.usage.completion_tokens
+    expected = (run.usage.prompt_tokens * 1.0 + run.usage.completion_tokens * 2.0) / 1_000_000
+    assert event["cost"] == pytest.approx(expected)
