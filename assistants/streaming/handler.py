@@ -16,9 +16,10 @@ them, and state changes between callbacks exactly where the SDK's do.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Generic, Literal, Protocol, TypeAlias, TypeVar
+
+import httpx
 
 from assistants.streaming.accumulate import accumulate_event, accumulate_run_step
 from store.events import (
@@ -102,15 +103,8 @@ Callback: TypeAlias = Literal[
 Call: TypeAlias = tuple[Callback, tuple[Any, ...]]
 """One callback to fire: its name and its arguments."""
 
-
-def _timed_out(exc: Exception) -> bool:
-    """Whether `exc` fires `on_timeout` before `on_exception`: `TimeoutError` or httpx's timeout
-    (looked up, not imported: if nothing imported httpx, none of its exceptions exists)."""
-    httpx = sys.modules.get("httpx")
-    return isinstance(exc, TimeoutError) or (
-        httpx is not None and isinstance(exc, httpx.TimeoutException)
-    )
-
+TIMEOUTS: tuple[type[Exception], ...] = (TimeoutError, httpx.TimeoutException)
+"""Exceptions that fire `on_timeout` before `on_exception`."""
 
 _REUSED = (
     "A single event handler cannot be shared between multiple streams; "
@@ -367,9 +361,11 @@ class AssistantEventHandler(_HandlerCore[EventSource]):
                     if name in overridden:
                         getattr(self, name)(*args)
                 yield event
+        except TIMEOUTS as exc:
+            self.on_timeout()
+            self.on_exception(exc)
+            raise
         except Exception as exc:
-            if _timed_out(exc):
-                self.on_timeout()
             self.on_exception(exc)
             raise
         finally:
@@ -485,9 +481,11 @@ class AsyncAssistantEventHandler(_HandlerCore[AsyncEventSource]):
                     if name in overridden:
                         await getattr(self, name)(*args)
                 yield event
+        except TIMEOUTS as exc:
+            await self.on_timeout()
+            await self.on_exception(exc)
+            raise
         except Exception as exc:
-            if _timed_out(exc):
-                await self.on_timeout()
             await self.on_exception(exc)
             raise
         finally:
