@@ -1,26 +1,44 @@
 """Logging set-up for applications (the CLI, examples, your app): library code never calls this.
 
 The runtime logs with structlog under stable snake_case event names (`run_claimed`,
-`model_call`, `provider_retry`, ...) with `run_id`, `thread_id` and `worker_id` bound. Call
-`configure_logging()` once at start-up to choose the level and the rendering.
+`model_call`, `provider_retry`, ...) with `run_id`, `thread_id` and `worker_id` bound, on
+standard-library loggers under `assistants` (see `store/log.py`): an application that configures
+nothing sees nothing. Call `configure_logging()` once at start-up to choose the level and the
+rendering (console lines or JSON, on stderr), or route the `assistants` stdlib logger yourself.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
 
-_SECRET_KEYS = ("api_key", "authorization", "password", "secret", "token")
+from store.log import ROOT
+
+_handler: logging.Handler | None = None
+"""The handler `configure_logging` put on the library's logger (replaced on a second call)."""
+
+_SECRET_KEY = re.compile(
+    r"(^|_)(api_?key|authorization|bearer|password|passwd|secret|token|credentials?|cookie)$",
+    re.IGNORECASE,
+)
+"""Keys whose value is a secret: `api_key`, `authorization`, `access_token`, `client_secret`...
+A count or a measure about secrets is not one: `prompt_tokens`, `max_tokens`, `token_count`."""
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a log key names a secret value (tokens, keys, passwords), not a count of them."""
+    return _SECRET_KEY.search(key) is not None
 
 
 def redact_secrets(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
-    """Replace the value of any key that looks like a secret with '***'."""
-    for key in list(event):
-        if any(s in key.lower() for s in _SECRET_KEYS):
+    """Replace the value of any key that names a secret with '***' (token counts stay)."""
+    for key, value in list(event.items()):
+        if is_secret_key(key) and not isinstance(value, int | float | None):
             event[key] = "***"
     return event
 
@@ -46,3 +64,13 @@ def configure_logging(level: str = "info", *, json: bool = False) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+    # The library's loggers write through stdlib `logging` (rendered above): to stderr, as is.
+    global _handler  # noqa: PLW0603  (one handler per process, however often this is called)
+    library = logging.getLogger(ROOT)
+    if _handler is not None:
+        library.removeHandler(_handler)
+    _handler = logging.StreamHandler(sys.stderr)
+    _handler.setFormatter(logging.Formatter("%(message)s"))
+    library.addHandler(_handler)
+    library.setLevel(number)
+    library.propagate = False

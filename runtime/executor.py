@@ -38,11 +38,12 @@ from store.db import Row
 from store.errors import BadRequestError
 from store.execution import Event, LostClaim
 from store.fused import Claim
+from store.log import get_logger
 from store.rows import loads
 from store.store import Store
 from store.types import RunEvent
 
-log = structlog.get_logger("assistants.executor")
+log = get_logger("assistants.executor")
 
 
 def _zero_usage() -> dict[str, int]:
@@ -226,6 +227,7 @@ class Executor:
         log.info("run_failed", code=code, error=message)
 
     async def _execute(self, run: Row, stop: StopSignal, successor: Claim | None) -> None:
+        started = time.monotonic()
         run_id = run["id"]
         usage = loads(run["usage"]) or _zero_usage()
         run_ext = loads(run["extensions"]) or {}
@@ -397,7 +399,14 @@ class Executor:
             successor=successor,
             incomplete_details={"reason": "max_completion_tokens"} if hit_budget else None,
         )
-        log.info("run_finished", status="incomplete" if hit_budget else "completed")
+        log.info(
+            "run_finished",
+            status="incomplete" if hit_budget else "completed",
+            duration_ms=round((time.monotonic() - started) * 1000, 1),  # this execution
+            prompt_tokens=usage["prompt_tokens"],
+            completion_tokens=usage["completion_tokens"],
+            cost=(run_extensions or run_ext).get("cost"),  # USD, when `prices` covers the model
+        )
 
     async def _incomplete(self, run_id: str, reason: str, usage: dict[str, int]) -> None:
         await self.store.end_run(

@@ -82,18 +82,36 @@ class Settings(BaseModel):
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
-        """Arguments (`overrides`, `None` meaning unset) over env over the TOML file."""
+        """Arguments (`overrides`, `None` meaning unset) over env over the TOML file.
+
+        An invalid value is a `ConfigurationError` naming where it came from: the TOML file's
+        path, the `ASSISTANTS_*` variable, or the argument.
+        """
         values: dict[str, Any] = {}
-        values.update(_from_toml())
-        values.update(_from_env())
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        sources: dict[str, str] = {}
+        path, from_file = _from_toml()
+        values.update(from_file)
+        sources.update(dict.fromkeys(from_file, str(path)))
+        from_env = _from_env()
+        values.update(from_env)
+        sources.update({k: f"ASSISTANTS_{k.upper()}" for k in from_env})
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values.update(given)
+        sources.update(dict.fromkeys(given, "argument"))
         try:
             return cls(**values)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+                f"{'.'.join(str(p) for p in e['loc'])} "
+                f"(from {sources.get(str(e['loc'][0]) if e['loc'] else '', 'settings')}): "
+                f"{e['msg']}"
+                for e in exc.errors()
             )
             raise ConfigurationError(f"Invalid settings: {problems}") from None
+        except ConfigurationError as exc:  # the database URL validator's own message
+            raise ConfigurationError(
+                f"{exc} (from {sources.get('database_url', 'settings')})"
+            ) from None
 
 
 def _from_env() -> dict[str, Any]:
@@ -162,13 +180,14 @@ def parse_run_limits(items: list[str]) -> dict[str, str]:
     return limits
 
 
-def _from_toml() -> dict[str, Any]:
+def _from_toml() -> tuple[Path, dict[str, Any]]:
+    """The settings file (`ASSISTANTS_CONFIG`, else `./assistants.toml`) and its values."""
     explicit = os.environ.get("ASSISTANTS_CONFIG")
     path = Path(explicit) if explicit else Path("assistants.toml")
     if not path.is_file():
         if explicit:
             raise ConfigurationError(f"ASSISTANTS_CONFIG names {explicit!r}, which does not exist.")
-        return {}
+        return path, {}
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -176,4 +195,4 @@ def _from_toml() -> dict[str, Any]:
     section = data.get("assistants", data)
     if not isinstance(section, dict):
         raise ConfigurationError(f"{path}: the [assistants] table must be a table.")
-    return dict(section)
+    return path.resolve(), dict(section)

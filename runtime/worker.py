@@ -24,7 +24,6 @@ import uuid
 from dataclasses import dataclass
 
 import anyio
-import structlog
 from anyio.abc import TaskGroup, TaskStatus
 
 from runtime import states
@@ -36,10 +35,11 @@ from store.db import Row
 from store.errors import DatabaseUnavailableError
 from store.execution import LostClaim
 from store.fused import Claim
+from store.log import get_logger
 from store.notify import QUEUE
 from store.store import Store
 
-log = structlog.get_logger("assistants.worker")
+log = get_logger("assistants.worker")
 # A run in one of these states, missing from a heartbeat's answer, was given to another worker.
 _HELD_STATUSES = frozenset({RunStatus.QUEUED, RunStatus.IN_PROGRESS, RunStatus.CANCELLING})
 

@@ -11,17 +11,17 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
-import structlog
 
 from store.db import Database, Row, Tx
 from store.errors import BadRequestError, DatabaseUnavailableError
+from store.log import get_logger
 from store.notify import QUEUE, Notifier
 from store.rows import dumps_logged, loads, render_snapshot
-from store.tables import ACTIVE_SQL
+from store.statuses import ACTIVE_SQL
 from store.types import ListPage, Model, RunEvent
 
 M = TypeVar("M", bound=Model)
-_log = structlog.get_logger("assistants.store")
+_log = get_logger("assistants.store")
 
 ACTIVE = ACTIVE_SQL  # `status IN ACTIVE`: the statuses one thread may have one run in
 PROCESS_TOKEN = f"{os.getpid()}-{secrets.token_hex(4)}"

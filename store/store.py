@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import anyio
-import structlog
 from anyio.abc import TaskStatus
 
 from store.base import RUNS_CHANNEL, WORK_CHANNEL
 from store.db import Database, open_database
 from store.errors import ConfigurationError
 from store.execution import ExecutionMixin
+from store.log import get_logger
 from store.migrate import current_version, latest_version, upgrade
 from store.notify import Notifier
 from store.postgres import PostgresDatabase
 
-log = structlog.get_logger("assistants.store")
+log = get_logger("assistants.store")
 
 SCHEMA_VERSION = latest_version()
 

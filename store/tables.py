@@ -16,8 +16,8 @@ from __future__ import annotations
 from sqlalchemy import Column, Index, Integer, MetaData, String, Text, text
 from sqlmodel import Field, SQLModel
 
-ACTIVE_RUN_STATUSES = ("queued", "in_progress", "requires_action", "cancelling")
-ACTIVE_SQL = "(" + ", ".join(f"'{s}'" for s in ACTIVE_RUN_STATUSES) + ")"
+from store.statuses import ACTIVE_SQL
+
 _ACTIVE_SQL = f"status IN {ACTIVE_SQL}"
 
 metadata = MetaData()

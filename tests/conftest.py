@@ -30,16 +30,35 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
         pytest.mark.anyio(obj)
 
 
+def needs_postgres(item: pytest.Item) -> bool:
+    """Whether a test case runs on Postgres: a `postgres` parameter, fixture or marker."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return (
+        "postgres" in (params.get("database_url"), params.get("kind"))
+        or "postgres_url" in getattr(item, "fixturenames", ())
+        or item.get_closest_marker("postgres") is not None
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """asyncpg is asyncio-only: Postgres cases are not generated for trio (not even as skips)."""
+    """asyncpg is asyncio-only: Postgres cases are not generated for trio (not even as skips).
+
+    Without `ASSISTANTS_TEST_POSTGRES_URL`, Postgres cases are marked skipped here, before any
+    fixture runs: a skip raised inside an async fixture or a task group would reach pytest
+    wrapped in an exception group and be reported as an error.
+    """
     keep: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
+    no_postgres = pytest.mark.skip(reason=NO_POSTGRES)
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if params.get("anyio_backend") == "trio" and params.get("database_url") == "postgres":
+        postgres = needs_postgres(item)
+        if params.get("anyio_backend") == "trio" and postgres:
             dropped.append(item)
-        else:
-            keep.append(item)
+            continue
+        if postgres and POSTGRES_URL is None:
+            item.add_marker(no_postgres)
+        keep.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
@@ -93,8 +112,7 @@ async def database_url(
     elif kind == "sqlite-file":
         yield f"sqlite+aiosqlite:///{tmp_path / 'assistants.db'}"
     else:
-        if POSTGRES_URL is None:
-            pytest.skip(NO_POSTGRES)
+        assert POSTGRES_URL is not None, NO_POSTGRES  # such cases are skipped at collection
         schema = f"t_{uuid.uuid4().hex[:12]}"
         await _make_schema(schema)
         sep = "&" if "?" in POSTGRES_URL else "?"

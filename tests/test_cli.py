@@ -17,8 +17,9 @@ CLI = [sys.executable, "-m", "assistants.cli"]
 
 
 def test_db_upgrade__creates_the_schema_then_is_idempotent(tmp_path: Path) -> None:
-    """`assistants db upgrade` creates the schema; running it twice changes nothing."""
+    """`db upgrade` says it upgraded from 0 to N, then that it is already at version N."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
+    said = []
     for _ in range(2):
         result = subprocess.run(
             [*CLI, "db", "upgrade", "--database-url", url],
@@ -28,7 +29,12 @@ def test_db_upgrade__creates_the_schema_then_is_idempotent(tmp_path: Path) -> No
             check=False,
         )
         assert result.returncode == 0, result.stderr
-        assert f"schema version {latest_version()}" in result.stdout
+        said.append(result.stdout.strip())
+    path = tmp_path / "a.db"
+    assert said == [
+        f"{path}: upgraded from schema version 0 to {latest_version()}",
+        f"{path}: already at schema version {latest_version()}",
+    ]
 
 
 def test_worker__refuses_a_database_without_the_schema(tmp_path: Path) -> None:

@@ -36,3 +36,21 @@ def test_mypy_strict_is_clean() -> None:
     """mypy --strict passes over the packages, tests, benchmarks and examples."""
     result = _tool("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_deptry__every_import_is_a_declared_dependency() -> None:
+    """deptry finds no undeclared, unused or misplaced dependency of the shipped packages."""
+    result = _tool("deptry", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_deptry__fails_on_an_undeclared_dependency(tmp_path: Path) -> None:
+    """With a dependency the code imports struck from pyproject.toml, deptry names it and fails."""
+    lines = (ROOT / "pyproject.toml").read_text(encoding="utf-8").splitlines()
+    struck = [line for line in lines if not line.strip().startswith('"sniffio')]
+    assert len(struck) == len(lines) - 1
+    config = tmp_path / "pyproject.toml"
+    config.write_text("\n".join(struck) + "\n", encoding="utf-8")
+    result = _tool("deptry", ".", "--config", str(config), "--no-ansi")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "'sniffio' imported but it is a transitive dependency" in result.stdout + result.stderr

@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import anyio
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -24,6 +23,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistants._client import AsyncClient
+from assistants.server.access_log import AccessLog
 from assistants.server.auth import KeyRing
 from assistants.server.guard import LOOPBACK_HOSTS, MAX_BODY_BYTES, Guard, read_json_body
 from assistants.server.models_routes import add_model_routes
@@ -32,9 +32,10 @@ from assistants.streaming.manager import AsyncEventStream
 from runtime import states
 from runtime.control import wait_until_stopped
 from store.errors import APIError, BadRequestError, InternalServerError, RequestTooLargeError
+from store.log import get_logger
 from store.rows import dumps_logged
 
-log = structlog.get_logger("assistants.server")
+log = get_logger("assistants.server")
 
 _EVENT_SEQ = re.compile(r"-?[0-9]{1,18}")
 """An event sequence number in `?after=`: ASCII digits that fit a 64-bit integer."""
@@ -177,7 +178,8 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
         if manage_client:
             async with client:
                 await adopt_legacy_projects(client, settings.keys)
-                log.info("server_started", worker=client.worker is not None)
+                log.debug("app_started", worker=client.worker is not None)  # the CLI logs
+                # `server_started` once its socket serves
                 yield
             log.info("server_stopped")
         else:
@@ -209,6 +211,7 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
         allowed_hosts=settings.allowed_hosts,
         body_types=settings.body_types,
     )
+    app.add_middleware(AccessLog)  # outermost: sees the final status and request id
     views: dict[str, AsyncClient] = {}
 
     def view(request: Request) -> AsyncClient:

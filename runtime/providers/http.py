@@ -27,7 +27,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 import anyio
-import structlog
 
 from runtime.providers.base import (
     Chunk,
@@ -37,8 +36,9 @@ from runtime.providers.base import (
     UsageChunk,
 )
 from runtime.providers.transport import HTTPClient, Response, TransportError, TransportTimeout
+from store.log import get_logger
 
-_log = structlog.get_logger()
+_log = get_logger("assistants.providers")
 
 MAX_BACKOFF = 8.0  # seconds, before jitter
 MAX_RETRY_AFTER = 60.0  # a longer server-requested delay is ignored in favour of the backoff

@@ -79,12 +79,10 @@ async def test_newer_schema__refused_with_a_clear_error(database_url: str) -> No
         await store.close()
 
 
+@pytest.mark.postgres
 async def test_postgres_migrations__match_the_tables(anyio_backend: str) -> None:
     """On Postgres, the migrations build the same columns and indexes as the SQLModel tables."""
-    if POSTGRES_URL is None:
-        pytest.skip(NO_POSTGRES)
-    if anyio_backend != "asyncio":
-        pytest.skip("asyncpg runs on asyncio only")
+    assert POSTGRES_URL is not None, NO_POSTGRES  # skipped at collection without it
     import asyncpg
 
     from store.tables import metadata
