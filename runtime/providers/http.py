@@ -1,4 +1,4 @@
-"""What the HTTP adapters share: one POST per attempt, server-sent events, errors and retries.
+"""What the HTTP adapters share: the client, one POST per attempt, SSE, errors and retries.
 
 An adapter (`openai_compat`, `anthropic`, `gemini`) is an `HTTPProvider` that says how to build
 the request (`_prepare`), what one server-sent event or one whole JSON body means (`_on_event`,
@@ -10,15 +10,24 @@ read an HTTP error (`_status_error`, usually through `status_error`). The rest i
   (`backoff_delay`), or after the delay the server asks for (`retry_after_seconds`), but only
   while nothing has been yielded yet: once output has begun, a failure is raised at once.
 - `sse_events` reads a server-sent-events body as `(event name, data)` pairs.
-- `status_error` turns an HTTP status into a `ProviderCallError` with the run's error code.
+- `status_error` turns an HTTP status into a `ProviderCallError` with the run's error code; the
+  vendor's text in it is only ever `error_text` (its JSON error shape's message, cleaned and cut)
+  or the status's reason phrase. The whole error body goes to the server log
+  (`provider_error_body`), never to the tenant.
+- `new_http_client` makes the one `httpx.AsyncClient` a process shares between its adapters.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
 import random
+import socket
+import ssl
 import time
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from contextlib import aclosing
@@ -27,10 +36,10 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Generic, TypeVar
 
 import anyio
+import httpx
 import structlog
 
 from runtime.providers.base import Chunk, ModelRequest, ProviderCallError, RetryBudget
-from runtime.providers.transport import HTTPClient, Response, TransportError, TransportTimeout
 
 _log = structlog.get_logger()
 
@@ -40,7 +49,44 @@ RETRYABLE_STATUSES = frozenset({408, 409, 429})
 INVALID_PROMPT_STATUSES = frozenset({400, 404, 422})
 AUTH_STATUSES = frozenset({401, 403})
 
+MAX_REASON = 200  # characters of a vendor's error message passed on to the run's last_error
+CONNECT_TIMEOUT = 10.0  # seconds: TCP, the proxy's handshake and TLS
+KEEPALIVE_EXPIRY = 5.0  # seconds an idle connection is kept (servers often drop them after ~5 s)
+MIN_CONNECTIONS = 100  # per client, at least; more when the worker runs more runs at once
+USER_AGENT = "assistants-runtime"
+# Loopback servers (Ollama, llama.cpp... on this machine) are reached directly, whatever proxy
+# the environment names; NO_PROXY adds other hosts.
+_DIRECT = ("all://localhost", "all://*.localhost", "all://127.0.0.1", "all://[::1]")
+
 TurnT = TypeVar("TurnT")
+
+
+def new_http_client(
+    *, read_timeout: float, max_connections: int = MIN_CONNECTIONS
+) -> httpx.AsyncClient:
+    """The `httpx.AsyncClient` every adapter of a process shares (its owner closes it).
+
+    Connecting (TCP, proxy, TLS) may take `CONNECT_TIMEOUT`; each read, write and the wait for a
+    pooled connection `read_timeout` (an adapter passes its own per request). Up to
+    `max_connections` connections, all of them kept alive while idle for `KEEPALIVE_EXPIRY`.
+    Proxies (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` incl. socks5 with the `socks` extra,
+    `NO_PROXY`) and `SSL_CERT_FILE`/`SSL_CERT_DIR` come from the environment; loopback hosts are
+    never proxied. gzip and deflate answers are decoded. No request is ever sent twice: the
+    transport has no connect retries and redirects are not followed, so the retry policy of
+    `with_retries` is the only one.
+    """
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT),
+        limits=httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=KEEPALIVE_EXPIRY,
+        ),
+        trust_env=True,
+        mounts=dict.fromkeys(_DIRECT),
+        headers={"user-agent": USER_AGENT},
+        follow_redirects=False,
+    )
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -71,16 +117,33 @@ def backoff_delay(attempt: int, base: float, retry_after: float | None) -> float
     return delay * (1 - random.uniform(0, 0.25))  # noqa: S311 - jitter, not cryptography
 
 
-def error_text(payload: Any) -> str:
-    """The vendor's message in `{"error": {"message"}}`, `{"error": "..."}` or `{"detail"}`."""
+def clean(text: str, limit: int = MAX_REASON) -> str:
+    """`text` on one line, without control characters, cut to `limit` characters."""
+    kept = "".join(" " if c in "\t\r\n" else c for c in text if c in "\t\r\n" or not _control(c))
+    kept = " ".join(kept.split())
+    return kept if len(kept) <= limit else kept[: limit - 1].rstrip() + "…"
+
+
+def _control(character: str) -> bool:
+    return unicodedata.category(character) in {"Cc", "Cf", "Cs", "Co", "Cn"}
+
+
+def error_text(payload: Any) -> str | None:
+    """The vendor's message in `{"error": {"message"}}`, `{"error": "..."}` or `{"detail"}`,
+    cleaned and cut (`clean`); None for any other shape."""
     if isinstance(payload, dict):
         error = payload.get("error") or payload
         if isinstance(error, str):
-            return error
+            return clean(error)
         for key in ("message", "detail"):
             if isinstance(error, dict) and isinstance(error.get(key), str):
-                return str(error[key])
-    return json.dumps(payload)[:300]
+                return clean(str(error[key]))
+    return None
+
+
+def reason_phrase(response: httpx.Response) -> str:
+    """The status's reason phrase (the server's own, else the standard one), cleaned."""
+    return clean(response.reason_phrase) or "no reason given"
 
 
 def status_error(
@@ -115,7 +178,7 @@ def status_error(
     )
 
 
-async def sse_events(response: Response) -> AsyncGenerator[tuple[str, str], None]:
+async def sse_events(response: httpx.Response) -> AsyncGenerator[tuple[str, str], None]:
     """The `(event name, data)` of each server-sent event with data; comments are skipped.
 
     An event's `data:` lines are joined with newlines; a last event without its blank line is
@@ -185,7 +248,7 @@ async def with_retries(
 
 
 class HTTPProvider(ABC, Generic[TurnT]):
-    """A provider answering one POST per attempt on the shared `HTTPClient`.
+    """A provider answering one POST per attempt on the process's shared `httpx.AsyncClient`.
 
     `TurnT` is what the subclass remembers of one response while reading it (a fresh one per
     attempt, from `_begin`).
@@ -196,13 +259,16 @@ class HTTPProvider(ABC, Generic[TurnT]):
         name: str,
         *,
         api_key: str | None,
-        client: HTTPClient,
+        client: httpx.AsyncClient,
         headers: Mapping[str, str],
         max_retries: int,
         timeout: float,
         stream: bool,
         backoff_base: float,
+        base_url_source: str | None = None,
     ) -> None:
+        """`base_url_source` says where the base URL came from (as "set by OLLAMA_BASE_URL"), for
+        the error of a server that cannot be reached."""
         self.name = name
         self._api_key = api_key
         self._client = client
@@ -211,6 +277,7 @@ class HTTPProvider(ABC, Generic[TurnT]):
         self._timeout = timeout
         self._stream = stream
         self._backoff_base = backoff_base
+        self._base_url_source = base_url_source
 
     # --- what an adapter says ---
 
@@ -239,8 +306,10 @@ class HTTPProvider(ABC, Generic[TurnT]):
         """The last chunks (usage, the one `Finish`), or a `ProviderCallError` if cut short."""
 
     @abstractmethod
-    def _status_error(self, response: Response) -> ProviderCallError:
-        """The error for a response with an HTTP error status (its body read)."""
+    def _status_error(self, response: httpx.Response) -> ProviderCallError:
+        """The error for a response with an HTTP error status (its body read).
+
+        Only `error_text` of the body, or `reason_phrase`, may reach the error's message."""
 
     # --- shared ---
 
@@ -251,13 +320,13 @@ class HTTPProvider(ABC, Generic[TurnT]):
         asked for, once for all attempts.
         """
         seconds = request.timeout if request.timeout is not None else self._timeout
-        prepared: list[tuple[str, dict[str, Any]]] = []
+        prepared: list[tuple[str, dict[str, Any], httpx.Timeout]] = []
 
         def attempt() -> AsyncGenerator[Chunk, None]:
             if not prepared:
-                prepared.append(self._prepare(request))
-            url, body = prepared[0]
-            return self._attempt(url, body, seconds)
+                timeout = httpx.Timeout(seconds, connect=self._client.timeout.connect)
+                prepared.append((*self._prepare(request), timeout))
+            return self._attempt(*prepared[0])
 
         return with_retries(
             attempt,
@@ -268,19 +337,25 @@ class HTTPProvider(ABC, Generic[TurnT]):
         )
 
     async def _attempt(
-        self, url: str, body: dict[str, Any], timeout: float
+        self, url: str, body: dict[str, Any], timeout: httpx.Timeout
     ) -> AsyncGenerator[Chunk, None]:
-        """One HTTP call: its chunks, or a `ProviderCallError` saying whether a retry may help.
+        """One HTTP request: its chunks, or a `ProviderCallError` saying whether a retry may help.
 
-        `timeout` bounds each read and write (connecting is bounded by the client).
+        `timeout` bounds connecting, each read and write, and the wait for a pooled connection.
         """
         turn = self._begin()
+        answered = False  # the response's head arrived
         try:
             async with self._client.stream(
                 "POST", url, json=body, headers=self._headers, timeout=timeout
             ) as response:
+                answered = True
                 if not response.is_success:
                     await response.aread()
+                    _log.warning(  # the whole body for the operator; the tenant sees a summary
+                        "provider_error_body", provider=self.name, status=response.status_code,
+                        body=self._scrub(response.text),
+                    )  # fmt: skip
                     raise self._status_error(response)
                 content_type = response.headers.get("content-type", "").split(";")[0].strip()
                 streamed = self._stream and content_type.lower() != "application/json"
@@ -292,20 +367,52 @@ class HTTPProvider(ABC, Generic[TurnT]):
                     text = (await response.aread()).decode("utf-8", errors="replace")
                     for chunk in self._on_body(turn, self._decode(text)):
                         yield chunk
-        except TransportTimeout as exc:
+        except httpx.TimeoutException as exc:
             raise ProviderCallError(
                 f"The request to provider '{self.name}' timed out ({type(exc).__name__})",
                 retryable=True,
             ) from exc
-        except TransportError as exc:
-            detail = self._scrub(str(exc)) or type(exc).__name__
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, url, answered=answered) from exc
+        except httpx.InvalidURL as exc:
             raise ProviderCallError(
-                f"Could not reach provider '{self.name}': {detail}", retryable=True
+                f"Provider '{self.name}' has an invalid URL: {self._scrub(str(exc))}"
             ) from exc
         for chunk in self._finish(turn, streamed):
             yield chunk
 
-    async def _read_events(self, response: Response, turn: TurnT) -> AsyncGenerator[Chunk, None]:
+    def _transport_error(
+        self, exc: httpx.HTTPError, url: str, *, answered: bool
+    ) -> ProviderCallError:
+        """The error for a request that got no whole response (`answered`: its head came)."""
+        where = _where(url)
+        detail = self._scrub(_cause(exc))
+        if isinstance(exc, httpx.DecodingError):
+            return ProviderCallError(
+                f"Provider '{self.name}' ({where}) sent a body that could not be decoded: {detail}",
+                retryable=True,
+            )
+        if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
+            return ProviderCallError(f"Cannot send a request to provider '{self.name}': {detail}")
+        if answered:
+            return ProviderCallError(
+                f"Provider '{self.name}' ({where}) closed the connection mid-stream: {detail}",
+                retryable=True,
+            )
+        if isinstance(exc, httpx.ConnectError | httpx.ProxyError):
+            source = f" (the base URL is {self._base_url_source})" if self._base_url_source else ""
+            return ProviderCallError(
+                f"Could not reach provider '{self.name}' at {where}: {detail}{source}",
+                retryable=True,
+            )
+        return ProviderCallError(
+            f"Provider '{self.name}' ({where}) closed the connection before answering: {detail}",
+            retryable=True,
+        )
+
+    async def _read_events(
+        self, response: httpx.Response, turn: TurnT
+    ) -> AsyncGenerator[Chunk, None]:
         """The chunks of a server-sent-events body, read to its end so the connection is reused.
 
         After the stream stopped, or after an event failed, the rest is drained unread; the
@@ -341,3 +448,32 @@ class HTTPProvider(ABC, Generic[TurnT]):
     def _scrub(self, text: str) -> str:
         """`text` without the api key, should a server echo it."""
         return text.replace(self._api_key, "***") if self._api_key else text
+
+
+def _where(url: str) -> str:
+    """`host:port` of `url`, for error messages (never its path, query or credentials)."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "an invalid URL"
+    port = parsed.port or {"http": 80, "https": 443}.get(parsed.scheme)
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
+    return f"{host}:{port}" if port else host
+
+
+def _cause(exc: BaseException) -> str:
+    """Why a request failed, in words: the OS's for a socket error ("Connection refused", not
+    "All connection attempts failed"), else the first non-empty message down the cause chain."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        code = seen.errno if isinstance(seen, OSError) else None
+        exact = not isinstance(seen, ssl.SSLError | socket.gaierror)  # their errnos are their own
+        if exact and code is not None and code in errno.errorcode:
+            return os.strerror(code)
+        if isinstance(seen, ssl.SSLError | socket.gaierror):
+            return seen.strerror or str(seen)
+        seen = seen.__cause__ or seen.__context__
+    said: BaseException = exc
+    while not str(said) and (inner := said.__cause__ or said.__context__) is not None:
+        said = inner
+    return str(said) or type(said).__name__
