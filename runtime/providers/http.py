@@ -40,6 +40,7 @@ import httpx
 import structlog
 
 from runtime.providers.base import Chunk, ModelRequest, ProviderCallError, RetryBudget
+from store.errors import ConfigurationError
 
 _log = structlog.get_logger()
 
@@ -54,8 +55,8 @@ CONNECT_TIMEOUT = 10.0  # seconds: TCP, the proxy's handshake and TLS
 KEEPALIVE_EXPIRY = 5.0  # seconds an idle connection is kept (servers often drop them after ~5 s)
 MIN_CONNECTIONS = 100  # per client, at least; more when the worker runs more runs at once
 USER_AGENT = "assistants-runtime"
-# Loopback servers (Ollama, llama.cpp... on this machine) are reached directly, whatever proxy
-# the environment names; NO_PROXY adds other hosts.
+# Servers on this machine (Ollama, llama.cpp...) as `localhost`, 127.0.0.1 or ::1 are reached
+# directly, whatever proxy the environment names; NO_PROXY adds other hosts.
 _DIRECT = ("all://localhost", "all://*.localhost", "all://127.0.0.1", "all://[::1]")
 
 TurnT = TypeVar("TurnT")
@@ -74,19 +75,33 @@ def new_http_client(
     never proxied. gzip and deflate answers are decoded. No request is ever sent twice: the
     transport has no connect retries and redirects are not followed, so the retry policy of
     `with_retries` is the only one.
+
+    A proxy variable naming another scheme, or a socks5 proxy without the `socks` extra, is a
+    `ConfigurationError`.
     """
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT),
-        limits=httpx.Limits(
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=KEEPALIVE_EXPIRY,
-        ),
-        trust_env=True,
-        mounts=dict.fromkeys(_DIRECT),
-        headers={"user-agent": USER_AGENT},
-        follow_redirects=False,
-    )
+    try:
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT),
+            limits=httpx.Limits(
+                max_connections=max_connections,
+                max_keepalive_connections=max_connections,
+                keepalive_expiry=KEEPALIVE_EXPIRY,
+            ),
+            trust_env=True,
+            mounts=dict.fromkeys(_DIRECT),
+            headers={"user-agent": USER_AGENT},
+            follow_redirects=False,
+        )
+    except ImportError as exc:  # socksio is missing
+        raise ConfigurationError(
+            "A socks5:// proxy is set (ALL_PROXY, HTTPS_PROXY or HTTP_PROXY) but SOCKS support "
+            "is not installed: install assistants-runtime[socks]."
+        ) from exc
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"The proxy settings (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY) cannot be used: {exc}. "
+            "Use http://, https://, socks5:// or socks5h:// proxy URLs."
+        ) from exc
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -464,15 +479,21 @@ def _where(url: str) -> str:
 def _cause(exc: BaseException) -> str:
     """Why a request failed, in words: the OS's for a socket error ("Connection refused", not
     "All connection attempts failed"), else the first non-empty message down the cause chain."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        code = seen.errno if isinstance(seen, OSError) else None
-        exact = not isinstance(seen, ssl.SSLError | socket.gaierror)  # their errnos are their own
-        if exact and code is not None and code in errno.errorcode:
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError | socket.gaierror):  # their errnos are their own
+            return current.strerror or str(current)
+        code = current.errno if isinstance(current, OSError) else None
+        if code is not None and code in errno.errorcode:
             return os.strerror(code)
-        if isinstance(seen, ssl.SSLError | socket.gaierror):
-            return seen.strerror or str(seen)
-        seen = seen.__cause__ or seen.__context__
+        if isinstance(current, BaseExceptionGroup):  # trio: one error per address tried
+            pending.extend(current.exceptions)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
     said: BaseException = exc
     while not str(said) and (inner := said.__cause__ or said.__context__) is not None:
         said = inner

@@ -31,6 +31,8 @@ from runtime.providers.base import (
 )
 from runtime.providers.gemini import SKIP_SIGNATURE, GeminiProvider
 from runtime.providers.http import new_http_client
+from runtime.providers.router import ProviderRouter
+from runtime.settings import Settings
 from tests.runtime.providers.fake_server import FakeServer, Reply, collect, collect_error
 
 KEY = "AIzaSy-test-0123456789abcdef"
@@ -128,6 +130,43 @@ async def test_stream__text_over_several_events_then_usage_and_one_finish(
     assert KEY not in seen.path
     assert "authorization" not in seen.headers
     assert seen.body == {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+
+
+@pytest.mark.parametrize(
+    ("model", "segment"),
+    [
+        ("../../admin/x?y=", "..%2F..%2Fadmin%2Fx%3Fy%3D"),
+        ("models/a#b c", "a%23b%20c"),
+        ("gemini-2.5-flash", "gemini-2.5-flash"),
+    ],
+)
+async def test_request__the_model_is_one_percent_encoded_path_segment(
+    server: FakeServer, http: httpx.AsyncClient, model: str, segment: str
+) -> None:
+    """A model with `/`, `..`, `?`, `#` or spaces stays inside its path segment of the URL."""
+    server.queue(Reply(events=[sse(response(text("ok"), finish="STOP"))]))
+    await collect(
+        make(server, http), ModelRequest(model=model, messages=[ChatMessage("user", "hi")])
+    )
+    [seen] = server.requests
+    assert seen.path == f"/v1/models/{segment}:streamGenerateContent?alt=sse"
+
+
+async def test_request__a_path_escaping_model_through_the_router_stays_encoded(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`google/../../admin/x?y=` resolved by the router still POSTs under /models/ only."""
+    monkeypatch.setenv("GEMINI_BASE_URL", server.base_url)
+    monkeypatch.setenv("GEMINI_API_KEY", KEY)
+    server.queue(Reply(events=[sse(response(text("ok"), finish="STOP"))]))
+    router = ProviderRouter(Settings())
+    try:
+        route = router.resolve("google/../../admin/x?y=")
+        await collect(route.provider, ModelRequest(route.model, [ChatMessage("user", "hi")]))
+    finally:
+        await router.aclose()
+    [seen] = server.requests
+    assert seen.path == "/v1/models/..%2F..%2Fadmin%2Fx%3Fy%3D:streamGenerateContent?alt=sse"
 
 
 async def test_request__every_field_maps_to_the_gemini_format(
