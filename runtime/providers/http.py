@@ -33,7 +33,7 @@ from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from contextlib import aclosing
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import anyio
 import httpx
@@ -63,7 +63,10 @@ TurnT = TypeVar("TurnT")
 
 
 def new_http_client(
-    *, read_timeout: float, max_connections: int = MIN_CONNECTIONS
+    *,
+    read_timeout: float,
+    max_connections: int = MIN_CONNECTIONS,
+    transport: Literal["httpx", "aiohttp"] = "httpx",
 ) -> httpx.AsyncClient:
     """The `httpx.AsyncClient` every adapter of a process shares (its owner closes it).
 
@@ -76,11 +79,22 @@ def new_http_client(
     transport has no connect retries and redirects are not followed, so the retry policy of
     `with_retries` is the only one.
 
-    A proxy variable naming another scheme, or a socks5 proxy without the `socks` extra, is a
-    `ConfigurationError`.
+    `transport="aiohttp"` puts aiohttp's connections under the same client (asyncio only, the
+    `aiohttp` extra; see `runtime.providers.aiohttp_client`). A proxy variable naming another
+    scheme, or a socks5 proxy without the `socks` extra, is a `ConfigurationError`.
     """
+    kind: type[httpx.AsyncClient] = httpx.AsyncClient
+    if transport == "aiohttp":
+        try:
+            from runtime.providers.aiohttp_client import AiohttpClient  # noqa: PLC0415
+        except ImportError as exc:
+            raise ConfigurationError(
+                "provider_http_transport is 'aiohttp' but httpx-aiohttp is not installed: "
+                "install assistants-runtime[aiohttp]."
+            ) from exc
+        kind = AiohttpClient
     try:
-        return httpx.AsyncClient(
+        return kind(
             timeout=httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT),
             limits=httpx.Limits(
                 max_connections=max_connections,

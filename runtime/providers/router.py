@@ -94,6 +94,7 @@ class ProviderRouter:
             self._http = new_http_client(
                 read_timeout=self.settings.provider_timeout_seconds,
                 max_connections=max(MIN_CONNECTIONS, self.settings.max_concurrent_runs),
+                transport=self.settings.provider_http_transport,
             )
         return self._http
 

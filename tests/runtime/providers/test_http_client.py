@@ -13,15 +13,17 @@ import shutil
 import socket
 import ssl
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import unquote
 
 import httpx
 import pytest
 from structlog.testing import capture_logs
 
 from runtime.providers.base import ChatMessage, Finish, ModelRequest, ProviderCallError, TextDelta
+from runtime.providers.gemini import GeminiProvider
 from runtime.providers.http import CONNECT_TIMEOUT, MAX_REASON, new_http_client
 from runtime.providers.openai_compat import OpenAICompatibleProvider
 from runtime.providers.router import ProviderRouter
@@ -38,6 +40,7 @@ from tests.runtime.providers.fake_server import (
 from tests.runtime.providers.peers import HTTPProxy, KeepAliveModel, Socks5Proxy
 
 KEY = "sk-test-0123456789abcdef"
+Transport = Literal["httpx", "aiohttp"]
 OTHER_LOOPBACK = "127.0.0.2"  # a loopback address the client does not treat as local: proxied
 
 
@@ -62,6 +65,19 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.fixture(params=["httpx", "aiohttp"])
+def transport(request: pytest.FixtureRequest) -> Transport:
+    """Each case on both transports of the client (aiohttp on asyncio only: see conftest)."""
+    kind: Transport = request.param
+    return kind
+
+
+@pytest.fixture
+async def client(transport: Transport) -> AsyncIterator[httpx.AsyncClient]:
+    async with new_http_client(read_timeout=60, transport=transport) as http:
+        yield http
 
 
 @pytest.fixture
@@ -110,11 +126,14 @@ async def test_router_client__configured_limits_and_timeouts_and_closed_with_the
 # --- one request per attempt ---------------------------------------------------------------------
 
 
-async def test_one_request__a_connection_the_server_closed_after_answering_is_not_resent_to() -> (
-    None
-):
+async def test_one_request__a_connection_the_server_closed_after_answering_is_not_resent_to(
+    transport: Transport,
+) -> None:
     """After the server closed a kept-alive connection, the next call is exactly one request."""
-    async with KeepAliveModel("close").run() as server, new_http_client(read_timeout=30) as client:
+    async with (
+        KeepAliveModel("close").run() as server,
+        new_http_client(read_timeout=30, transport=transport) as client,
+    ):
         provider = provider_at(server.base_url, client)
         assert await collect(provider, ask()) == [TextDelta("answer 1"), Finish("stop")]
         await server.first_closed.wait()
@@ -122,11 +141,13 @@ async def test_one_request__a_connection_the_server_closed_after_answering_is_no
     assert (server.requests, server.connections) == (2, 2)
 
 
-async def test_one_request__a_request_dropped_unanswered_is_retried_only_by_the_policy() -> None:
+async def test_one_request__a_request_dropped_unanswered_is_retried_only_by_the_policy(
+    transport: Transport,
+) -> None:
     """A request the server read and dropped: the policy's one retry is the only other request."""
     async with (
         KeepAliveModel("drop_next").run() as server,
-        new_http_client(read_timeout=30) as client,
+        new_http_client(read_timeout=30, transport=transport) as client,
     ):
         provider = provider_at(server.base_url, client, max_retries=1)
         assert await collect(provider, ask()) == [TextDelta("answer 1"), Finish("stop")]
@@ -136,11 +157,13 @@ async def test_one_request__a_request_dropped_unanswered_is_retried_only_by_the_
     assert [entry["attempt"] for entry in logs if entry["event"] == "provider_retry"] == [1]
 
 
-async def test_one_request__without_retries_a_dropped_request_is_sent_once() -> None:
+async def test_one_request__without_retries_a_dropped_request_is_sent_once(
+    transport: Transport,
+) -> None:
     """max_retries=0: a request the server dropped unanswered fails; it reached the server once."""
     async with (
         KeepAliveModel("drop_next").run() as server,
-        new_http_client(read_timeout=30) as client,
+        new_http_client(read_timeout=30, transport=transport) as client,
     ):
         provider = provider_at(server.base_url, client, max_retries=0)
         await collect(provider, ask())
@@ -156,13 +179,13 @@ async def test_one_request__without_retries_a_dropped_request_is_sent_once() -> 
 
 
 async def test_proxy__http_proxy_forwards_in_absolute_form(
-    other_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+    transport: Transport, other_server: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """HTTP_PROXY: the POST goes to the proxy with the whole URL, and on to the model server."""
     other_server.queue(answer())
     async with HTTPProxy().run() as proxy:
         monkeypatch.setenv("HTTP_PROXY", proxy.url)
-        async with new_http_client(read_timeout=30) as client:
+        async with new_http_client(read_timeout=30, transport=transport) as client:
             chunks = await collect(provider_at(other_server.base_url, client), ask())
     assert chunks == [TextDelta("ok"), Finish("stop")]
     target = f"http://{OTHER_LOOPBACK}:{other_server.port}/v1/chat/completions"
@@ -172,7 +195,7 @@ async def test_proxy__http_proxy_forwards_in_absolute_form(
 
 
 async def test_proxy__https_proxy_tunnels_with_connect(
-    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    transport: Transport, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """HTTPS_PROXY: a CONNECT tunnel to host:port, then TLS to the model server through it."""
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -183,7 +206,7 @@ async def test_proxy__https_proxy_tunnels_with_connect(
         monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
         async with HTTPProxy().run() as proxy:
             monkeypatch.setenv("HTTPS_PROXY", proxy.url)
-            async with new_http_client(read_timeout=30) as client:
+            async with new_http_client(read_timeout=30, transport=transport) as client:
                 chunks = await collect(provider_at(server.base_url, client), ask())
     finally:
         server.close()
@@ -210,7 +233,7 @@ async def test_proxy__all_proxy_socks5(
 
 
 async def test_proxy__no_proxy_hosts_are_reached_directly(
-    other_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+    transport: Transport, other_server: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A host in NO_PROXY bypasses HTTP_PROXY and ALL_PROXY; the proxy sees nothing."""
     other_server.queue(answer())
@@ -218,7 +241,7 @@ async def test_proxy__no_proxy_hosts_are_reached_directly(
         monkeypatch.setenv("HTTP_PROXY", proxy.url)
         monkeypatch.setenv("ALL_PROXY", proxy.url)
         monkeypatch.setenv("NO_PROXY", f"example.com,{OTHER_LOOPBACK}")
-        async with new_http_client(read_timeout=30) as client:
+        async with new_http_client(read_timeout=30, transport=transport) as client:
             chunks = await collect(provider_at(other_server.base_url, client), ask())
     assert chunks == [TextDelta("ok"), Finish("stop")]
     assert proxy.connections == 0
@@ -226,14 +249,14 @@ async def test_proxy__no_proxy_hosts_are_reached_directly(
 
 
 async def test_proxy__local_servers_are_never_proxied(
-    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+    transport: Transport, server: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """127.0.0.1 (and localhost, ::1) is reached directly even with every proxy variable set."""
     server.queue(answer())
     async with HTTPProxy().run() as proxy:
         for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
             monkeypatch.setenv(name, proxy.url)
-        async with new_http_client(read_timeout=30) as client:
+        async with new_http_client(read_timeout=30, transport=transport) as client:
             chunks = await collect(provider_at(server.base_url, client), ask())
     assert chunks == [TextDelta("ok"), Finish("stop")]
     assert proxy.connections == 0
@@ -241,12 +264,12 @@ async def test_proxy__local_servers_are_never_proxied(
 
 @pytest.mark.parametrize("url", ["ftp://127.0.0.1:21", "socks4://127.0.0.1:1080"])
 def test_proxy__an_unsupported_proxy_scheme_is_a_configuration_error(
-    monkeypatch: pytest.MonkeyPatch, url: str
+    transport: Transport, monkeypatch: pytest.MonkeyPatch, url: str
 ) -> None:
     """A proxy URL of another scheme refuses to make the client, naming the schemes allowed."""
     monkeypatch.setenv("ALL_PROXY", url)
     with pytest.raises(ConfigurationError, match=r"Use http://, https://, socks5:// or socks5h://"):
-        new_http_client(read_timeout=30)
+        new_http_client(read_timeout=30, transport=transport)
 
 
 # --- gzip ---------------------------------------------------------------------------------------
@@ -299,12 +322,12 @@ async def test_error__a_stream_cut_after_output_says_the_provider_closed_it_mid_
     ],
 )
 async def test_error__a_refused_connection_names_the_variable_that_set_the_url(
-    monkeypatch: pytest.MonkeyPatch, preset: str, variable: str
+    transport: Transport, monkeypatch: pytest.MonkeyPatch, preset: str, variable: str
 ) -> None:
     """Nobody listening at a base URL from the environment: the error names that variable."""
     port = free_port()
     monkeypatch.setenv(variable, f"http://127.0.0.1:{port}/v1")
-    router = ProviderRouter(Settings(provider_max_retries=0))
+    router = ProviderRouter(Settings(provider_max_retries=0, provider_http_transport=transport))
     try:
         route = router.resolve(f"{preset}/m")
         with pytest.raises(ProviderCallError) as info:
@@ -381,3 +404,42 @@ async def test_error__the_logged_error_body_hides_the_key(
     assert KEY not in logged["body"]
     assert KEY not in error.message
     assert "forbidden for ***" in logged["body"]
+
+
+# --- the aiohttp transport ----------------------------------------------------------------------
+
+
+def test_aiohttp__a_socks_proxy_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aiohttp has no SOCKS: a socks5 proxy refuses to make the client, saying what to set."""
+    monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:1080")
+    with pytest.raises(ConfigurationError, match=r"set provider_http_transport to 'httpx'"):
+        new_http_client(read_timeout=30, transport="aiohttp")
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_aiohttp__refused_clearly_on_trio(server: FakeServer, anyio_backend: str) -> None:
+    """On trio the aiohttp transport fails the call at once, naming the setting; nothing is sent."""
+    async with new_http_client(read_timeout=30, transport="aiohttp") as client:
+        _, error = await collect_error(provider_at(server.base_url, client), ask())
+    assert error.message == (
+        "Cannot send a request to provider 'local': The aiohttp provider transport runs on "
+        "asyncio only (set provider_http_transport to 'httpx')"
+    )
+    assert not error.retryable
+    assert server.requests == []
+
+
+async def test_model_segment__stays_percent_encoded_on_every_transport(
+    server: FakeServer, client: httpx.AsyncClient
+) -> None:
+    """Gemini's model stays one path segment on the wire, whatever the transport re-encodes."""
+    server.queue(Reply(events=['data: {"candidates": [{"content": {"parts": [{"text": "ok"}]}, '
+                               '"finishReason": "STOP"}]}\n\n']))  # fmt: skip
+    provider = GeminiProvider(base_url=server.base_url, api_key=KEY, client=client)
+    request = ModelRequest(model="../../admin/x?y=", messages=[ChatMessage("user", "hi")])
+    assert await collect(provider, request) == [TextDelta("ok"), Finish("stop")]
+    [seen] = server.requests
+    path, _, query = seen.path.partition("?")
+    assert path.split("/")[:3] == ["", "v1", "models"]
+    assert unquote(path.split("/")[3]) == "../../admin/x?y=:streamGenerateContent"
+    assert (len(path.split("/")), query) == (4, "alt=sse")
