@@ -69,6 +69,16 @@ class _Body(httpx.AsyncByteStream):
 
 
 class _Transport(AiohttpTransport):
+    def get_client(self) -> aiohttp.ClientSession:
+        """The session (made on first use, on the running loop): the client's limits and TLS,
+        and no cookies kept (as on the httpx transport)."""
+        connector = aiohttp.TCPConnector(
+            keepalive_timeout=self.limits.keepalive_expiry,
+            ssl=self.ssl_context,
+            limit=self.limits.max_connections or 0,  # 0: no limit
+        )
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if sniffio.current_async_library() != "asyncio":
             raise httpx.UnsupportedProtocol(

@@ -33,6 +33,7 @@ from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from contextlib import aclosing
 from datetime import UTC
 from email.utils import parsedate_to_datetime
+from http.cookiejar import CookieJar
 from typing import Any, Generic, Literal, TypeVar
 
 import anyio
@@ -62,6 +63,17 @@ _DIRECT = ("all://localhost", "all://*.localhost", "all://127.0.0.1", "all://[::
 TurnT = TypeVar("TurnT")
 
 
+class _NoCookies(CookieJar):
+    """The shared client's cookie jar, which keeps nothing: a cookie one provider call receives
+    is never sent with another (calls of every tenant share the client)."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def add_cookie_header(self, request: Any) -> None:
+        return None
+
+
 def new_http_client(
     *,
     read_timeout: float,
@@ -75,9 +87,9 @@ def new_http_client(
     `max_connections` connections, all of them kept alive while idle for `KEEPALIVE_EXPIRY`.
     Proxies (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` incl. socks5 with the `socks` extra,
     `NO_PROXY`) and `SSL_CERT_FILE`/`SSL_CERT_DIR` come from the environment; loopback hosts are
-    never proxied. gzip and deflate answers are decoded. No request is ever sent twice: the
-    transport has no connect retries and redirects are not followed, so the retry policy of
-    `with_retries` is the only one.
+    never proxied. gzip and deflate answers are decoded. Cookies are neither kept nor sent. No
+    request is ever sent twice: the transport has no connect retries and redirects are not
+    followed, so the retry policy of `with_retries` is the only one.
 
     `transport="aiohttp"` puts aiohttp's connections under the same client (asyncio only, the
     `aiohttp` extra; see `runtime.providers.aiohttp_client`). A proxy variable naming another
@@ -103,6 +115,7 @@ def new_http_client(
             ),
             trust_env=True,
             mounts=dict.fromkeys(_DIRECT),
+            cookies=_NoCookies(),
             headers={"user-agent": USER_AGENT},
             follow_redirects=False,
         )

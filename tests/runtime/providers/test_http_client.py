@@ -272,6 +272,22 @@ def test_proxy__an_unsupported_proxy_scheme_is_a_configuration_error(
         new_http_client(read_timeout=30, transport=transport)
 
 
+async def test_cookies__a_cookie_a_provider_sets_is_never_sent_back(
+    server: FakeServer, client: httpx.AsyncClient
+) -> None:
+    """The shared client keeps no cookies: one call's Set-Cookie never reaches the next call."""
+    server.queue(
+        Reply(
+            events=[delta(content="a"), delta("stop"), DONE], headers={"Set-Cookie": "s=1; Path=/"}
+        ),
+        answer(),
+    )
+    provider = provider_at(server.base_url, client)
+    await collect(provider, ask())
+    await collect(provider, ask())
+    assert [seen.headers.get("cookie") for seen in server.requests] == [None, None]
+
+
 # --- gzip ---------------------------------------------------------------------------------------
 
 
