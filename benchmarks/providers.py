@@ -24,6 +24,8 @@ makes, `runtime.providers.http.new_http_client`):
     `json.loads` each `data:` payload: what any client must do, the floor;
 (b) the adapter: `provider.stream(request)` (`OpenAICompatibleProvider`, `AnthropicProvider`,
     `GeminiProvider`) consumed to its `Finish`; target (b)/(a) <= 1.2x: the adapter's own cost;
+(b') the same adapter on the opt-in aiohttp transport (`provider_http_transport="aiohttp"`,
+    a client of its own), with its ratio to (a);
 (c) a whole one-turn run through `AsyncClient(database_url="sqlite+aiosqlite:///:memory:")`:
     `runs.create_and_poll` on a thread holding one user message, create -> completed, reported as
     is (it includes the store writes, the worker's claim and the poll wake-up). The model is
@@ -87,6 +89,7 @@ TOOL = {
     },
 }
 KEY = "bench-key"
+AIOHTTP, AIOHTTP_RATIO = "(b') aiohttp", "(b')/(a)"
 TARGET = 1.2
 
 
@@ -305,6 +308,7 @@ class Row:
     answer: str
     raw: Timing
     adapter: Timing
+    aiohttp: Timing
 
 
 @dataclass(frozen=True)
@@ -348,23 +352,27 @@ def wires(root: str, client: httpx.AsyncClient) -> list[Wire]:
 
 async def model_calls(root: str, sizes: Sizes) -> list[Row]:
     rows: list[Row] = []
-    async with new_http_client(read_timeout=600.0) as client:
+    async with (
+        new_http_client(read_timeout=600.0) as client,
+        new_http_client(read_timeout=600.0, transport="aiohttp") as fast,
+    ):
         for answer in ("text", "tool"):
-            for wire in wires(root, client):
+            for wire, other in zip(wires(root, client), wires(root, fast), strict=True):
                 request = ModelRequest(
                     model=wire.model,
                     messages=[ChatMessage("system", "Be brief."), ChatMessage("user", USER_TEXT)],
                     tools=[TOOL] if answer == "tool" else [],
                 )
                 body = wire.provider.build_body(request)
-                raw, ours = await alternate(
+                raw, ours, on_aiohttp = await alternate(
                     [
                         partial(raw_httpx, client, wire.url, body, wire.headers),
                         partial(drain, wire.provider, request),
+                        partial(drain, other.provider, request),
                     ],
                     sizes,
                 )
-                rows.append(Row(wire.name, answer, raw, ours))
+                rows.append(Row(wire.name, answer, raw, ours, on_aiohttp))
     return rows
 
 
@@ -418,9 +426,11 @@ def print_table(rows: list[Row], runs: dict[str, Timing]) -> None:
     }
     timed = ("(a) bare httpx", "(b) adapter")
     header = f"{'wire format':<11} {'answer':<27} " + " ".join(f"{name:>17}" for name in timed)
-    header += f" {'(b)/(a)':>8} {'<=1.2x':>6} {'(c) whole run':>17} {'(c)/(a)':>8}"
+    header += f" {'(b)/(a)':>8} {'<=1.2x':>6} {AIOHTTP:>17} {AIOHTTP_RATIO:>8}"
+    header += f" {'(c) whole run':>17} {'(c)/(a)':>8}"
     pair = f"{'median    p99':>17}"
-    sub = f"{'':<11} {'':<27} {pair} {pair} {'median':>8} {'':>6} {pair} {'median':>8}"
+    sub = f"{'':<11} {'':<27} {pair} {pair} {'median':>8} {'':>6} {pair} {'median':>8} {pair}"
+    sub += f" {'median':>8}"
     print("\nper model call, milliseconds")
     print(header)
     print(sub)
@@ -432,6 +442,8 @@ def print_table(rows: list[Row], runs: dict[str, Timing]) -> None:
             f"{ms(timing.median):>8} {ms(timing.p99):>8}" for timing in (row.raw, row.adapter)
         )
         cells += f" {ratio:>7.2f}x {'yes' if ratio <= TARGET else 'NO':>6}"
+        cells += f" {ms(row.aiohttp.median):>8} {ms(row.aiohttp.p99):>8}"
+        cells += f" {row.aiohttp.median / row.raw.median:>7.2f}x"
         run = runs.get(row.wire) if row.answer == "text" else None
         if run is not None:
             cells += f" {ms(run.median):>8} {ms(run.p99):>8}"
@@ -439,7 +451,7 @@ def print_table(rows: list[Row], runs: dict[str, Timing]) -> None:
         print(cells)
     if "test" in runs:
         test = runs["test"]
-        blank = " " * (17 * 2 + 1 + 1 + 8 + 1 + 6)
+        blank = " " * (17 * 2 + 1 + 1 + 8 + 1 + 6 + 1 + 17 + 1 + 8)
         print(
             f"{'(none)':<11} {'whole run on the test model':<27} {blank} "
             f"{ms(test.median):>8} {ms(test.p99):>8}"
