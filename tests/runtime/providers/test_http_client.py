@@ -13,6 +13,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -327,6 +328,43 @@ async def test_error__a_stream_cut_after_output_says_the_provider_closed_it_mid_
         error.message
     )
     assert "Could not reach" not in error.message
+
+
+async def test_error__a_read_timeout_is_retried_then_says_it_timed_out(
+    server: FakeServer, client: httpx.AsyncClient
+) -> None:
+    """A server slower than the call's timeout: each attempt is one request that timed out."""
+    release = threading.Event()
+    server.queue(Reply(body={}, hold=release), Reply(body={}, hold=release))
+    try:
+        _, error = await collect_error(
+            provider_at(server.base_url, client, timeout=0.2, max_retries=1), ask()
+        )
+    finally:
+        release.set()
+    assert len(server.requests) == 2
+    assert error.message == "The request to provider 'local' timed out (ReadTimeout)"
+    assert (error.code, error.retryable) == ("server_error", True)
+
+
+async def test_error__an_untrusted_certificate_is_could_not_reach(
+    transport: Transport, certificate: tuple[Path, Path]
+) -> None:
+    """A self-signed certificate nobody trusts: the provider could not be reached, and why."""
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(*certificate)
+    server = FakeServer(host=OTHER_LOOPBACK, tls=tls)
+    try:
+        async with new_http_client(read_timeout=30, transport=transport) as client:
+            provider = provider_at(server.base_url, client, max_retries=0)
+            _, error = await collect_error(provider, ask())
+    finally:
+        server.close()
+    assert error.message.startswith(
+        f"Could not reach provider 'local' at {OTHER_LOOPBACK}:{server.port}: "
+    )
+    assert "CERTIFICATE_VERIFY_FAILED" in error.message
+    assert server.requests == []
 
 
 @pytest.mark.parametrize(
