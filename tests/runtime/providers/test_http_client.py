@@ -23,6 +23,7 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
+from assistants import AsyncClient
 from runtime.providers.base import ChatMessage, Finish, ModelRequest, ProviderCallError, TextDelta
 from runtime.providers.gemini import GeminiProvider
 from runtime.providers.http import CONNECT_TIMEOUT, MAX_REASON, new_http_client
@@ -122,6 +123,17 @@ async def test_router_client__configured_limits_and_timeouts_and_closed_with_the
     assert client.trust_env
     await router.aclose()
     assert client.is_closed
+
+
+async def test_router_client__closed_when_the_worker_and_client_close() -> None:
+    """The embedded worker's router makes the shared httpx client; closing closes it."""
+    async with AsyncClient(database_url="sqlite+aiosqlite:///:memory:") as assistants:
+        await assistants.store()
+        worker = assistants.worker
+        assert worker is not None
+        http = worker.router.http
+        assert not http.is_closed
+    assert http.is_closed
 
 
 # --- one request per attempt ---------------------------------------------------------------------
