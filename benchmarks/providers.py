@@ -1,4 +1,4 @@
-"""Provider overhead: our adapters, raw httpx and our raw transport reading the same local stream.
+"""Provider overhead: our adapters and a bare httpx call reading the same local stream.
 
 Run:
 
@@ -17,16 +17,16 @@ chunk, always the same canned answer:
   event), when the request carries tools.
 
 For each format and answer, per model call (median and p99 over `--iterations` calls, after
-`--warmup` calls; the variants alternate call by call, (a) on one `httpx.AsyncClient`, (b) and
-(c) on one shared `HTTPClient`, `runtime.providers.transport`):
+`--warmup` calls; the variants alternate call by call, both on the one shared client the router
+makes, `runtime.providers.http.new_http_client`):
 
-(a) raw httpx: POST the same JSON body with the same headers, read every line of the stream and
-    `json.loads` each `data:` payload: what the adapters cost when they ran on httpx;
-(b) raw transport: the same, through our `HTTPClient`: the floor the adapters now stand on;
-(c) the adapter: `provider.stream(request)` (`OpenAICompatibleProvider`, `AnthropicProvider`,
-    `GeminiProvider`) consumed to its `Finish`; target (c)/(a) <= 1.2x, and (c)/(b) is the
-    adapter's own cost over the transport;
-(d) a whole one-turn run through `AsyncClient(database_url="sqlite+aiosqlite:///:memory:")`:
+(a) bare httpx: POST the same JSON body with the same headers, read every line of the stream and
+    `json.loads` each `data:` payload: what any client must do, the floor;
+(b) the adapter: `provider.stream(request)` (`OpenAICompatibleProvider`, `AnthropicProvider`,
+    `GeminiProvider`) consumed to its `Finish`; target (b)/(a) <= 1.2x: the adapter's own cost;
+(b') the same adapter on the opt-in aiohttp transport (`provider_http_transport="aiohttp"`,
+    a client of its own), with its ratio to (a);
+(c) a whole one-turn run through `AsyncClient(database_url="sqlite+aiosqlite:///:memory:")`:
     `runs.create_and_poll` on a thread holding one user message, create -> completed, reported as
     is (it includes the store writes, the worker's claim and the poll wake-up). The model is
     `local/m` with the named endpoint `local` pointing at the fake server, and
@@ -67,8 +67,8 @@ from assistants import AsyncClient
 from runtime.providers.anthropic import AnthropicProvider
 from runtime.providers.base import ChatMessage, ModelRequest, Provider
 from runtime.providers.gemini import GeminiProvider
+from runtime.providers.http import new_http_client
 from runtime.providers.openai_compat import OpenAICompatibleProvider
-from runtime.providers.transport import HTTPClient
 
 USER_TEXT = "Hello there, what is the weather like in Paris today?"
 TEXT_DELTAS = 20
@@ -89,6 +89,7 @@ TOOL = {
     },
 }
 KEY = "bench-key"
+AIOHTTP, AIOHTTP_RATIO = "(b') aiohttp", "(b')/(a)"
 TARGET = 1.2
 
 
@@ -293,21 +294,6 @@ async def raw_httpx(client: httpx.AsyncClient, url: str, body: Any, headers: Any
     return events
 
 
-async def raw_transport(client: HTTPClient, url: str, body: Any, headers: Any) -> int:
-    """`raw_httpx` on our transport: the same POST, lines and `json.loads`."""
-    events = 0
-    async with client.stream("POST", url, json=body, headers=headers) as response:
-        if not response.is_success:
-            raise RuntimeError(f"the fake server answered HTTP {response.status_code}")
-        async for line in response.aiter_lines():
-            if line.startswith("data:"):
-                data = line[5:].strip()
-                if data != "[DONE]":
-                    json.loads(data)
-                    events += 1
-    return events
-
-
 async def drain(provider: Provider, request: ModelRequest) -> int:
     chunks = 0
     async with aclosing(provider.stream(request)) as stream:
@@ -321,8 +307,8 @@ class Row:
     wire: str
     answer: str
     raw: Timing
-    transport: Timing
     adapter: Timing
+    aiohttp: Timing
 
 
 @dataclass(frozen=True)
@@ -336,7 +322,7 @@ class Wire:
     headers: dict[str, str]
 
 
-def wires(root: str, client: HTTPClient) -> list[Wire]:
+def wires(root: str, client: httpx.AsyncClient) -> list[Wire]:
     """Each wire format's adapter, set up as the router sets it up (retries and all)."""
     stream = "text/event-stream"
     return [
@@ -366,24 +352,27 @@ def wires(root: str, client: HTTPClient) -> list[Wire]:
 
 async def model_calls(root: str, sizes: Sizes) -> list[Row]:
     rows: list[Row] = []
-    async with httpx.AsyncClient() as client, HTTPClient() as transport:
+    async with (
+        new_http_client(read_timeout=600.0) as client,
+        new_http_client(read_timeout=600.0, transport="aiohttp") as fast,
+    ):
         for answer in ("text", "tool"):
-            for wire in wires(root, transport):
+            for wire, other in zip(wires(root, client), wires(root, fast), strict=True):
                 request = ModelRequest(
                     model=wire.model,
                     messages=[ChatMessage("system", "Be brief."), ChatMessage("user", USER_TEXT)],
                     tools=[TOOL] if answer == "tool" else [],
                 )
                 body = wire.provider.build_body(request)
-                raw, bare, ours = await alternate(
+                raw, ours, on_aiohttp = await alternate(
                     [
                         partial(raw_httpx, client, wire.url, body, wire.headers),
-                        partial(raw_transport, transport, wire.url, body, wire.headers),
                         partial(drain, wire.provider, request),
+                        partial(drain, other.provider, request),
                     ],
                     sizes,
                 )
-                rows.append(Row(wire.name, answer, raw, bare, ours))
+                rows.append(Row(wire.name, answer, raw, ours, on_aiohttp))
     return rows
 
 
@@ -435,12 +424,13 @@ def print_table(rows: list[Row], runs: dict[str, Timing]) -> None:
         "text": f"{TEXT_DELTAS} text deltas + usage",
         "tool": f"tool call, {ARGUMENT_FRAGMENTS} fragments",
     }
-    timed = ("(a) raw httpx", "(b) raw transport", "(c) adapter")
+    timed = ("(a) bare httpx", "(b) adapter")
     header = f"{'wire format':<11} {'answer':<27} " + " ".join(f"{name:>17}" for name in timed)
-    header += f" {'(c)/(a)':>8} {'<=1.2x':>6} {'(c)/(b)':>8} {'(d) whole run':>17} {'(d)/(b)':>8}"
+    header += f" {'(b)/(a)':>8} {'<=1.2x':>6} {AIOHTTP:>17} {AIOHTTP_RATIO:>8}"
+    header += f" {'(c) whole run':>17} {'(c)/(a)':>8}"
     pair = f"{'median    p99':>17}"
-    sub = f"{'':<11} {'':<27} {pair} {pair} {pair} {'median':>8} {'':>6} {'median':>8} {pair} "
-    sub += f"{'median':>8}"
+    sub = f"{'':<11} {'':<27} {pair} {pair} {'median':>8} {'':>6} {pair} {'median':>8} {pair}"
+    sub += f" {'median':>8}"
     print("\nper model call, milliseconds")
     print(header)
     print(sub)
@@ -449,19 +439,19 @@ def print_table(rows: list[Row], runs: dict[str, Timing]) -> None:
         ratio = row.adapter.median / row.raw.median
         cells = f"{row.wire:<11} {answers[row.answer]:<27} "
         cells += " ".join(
-            f"{ms(timing.median):>8} {ms(timing.p99):>8}"
-            for timing in (row.raw, row.transport, row.adapter)
+            f"{ms(timing.median):>8} {ms(timing.p99):>8}" for timing in (row.raw, row.adapter)
         )
         cells += f" {ratio:>7.2f}x {'yes' if ratio <= TARGET else 'NO':>6}"
-        cells += f" {row.adapter.median / row.transport.median:>7.2f}x"
+        cells += f" {ms(row.aiohttp.median):>8} {ms(row.aiohttp.p99):>8}"
+        cells += f" {row.aiohttp.median / row.raw.median:>7.2f}x"
         run = runs.get(row.wire) if row.answer == "text" else None
         if run is not None:
             cells += f" {ms(run.median):>8} {ms(run.p99):>8}"
-            cells += f" {run.median / row.transport.median:>7.1f}x"
+            cells += f" {run.median / row.raw.median:>7.1f}x"
         print(cells)
     if "test" in runs:
         test = runs["test"]
-        blank = " " * (17 * 3 + 2 + 1 + 8 + 1 + 6 + 1 + 8)
+        blank = " " * (17 * 2 + 1 + 1 + 8 + 1 + 6 + 1 + 17 + 1 + 8)
         print(
             f"{'(none)':<11} {'whole run on the test model':<27} {blank} "
             f"{ms(test.median):>8} {ms(test.p99):>8}"
@@ -473,7 +463,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smoke sizes (a few seconds)")
     parser.add_argument("--iterations", type=int, help="timed calls per variant")
     parser.add_argument("--warmup", type=int, help="untimed calls per variant first")
-    parser.add_argument("--no-runs", action="store_true", help="skip (d), the whole runs")
+    parser.add_argument("--no-runs", action="store_true", help="skip (c), the whole runs")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:

@@ -11,7 +11,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -65,6 +65,9 @@ class Settings(BaseModel):
     """USD per million tokens by model (`{"openai/gpt-4o": {"prompt": 2.5, "completion": 10}}`):
     runs and steps then carry a `cost` (an extension field)."""
     provider_timeout_seconds: float = Field(default=600.0, gt=0)
+    provider_http_transport: Literal["httpx", "aiohttp"] = "httpx"
+    """The connections under the providers' httpx client: httpx's own, or (asyncio only, the
+    `aiohttp` extra) aiohttp's, which take about half the CPU per streamed model call."""
     provider_max_retries: int = Field(default=2, ge=0)
     """Retries of one model call (408/409/429/5xx, timeouts, refused connections)."""
     run_retry_budget: int = Field(default=6, ge=0)

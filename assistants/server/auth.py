@@ -21,12 +21,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Final
 
-import structlog
 from sqlalchemy.engine import make_url
 
 from store.errors import AuthenticationError, ConfigurationError
+from store.log import get_logger
 
-log = structlog.get_logger("assistants.server")
+log = get_logger("assistants.server")
 
 DEFAULT_PROJECT = "default"
 SECRET_ENV: Final = "ASSISTANTS_SECRET"  # noqa: S105  (the variable's name, not a secret)

@@ -20,7 +20,6 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Final
 
 import anyio.to_thread
-import structlog
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -31,9 +30,10 @@ from store.errors import (
     PermissionDeniedError,
     UnsupportedMediaTypeError,
 )
+from store.log import get_logger
 from store.validation import INT_DIGITS_MAX, JSON_DEPTH_MAX, body_checked, json_tree
 
-log = structlog.get_logger("assistants.server")
+log = get_logger("assistants.server")
 
 MAX_BODY_BYTES: Final = 16 * 1024 * 1024
 """The largest request body taken (larger ones are 413s)."""

@@ -19,6 +19,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
+
 from runtime.providers.base import (
     ChatMessage,
     Chunk,
@@ -34,10 +36,11 @@ from runtime.providers.base import (
 from runtime.providers.http import (
     INVALID_PROMPT_STATUSES,
     HTTPProvider,
+    clean,
+    reason_phrase,
     retry_after_seconds,
     status_error,
 )
-from runtime.providers.transport import HTTPClient, Response
 
 KEY_ENV = "ANTHROPIC_API_KEY"
 _INVALID_PROMPT_STATUSES = INVALID_PROMPT_STATUSES | {413}
@@ -160,7 +163,7 @@ class AnthropicProvider(HTTPProvider[_Turn]):
         *,
         base_url: str = "https://api.anthropic.com",
         api_key: str | None,
-        client: HTTPClient,
+        client: httpx.AsyncClient,
         max_retries: int = 2,
         timeout: float = 600.0,
         stream: bool = True,
@@ -168,6 +171,7 @@ class AnthropicProvider(HTTPProvider[_Turn]):
         version: str = "2023-06-01",
         default_max_tokens: int = 4096,
         extra_headers: Mapping[str, str] | None = None,
+        base_url_source: str | None = None,
     ) -> None:
         headers = {
             "anthropic-version": version,
@@ -180,6 +184,7 @@ class AnthropicProvider(HTTPProvider[_Turn]):
         super().__init__(
             name, api_key=api_key, client=client, headers=headers, max_retries=max_retries,
             timeout=timeout, stream=stream, backoff_base=backoff_base,
+            base_url_source=base_url_source,
         )  # fmt: skip
         self._url = base_url.rstrip("/") + "/v1/messages"
         self._default_max_tokens = default_max_tokens
@@ -299,11 +304,11 @@ class AnthropicProvider(HTTPProvider[_Turn]):
         error = error if isinstance(error, dict) else {}
         kind = str(error.get("type") or "error")
         code, retryable = _ERROR_TYPES.get(kind, ("server_error", True))
-        message = self._scrub(str(error.get("message") or json.dumps(error)[:300]))
+        message = self._scrub(clean(str(error.get("message") or "no message")))
         message = f"Provider '{self.name}' reported an error ({kind}): {message}"
         return ProviderCallError(message, code=code, retryable=retryable)
 
-    def _status_error(self, response: Response) -> ProviderCallError:
+    def _status_error(self, response: httpx.Response) -> ProviderCallError:
         """The error for an HTTP error status, with the vendor's message when there is one."""
         status = response.status_code
         try:
@@ -312,9 +317,9 @@ class AnthropicProvider(HTTPProvider[_Turn]):
             payload = None
         error = payload.get("error") if isinstance(payload, dict) else None
         if isinstance(error, dict) and isinstance(error.get("message"), str):
-            vendor = f"{error.get('type') or 'error'}: {error['message']}"
+            vendor = clean(f"{error.get('type') or 'error'}: {error['message']}")
         else:
-            vendor = response.content.decode("utf-8", errors="replace").strip()[:300]
+            vendor = reason_phrase(response)
         return status_error(
             self.name,
             status,

@@ -15,15 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-import structlog
+import httpx
 
 from runtime.providers.router import ProviderRouter
-from runtime.providers.transport import HTTPClient
-from runtime.providers.transport_errors import TransportError
 from store import validation
 from store.errors import BadRequestError
+from store.log import get_logger
 
-log = structlog.get_logger("assistants.catalog")
+log = get_logger("assistants.catalog")
 
 LIST_TIMEOUT = 3.0
 """Seconds one server may take to list its models."""
@@ -66,7 +65,7 @@ async def available_models(
 
 
 async def _server_models(
-    http: HTTPClient, name: str, config: dict[str, Any], timeout: float, now: int
+    http: httpx.AsyncClient, name: str, config: dict[str, Any], timeout: float, now: int
 ) -> list[Listed]:
     url = str(config["base_url"]).rstrip("/") + "/models"
     headers = {"Accept": "application/json", **(config.get("headers") or {})}
@@ -80,7 +79,7 @@ async def _server_models(
             log.warning("model_list_unavailable", server=name, status=response.status_code)
             return []
         payload = json.loads(body)
-    except (TransportError, TimeoutError, ValueError) as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, TimeoutError, ValueError) as exc:
         log.warning("model_list_unavailable", server=name, error=f"{type(exc).__name__}: {exc}")
         return []
     items = payload.get("data") if isinstance(payload, dict) else None

@@ -30,8 +30,10 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 from uuid import uuid4
+
+import httpx
 
 from runtime.providers.base import (
     ChatMessage,
@@ -44,8 +46,13 @@ from runtime.providers.base import (
     ToolCallDelta,
     UsageChunk,
 )
-from runtime.providers.http import HTTPProvider, error_text, retry_after_seconds, status_error
-from runtime.providers.transport import Headers, HTTPClient, Response
+from runtime.providers.http import (
+    HTTPProvider,
+    error_text,
+    reason_phrase,
+    retry_after_seconds,
+    status_error,
+)
 
 KEY_ENV_VARS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 SKIP_SIGNATURE = "skip_thought_signature_validator"
@@ -156,26 +163,32 @@ class GeminiProvider(HTTPProvider[_Turn]):
         *,
         base_url: str = "https://generativelanguage.googleapis.com/v1beta",
         api_key: str | None,
-        client: HTTPClient,
+        client: httpx.AsyncClient,
         max_retries: int = 2,
         timeout: float = 600.0,
         stream: bool = True,
         backoff_base: float = 0.5,
         extra_headers: Mapping[str, str] | None = None,
+        base_url_source: str | None = None,
     ) -> None:
         headers = {"x-goog-api-key": api_key} if api_key else {}
         headers.update(extra_headers or {})
         super().__init__(
             name, api_key=api_key, client=client, headers=headers, max_retries=max_retries,
             timeout=timeout, stream=stream, backoff_base=backoff_base,
+            base_url_source=base_url_source,
         )  # fmt: skip
         self._base_url = base_url.rstrip("/")
         self._signatures: OrderedDict[str, str] = OrderedDict()  # call id -> thoughtSignature
 
     def url(self, model: str) -> str:
-        """The endpoint for `model` (a leading `models/` is accepted). It never holds the key."""
+        """The endpoint for `model` (a leading `models/` is accepted). It never holds the key.
+
+        The model is one percent-encoded path segment: no `/`, `..`, `?` or `#` in it can
+        reach another path or add a query."""
         method = "streamGenerateContent?alt=sse" if self._stream else "generateContent"
-        return f"{self._base_url}/models/{model.removeprefix('models/')}:{method}"
+        segment = quote(model.removeprefix("models/"), safe="")
+        return f"{self._base_url}/models/{segment}:{method}"
 
     def build_body(self, request: ModelRequest) -> dict[str, Any]:
         """The `generateContent` request JSON for `request`."""
@@ -277,7 +290,7 @@ class GeminiProvider(HTTPProvider[_Turn]):
         if payload.get("error"):
             code = payload["error"].get("code") if isinstance(payload["error"], dict) else None
             status = code if isinstance(code, int) and not isinstance(code, bool) else None
-            raise self._error(status, payload, Headers())
+            raise self._error(status, payload, httpx.Headers())
         if isinstance(payload.get("usageMetadata"), dict):
             turn.usage = payload["usageMetadata"]
         candidates = payload.get("candidates")
@@ -315,19 +328,22 @@ class GeminiProvider(HTTPProvider[_Turn]):
             turn.finish = candidate["finishReason"]
         return chunks
 
-    def _status_error(self, response: Response) -> ProviderCallError:
+    def _status_error(self, response: httpx.Response) -> ProviderCallError:
         try:
             payload = json.loads(response.content)
         except ValueError:
-            payload = response.content.decode("utf-8", errors="replace").strip()[:300]
+            payload = None
         if isinstance(payload, list) and payload:  # without alt=sse, errors come in an array
             payload = payload[0]
-        return self._error(response.status_code, payload, response.headers)
+        return self._error(response.status_code, payload, response.headers, reason_phrase(response))
 
-    def _error(self, status: int | None, payload: Any, headers: Headers) -> ProviderCallError:
-        """The error for an HTTP status (None: an error event without a code) and Google's body."""
+    def _error(
+        self, status: int | None, payload: Any, headers: httpx.Headers, fallback: str = ""
+    ) -> ProviderCallError:
+        """The error for an HTTP status (None: an error event without a code) and Google's body;
+        `fallback` stands for a body without Google's error shape."""
         error = payload.get("error") if isinstance(payload, dict) else None
-        vendor = (error_text(payload) if isinstance(payload, dict) else str(payload or "")).strip()
+        vendor = error_text(payload) or fallback
         details = error.get("details") if isinstance(error, dict) else None
         details = [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
         retry_after = retry_after_seconds(headers)

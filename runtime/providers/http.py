@@ -1,4 +1,4 @@
-"""What the HTTP adapters share: one POST per attempt, server-sent events, errors and retries.
+"""What the HTTP adapters share: the client, one POST per attempt, SSE, errors and retries.
 
 An adapter (`openai_compat`, `anthropic`, `gemini`) is an `HTTPProvider` that says how to build
 the request (`_prepare`), what one server-sent event or one whole JSON body means (`_on_event`,
@@ -10,23 +10,34 @@ read an HTTP error (`_status_error`, usually through `status_error`). The rest i
   (`backoff_delay`), or after the delay the server asks for (`retry_after_seconds`), but only
   while nothing has been yielded yet: once output has begun, a failure is raised at once.
 - `sse_events` reads a server-sent-events body as `(event name, data)` pairs.
-- `status_error` turns an HTTP status into a `ProviderCallError` with the run's error code.
+- `status_error` turns an HTTP status into a `ProviderCallError` with the run's error code; the
+  vendor's text in it is only ever `error_text` (its JSON error shape's message, cleaned and cut)
+  or the status's reason phrase. The whole error body goes to the server log
+  (`provider_error_body`), never to the tenant.
+- `new_http_client` makes the one `httpx.AsyncClient` a process shares between its adapters.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
 import random
+import socket
+import ssl
 import time
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from contextlib import aclosing
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import Any, Generic, Protocol, TypeVar
+from http.cookiejar import CookieJar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import anyio
+import httpx
 
 from runtime.providers.base import (
     Chunk,
@@ -35,7 +46,7 @@ from runtime.providers.base import (
     RetryBudget,
     UsageChunk,
 )
-from runtime.providers.transport import HTTPClient, Response, TransportError, TransportTimeout
+from store.errors import ConfigurationError
 from store.log import get_logger
 
 _log = get_logger("assistants.providers")
@@ -46,6 +57,15 @@ RETRYABLE_STATUSES = frozenset({408, 409, 429})
 INVALID_PROMPT_STATUSES = frozenset({400, 404, 422})
 AUTH_STATUSES = frozenset({401, 403})
 
+MAX_REASON = 200  # characters of a vendor's error message passed on to the run's last_error
+CONNECT_TIMEOUT = 10.0  # seconds: TCP, the proxy's handshake and TLS
+KEEPALIVE_EXPIRY = 5.0  # seconds an idle connection is kept (servers often drop them after ~5 s)
+MIN_CONNECTIONS = 100  # per client, at least; more when the worker runs more runs at once
+USER_AGENT = "assistants-runtime"
+# Servers on this machine (Ollama, llama.cpp...) as `localhost`, 127.0.0.1 or ::1 are reached
+# directly, whatever proxy the environment names; NO_PROXY adds other hosts.
+_DIRECT = ("all://localhost", "all://*.localhost", "all://127.0.0.1", "all://[::1]")
+
 
 class Answer(Protocol):
     """What an adapter remembers of one response; `end()` is its usage (if any) and `Finish`."""
@@ -54,6 +74,74 @@ class Answer(Protocol):
 
 
 TurnT = TypeVar("TurnT", bound=Answer)
+
+
+class _NoCookies(CookieJar):
+    """The shared client's cookie jar, which keeps nothing: a cookie one provider call receives
+    is never sent with another (calls of every tenant share the client)."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def add_cookie_header(self, request: Any) -> None:
+        return None
+
+
+def new_http_client(
+    *,
+    read_timeout: float,
+    max_connections: int = MIN_CONNECTIONS,
+    transport: Literal["httpx", "aiohttp"] = "httpx",
+) -> httpx.AsyncClient:
+    """The `httpx.AsyncClient` every adapter of a process shares (its owner closes it).
+
+    Connecting (TCP, proxy, TLS) may take `CONNECT_TIMEOUT`; each read, write and the wait for a
+    pooled connection `read_timeout` (an adapter passes its own per request). Up to
+    `max_connections` connections, all of them kept alive while idle for `KEEPALIVE_EXPIRY`.
+    Proxies (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` incl. socks5 with the `socks` extra,
+    `NO_PROXY`) and `SSL_CERT_FILE`/`SSL_CERT_DIR` come from the environment; loopback hosts are
+    never proxied. gzip and deflate answers are decoded. Cookies are neither kept nor sent. No
+    request is ever sent twice: the transport has no connect retries and redirects are not
+    followed, so the retry policy of `with_retries` is the only one.
+
+    `transport="aiohttp"` puts aiohttp's connections under the same client (asyncio only, the
+    `aiohttp` extra; see `runtime.providers.aiohttp_client`). A proxy variable naming another
+    scheme, or a socks5 proxy without the `socks` extra, is a `ConfigurationError`.
+    """
+    kind: type[httpx.AsyncClient] = httpx.AsyncClient
+    if transport == "aiohttp":
+        try:
+            from runtime.providers.aiohttp_client import AiohttpClient  # noqa: PLC0415
+        except ImportError as exc:
+            raise ConfigurationError(
+                "provider_http_transport is 'aiohttp' but httpx-aiohttp is not installed: "
+                "install assistants-runtime[aiohttp]."
+            ) from exc
+        kind = AiohttpClient
+    try:
+        return kind(
+            timeout=httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT),
+            limits=httpx.Limits(
+                max_connections=max_connections,
+                max_keepalive_connections=max_connections,
+                keepalive_expiry=KEEPALIVE_EXPIRY,
+            ),
+            trust_env=True,
+            mounts=dict.fromkeys(_DIRECT),
+            cookies=_NoCookies(),
+            headers={"user-agent": USER_AGENT},
+            follow_redirects=False,
+        )
+    except ImportError as exc:  # socksio is missing
+        raise ConfigurationError(
+            "A socks5:// proxy is set (ALL_PROXY, HTTPS_PROXY or HTTP_PROXY) but SOCKS support "
+            "is not installed: install assistants-runtime[socks]."
+        ) from exc
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"The proxy settings (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY) cannot be used: {exc}. "
+            "Use http://, https://, socks5:// or socks5h:// proxy URLs."
+        ) from exc
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -84,16 +172,33 @@ def backoff_delay(attempt: int, base: float, retry_after: float | None) -> float
     return delay * (1 - random.uniform(0, 0.25))  # noqa: S311 - jitter, not cryptography
 
 
-def error_text(payload: Any) -> str:
-    """The vendor's message in `{"error": {"message"}}`, `{"error": "..."}` or `{"detail"}`."""
+def clean(text: str, limit: int = MAX_REASON) -> str:
+    """`text` on one line, without control characters, cut to `limit` characters."""
+    kept = "".join(" " if c in "\t\r\n" else c for c in text if c in "\t\r\n" or not _control(c))
+    kept = " ".join(kept.split())
+    return kept if len(kept) <= limit else kept[: limit - 1].rstrip() + "…"
+
+
+def _control(character: str) -> bool:
+    return unicodedata.category(character) in {"Cc", "Cf", "Cs", "Co", "Cn"}
+
+
+def error_text(payload: Any) -> str | None:
+    """The vendor's message in `{"error": {"message"}}`, `{"error": "..."}` or `{"detail"}`,
+    cleaned and cut (`clean`); None for any other shape."""
     if isinstance(payload, dict):
         error = payload.get("error") or payload
         if isinstance(error, str):
-            return error
+            return clean(error)
         for key in ("message", "detail"):
             if isinstance(error, dict) and isinstance(error.get(key), str):
-                return str(error[key])
-    return json.dumps(payload)[:300]
+                return clean(str(error[key]))
+    return None
+
+
+def reason_phrase(response: httpx.Response) -> str:
+    """The status's reason phrase (the server's own, else the standard one), cleaned."""
+    return clean(response.reason_phrase) or "no reason given"
 
 
 def status_error(
@@ -128,7 +233,7 @@ def status_error(
     )
 
 
-async def sse_events(response: Response) -> AsyncGenerator[tuple[str, str], None]:
+async def sse_events(response: httpx.Response) -> AsyncGenerator[tuple[str, str], None]:
     """The `(event name, data)` of each server-sent event with data; comments are skipped.
 
     An event's `data:` lines are joined with newlines; a last event without its blank line is
@@ -199,7 +304,7 @@ async def with_retries(
 
 
 class HTTPProvider(ABC, Generic[TurnT]):
-    """A provider answering one POST per attempt on the shared `HTTPClient`.
+    """A provider answering one POST per attempt on the process's shared `httpx.AsyncClient`.
 
     `TurnT` is what the subclass remembers of one response while reading it (a fresh one per
     attempt, from `_begin`).
@@ -210,13 +315,16 @@ class HTTPProvider(ABC, Generic[TurnT]):
         name: str,
         *,
         api_key: str | None,
-        client: HTTPClient,
+        client: httpx.AsyncClient,
         headers: Mapping[str, str],
         max_retries: int,
         timeout: float,
         stream: bool,
         backoff_base: float,
+        base_url_source: str | None = None,
     ) -> None:
+        """`base_url_source` says where the base URL came from (as "set by OLLAMA_BASE_URL"), for
+        the error of a server that cannot be reached."""
         self.name = name
         self._api_key = api_key
         self._client = client
@@ -225,6 +333,7 @@ class HTTPProvider(ABC, Generic[TurnT]):
         self._timeout = timeout
         self._stream = stream
         self._backoff_base = backoff_base
+        self._base_url_source = base_url_source
 
     # --- what an adapter says ---
 
@@ -253,8 +362,10 @@ class HTTPProvider(ABC, Generic[TurnT]):
         """The last chunks (usage, the one `Finish`), or a `ProviderCallError` if cut short."""
 
     @abstractmethod
-    def _status_error(self, response: Response) -> ProviderCallError:
-        """The error for a response with an HTTP error status (its body read)."""
+    def _status_error(self, response: httpx.Response) -> ProviderCallError:
+        """The error for a response with an HTTP error status (its body read).
+
+        Only `error_text` of the body, or `reason_phrase`, may reach the error's message."""
 
     # --- shared ---
 
@@ -265,13 +376,13 @@ class HTTPProvider(ABC, Generic[TurnT]):
         asked for, once for all attempts.
         """
         seconds = request.timeout if request.timeout is not None else self._timeout
-        prepared: list[tuple[str, dict[str, Any]]] = []
+        prepared: list[tuple[str, dict[str, Any], httpx.Timeout]] = []
 
         def attempt() -> AsyncGenerator[Chunk, None]:
             if not prepared:
-                prepared.append(self._prepare(request))
-            url, body = prepared[0]
-            return self._attempt(url, body, seconds)
+                timeout = httpx.Timeout(seconds, connect=self._client.timeout.connect)
+                prepared.append((*self._prepare(request), timeout))
+            return self._attempt(*prepared[0])
 
         return with_retries(
             attempt,
@@ -282,12 +393,12 @@ class HTTPProvider(ABC, Generic[TurnT]):
         )
 
     async def _attempt(
-        self, url: str, body: dict[str, Any], timeout: float
+        self, url: str, body: dict[str, Any], timeout: httpx.Timeout
     ) -> AsyncGenerator[Chunk, None]:
-        """One HTTP call: its chunks, or a `ProviderCallError` saying whether a retry may help
+        """One HTTP request: its chunks, or a `ProviderCallError` saying whether a retry may help
         and carrying the usage the answer reported before it failed.
 
-        `timeout` bounds each read and write (connecting is bounded by the client).
+        `timeout` bounds connecting, each read and write, and the wait for a pooled connection.
         """
         turn = self._begin()
         try:
@@ -300,14 +411,20 @@ class HTTPProvider(ABC, Generic[TurnT]):
             raise
 
     async def _call(
-        self, url: str, body: dict[str, Any], timeout: float, turn: TurnT
+        self, url: str, body: dict[str, Any], timeout: httpx.Timeout, turn: TurnT
     ) -> AsyncGenerator[Chunk, None]:
+        answered = False  # the response's head arrived
         try:
             async with self._client.stream(
                 "POST", url, json=body, headers=self._headers, timeout=timeout
             ) as response:
+                answered = True
                 if not response.is_success:
                     await response.aread()
+                    _log.warning(  # the whole body for the operator; the tenant sees a summary
+                        "provider_error_body", provider=self.name, status=response.status_code,
+                        body=self._scrub(response.text),
+                    )  # fmt: skip
                     raise self._status_error(response)
                 content_type = response.headers.get("content-type", "").split(";")[0].strip()
                 streamed = self._stream and content_type.lower() != "application/json"
@@ -319,20 +436,52 @@ class HTTPProvider(ABC, Generic[TurnT]):
                     text = (await response.aread()).decode("utf-8", errors="replace")
                     for chunk in self._on_body(turn, self._decode(text)):
                         yield chunk
-        except TransportTimeout as exc:
+        except httpx.TimeoutException as exc:
             raise ProviderCallError(
                 f"The request to provider '{self.name}' timed out ({type(exc).__name__})",
                 retryable=True,
             ) from exc
-        except TransportError as exc:
-            detail = self._scrub(str(exc)) or type(exc).__name__
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, url, answered=answered) from exc
+        except httpx.InvalidURL as exc:
             raise ProviderCallError(
-                f"Could not reach provider '{self.name}': {detail}", retryable=True
+                f"Provider '{self.name}' has an invalid URL: {self._scrub(str(exc))}"
             ) from exc
         for chunk in self._finish(turn, streamed):
             yield chunk
 
-    async def _read_events(self, response: Response, turn: TurnT) -> AsyncGenerator[Chunk, None]:
+    def _transport_error(
+        self, exc: httpx.HTTPError, url: str, *, answered: bool
+    ) -> ProviderCallError:
+        """The error for a request that got no whole response (`answered`: its head came)."""
+        where = _where(url)
+        detail = self._scrub(_cause(exc))
+        if isinstance(exc, httpx.DecodingError):
+            return ProviderCallError(
+                f"Provider '{self.name}' ({where}) sent a body that could not be decoded: {detail}",
+                retryable=True,
+            )
+        if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
+            return ProviderCallError(f"Cannot send a request to provider '{self.name}': {detail}")
+        if answered:
+            return ProviderCallError(
+                f"Provider '{self.name}' ({where}) closed the connection mid-stream: {detail}",
+                retryable=True,
+            )
+        if isinstance(exc, httpx.ConnectError | httpx.ProxyError):
+            source = f" (the base URL is {self._base_url_source})" if self._base_url_source else ""
+            return ProviderCallError(
+                f"Could not reach provider '{self.name}' at {where}: {detail}{source}",
+                retryable=True,
+            )
+        return ProviderCallError(
+            f"Provider '{self.name}' ({where}) closed the connection before answering: {detail}",
+            retryable=True,
+        )
+
+    async def _read_events(
+        self, response: httpx.Response, turn: TurnT
+    ) -> AsyncGenerator[Chunk, None]:
         """The chunks of a server-sent-events body, read to its end so the connection is reused.
 
         After the stream stopped, or after an event failed, the rest is drained unread; the
@@ -368,3 +517,38 @@ class HTTPProvider(ABC, Generic[TurnT]):
     def _scrub(self, text: str) -> str:
         """`text` without the api key, should a server echo it."""
         return text.replace(self._api_key, "***") if self._api_key else text
+
+
+def _where(url: str) -> str:
+    """`host:port` of `url`, for error messages (never its path, query or credentials)."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "an invalid URL"
+    port = parsed.port or {"http": 80, "https": 443}.get(parsed.scheme)
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
+    return f"{host}:{port}" if port else host
+
+
+def _cause(exc: BaseException) -> str:
+    """Why a request failed, in words: the OS's for a socket error ("Connection refused", not
+    "All connection attempts failed"), else the first non-empty message down the cause chain."""
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError | socket.gaierror):  # their errnos are their own
+            return current.strerror or str(current)
+        code = current.errno if isinstance(current, OSError) else None
+        if code is not None and code in errno.errorcode:
+            return os.strerror(code)
+        if isinstance(current, BaseExceptionGroup):  # trio: one error per address tried
+            pending.extend(current.exceptions)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    said: BaseException = exc
+    while not str(said) and (inner := said.__cause__ or said.__context__) is not None:
+        said = inner
+    return str(said) or type(said).__name__

@@ -1,8 +1,9 @@
 """The OpenAI-compatible chat-completions adapter (OpenAI, vLLM, llama.cpp, Ollama, LM Studio...).
 
-`OpenAICompatibleProvider.stream` POSTs `{base_url}/chat/completions` on the shared `HTTPClient`
-(`runtime.providers.transport`), streamed (server-sent events) or not, and turns the answer into
-`Chunk`s: text and tool-call deltas as they arrive, then the usage and exactly one `Finish`, last.
+`OpenAICompatibleProvider.stream` POSTs `{base_url}/chat/completions` on the process's shared
+`httpx.AsyncClient` (`runtime.providers.http.new_http_client`), streamed (server-sent events) or
+not, and turns the answer into `Chunk`s: text and tool-call deltas as they arrive, then the usage
+and exactly one `Finish`, last.
 
 Transient failures (HTTP 408, 409, 429, 5xx, connection errors, timeouts) are retried with
 exponential backoff, or after the delay the server asks for in `retry-after-ms`/`Retry-After`, but
@@ -16,6 +17,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 from uuid import uuid4
+
+import httpx
 
 from runtime.providers.base import (
     ChatMessage,
@@ -33,10 +36,10 @@ from runtime.providers.http import (
     RETRYABLE_STATUSES,
     HTTPProvider,
     error_text,
+    reason_phrase,
     retry_after_seconds,
     status_error,
 )
-from runtime.providers.transport import HTTPClient, Response
 
 _FINISH_REASONS: dict[str, FinishReason] = {  # anything else maps to "stop"
     "stop": "stop", "tool_calls": "tool_calls", "function_call": "tool_calls",
@@ -113,7 +116,7 @@ class OpenAICompatibleProvider(HTTPProvider[_Turn]):
         *,
         base_url: str,
         api_key: str | None,
-        client: HTTPClient,
+        client: httpx.AsyncClient,
         extra_headers: Mapping[str, str] | None = None,
         max_retries: int = 2,
         timeout: float = 600.0,
@@ -121,6 +124,7 @@ class OpenAICompatibleProvider(HTTPProvider[_Turn]):
         backoff_base: float = 0.5,
         max_tokens_param: str = "max_tokens",
         named_tool_choice: bool = True,
+        base_url_source: str | None = None,
     ) -> None:
         """`named_tool_choice=False` for servers that take only "auto"/"none"/"required" (as
         llama-server, which silently ignores a named choice): a named choice is then sent as
@@ -132,6 +136,7 @@ class OpenAICompatibleProvider(HTTPProvider[_Turn]):
         super().__init__(
             name, api_key=api_key, client=client, headers=headers, max_retries=max_retries,
             timeout=timeout, stream=stream, backoff_base=backoff_base,
+            base_url_source=base_url_source,
         )  # fmt: skip
         self._url = base_url.rstrip("/") + "/chat/completions"
         self._max_tokens_param = max_tokens_param
@@ -239,7 +244,7 @@ class OpenAICompatibleProvider(HTTPProvider[_Turn]):
             status is not None and 400 <= status < 500 and status not in RETRYABLE_STATUSES
         )
         code_name: ErrorCode = "rate_limit_exceeded" if rate_limited else "server_error"
-        message = self._scrub(error_text({"error": error}))
+        message = self._scrub(error_text({"error": error}) or "no message")
         return ProviderCallError(
             f"Provider '{self.name}' reported an error: {message}",
             code=code_name,
@@ -247,15 +252,15 @@ class OpenAICompatibleProvider(HTTPProvider[_Turn]):
             status=status,
         )
 
-    def _status_error(self, response: Response) -> ProviderCallError:
+    def _status_error(self, response: httpx.Response) -> ProviderCallError:
         """The error for an HTTP error status, with the vendor's message when there is one."""
         try:
             vendor = error_text(json.loads(response.content))
         except ValueError:
-            vendor = response.content.decode("utf-8", errors="replace").strip()[:300]
+            vendor = None
         return status_error(
             self.name,
             response.status_code,
-            self._scrub(vendor),
+            self._scrub(vendor or reason_phrase(response)),
             retry_after=retry_after_seconds(response.headers),
         )

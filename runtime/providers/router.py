@@ -15,9 +15,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from runtime.providers.base import Provider
+from runtime.providers.http import MIN_CONNECTIONS, new_http_client
 from runtime.providers.testmodel import TestModel
-from runtime.providers.transport import HTTPClient
 from runtime.settings import Settings
 from store import validation
 from store.errors import BadRequestError, ConfigurationError
@@ -59,7 +61,7 @@ class Route:
 
 
 class ProviderRouter:
-    """Resolves model names to providers, sharing one `HTTPClient` between them.
+    """Resolves model names to providers, sharing one `httpx.AsyncClient` between them.
 
     A provider serves a model only when it can: a vendor needs its API key (or a base URL of the
     operator's own), a named endpoint the key its `api_key_env` names, and with
@@ -71,7 +73,7 @@ class ProviderRouter:
         self,
         settings: Settings,
         *,
-        http: HTTPClient | None = None,
+        http: httpx.AsyncClient | None = None,
         extra: dict[str, Provider] | None = None,
     ) -> None:
         self.settings = settings
@@ -118,10 +120,15 @@ class ProviderRouter:
                 raise ConfigurationError(f"The model alias {alias!r}: {problem}")
 
     @property
-    def http(self) -> HTTPClient:
-        """The client every HTTP adapter shares (made on first use; each call sets its timeout)."""
+    def http(self) -> httpx.AsyncClient:
+        """The client every HTTP adapter shares (made on first use, closed by `aclose`): one
+        connection per run the worker may run at once, reads bounded by the provider timeout."""
         if self._http is None:
-            self._http = HTTPClient(connect_timeout=10.0, max_idle_per_origin=100)
+            self._http = new_http_client(
+                read_timeout=self.settings.provider_timeout_seconds,
+                max_connections=max(MIN_CONNECTIONS, self.settings.max_concurrent_runs),
+                transport=self.settings.provider_http_transport,
+            )
         return self._http
 
     async def aclose(self) -> None:
@@ -276,6 +283,7 @@ class ProviderRouter:
             timeout=self.settings.provider_timeout_seconds,
             max_tokens_param="max_completion_tokens" if provider_name == "openai" else "max_tokens",
             named_tool_choice=provider_name != "llamacpp",
+            base_url_source=config.get("base_url_source"),
         )
         self._providers[provider_name] = provider
         return provider
@@ -293,6 +301,7 @@ class ProviderRouter:
             return AnthropicProvider(
                 base_url=os.environ.get("ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
                 api_key=os.environ.get("ANTHROPIC_API_KEY"),
+                base_url_source=_source("ANTHROPIC_BASE_URL"),
                 **options,
             )
         from runtime.providers.gemini import GeminiProvider  # noqa: PLC0415
@@ -302,6 +311,7 @@ class ProviderRouter:
                 "GEMINI_BASE_URL", "https://generativelanguage.googleapis.com/v1beta"
             ),
             api_key=os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY"),
+            base_url_source=_source("GEMINI_BASE_URL"),
             **options,
         )
 
@@ -318,13 +328,25 @@ class ProviderRouter:
             return {
                 "base_url": os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1"),
                 "api_key": os.environ.get("OPENAI_API_KEY"),
+                "base_url_source": _source("OPENAI_BASE_URL"),
             }
         if name in LOCAL_PRESETS:
             env, default = LOCAL_PRESETS[name]
-            return {"base_url": os.environ.get(env, default), "api_key": None}
+            return {
+                "base_url": os.environ.get(env, default),
+                "api_key": None,
+                "base_url_source": _source(env),
+            }
         return None
 
 
 def _env(name: str) -> str | None:
     """An environment variable's value; set but empty counts as unset."""
     return os.environ.get(name) or None
+
+
+def _source(variable: str) -> str:
+    """Where a base URL read from `variable` came from, for a server that cannot be reached."""
+    if variable in os.environ:
+        return f"set by {variable}"
+    return f"the default; set {variable} to use another"

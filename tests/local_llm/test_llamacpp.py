@@ -25,9 +25,9 @@ from runtime.providers.base import (
     ToolCallDelta,
     UsageChunk,
 )
+from runtime.providers.http import new_http_client
 from runtime.providers.openai_compat import OpenAICompatibleProvider
 from runtime.providers.router import ProviderRouter
-from runtime.providers.transport import HTTPClient
 from runtime.settings import Settings
 from tests.local_llm.conftest import LlamaServer
 from tests.local_llm.tiny_model import FIXED_REPLY
@@ -79,7 +79,7 @@ async def collect(provider: OpenAICompatibleProvider, request: ModelRequest) -> 
 
 @pytest.fixture
 async def provider(llama_server: LlamaServer, anyio_backend: str) -> Any:
-    async with HTTPClient() as http:
+    async with new_http_client(read_timeout=60) as http:
         yield OpenAICompatibleProvider(
             "llamacpp", base_url=llama_server.base_url, api_key=None, client=http, max_retries=0
         )

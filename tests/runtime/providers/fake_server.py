@@ -3,14 +3,18 @@
 `FakeServer` is a threaded HTTP server that answers each POST with the next canned `Reply` (a JSON
 body, a list of server-sent-event pieces, a dropped connection...) and records every request as a
 `Seen`, so the tests pin the exact JSON we send and the chunks we make of each answer. It speaks
-no particular vendor's format: the replies do. `sse`, `delta`, `usage`, `call` and `DONE` build
+no particular vendor's format: the replies do. It listens on 127.0.0.1 (or another loopback
+`host`), over TLS when given a server context, and gzips a reply when asked. `sse`, `delta`, `usage`, `call` and `DONE` build
 OpenAI chat-completions stream events; `collect` and `collect_error` drain a provider's stream.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
+import ssl
 import threading
+import zlib
 from collections import deque
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -27,11 +31,12 @@ class Reply:
     """One canned answer. `events` are raw SSE pieces, each sent as its own HTTP chunk."""
 
     status: int = 200
-    body: Any = None
+    body: Any = None  # sent as JSON; bytes as they are, as text/html
     events: list[str] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     drop_after: int | None = None  # send this many events, then cut the connection
     hold: threading.Event | None = None  # wait for this before answering
+    gzip: bool = False  # Content-Encoding: gzip (a stream: each event flushed as its own chunk)
 
 
 @dataclass
@@ -58,9 +63,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         for name, value in reply.headers.items():
             self.send_header(name, value)
+        if reply.gzip:
+            self.send_header("Content-Encoding", "gzip")
         if reply.events is None:
-            payload = json.dumps(reply.body).encode()
-            self.send_header("Content-Type", "application/json")
+            raw_body = isinstance(reply.body, bytes)
+            payload = reply.body if raw_body else json.dumps(reply.body).encode()
+            payload = gzip.compress(payload) if reply.gzip else payload
+            self.send_header("Content-Type", "text/html" if raw_body else "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
@@ -68,10 +77,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+        packer = zlib.compressobj(wbits=31) if reply.gzip else None  # 31: the gzip format
         for sent, event in enumerate(reply.events):
             if sent == reply.drop_after:
                 return  # the connection closes without the final chunk
             data = event.encode()
+            if packer is not None:
+                data = packer.compress(data) + packer.flush(zlib.Z_SYNC_FLUSH)
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        if packer is not None:
+            data = packer.flush()
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.write(b"0\r\n\r\n")
 
@@ -109,12 +124,16 @@ class _HTTPServer(ThreadingHTTPServer):
 class FakeServer:
     """A chat-completions server on 127.0.0.1 answering from a queue of `Reply`s."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
         self.lock = threading.Lock()
         self.replies: deque[Reply] = deque()
         self.requests: list[Seen] = []
         self.models: list[Any] | None = None  # what `GET /v1/models` lists (None: a 404)
-        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        self.host = host
+        self.scheme = "https" if tls is not None else "http"
+        self._httpd = _HTTPServer((host, 0), _Handler)
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
         self._httpd.fake = self
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}
@@ -122,8 +141,12 @@ class FakeServer:
         self._thread.start()
 
     @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1/"
+        return f"{self.scheme}://{self.host}:{self.port}/v1/"
 
     def queue(self, *replies: Reply) -> None:
         with self.lock:

@@ -14,6 +14,7 @@ import threading
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from structlog.testing import capture_logs
 
@@ -30,7 +31,6 @@ from runtime.providers.base import (
     ToolCallDelta,
     UsageChunk,
 )
-from runtime.providers.transport import HTTPClient
 from tests.runtime.providers.fake_server import FakeServer, Reply, collect, collect_error
 
 KEY = "sk-ant-test-0123456789abcdef"
@@ -50,7 +50,7 @@ def root(server: FakeServer) -> str:
     return server.base_url.removesuffix("/v1/")
 
 
-def make(server: FakeServer, client: HTTPClient, **options: Any) -> AnthropicProvider:
+def make(server: FakeServer, client: httpx.AsyncClient, **options: Any) -> AnthropicProvider:
     options.setdefault("api_key", KEY)
     options.setdefault("backoff_base", 0.001)
     return AnthropicProvider(base_url=root(server), client=client, **options)
@@ -137,7 +137,7 @@ def answer(*pieces: str, reason: str = "end_turn") -> Reply:
 
 
 async def test_request__every_field_is_sent_in_the_messages_format(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """System, merged tool results, tool_use blocks, tools, choice, sampling and headers map."""
     server.queue(answer("ok"))
@@ -248,7 +248,7 @@ async def test_request__every_field_is_sent_in_the_messages_format(
 )
 async def test_request__tool_choice_mapping(
     server: FakeServer,
-    client: HTTPClient,
+    client: httpx.AsyncClient,
     choice: Any,
     parallel: bool,
     expected: dict[str, Any],
@@ -262,7 +262,9 @@ async def test_request__tool_choice_mapping(
     assert body["tools"] == [{"name": "now", "input_schema": {"type": "object", "properties": {}}}]
 
 
-async def test_request__defaults_and_absent_fields(server: FakeServer, client: HTTPClient) -> None:
+async def test_request__defaults_and_absent_fields(
+    server: FakeServer, client: httpx.AsyncClient
+) -> None:
     """max_tokens defaults; no system, tools, stop or top_p of 1; "auto"/text formats are fine."""
     server.queue(answer("a"), answer("b"))
     await collect(make(server, client), ask(temperature=1.0, top_p=1.0, response_format="auto"))
@@ -289,7 +291,7 @@ async def test_request__defaults_and_absent_fields(server: FakeServer, client: H
     "response_format", [{"type": "json_object"}, {"type": "json_schema", "json_schema": {}}]
 )
 async def test_request__json_response_formats_are_invalid_prompt(
-    server: FakeServer, client: HTTPClient, response_format: dict[str, Any]
+    server: FakeServer, client: httpx.AsyncClient, response_format: dict[str, Any]
 ) -> None:
     """JSON response formats are refused before any request, naming the format."""
     _, error = await collect_error(make(server, client), ask(response_format=response_format))
@@ -301,7 +303,7 @@ async def test_request__json_response_formats_are_invalid_prompt(
 
 
 async def test_request__missing_key_names_the_env_var(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """Without a key nothing is sent: a server_error, not retryable, naming ANTHROPIC_API_KEY."""
     _, error = await collect_error(make(server, client, api_key=None), ask())
@@ -314,7 +316,7 @@ async def test_request__missing_key_names_the_env_var(
 
 
 async def test_stream__text_then_usage_then_one_finish(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """Text deltas come as sent (ping skipped), then the usage, then Finish("stop")."""
     server.queue(Reply(events=[
@@ -327,7 +329,7 @@ async def test_stream__text_then_usage_then_one_finish(
 
 
 async def test_stream__tool_call_with_input_json_fragments(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """A tool_use block gives id and name first, then each partial_json fragment."""
     server.queue(Reply(events=[
@@ -345,7 +347,7 @@ async def test_stream__tool_call_with_input_json_fragments(
 
 
 async def test_stream__leading_text_and_two_parallel_tool_uses_kept_in_order(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """Blocks 1 and 2 (tool_use) become tool calls 0 and 1, after block 0's text."""
     server.queue(Reply(events=[
@@ -368,7 +370,7 @@ async def test_stream__leading_text_and_two_parallel_tool_uses_kept_in_order(
 
 
 async def test_stream__usage_counts_cache_tokens_and_takes_the_latest_counts(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """Prompt tokens are input + cache creation + cache reads; message_delta's counts win."""
     server.queue(Reply(events=[
@@ -393,7 +395,7 @@ async def test_stream__usage_counts_cache_tokens_and_takes_the_latest_counts(
     ],
 )
 async def test_stream__stop_reason_mapping(
-    server: FakeServer, client: HTTPClient, reason: str | None, expected: FinishReason
+    server: FakeServer, client: httpx.AsyncClient, reason: str | None, expected: FinishReason
 ) -> None:
     """stop_reason maps onto stop/tool_calls/length/content_filter; unknown ones mean stop."""
     server.queue(Reply(events=[start(), text_block(0), text(0, "x"), end(reason), STOP]))
@@ -402,7 +404,7 @@ async def test_stream__stop_reason_mapping(
 
 
 async def test_stream__unknown_events_blocks_and_deltas_are_ignored(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """Future event types, thinking blocks, other deltas, comments and pings are skipped."""
     thinking = {"type": "content_block_start", "index": 0,
@@ -419,7 +421,7 @@ async def test_stream__unknown_events_blocks_and_deltas_are_ignored(
 
 
 async def test_stream__empty_completion_yields_usage_and_finish(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """No content blocks at all: just the usage and Finish("stop"); the executor decides."""
     server.queue(Reply(events=[start(), end("end_turn", 1), STOP]))
@@ -427,7 +429,7 @@ async def test_stream__empty_completion_yields_usage_and_finish(
 
 
 async def test_nonstream__whole_message_becomes_the_same_chunks(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """With stream=False the body has no `stream` and the JSON message gives text then calls."""
     message = {
@@ -462,7 +464,7 @@ async def test_nonstream__whole_message_becomes_the_same_chunks(
 
 
 async def test_retry__429_with_retry_after_then_success(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """A 429 is retried after its retry-after delay, logged without the key."""
     server.queue(
@@ -482,7 +484,7 @@ async def test_retry__429_with_retry_after_then_success(
 
 
 async def test_retry__429_exhausted_is_rate_limit_exceeded(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """After max_retries 429s: rate_limit_exceeded, retryable, with the vendor message."""
     limited = Reply(
@@ -497,7 +499,9 @@ async def test_retry__429_exhausted_is_rate_limit_exceeded(
     assert "rate_limit_error: Number of requests" in error.message
 
 
-async def test_retry__529_overloaded_is_retried(server: FakeServer, client: HTTPClient) -> None:
+async def test_retry__529_overloaded_is_retried(
+    server: FakeServer, client: httpx.AsyncClient
+) -> None:
     """Anthropic's 529 (overloaded) is a transient server error: retried, then the answer."""
     server.queue(Reply(529, error_body("overloaded_error", "Overloaded")), answer("ok"))
     with capture_logs() as logs:
@@ -506,7 +510,9 @@ async def test_retry__529_overloaded_is_retried(server: FakeServer, client: HTTP
     assert [e["status"] for e in logs if e["event"] == "provider_retry"] == [529]
 
 
-async def test_retry__500_exhausted_is_server_error(server: FakeServer, client: HTTPClient) -> None:
+async def test_retry__500_exhausted_is_server_error(
+    server: FakeServer, client: httpx.AsyncClient
+) -> None:
     """Every attempt 500: server_error with the status, after 1 + max_retries requests."""
     down = Reply(500, error_body("api_error", "Internal server error"))
     server.queue(down, down)
@@ -519,7 +525,7 @@ async def test_retry__500_exhausted_is_server_error(server: FakeServer, client: 
 
 @pytest.mark.parametrize("status", [400, 404, 413, 422])
 async def test_error__invalid_request_is_invalid_prompt_not_retried(
-    server: FakeServer, client: HTTPClient, status: int
+    server: FakeServer, client: httpx.AsyncClient, status: int
 ) -> None:
     """400/404/413/422 are invalid_prompt at once, quoting the vendor's type and message."""
     message = "messages: roles must alternate between user and assistant"
@@ -532,7 +538,7 @@ async def test_error__invalid_request_is_invalid_prompt_not_retried(
 
 
 async def test_error__401_not_retried_and_message_hides_the_key(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """A 401 is an authentication failure naming the provider, never the key it echoed."""
     server.queue(Reply(401, error_body("authentication_error", f"invalid x-api-key {KEY}")))
@@ -544,7 +550,7 @@ async def test_error__401_not_retried_and_message_hides_the_key(
 
 
 async def test_error__connection_refused_is_server_error_after_retries(
-    client: HTTPClient,
+    client: httpx.AsyncClient,
 ) -> None:
     """Nobody listening: each attempt fails to connect, then a retryable server_error."""
     with socket.socket() as probe:
@@ -560,7 +566,9 @@ async def test_error__connection_refused_is_server_error_after_retries(
     assert len([entry for entry in logs if entry["event"] == "provider_retry"]) == 2
 
 
-async def test_error__timeout_is_server_error(server: FakeServer, client: HTTPClient) -> None:
+async def test_error__timeout_is_server_error(
+    server: FakeServer, client: httpx.AsyncClient
+) -> None:
     """A server slower than the request's timeout: each attempt times out, then server_error."""
     release = threading.Event()
     server.queue(Reply(body={}, hold=release), Reply(body={}, hold=release))
@@ -577,7 +585,7 @@ async def test_error__timeout_is_server_error(server: FakeServer, client: HTTPCl
 
 
 async def test_stream__cut_mid_tool_call_fails_after_chunks_without_retry(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """Once chunks were yielded a dropped connection is raised at once, never retried."""
     server.queue(Reply(
@@ -596,7 +604,7 @@ async def test_stream__cut_mid_tool_call_fails_after_chunks_without_retry(
 
 
 async def test_stream__cut_before_any_chunk_is_retried(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """A connection cut after message_start only (nothing yielded) is retried."""
     server.queue(Reply(events=[start(), text_block(0), text(0, "x")], drop_after=1), answer("x"))
@@ -606,7 +614,7 @@ async def test_stream__cut_before_any_chunk_is_retried(
 
 
 async def test_stream__ended_without_message_stop_is_server_error(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """A body that ends cleanly after message_delta but before message_stop ended early."""
     server.queue(Reply(events=[start(), text_block(0), text(0, "Hel"), end()]))
@@ -618,7 +626,7 @@ async def test_stream__ended_without_message_stop_is_server_error(
 
 
 async def test_stream__truncated_last_line_is_malformed(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """A body cut inside a data line (no newline, JSON unfinished) is a malformed response."""
     cut = 'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "del'
@@ -630,7 +638,7 @@ async def test_stream__truncated_last_line_is_malformed(
 
 
 async def test_stream__malformed_json_after_text_is_not_retried(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """Data that is not JSON after some text: raised at once, after the text, one request."""
     server.queue(Reply(events=[
@@ -655,7 +663,7 @@ async def test_stream__malformed_json_after_text_is_not_retried(
     ],
 )
 async def test_stream__error_event(
-    server: FakeServer, client: HTTPClient, kind: str, code: str, retryable: bool
+    server: FakeServer, client: httpx.AsyncClient, kind: str, code: str, retryable: bool
 ) -> None:
     """An `error` event is a ProviderCallError of the mapped code, quoting the vendor."""
     server.queue(Reply(events=[start(), PING, error_event(kind, "Something went wrong")]))
@@ -665,7 +673,7 @@ async def test_stream__error_event(
 
 
 async def test_stream__overloaded_event_before_output_is_retried(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """An overloaded `error` event before any chunk: retried, and the retry's answer is used."""
     server.queue(
@@ -676,7 +684,7 @@ async def test_stream__overloaded_event_before_output_is_retried(
     assert len(server.requests) == 2
 
 
-async def test_provider__satisfies_the_provider_protocol(client: HTTPClient) -> None:
+async def test_provider__satisfies_the_provider_protocol(client: httpx.AsyncClient) -> None:
     """The adapter is a `Provider` (checked by mypy) named "anthropic" by default."""
     provider: Provider = AnthropicProvider(api_key=KEY, client=client)
     assert provider.name == "anthropic"
@@ -686,7 +694,7 @@ async def test_provider__satisfies_the_provider_protocol(client: HTTPClient) -> 
 
 
 async def test_run__tool_round_trip_through_the_runtime(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """`anthropic/claude-x`: a tool_use pauses the run; the output goes back as a tool_result."""
     server.queue(

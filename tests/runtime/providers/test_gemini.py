@@ -13,6 +13,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from structlog.testing import capture_logs
 
@@ -29,7 +30,9 @@ from runtime.providers.base import (
     UsageChunk,
 )
 from runtime.providers.gemini import SKIP_SIGNATURE, GeminiProvider
-from runtime.providers.transport import HTTPClient
+from runtime.providers.http import new_http_client
+from runtime.providers.router import ProviderRouter
+from runtime.settings import Settings
 from tests.runtime.providers.fake_server import FakeServer, Reply, collect, collect_error
 
 KEY = "AIzaSy-test-0123456789abcdef"
@@ -48,7 +51,7 @@ WEATHER: dict[str, Any] = {
 }
 
 
-def make(server: FakeServer, http: HTTPClient, **options: Any) -> GeminiProvider:
+def make(server: FakeServer, http: httpx.AsyncClient, **options: Any) -> GeminiProvider:
     options.setdefault("api_key", KEY)
     options.setdefault("backoff_base", 0.001)
     return GeminiProvider(base_url=server.base_url, client=http, **options)
@@ -109,7 +112,7 @@ def retries(logs: list[MutableMapping[str, Any]]) -> list[MutableMapping[str, An
 
 
 async def test_stream__text_over_several_events_then_usage_and_one_finish(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """Text parts stream as sent; the key travels in x-goog-api-key, never in the URL."""
     server.queue(Reply(events=[
@@ -129,8 +132,45 @@ async def test_stream__text_over_several_events_then_usage_and_one_finish(
     assert seen.body == {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
 
 
+@pytest.mark.parametrize(
+    ("model", "segment"),
+    [
+        ("../../admin/x?y=", "..%2F..%2Fadmin%2Fx%3Fy%3D"),
+        ("models/a#b c", "a%23b%20c"),
+        ("gemini-2.5-flash", "gemini-2.5-flash"),
+    ],
+)
+async def test_request__the_model_is_one_percent_encoded_path_segment(
+    server: FakeServer, http: httpx.AsyncClient, model: str, segment: str
+) -> None:
+    """A model with `/`, `..`, `?`, `#` or spaces stays inside its path segment of the URL."""
+    server.queue(Reply(events=[sse(response(text("ok"), finish="STOP"))]))
+    await collect(
+        make(server, http), ModelRequest(model=model, messages=[ChatMessage("user", "hi")])
+    )
+    [seen] = server.requests
+    assert seen.path == f"/v1/models/{segment}:streamGenerateContent?alt=sse"
+
+
+async def test_request__a_path_escaping_model_through_the_router_stays_encoded(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`google/../../admin/x?y=` resolved by the router still POSTs under /models/ only."""
+    monkeypatch.setenv("GEMINI_BASE_URL", server.base_url)
+    monkeypatch.setenv("GEMINI_API_KEY", KEY)
+    server.queue(Reply(events=[sse(response(text("ok"), finish="STOP"))]))
+    router = ProviderRouter(Settings())
+    try:
+        route = router.resolve("google/../../admin/x?y=")
+        await collect(route.provider, ModelRequest(route.model, [ChatMessage("user", "hi")]))
+    finally:
+        await router.aclose()
+    [seen] = server.requests
+    assert seen.path == "/v1/models/..%2F..%2Fadmin%2Fx%3Fy%3D:streamGenerateContent?alt=sse"
+
+
 async def test_request__every_field_maps_to_the_gemini_format(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """System, merged turns, images, calls, results, tools, tool choice and config map exactly."""
     server.queue(Reply(events=[sse(response(text("ok"), finish="STOP"))]))
@@ -295,7 +335,7 @@ async def test_request__every_field_maps_to_the_gemini_format(
     ],
 )
 async def test_request__tool_choice_becomes_function_calling_config(
-    server: FakeServer, http: HTTPClient, tool_choice: Any, config: Any
+    server: FakeServer, http: httpx.AsyncClient, tool_choice: Any, config: Any
 ) -> None:
     """auto → AUTO, none → NONE, required → ANY, a named function → ANY limited to it."""
     server.queue(Reply(events=[sse(response(text("x"), finish="STOP"))]))
@@ -330,7 +370,7 @@ async def test_request__tool_choice_becomes_function_calling_config(
     ],
 )
 async def test_request__response_format_becomes_generation_config(
-    server: FakeServer, http: HTTPClient, response_format: Any, config: Any
+    server: FakeServer, http: httpx.AsyncClient, response_format: Any, config: Any
 ) -> None:
     """json_object asks for JSON; json_schema adds the schema; text and auto add nothing."""
     server.queue(Reply(events=[sse(response(text("{}"), finish="STOP"))]))
@@ -339,7 +379,7 @@ async def test_request__response_format_becomes_generation_config(
 
 
 async def test_request__no_tools_means_no_tool_keys_and_no_extra_headers_leak(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """Without tools neither tools nor toolConfig is sent; extra headers are added as given."""
     server.queue(Reply(events=[sse(response(text("x"), finish="STOP"))]))
@@ -351,7 +391,7 @@ async def test_request__no_tools_means_no_tool_keys_and_no_extra_headers_leak(
 
 
 async def test_request__tool_result_without_a_known_name_is_invalid_prompt(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """A tool result whose function cannot be named is rejected before any request."""
     request = ModelRequest(
@@ -367,7 +407,7 @@ async def test_request__tool_result_without_a_known_name_is_invalid_prompt(
 
 
 async def test_stream__function_call_is_one_complete_delta(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """A functionCall becomes one delta with Gemini's id, name and JSON args; STOP → tool_calls."""
     server.queue(Reply(events=[
@@ -383,7 +423,7 @@ async def test_stream__function_call_is_one_complete_delta(
 
 
 async def test_stream__parallel_calls_and_text_are_all_kept_in_order(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """Text and two calls in one response: all kept, in order, with distinct indexes and ids."""
     server.queue(Reply(events=[
@@ -414,7 +454,7 @@ async def test_stream__parallel_calls_and_text_are_all_kept_in_order(
 
 
 async def test_stream__calls_across_events_keep_counting_indexes(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """Calls in separate events get indexes 0 and 1; a call without args gets "{}"."""
     server.queue(Reply(events=[
@@ -430,7 +470,7 @@ async def test_stream__calls_across_events_keep_counting_indexes(
 
 
 async def test_thought_signatures__sent_back_with_their_calls_else_the_documented_skip(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """A call's thoughtSignature returns with it; unknown calls get the skip value on gemini-3+."""
     signed = {
@@ -466,7 +506,7 @@ async def test_thought_signatures__sent_back_with_their_calls_else_the_documente
 
 
 async def test_stream__usage_is_the_last_reported_with_thinking_tokens_counted(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """usageMetadata is cumulative: the last one counts, thoughtsTokenCount adds to completion."""
     last = {"promptTokenCount": 10, "candidatesTokenCount": 4, "thoughtsTokenCount": 30}
@@ -493,7 +533,7 @@ async def test_stream__usage_is_the_last_reported_with_thinking_tokens_counted(
     ],
 )
 async def test_stream__finish_reason_mapping(
-    server: FakeServer, http: HTTPClient, sent: str, expected: FinishReason
+    server: FakeServer, http: httpx.AsyncClient, sent: str, expected: FinishReason
 ) -> None:
     """finishReason maps onto stop/length/content_filter; unknown reasons mean stop."""
     server.queue(Reply(events=[sse(response(text("x"))), sse(response(finish=sent))]))
@@ -501,7 +541,7 @@ async def test_stream__finish_reason_mapping(
 
 
 async def test_stream__blocked_prompt_is_invalid_prompt_naming_the_reason(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """promptFeedback.blockReason without candidates: invalid_prompt at once, not retried."""
     blocked = {
@@ -517,7 +557,7 @@ async def test_stream__blocked_prompt_is_invalid_prompt_naming_the_reason(
 
 
 async def test_stream__unknown_fields_parts_and_sse_lines_are_ignored(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """Comments, other SSE fields, thought parts, foreign parts and extra keys are skipped."""
     first = response(
@@ -541,7 +581,9 @@ async def test_stream__unknown_fields_parts_and_sse_lines_are_ignored(
     assert chunks == [TextDelta("ok"), TextDelta("!"), UsageChunk(3, 2), Finish("stop")]
 
 
-async def test_nonstream__generate_content_json_body(server: FakeServer, http: HTTPClient) -> None:
+async def test_nonstream__generate_content_json_body(
+    server: FakeServer, http: httpx.AsyncClient
+) -> None:
     """With stream=False the :generateContent answer becomes the same chunks."""
     server.queue(Reply(body=response(
         text("Hello"), function_call("get_weather", {"city": "Oslo"}, id="fc-9"),
@@ -564,7 +606,7 @@ async def test_nonstream__generate_content_json_body(server: FakeServer, http: H
 
 
 async def test_retry__429_with_retry_after_then_success(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """A 429 is retried after its Retry-After delay, the same body sent again, the retry logged."""
     limited = google_error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted.")
@@ -586,7 +628,7 @@ async def test_retry__429_with_retry_after_then_success(
 
 
 async def test_retry__429_retry_info_delay_is_honoured(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """Without Retry-After, google.rpc.RetryInfo's retryDelay ("0.02s") sets the delay."""
     quota = {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": []}
@@ -598,7 +640,7 @@ async def test_retry__429_retry_info_delay_is_honoured(
 
 
 async def test_retry__429_exhausted_is_rate_limit_exceeded(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """After max_retries 429s: rate_limit_exceeded with Google's message and its retryDelay."""
     limited = google_error(
@@ -614,7 +656,7 @@ async def test_retry__429_exhausted_is_rate_limit_exceeded(
     assert "429" in error.message
 
 
-async def test_retry__503_then_success(server: FakeServer, http: HTTPClient) -> None:
+async def test_retry__503_then_success(server: FakeServer, http: httpx.AsyncClient) -> None:
     """A 503 UNAVAILABLE is retried with backoff and the second answer is used."""
     server.queue(
         Reply(503, google_error(503, "UNAVAILABLE", "The model is overloaded.")),
@@ -626,7 +668,9 @@ async def test_retry__503_then_success(server: FakeServer, http: HTTPClient) -> 
     assert [(entry["status"], entry["code"]) for entry in retries(logs)] == [(503, "server_error")]
 
 
-async def test_retry__500_exhausted_is_server_error(server: FakeServer, http: HTTPClient) -> None:
+async def test_retry__500_exhausted_is_server_error(
+    server: FakeServer, http: httpx.AsyncClient
+) -> None:
     """Every attempt 500: server_error with the status, after 1 + max_retries requests."""
     down = Reply(500, google_error(500, "INTERNAL", "An internal error has occurred."))
     server.queue(down, down, down)
@@ -637,7 +681,7 @@ async def test_retry__500_exhausted_is_server_error(server: FakeServer, http: HT
 
 
 async def test_error__400_is_invalid_prompt_with_the_vendor_message(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """A 400 INVALID_ARGUMENT is invalid_prompt at once, quoting Google's message."""
     message = "* GenerateContentRequest.contents: contents is not specified"
@@ -650,7 +694,7 @@ async def test_error__400_is_invalid_prompt_with_the_vendor_message(
 
 
 async def test_error__404_unknown_model_is_invalid_prompt(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """A 404 NOT_FOUND (no such model) is invalid_prompt, not retried."""
     message = "models/gemini-x is not found for API version v1beta"
@@ -663,7 +707,7 @@ async def test_error__404_unknown_model_is_invalid_prompt(
 
 @pytest.mark.parametrize("status", [401, 403])
 async def test_error__auth_failure_not_retried_and_hides_the_key(
-    server: FakeServer, http: HTTPClient, status: int
+    server: FakeServer, http: httpx.AsyncClient, status: int
 ) -> None:
     """401/403 are authentication failures naming the provider, never the key echoed back."""
     body = google_error(status, "PERMISSION_DENIED", f"Method doesn't allow key {KEY}.")
@@ -676,7 +720,7 @@ async def test_error__auth_failure_not_retried_and_hides_the_key(
 
 
 async def test_error__invalid_key_400_is_an_authentication_failure(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """Google answers a wrong key with 400 and reason API_KEY_INVALID: an auth failure."""
     info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}
@@ -689,7 +733,7 @@ async def test_error__invalid_key_400_is_an_authentication_failure(
 
 
 async def test_error__missing_key_names_the_env_vars_without_a_request(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """No key: a non-retryable server_error naming GEMINI_API_KEY and GOOGLE_API_KEY."""
     _, error = await collect_error(make(server, http, api_key=None), ask())
@@ -700,7 +744,7 @@ async def test_error__missing_key_names_the_env_vars_without_a_request(
 
 
 async def test_error__connection_refused_is_server_error_after_retries(
-    http: HTTPClient,
+    http: httpx.AsyncClient,
 ) -> None:
     """Nobody listening: every attempt fails to connect, then a retryable server_error."""
     with socket.socket() as probe:
@@ -717,7 +761,7 @@ async def test_error__connection_refused_is_server_error_after_retries(
 
 
 async def test_stream__error_event_is_mapped_like_its_status(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """An `{"error": ...}` event in the stream maps by its code: 429 → rate_limit_exceeded."""
     server.queue(Reply(events=[sse(google_error(429, "RESOURCE_EXHAUSTED", "Slow down."))]))
@@ -730,7 +774,7 @@ async def test_stream__error_event_is_mapped_like_its_status(
 
 
 async def test_stream__cut_midway_fails_after_the_chunks_without_retry(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """A connection dropped after some chunks is raised at once, never retried."""
     server.queue(Reply(
@@ -746,7 +790,7 @@ async def test_stream__cut_midway_fails_after_the_chunks_without_retry(
 
 
 async def test_stream__ending_cleanly_without_finish_reason_is_an_error(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """A body that ends before any finishReason ended early; after output, it is not retried."""
     server.queue(Reply(events=[sse(response(text("Hel")))]))
@@ -758,7 +802,7 @@ async def test_stream__ending_cleanly_without_finish_reason_is_an_error(
 
 
 async def test_stream__malformed_json_in_a_data_line_is_server_error(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """A data line that is not JSON is a retryable server_error saying so."""
     server.queue(Reply(events=["data: {not json\n\n", sse(response(text("x"), finish="STOP"))]))
@@ -769,7 +813,7 @@ async def test_stream__malformed_json_in_a_data_line_is_server_error(
 
 
 async def test_stream__empty_candidates_without_block_reason_is_retried_then_fails(
-    server: FakeServer, http: HTTPClient
+    server: FakeServer, http: httpx.AsyncClient
 ) -> None:
     """No candidates and no blockReason: nothing said, no finish; retried, then server_error."""
     empty = {"candidates": [], "usageMetadata": {"promptTokenCount": 3, "totalTokenCount": 3}}
@@ -781,7 +825,7 @@ async def test_stream__empty_candidates_without_block_reason_is_retried_then_fai
     assert "ended early" in error.message
 
 
-async def test_provider__satisfies_the_provider_protocol(http: HTTPClient) -> None:
+async def test_provider__satisfies_the_provider_protocol(http: httpx.AsyncClient) -> None:
     """The adapter is a `Provider` (checked by mypy) named "google" by default."""
     provider: Provider = GeminiProvider(api_key=KEY, client=http)
     assert provider.name == "google"
@@ -802,7 +846,7 @@ async def test_run__tool_round_trip_through_the_runtime(server: FakeServer) -> N
             sse(response(text("sunny."), finish="STOP", usage=(30, 4))),
         ]),
     )  # fmt: skip
-    async with HTTPClient() as http:
+    async with new_http_client(read_timeout=60) as http:
         provider = GeminiProvider(base_url=server.base_url, api_key=KEY, client=http)
         async with AsyncClient(
             database_url="sqlite+aiosqlite:///:memory:",

@@ -13,6 +13,7 @@ import threading
 from email.utils import formatdate
 from typing import Any
 
+import httpx
 import pytest
 from structlog.testing import capture_logs
 
@@ -30,7 +31,6 @@ from runtime.providers.base import (
 )
 from runtime.providers.http import MAX_BACKOFF, backoff_delay, retry_after_seconds
 from runtime.providers.openai_compat import OpenAICompatibleProvider
-from runtime.providers.transport import Headers, HTTPClient
 from tests.runtime.providers.fake_server import (
     DONE,
     FakeServer,
@@ -48,7 +48,7 @@ pytestmark = pytest.mark.anyio
 KEY = "sk-test-0123456789abcdef"
 
 
-def make(server: FakeServer, client: HTTPClient, **options: Any) -> OpenAICompatibleProvider:
+def make(server: FakeServer, client: httpx.AsyncClient, **options: Any) -> OpenAICompatibleProvider:
     options.setdefault("api_key", KEY)
     options.setdefault("backoff_base", 0.001)
     return OpenAICompatibleProvider("local", base_url=server.base_url, client=client, **options)
@@ -74,7 +74,7 @@ WEATHER = {"type": "function", "function": {"name": "weather", "parameters": {"t
 
 
 async def test_stream__text_in_chunks_then_usage_then_one_finish(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """Text deltas come as sent; usage sent after the finish chunk still precedes the one Finish."""
     server.queue(Reply(events=[
@@ -96,7 +96,7 @@ async def test_stream__text_in_chunks_then_usage_then_one_finish(
 
 
 async def test_request__every_field_is_sent_in_the_wire_format(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """Messages, tool calls and results, tools, choices, sampling and format map exactly."""
     server.queue(Reply(events=[delta(finish="stop"), DONE]))
@@ -163,7 +163,7 @@ async def test_request__every_field_is_sent_in_the_wire_format(
 
 @pytest.mark.parametrize("tool_choice", ["auto", "none", "required"])
 async def test_request__tool_choice_strings_and_json_object_pass_through(
-    server: FakeServer, client: HTTPClient, tool_choice: str
+    server: FakeServer, client: httpx.AsyncClient, tool_choice: str
 ) -> None:
     """A string tool_choice is sent as is, with tools and parallel_tool_calls."""
     server.queue(Reply(events=[delta(finish="stop"), DONE]))
@@ -176,7 +176,7 @@ async def test_request__tool_choice_strings_and_json_object_pass_through(
 
 
 async def test_request__no_tools_no_key_and_auto_format_leave_their_keys_out(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """Without tools there is no tool_choice; without a key no Authorization; "auto" is omitted."""
     server.queue(Reply(events=[delta(finish="stop"), DONE]))
@@ -193,7 +193,7 @@ async def test_request__no_tools_no_key_and_auto_format_leave_their_keys_out(
 
 
 async def test_nonstream__text_usage_and_finish_from_one_json_body(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """With stream=False the request says so and the JSON answer becomes the same chunks."""
     server.queue(Reply(body=completion({"role": "assistant", "content": "Hello"})))
@@ -209,7 +209,7 @@ async def test_nonstream__text_usage_and_finish_from_one_json_body(
 
 
 async def test_nonstream__text_and_tool_calls_are_both_kept(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """A whole message with text and two tool calls yields the text, then each call complete."""
     message = {
@@ -235,7 +235,7 @@ async def test_nonstream__text_and_tool_calls_are_both_kept(
 
 
 async def test_stream__tool_call_arguments_fragmented_across_chunks(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """The first fragment carries id and name; later ones only argument text."""
     server.queue(Reply(events=[
@@ -255,7 +255,7 @@ async def test_stream__tool_call_arguments_fragmented_across_chunks(
 
 
 async def test_stream__two_parallel_tool_calls_interleaved(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """Fragments of calls 0 and 1 keep their index whatever order they arrive in."""
     server.queue(Reply(events=[
@@ -275,7 +275,7 @@ async def test_stream__two_parallel_tool_calls_interleaved(
 
 
 async def test_stream__repeated_tool_call_ids_are_sent_once(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """A server repeating id and name in every fragment: we pass them on once per index."""
     server.queue(Reply(events=[
@@ -295,7 +295,7 @@ async def test_stream__repeated_tool_call_ids_are_sent_once(
 
 
 async def test_stream__text_and_tool_call_kept_in_order(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """Text before a tool call is kept, and both come in the order sent."""
     server.queue(Reply(events=[
@@ -312,7 +312,7 @@ async def test_stream__text_and_tool_call_kept_in_order(
 
 
 async def test_stream__tool_call_without_id_gets_one(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """A server that sends no tool-call id: the first fragment gets a generated one."""
     server.queue(
@@ -331,7 +331,7 @@ async def test_stream__tool_call_without_id_gets_one(
 
 
 async def test_stream__unknown_fields_comments_and_events_are_ignored(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """Comments, other SSE fields, foreign events, null usage and extra delta keys are skipped."""
     server.queue(Reply(events=[
@@ -349,7 +349,7 @@ async def test_stream__unknown_fields_comments_and_events_are_ignored(
 
 
 async def test_stream__empty_completion_yields_only_finish(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """No text and no tool calls: just the usage and Finish("stop"); the executor decides."""
     server.queue(
@@ -370,7 +370,7 @@ async def test_stream__empty_completion_yields_only_finish(
     ],
 )
 async def test_stream__finish_reason_mapping(
-    server: FakeServer, client: HTTPClient, sent: str, expected: FinishReason
+    server: FakeServer, client: httpx.AsyncClient, sent: str, expected: FinishReason
 ) -> None:
     """finish_reason maps onto stop/tool_calls/length/content_filter; unknown ones mean stop."""
     server.queue(Reply(events=[delta(content="x"), delta(sent), DONE]))
@@ -378,7 +378,7 @@ async def test_stream__finish_reason_mapping(
 
 
 async def test_stream__finish_without_done_is_complete(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """A body that ends after a finish_reason but without [DONE] is a complete answer."""
     server.queue(Reply(events=[delta(content="x"), delta("length")]))
@@ -386,7 +386,7 @@ async def test_stream__finish_without_done_is_complete(
 
 
 async def test_stream__json_answer_to_a_stream_request_is_read_whole(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """A server that ignores `stream` and answers application/json is still understood."""
     server.queue(Reply(body=completion({"role": "assistant", "content": "whole"})))
@@ -398,7 +398,7 @@ async def test_stream__json_answer_to_a_stream_request_is_read_whole(
 
 
 async def test_retry__429_with_retry_after_zero_then_success(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """A 429 is retried (with backoff, Retry-After 0 being no override) and the retry logged."""
     server.queue(
@@ -417,7 +417,7 @@ async def test_retry__429_with_retry_after_zero_then_success(
 
 
 async def test_retry__429_exhausted_is_rate_limit_exceeded(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """After max_retries 429s the error is rate_limit_exceeded; retry-after-ms sets the delay."""
     limited = Reply(
@@ -435,7 +435,7 @@ async def test_retry__429_exhausted_is_rate_limit_exceeded(
     assert [entry["delay"] for entry in logs if entry["event"] == "provider_retry"] == [0.002] * 2
 
 
-async def test_retry__500_then_success(server: FakeServer, client: HTTPClient) -> None:
+async def test_retry__500_then_success(server: FakeServer, client: httpx.AsyncClient) -> None:
     """A 500 is retried after the Retry-After delay and the second answer is used."""
     server.queue(
         Reply(500, {"error": {"message": "boom"}}, headers={"Retry-After": "0.01"}),
@@ -448,7 +448,9 @@ async def test_retry__500_then_success(server: FakeServer, client: HTTPClient) -
     assert [entry["delay"] for entry in logs if entry["event"] == "provider_retry"] == [0.01]
 
 
-async def test_retry__503_exhausted_is_server_error(server: FakeServer, client: HTTPClient) -> None:
+async def test_retry__503_exhausted_is_server_error(
+    server: FakeServer, client: httpx.AsyncClient
+) -> None:
     """Every attempt 503: server_error with the status, after 1 + max_retries requests."""
     down = Reply(503, {"error": {"message": "overloaded"}})
     server.queue(down, down)
@@ -460,7 +462,7 @@ async def test_retry__503_exhausted_is_server_error(server: FakeServer, client: 
 
 
 async def test_error__400_is_invalid_prompt_with_vendor_message_not_retried(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """A 400 is invalid_prompt at once, quoting the vendor's message and the status."""
     message = "This model's maximum context length is 8192 tokens."
@@ -473,7 +475,7 @@ async def test_error__400_is_invalid_prompt_with_vendor_message_not_retried(
 
 
 async def test_error__401_not_retried_and_message_hides_the_key(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """A 401 is an authentication failure naming the provider, never the key it echoed."""
     server.queue(Reply(401, {"error": {"message": f"Incorrect API key provided: {KEY}"}}))
@@ -485,7 +487,7 @@ async def test_error__401_not_retried_and_message_hides_the_key(
 
 
 async def test_error__llama_cpp_error_body_with_integer_code(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """llama.cpp's `{"error": {"code": 500, "message", "type"}}` body gives its message."""
     body = {"error": {"code": 500, "message": "slot unavailable", "type": "server_error"}}
@@ -497,7 +499,7 @@ async def test_error__llama_cpp_error_body_with_integer_code(
 
 
 async def test_error__connection_refused_is_server_error_after_retries(
-    client: HTTPClient,
+    client: httpx.AsyncClient,
 ) -> None:
     """Nobody listening: each attempt fails to connect, then a retryable server_error."""
     with socket.socket() as probe:
@@ -514,7 +516,9 @@ async def test_error__connection_refused_is_server_error_after_retries(
     assert len([entry for entry in logs if entry["event"] == "provider_retry"]) == 2
 
 
-async def test_error__timeout_is_server_error(server: FakeServer, client: HTTPClient) -> None:
+async def test_error__timeout_is_server_error(
+    server: FakeServer, client: httpx.AsyncClient
+) -> None:
     """A server slower than the client timeout: each attempt times out, then server_error."""
     release = threading.Event()
     server.queue(Reply(body={}, hold=release), Reply(body={}, hold=release))
@@ -531,7 +535,7 @@ async def test_error__timeout_is_server_error(server: FakeServer, client: HTTPCl
 
 
 async def test_stream__connection_dropped_mid_tool_call_fails_after_chunks_without_retry(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """Once chunks were yielded a dropped connection is raised at once, never retried."""
     server.queue(Reply(
@@ -547,7 +551,7 @@ async def test_stream__connection_dropped_mid_tool_call_fails_after_chunks_witho
 
 
 async def test_stream__dropped_before_any_chunk_is_retried(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """A connection cut before anything was yielded is retried like any transient failure."""
     server.queue(
@@ -559,7 +563,7 @@ async def test_stream__dropped_before_any_chunk_is_retried(
 
 
 async def test_stream__malformed_data_is_server_error(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """Data that is not JSON is a server_error saying the response was malformed."""
     server.queue(Reply(events=["data: {not json\n\n", delta("stop"), DONE]))
@@ -570,7 +574,7 @@ async def test_stream__malformed_data_is_server_error(
 
 
 async def test_stream__malformed_data_after_text_is_not_retried(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """Malformed data after some text: raised at once, after the text, with one request."""
     server.queue(Reply(events=[delta(content="par"), "data: tial garbage\n\n", DONE]))
@@ -582,7 +586,7 @@ async def test_stream__malformed_data_after_text_is_not_retried(
 
 
 async def test_stream__truncated_without_done_or_finish_is_server_error(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """A body that ends cleanly before [DONE] and before any finish_reason ended early."""
     server.queue(Reply(events=[delta(content="Hel"), delta(content="lo")]))
@@ -605,7 +609,7 @@ async def test_stream__truncated_without_done_or_finish_is_server_error(
     ],
 )
 async def test_stream__in_stream_error_payload(
-    server: FakeServer, client: HTTPClient, error_body: dict[str, Any], code: str
+    server: FakeServer, client: httpx.AsyncClient, error_body: dict[str, Any], code: str
 ) -> None:
     """An `{"error": ...}` event is a ProviderCallError; rate limits are rate_limit_exceeded."""
     server.queue(Reply(events=[sse({"error": error_body}), DONE]))
@@ -619,12 +623,12 @@ async def test_stream__in_stream_error_payload(
 
 def test_retry_after_seconds__reads_ms_seconds_and_http_dates() -> None:
     """retry-after-ms wins over Retry-After, which is seconds or an HTTP date."""
-    assert retry_after_seconds(Headers({"retry-after-ms": "250", "retry-after": "9"})) == 0.25
-    assert retry_after_seconds(Headers({"retry-after": "1.5"})) == 1.5
+    assert retry_after_seconds(httpx.Headers({"retry-after-ms": "250", "retry-after": "9"})) == 0.25
+    assert retry_after_seconds(httpx.Headers({"retry-after": "1.5"})) == 1.5
     date = formatdate(1_000_030, usegmt=True)
-    assert retry_after_seconds(Headers({"retry-after": date}), now=1_000_000) == 30
-    assert retry_after_seconds(Headers({"retry-after": "soon"})) is None
-    assert retry_after_seconds(Headers()) is None
+    assert retry_after_seconds(httpx.Headers({"retry-after": date}), now=1_000_000) == 30
+    assert retry_after_seconds(httpx.Headers({"retry-after": "soon"})) is None
+    assert retry_after_seconds(httpx.Headers()) is None
 
 
 def test_backoff_delay__exponential_capped_jittered_and_overridden() -> None:
@@ -637,7 +641,7 @@ def test_backoff_delay__exponential_capped_jittered_and_overridden() -> None:
     assert 3.0 <= backoff_delay(3, 0.5, 61.0) <= 4.0
 
 
-async def test_provider__satisfies_the_provider_protocol(client: HTTPClient) -> None:
+async def test_provider__satisfies_the_provider_protocol(client: httpx.AsyncClient) -> None:
     """The adapter is a `Provider` (checked by mypy) named as configured."""
     provider: Provider = OpenAICompatibleProvider(
         "vllm", base_url="http://127.0.0.1:1/v1/", api_key=None, client=client

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import httpx
+
 from runtime.providers.base import ChatMessage, ModelRequest, RetryBudget
 from runtime.providers.openai_compat import OpenAICompatibleProvider
-from runtime.providers.transport import HTTPClient
 from tests.runtime.providers.fake_server import FakeServer, Reply, collect_error
 
 
 async def test_retry_budget__caps_retries_across_calls(
-    server: FakeServer, client: HTTPClient
+    server: FakeServer, client: httpx.AsyncClient
 ) -> None:
     """With 2 retries left in the budget, a provider allowed 5 stops after 3 requests."""
     provider = OpenAICompatibleProvider(
