@@ -33,6 +33,7 @@ from runtime.providers.gemini import SKIP_SIGNATURE, GeminiProvider
 from runtime.providers.http import new_http_client
 from runtime.providers.router import ProviderRouter
 from runtime.settings import Settings
+from store.errors import BadRequestError
 from tests.runtime.providers.fake_server import FakeServer, Reply, collect, collect_error
 
 KEY = "AIzaSy-test-0123456789abcdef"
@@ -152,21 +153,19 @@ async def test_request__the_model_is_one_percent_encoded_path_segment(
     assert seen.path == f"/v1/models/{segment}:streamGenerateContent?alt=sse"
 
 
-async def test_request__a_path_escaping_model_through_the_router_stays_encoded(
+async def test_request__a_path_escaping_model_is_refused_by_the_router(
     server: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`google/../../admin/x?y=` resolved by the router still POSTs under /models/ only."""
+    """`google/../../admin/x?y=` is a 400 at resolution: no request reaches the provider."""
     monkeypatch.setenv("GEMINI_BASE_URL", server.base_url)
     monkeypatch.setenv("GEMINI_API_KEY", KEY)
-    server.queue(Reply(events=[sse(response(text("ok"), finish="STOP"))]))
     router = ProviderRouter(Settings())
     try:
-        route = router.resolve("google/../../admin/x?y=")
-        await collect(route.provider, ModelRequest(route.model, [ChatMessage("user", "hi")]))
+        with pytest.raises(BadRequestError, match="not a valid model name"):
+            router.resolve("google/../../admin/x?y=")
     finally:
         await router.aclose()
-    [seen] = server.requests
-    assert seen.path == "/v1/models/..%2F..%2Fadmin%2Fx%3Fy%3D:streamGenerateContent?alt=sse"
+    assert server.requests == []
 
 
 async def test_request__every_field_maps_to_the_gemini_format(
