@@ -160,10 +160,26 @@ def test_run_limit_strings__malformed__clear_error(bad: str) -> None:
 @pytest.mark.parametrize(
     ("env", "value", "message"),
     [
-        ("MAX_RUNS_PER_PROJECT", "0", "max_runs_per_project: Input should be greater than or"),
-        ("MAX_RUNS_PER_PROJECT", "two", "max_runs_per_project: Input should be a valid integer"),
-        ("PROJECT_RUN_LIMITS", "a=0", "project_run_limits.a: Input should be greater than or"),
-        ("PROJECT_RUN_LIMITS", "a=x", "project_run_limits.a: Input should be a valid integer"),
+        (
+            "MAX_RUNS_PER_PROJECT",
+            "0",
+            "max_runs_per_project \\(from ASSISTANTS_MAX_RUNS_PER_PROJECT\\): Input should be greater than or",
+        ),
+        (
+            "MAX_RUNS_PER_PROJECT",
+            "two",
+            "max_runs_per_project \\(from ASSISTANTS_MAX_RUNS_PER_PROJECT\\): Input should be a valid integer",
+        ),
+        (
+            "PROJECT_RUN_LIMITS",
+            "a=0",
+            "project_run_limits.a \\(from ASSISTANTS_PROJECT_RUN_LIMITS\\): Input should be greater than or",
+        ),
+        (
+            "PROJECT_RUN_LIMITS",
+            "a=x",
+            "project_run_limits.a \\(from ASSISTANTS_PROJECT_RUN_LIMITS\\): Input should be a valid integer",
+        ),
     ],
 )
 def test_settings__bad_limits__refused(
