@@ -6,9 +6,10 @@ Run it with a Python that has only the official `openai` SDK installed (a venv o
 server side is whatever the README command installs, in a copy of the source tree (its own
 temporary directory, so it is also the server's working directory and holds its SQLite file).
 
-Steps: copy the tree; run the command with `--port <free port>` in a new process group; wait for
-`/health`; one `create_and_poll` and one streamed run with model `test`; Ctrl-C (SIGINT to the
-group, as a terminal does); the command must exit 0. Any failure exits non-zero with the log.
+Steps: copy the tree; run the command exactly as the README has it (so on the default address,
+127.0.0.1:8000, which must be free) in a new process group; wait for `/health`; one
+`create_and_poll` and one streamed run with model `test`; Ctrl-C (SIGINT to the group, as a
+terminal does); the command must exit 0. Any failure exits non-zero with the log.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -49,10 +49,19 @@ def copy_tree(repo: Path, into: Path) -> None:
             shutil.copy2(source, into / name)
 
 
-def free_port() -> int:
+DEFAULT_PORT = 8000  # where `assistants serve` listens unless told otherwise
+
+
+def require_free(port: int) -> None:
+    """The README's command takes the default port: something else there would answer instead."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise SystemExit(
+                f"smoke: 127.0.0.1:{port} is in use ({exc.strerror}); the README's command "
+                "listens there: stop whatever holds it"
+            ) from None
 
 
 def wait_healthy(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
@@ -107,8 +116,9 @@ def main() -> None:
     try:
         tree = workdir / "src"
         copy_tree(args.repo.resolve(), tree)
-        port = free_port()
-        line = f"{args.command} --port {port}"
+        port = DEFAULT_PORT
+        require_free(port)
+        line = args.command  # verbatim: no flag added
         print(f"smoke: in {tree}: {line}")
         with log.open("wb") as out:
             process = subprocess.Popen(
@@ -143,4 +153,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
