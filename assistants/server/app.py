@@ -25,7 +25,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from assistants._client import AsyncClient
 from assistants.server.access_log import AccessLog
 from assistants.server.auth import KeyRing
-from assistants.server.guard import LOOPBACK_HOSTS, MAX_BODY_BYTES, Guard, read_json_body
+from assistants.server.guard import (
+    LOOPBACK_HOSTS,
+    MAX_BODY_BYTES,
+    Guard,
+    error_response,
+    read_json_body,
+    request_id_of,
+)
 from assistants.server.models_routes import add_model_routes
 from assistants.server.openapi import openapi_schema
 from assistants.streaming.manager import AsyncEventStream
@@ -68,13 +75,6 @@ class Settings:
         """Path prefix -> media types its request bodies may have (default: JSON only)."""
 
 
-def error_response(exc: APIError, request_id: str) -> JSONResponse:
-    headers = {"x-request-id": request_id}
-    if exc.retry_after is not None:
-        headers["retry-after"] = f"{exc.retry_after:g}"
-    return JSONResponse(exc.to_body(), status_code=exc.status_code, headers=headers)
-
-
 class BodyLimit:
     """Refuse request bodies over `limit` bytes with a 413 in OpenAI's shape."""
 
@@ -111,7 +111,7 @@ class BodyLimit:
             f"The request body is larger than this server accepts ({self.limit} bytes).",
             code="request_too_large",
         )
-        await error_response(exc, _request_id(scope))(scope, receive, send)
+        await error_response(exc, request_id_of(scope))(scope, receive, send)
 
 
 class _TooLargeError(Exception):
@@ -133,8 +133,8 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        state = scope.setdefault("state", {})
-        request_id = state.setdefault("request_id", f"req_{uuid.uuid4().hex}")
+        request_id = request_id_of(scope)
+        state = scope["state"]
         if scope["path"].startswith("/v1/"):
             authorization = dict(scope["headers"]).get(b"authorization")
             try:
@@ -164,10 +164,6 @@ class RequestContext:
             if not started:
                 error = InternalServerError("The server had an error processing your request.")
                 await error_response(error, request_id)(scope, receive, send)
-
-
-def _request_id(scope: Scope) -> str:
-    return str(scope.get("state", {}).get("request_id") or f"req_{uuid.uuid4().hex}")
 
 
 def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool = True) -> FastAPI:
@@ -262,9 +258,6 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
             InternalServerError("The server had an error processing your request."), rid
         )
 
-    async def body_of(request: Request) -> dict[str, Any]:
-        return await read_json_body(request)
-
     def list_query(request: Request, *names: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name in ("limit", "order", "after", "before", *names):
@@ -320,7 +313,7 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
 
     @app.post("/v1/assistants")
     async def create_assistant(request: Request) -> JSONResponse:
-        body = await body_of(request)
+        body = await read_json_body(request)
         named, rest = split(body, "model")
         return obj(await view(request).assistants.create(model=named.get("model"), extra_body=rest))  # type: ignore[arg-type]
 
@@ -334,7 +327,7 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
 
     @app.post("/v1/assistants/{assistant_id}")
     async def update_assistant(request: Request, assistant_id: str) -> JSONResponse:
-        body = await body_of(request)
+        body = await read_json_body(request)
         return obj(await view(request).assistants.update(assistant_id, extra_body=body))
 
     @app.delete("/v1/assistants/{assistant_id}")
@@ -345,12 +338,12 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
 
     @app.post("/v1/threads")
     async def create_thread(request: Request) -> JSONResponse:
-        body = await body_of(request)
+        body = await read_json_body(request)
         return obj(await view(request).threads.create(extra_body=body))
 
     @app.post("/v1/threads/runs", response_model=None)
     async def create_thread_and_run(request: Request) -> Response:
-        body = await body_of(request)
+        body = await read_json_body(request)
         named, rest = split(body, "assistant_id")
         result = await view(request).threads.create_and_run(
             assistant_id=named.get("assistant_id"),  # type: ignore[arg-type]
@@ -364,7 +357,7 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
 
     @app.post("/v1/threads/{thread_id}")
     async def update_thread(request: Request, thread_id: str) -> JSONResponse:
-        body = await body_of(request)
+        body = await read_json_body(request)
         _check_keys(body, {"metadata", "tool_resources"})
         return obj(await view(request).threads.update(thread_id, **body))
 
@@ -376,7 +369,7 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
 
     @app.post("/v1/threads/{thread_id}/messages")
     async def create_message(request: Request, thread_id: str) -> JSONResponse:
-        body = await body_of(request)
+        body = await read_json_body(request)
         _check_keys(body, {"role", "content", "attachments", "metadata"})
         return obj(
             await view(request).threads.messages.create(
@@ -399,7 +392,7 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
 
     @app.post("/v1/threads/{thread_id}/messages/{message_id}")
     async def update_message(request: Request, thread_id: str, message_id: str) -> JSONResponse:
-        body = await body_of(request)
+        body = await read_json_body(request)
         _check_keys(body, {"metadata"})
         return obj(
             await view(request).threads.messages.update(
@@ -415,7 +408,7 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
 
     @app.post("/v1/threads/{thread_id}/runs", response_model=None)
     async def create_run(request: Request, thread_id: str) -> Response:
-        body = await body_of(request)
+        body = await read_json_body(request)
         named, rest = split(body, "assistant_id")
         rest.update(include(request))
         result = await view(request).threads.runs.create(
@@ -446,7 +439,7 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
 
     @app.post("/v1/threads/{thread_id}/runs/{run_id}")
     async def update_run(request: Request, thread_id: str, run_id: str) -> JSONResponse:
-        body = await body_of(request)
+        body = await read_json_body(request)
         _check_keys(body, {"metadata"})
         return obj(
             await view(request).threads.runs.update(
@@ -460,7 +453,7 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
 
     @app.post("/v1/threads/{thread_id}/runs/{run_id}/submit_tool_outputs", response_model=None)
     async def submit_tool_outputs(request: Request, thread_id: str, run_id: str) -> Response:
-        body = await body_of(request)
+        body = await read_json_body(request)
         _check_keys(body, {"tool_outputs", "stream"})
         result = await view(request).threads.runs.submit_tool_outputs(
             run_id,

@@ -50,6 +50,14 @@ class _Refusal(Exception):
         self.error = error
 
 
+def error_response(exc: APIError, request_id: str) -> JSONResponse:
+    """An error in OpenAI's shape, with the request's id (and `Retry-After` where it helps)."""
+    headers = {"x-request-id": request_id}
+    if exc.retry_after is not None:
+        headers["retry-after"] = f"{exc.retry_after:g}"
+    return JSONResponse(exc.to_body(), status_code=exc.status_code, headers=headers)
+
+
 def request_id_of(scope: Scope) -> str:
     """The request's id, made here at the door and kept by every layer after it."""
     state = scope.setdefault("state", {})
@@ -110,12 +118,7 @@ class Guard:
                 status=refusal.error.status_code,
                 code=refusal.error.code,
             )
-            response = JSONResponse(
-                refusal.error.to_body(),
-                status_code=refusal.error.status_code,
-                headers={"x-request-id": request_id},
-            )
-            await response(scope, receive, send)
+            await error_response(refusal.error, request_id)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
