@@ -10,7 +10,7 @@ from store.db import Database, open_database
 from store.errors import ConfigurationError
 from store.execution import ExecutionMixin
 from store.log import get_logger
-from store.migrate import current_version, latest_version, upgrade
+from store.migrate import current_version, latest_version, pending, upgrade
 from store.notify import Notifier
 from store.postgres import PostgresDatabase
 
@@ -42,24 +42,32 @@ class Store(ExecutionMixin):
         return store
 
     async def ensure_schema(self, *, create: bool = True) -> None:
-        """Check the schema is current; with `create`, apply the pending migrations first."""
+        """Check the schema is current; with `create`, apply the pending migrations first.
+
+        Pending means not recorded, wherever its version falls: a database may hold a later
+        migration and still lack an earlier one.
+        """
         version = await current_version(self.db)
-        if version < SCHEMA_VERSION:
-            if not create:
-                state = (
-                    "has no assistants schema"
-                    if version == 0
-                    else (f"has schema version {version}, this release needs {SCHEMA_VERSION}")
-                )
-                raise ConfigurationError(
-                    f"The database {self.db.url!r} {state}: run 'assistants db upgrade'."
-                )
-            await upgrade(self.db)
-        elif version > SCHEMA_VERSION:
+        if version > SCHEMA_VERSION:
             raise ConfigurationError(
                 f"The database {self.db.url!r} has schema version {version}, newer than this "
                 f"release knows ({SCHEMA_VERSION}): upgrade the assistants-runtime package."
             )
+        missing = await pending(self.db)
+        if not missing:
+            return
+        if not create:
+            if version == 0:
+                state = "has no assistants schema"
+            elif version < SCHEMA_VERSION:
+                state = f"has schema version {version}, this release needs {SCHEMA_VERSION}"
+            else:
+                names = ", ".join(m.name for m in missing)
+                state = f"lacks migration(s) {names}"
+            raise ConfigurationError(
+                f"The database {self.db.url!r} {state}: run 'assistants db upgrade'."
+            )
+        await upgrade(self.db)
 
     async def listen(
         self, *, runs: bool = True, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED

@@ -9,7 +9,15 @@ import pytest
 
 from store.db import open_database
 from store.errors import ConfigurationError
-from store.migrate import current_version, latest_version, upgrade
+from store.migrate import (
+    Migration,
+    applied_versions,
+    current_version,
+    latest_version,
+    migrations,
+    pending,
+    upgrade,
+)
 from store.store import Store
 from tests.conftest import NO_POSTGRES, POSTGRES_URL, _drop_schema, _make_schema
 from tests.helpers import apply_first_migration
@@ -37,6 +45,51 @@ async def test_upgrade__twice_and_concurrently_applies_each_migration_once(
         assert len(rows) == latest_version()
     finally:
         await first.close()
+
+
+async def test_upgrade__applies_a_migration_numbered_below_the_newest_recorded(
+    database_url: str,
+) -> None:
+    """Migrations may reach a database in any order: one recorded as 0005 first, then 0004
+    arrives; the upgrade applies 0004 although it is below the newest recorded version."""
+    db = open_database(database_url)
+    await db.connect()
+    try:
+        released = migrations(db.dialect)
+        top = released[-1].version
+        later = Migration(top + 2, f"{top + 2:04d}_later.sql", "CREATE TABLE later (id INTEGER)")
+        earlier = Migration(
+            top + 1, f"{top + 1:04d}_earlier.sql", "CREATE TABLE earlier (id INTEGER)"
+        )
+        assert await upgrade(db, [*released, later]) == [m.version for m in released] + [top + 2]
+        assert [m.version for m in await pending(db, [*released, earlier, later])] == [top + 1]
+        assert await upgrade(db, [*released, earlier, later]) == [top + 1]
+        assert await upgrade(db, [*released, earlier, later]) == []
+        assert await applied_versions(db) == {m.version for m in released} | {top + 1, top + 2}
+        assert await current_version(db) == top + 2
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO earlier (id) VALUES (1)")
+        row = await db.fetchrow("SELECT count(*) AS n FROM earlier")
+        assert row is not None
+        assert row["n"] == 1
+    finally:
+        await db.close()
+
+
+async def test_schema_check__names_a_missing_migration_below_the_newest(database_url: str) -> None:
+    """A worker (create=False) on a database that has the newest migration but lacks an
+    earlier one is refused, naming the missing file and `assistants db upgrade`."""
+    store = await Store.open(database_url)
+    try:
+        second = migrations(store.db.dialect)[1]
+        async with store.db.transaction() as tx:
+            await tx.execute("DELETE FROM schema_version WHERE version = :v", {"v": second.version})
+        assert await current_version(store.db) == latest_version()
+        with pytest.raises(ConfigurationError) as info:
+            await store.ensure_schema(create=False)
+        assert f"lacks migration(s) {second.name}: run 'assistants db upgrade'" in str(info.value)
+    finally:
+        await store.close()
 
 
 async def test_open_without_create__names_db_upgrade(database_url: str) -> None:
