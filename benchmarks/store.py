@@ -52,7 +52,7 @@ import aiosqlite
 import structlog
 
 from assistants import AsyncClient
-from store import validation as v
+from assistants import validation as v
 from store.rows import MESSAGE_COLUMNS, RUN_COLUMNS
 from store.store import Store
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from assistants import validation as v
 from assistants._types import NOT_GIVEN, NotGiven
 from runtime.providers.router import ProviderRouter
 from runtime.settings import Settings
-from store import validation as v
 from store.store import Store
 
 # openai-python's per-request options. Accepted so ported code runs unchanged: `extra_body` is

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal
 
+from assistants import validation as v
 from assistants._types import NOT_GIVEN, NotGiven
 from assistants.pagination import AsyncPaginator
 from assistants.resources._base import (
@@ -18,7 +19,6 @@ from assistants.resources._base import (
 )
 from assistants.resources.runs import _listed
 from store import ids
-from store import validation as v
 from store.types import ListPage, Message, MessageDeleted
 
 

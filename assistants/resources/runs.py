@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, overload
 
+from assistants import validation as v
 from assistants._types import NOT_GIVEN, NotGiven, given
 from assistants.pagination import AsyncPaginator
 from assistants.resources._base import (
@@ -24,7 +25,6 @@ from assistants.tools import FunctionTool, as_tools, run_calls, tool_definitions
 from runtime import control
 from runtime.streams import check_after, run_events
 from store import ids
-from store import validation as v
 from store.errors import BadRequestError
 from store.types import ListPage, Run
 

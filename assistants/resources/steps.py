@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
+from assistants import validation as v
 from assistants._types import NOT_GIVEN, NotGiven
 from assistants.pagination import AsyncPaginator
 from assistants.resources._base import Body, Headers, Query, Resource, Timeout, check_list
 from store import ids
-from store import validation as v
 from store.types import ListPage, RunStep
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal, overload
 
+from assistants import validation as v
 from assistants._types import NOT_GIVEN, NotGiven, given
 from assistants.resources._base import (
     Body,
@@ -23,7 +24,6 @@ from assistants.tools import FunctionTool, tool_definitions
 from runtime import control
 from runtime.streams import run_events
 from store import ids
-from store import validation as v
 from store.errors import BadRequestError
 from store.types import Run, Thread, ThreadDeleted
 

@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from assistants.validation import INT_DIGITS_MAX, JSON_DEPTH_MAX, body_checked, json_tree
 from store.errors import (
     APIError,
     BadRequestError,
@@ -31,7 +32,6 @@ from store.errors import (
     UnsupportedMediaTypeError,
 )
 from store.log import get_logger
-from store.validation import INT_DIGITS_MAX, JSON_DEPTH_MAX, body_checked, json_tree
 
 log = get_logger("assistants.server")
 

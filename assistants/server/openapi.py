@@ -28,8 +28,8 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from assistants import validation as v
 from store import types
-from store import validation as v
 
 __all__ = ["openapi_schema"]
 

@@ -17,8 +17,8 @@ from typing import Any
 import anyio
 import httpx
 
+from runtime.providers import names
 from runtime.providers.router import ProviderRouter
-from store import validation
 from store.errors import BadRequestError
 from store.log import get_logger
 
@@ -99,7 +99,7 @@ async def _server_models(
 
 def _routable(model: str) -> bool:
     try:
-        validation.model_name(model)
+        names.model_name(model)
     except BadRequestError:
         return False
     return True

@@ -17,11 +17,11 @@ from typing import Any
 
 import httpx
 
+from runtime.providers import names
 from runtime.providers.base import Provider
 from runtime.providers.http import MIN_CONNECTIONS, new_http_client
 from runtime.providers.testmodel import TestModel
 from runtime.settings import Settings
-from store import validation
 from store.errors import BadRequestError, ConfigurationError
 
 # Local OpenAI-compatible servers: name -> (base URL env var, default base URL).
@@ -100,7 +100,7 @@ class ProviderRouter:
                 raise ConfigurationError(f"The model alias {name!r} points at itself.")
         for alias, target in aliases.items():
             try:
-                validation.model_name(target, "model")
+                names.model_name(target, "model")
             except BadRequestError:
                 raise ConfigurationError(
                     f"The model alias {alias!r} points at {target!r}, which is not a valid model "
@@ -147,7 +147,7 @@ class ProviderRouter:
         Order: an exact alias (followed through chains), then `provider/model`, then bare-name
         detection, then the `*` alias, which also takes names whose provider is not usable here.
         """
-        validation.model_name(model, param)
+        names.model_name(model, param)
         name = self._alias(model)
         found = self._target(name)
         problem = None if found is None else self._refusal(found[0], model, name)

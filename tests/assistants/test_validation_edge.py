@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from assistants import AsyncClient
-from store.validation import (
+from assistants.validation import (
     JSON_DEPTH_MAX,
     MESSAGE_ATTACHMENTS_MAX,
     MESSAGE_PARTS_MAX,

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from assistants import AsyncClient
-from store.validation import JSON_DEPTH_MAX, MESSAGE_PARTS_MAX, THREAD_MESSAGES_MAX
+from assistants.validation import JSON_DEPTH_MAX, MESSAGE_PARTS_MAX, THREAD_MESSAGES_MAX
 from tests.conformance.conftest import LiveServer
 
 with warnings.catch_warnings():

@@ -101,6 +101,17 @@ def test_model_name__a_bad_fallback_names_its_index() -> None:
     assert error.message.startswith("Invalid 'fallbacks[1]': 'ollama/../admin' is not a valid")
 
 
+def test_model_name__too_long_for_the_router_is_refused_with_the_name_cut_short() -> None:
+    """Past 256 characters a name is refused by the router itself (an alias target or a listed
+    model never passes the request checks), and the message shows only its first 256."""
+    name = "ollama/" + "a" * 500
+    error = _refused(_router(), name)
+    assert error.code == "invalid_value"
+    assert f"'{name[:256]}...' is not a valid model name" in error.message
+    assert name not in error.message
+    assert _router().resolve(name[:256]).model == name[len("ollama/") : 256]
+
+
 def test_model_name__an_alias_target_is_checked_at_start_up() -> None:
     """An alias pointing at a malformed name is a configuration error before any request."""
     with pytest.raises(ConfigurationError, match="not a valid model name"):
