@@ -16,6 +16,8 @@ PREFIXES: Final[dict[str, str]] = {
     "run": "run",
     "step": "step",
     "call": "call",
+    "prompt": "prompt",
+    "prompt_version": "pver",
 }
 
 

@@ -372,5 +372,5 @@ class ObjectsMixin(StoreBase):
         return moved
 
 
-_PROJECT_TABLES = ("assistants", "threads", "messages", "runs", "run_steps")
+_PROJECT_TABLES = ("assistants", "threads", "messages", "runs", "run_steps", "prompts")
 """Every table with a `project` column."""

@@ -13,6 +13,7 @@ from store.log import get_logger
 from store.migrate import current_version, latest_version, pending, upgrade
 from store.notify import Notifier
 from store.postgres import PostgresDatabase
+from store.prompts import PromptPart
 
 log = get_logger("assistants.store")
 
@@ -25,6 +26,7 @@ class Store(ExecutionMixin):
     def __init__(self, db: Database, notifier: Notifier | None = None) -> None:
         super().__init__(db, notifier)
         self._listening = False
+        self.prompts = PromptPart(db)
 
     @classmethod
     async def open(

@@ -218,3 +218,80 @@ class RunEventRow(Base, table=True):
     data_format: str = Field(
         default="api", sa_column=Column(String, nullable=False, server_default="api")
     )
+
+
+# --- prompts: named templates, immutable numbered versions, movable release labels -------------
+
+
+class PromptRow(Base, table=True):
+    __tablename__ = "prompts"
+    __table_args__ = (
+        Index("ix_prompts_project_seq", "project", "seq"),
+        # A name is unique per project (one API key's objects).
+        Index("ux_prompts_project_name", "project", "name", unique=True),
+    )
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True)
+    project: str
+    name: str
+    description: str | None = None
+    metadata_: str | None = Field(default=None, sa_column=Column("metadata", Text))
+    created_at: int
+    # The number of the newest version (0: none yet); bumped in the transaction that adds one.
+    latest_version: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+
+
+class PromptVersionRow(Base, table=True):
+    """One immutable version: never updated once inserted."""
+
+    __tablename__ = "prompt_versions"
+    __table_args__ = (
+        Index("ix_prompt_versions_prompt_seq", "prompt_id", "seq"),
+        Index("ux_prompt_versions_prompt_version", "prompt_id", "version", unique=True),
+    )
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True)
+    prompt_id: str
+    version: int
+    created_at: int
+    # The template: `messages` (a JSON list) or `instructions` (text), with `{{variables}}`.
+    messages: str | None = Field(default=None, sa_column=Column(Text))
+    instructions: str | None = Field(default=None, sa_column=Column(Text))
+    model: str | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    stop: str | None = Field(default=None, sa_column=Column(Text))
+    response_format: str | None = Field(default=None, sa_column=Column(Text))
+    tools: str | None = Field(default=None, sa_column=Column(Text))
+    tool_choice: str | None = Field(default=None, sa_column=Column(Text))
+    commit_message: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class PromptLabelRow(Base, table=True):
+    """A release label: a name per prompt pointing at one of its versions."""
+
+    __tablename__ = "prompt_labels"
+
+    prompt_id: str = Field(primary_key=True)
+    label: str = Field(primary_key=True)
+    version: int
+    updated_at: int
+
+
+class PromptLabelMoveRow(Base, table=True):
+    """The history of a label: one row per set, move or delete (`to_version` NULL)."""
+
+    __tablename__ = "prompt_label_moves"
+    __table_args__ = (Index("ix_prompt_label_moves_label_seq", "prompt_id", "label", "seq"),)
+
+    seq: int | None = Field(default=None, primary_key=True)
+    prompt_id: str
+    label: str
+    from_version: int | None = None
+    to_version: int | None = None
+    moved_at: int
