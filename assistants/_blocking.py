@@ -14,6 +14,7 @@ from anyio.from_thread import BlockingPortal
 
 from assistants.pagination import AsyncPaginator, SyncCursorPage
 from assistants.resources._base import Resource
+from assistants.streaming.completions import CompletionStream
 from assistants.streaming.handler import AssistantEventHandler
 from assistants.streaming.manager import (
     AssistantStreamManager,
@@ -21,6 +22,7 @@ from assistants.streaming.manager import (
     AsyncEventStream,
     EventStream,
 )
+from runtime.completions import AsyncCompletionStream
 from store.types import Model
 
 AR = TypeVar("AR", bound=Resource)
@@ -50,6 +52,20 @@ def events_or(portal: BlockingPortal, result: T | AsyncEventStream) -> T | Event
     """`stream=True` results become an `EventStream`; anything else is returned as it is."""
     if isinstance(result, AsyncEventStream):
         return EventStream(portal, result)
+    return result
+
+
+def completion_stream(portal: BlockingPortal, stream: AsyncCompletionStream) -> CompletionStream:
+    """A streamed completion, read from a blocking thread."""
+    return CompletionStream(portal, stream)
+
+
+def completion_stream_or(
+    portal: BlockingPortal, result: T | AsyncCompletionStream
+) -> T | CompletionStream:
+    """`stream=True` results become a `CompletionStream`; anything else is returned as it is."""
+    if isinstance(result, AsyncCompletionStream):
+        return CompletionStream(portal, result)
     return result
 
 

@@ -14,8 +14,10 @@ from anyio.abc import TaskGroup
 
 from assistants.resources._base import ClientContext
 from assistants.resources.assistants import AsyncAssistants
+from assistants.resources.chat import AsyncChat
 from assistants.resources.models import AsyncModels
 from assistants.resources.threads import AsyncThreads
+from runtime.completions import Completions
 from runtime.providers.base import Provider
 from runtime.providers.router import ProviderRouter
 from runtime.settings import Settings
@@ -37,6 +39,7 @@ class _Context(ClientContext):
     ) -> None:
         self.settings = settings
         self.router = ProviderRouter(settings, extra=dict(providers or {}))
+        self.completions = Completions(self.router, settings)
         self.project = project
         self.start_worker = start_worker
         self._store: Store | None = None
@@ -115,6 +118,7 @@ class _ProjectContext(ClientContext):
         self.project = project
         self.settings = base.settings
         self.router = base.router
+        self.completions = base.completions
 
     async def store(self) -> Store:
         return await self._base.store()
@@ -154,6 +158,7 @@ class AsyncClient:
         self.assistants = AsyncAssistants(self._ctx)
         self.threads = AsyncThreads(self._ctx)
         self.models = AsyncModels(self._ctx)
+        self.chat = AsyncChat(self._ctx)
         self._tg: TaskGroup | None = None
         self._tg_cm: Any = None
 
@@ -176,6 +181,7 @@ class AsyncClient:
         view.assistants = AsyncAssistants(ctx)
         view.threads = AsyncThreads(ctx)
         view.models = AsyncModels(ctx)
+        view.chat = AsyncChat(ctx)
         view._tg = None
         view._tg_cm = None
         return view

@@ -19,7 +19,7 @@ from typing import Any
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from assistants._client import AsyncClient
-from assistants._sync_generated import Assistants, Models, Threads
+from assistants._sync_generated import Assistants, Chat, Models, Threads
 from runtime.providers.base import Provider
 from runtime.settings import Settings
 
@@ -65,6 +65,7 @@ class Client:
         self.assistants = Assistants(self._async.assistants, self._portal)
         self.threads = Threads(self._async.threads, self._portal)
         self.models = Models(self._async.models, self._portal)
+        self.chat = Chat(self._async.chat, self._portal)
         ref = weakref.ref(self)
 
         def close_at_exit() -> None:

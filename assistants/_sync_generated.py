@@ -6,24 +6,34 @@ blocking portal (`assistants._blocking`); regenerate after changing `assistants.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any, Literal, overload
 
 from anyio.from_thread import BlockingPortal
 
-from assistants._blocking import SyncResource, events, events_or, manager, pages
+from assistants._blocking import (
+    SyncResource,
+    completion_stream_or,
+    events,
+    events_or,
+    manager,
+    pages,
+)
 from assistants._types import NOT_GIVEN, NotGiven
 from assistants.pagination import SyncCursorPage
 from assistants.resources._base import Body, Headers, Query, Timeout
 from assistants.resources.assistants import AsyncAssistants
+from assistants.resources.chat import AsyncChat, AsyncChatCompletions
 from assistants.resources.messages import AsyncMessages
 from assistants.resources.models import AsyncModels
 from assistants.resources.runs import AsyncRuns
 from assistants.resources.steps import AsyncSteps
 from assistants.resources.threads import AsyncThreads
+from assistants.streaming.completions import CompletionStream
 from assistants.streaming.manager import AssistantStreamManager, EventStream
 from assistants.tools import FunctionTool
+from store.completion_types import ChatCompletion
 from store.types import (
     Assistant,
     AssistantDeleted,
@@ -1355,3 +1365,326 @@ class Models(SyncResource[AsyncModels]):
                 timeout=timeout,
             )
         )
+
+
+class ChatCompletions(SyncResource[AsyncChatCompletions]):
+    @overload
+    def create(
+        self,
+        *,
+        messages: Iterable[Mapping[str, Any]],
+        model: str,
+        audio: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        frequency_penalty: float | NotGiven | None = NOT_GIVEN,
+        function_call: Any | NotGiven = NOT_GIVEN,
+        functions: Iterable[dict[str, Any]] | NotGiven = NOT_GIVEN,
+        logit_bias: dict[str, int] | NotGiven | None = NOT_GIVEN,
+        logprobs: bool | NotGiven | None = NOT_GIVEN,
+        max_completion_tokens: int | NotGiven | None = NOT_GIVEN,
+        max_tokens: int | NotGiven | None = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        modalities: list[str] | NotGiven | None = NOT_GIVEN,
+        moderation: Any | NotGiven | None = NOT_GIVEN,
+        n: int | NotGiven | None = NOT_GIVEN,
+        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
+        prediction: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        presence_penalty: float | NotGiven | None = NOT_GIVEN,
+        prompt_cache_key: str | NotGiven | None = NOT_GIVEN,
+        prompt_cache_options: Any | NotGiven = NOT_GIVEN,
+        prompt_cache_retention: str | NotGiven | None = NOT_GIVEN,
+        reasoning_effort: str | NotGiven | None = NOT_GIVEN,
+        response_format: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        safety_identifier: str | NotGiven | None = NOT_GIVEN,
+        seed: int | NotGiven | None = NOT_GIVEN,
+        service_tier: str | NotGiven | None = NOT_GIVEN,
+        stop: str | Sequence[str] | NotGiven | None = NOT_GIVEN,
+        store: bool | NotGiven | None = NOT_GIVEN,
+        stream: Literal[False] | NotGiven | None = NOT_GIVEN,
+        stream_options: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        temperature: float | NotGiven | None = NOT_GIVEN,
+        tool_choice: str | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        tools: Iterable[Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        top_logprobs: int | NotGiven | None = NOT_GIVEN,
+        top_p: float | NotGiven | None = NOT_GIVEN,
+        user: str | NotGiven = NOT_GIVEN,
+        verbosity: str | NotGiven | None = NOT_GIVEN,
+        web_search_options: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        num_retries: int | NotGiven | None = NOT_GIVEN,
+        fallbacks: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        variables: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
+        provider: str | NotGiven | None = NOT_GIVEN,
+        api_key: str | NotGiven | None = NOT_GIVEN,
+        api_base: str | NotGiven | None = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        user_id: str | NotGiven | None = NOT_GIVEN,
+        session_id: str | NotGiven | None = NOT_GIVEN,
+        trace_id: str | NotGiven | None = NOT_GIVEN,
+        span_id: str | NotGiven | None = NOT_GIVEN,
+        parent_span_id: str | NotGiven | None = NOT_GIVEN,
+        send_trace: bool | NotGiven | None = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> ChatCompletion: ...
+
+    @overload
+    def create(
+        self,
+        *,
+        messages: Iterable[Mapping[str, Any]],
+        model: str,
+        audio: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        frequency_penalty: float | NotGiven | None = NOT_GIVEN,
+        function_call: Any | NotGiven = NOT_GIVEN,
+        functions: Iterable[dict[str, Any]] | NotGiven = NOT_GIVEN,
+        logit_bias: dict[str, int] | NotGiven | None = NOT_GIVEN,
+        logprobs: bool | NotGiven | None = NOT_GIVEN,
+        max_completion_tokens: int | NotGiven | None = NOT_GIVEN,
+        max_tokens: int | NotGiven | None = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        modalities: list[str] | NotGiven | None = NOT_GIVEN,
+        moderation: Any | NotGiven | None = NOT_GIVEN,
+        n: int | NotGiven | None = NOT_GIVEN,
+        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
+        prediction: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        presence_penalty: float | NotGiven | None = NOT_GIVEN,
+        prompt_cache_key: str | NotGiven | None = NOT_GIVEN,
+        prompt_cache_options: Any | NotGiven = NOT_GIVEN,
+        prompt_cache_retention: str | NotGiven | None = NOT_GIVEN,
+        reasoning_effort: str | NotGiven | None = NOT_GIVEN,
+        response_format: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        safety_identifier: str | NotGiven | None = NOT_GIVEN,
+        seed: int | NotGiven | None = NOT_GIVEN,
+        service_tier: str | NotGiven | None = NOT_GIVEN,
+        stop: str | Sequence[str] | NotGiven | None = NOT_GIVEN,
+        store: bool | NotGiven | None = NOT_GIVEN,
+        stream: Literal[True],
+        stream_options: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        temperature: float | NotGiven | None = NOT_GIVEN,
+        tool_choice: str | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        tools: Iterable[Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        top_logprobs: int | NotGiven | None = NOT_GIVEN,
+        top_p: float | NotGiven | None = NOT_GIVEN,
+        user: str | NotGiven = NOT_GIVEN,
+        verbosity: str | NotGiven | None = NOT_GIVEN,
+        web_search_options: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        num_retries: int | NotGiven | None = NOT_GIVEN,
+        fallbacks: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        variables: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
+        provider: str | NotGiven | None = NOT_GIVEN,
+        api_key: str | NotGiven | None = NOT_GIVEN,
+        api_base: str | NotGiven | None = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        user_id: str | NotGiven | None = NOT_GIVEN,
+        session_id: str | NotGiven | None = NOT_GIVEN,
+        trace_id: str | NotGiven | None = NOT_GIVEN,
+        span_id: str | NotGiven | None = NOT_GIVEN,
+        parent_span_id: str | NotGiven | None = NOT_GIVEN,
+        send_trace: bool | NotGiven | None = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> CompletionStream: ...
+
+    @overload
+    def create(
+        self,
+        *,
+        messages: Iterable[Mapping[str, Any]],
+        model: str,
+        audio: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        frequency_penalty: float | NotGiven | None = NOT_GIVEN,
+        function_call: Any | NotGiven = NOT_GIVEN,
+        functions: Iterable[dict[str, Any]] | NotGiven = NOT_GIVEN,
+        logit_bias: dict[str, int] | NotGiven | None = NOT_GIVEN,
+        logprobs: bool | NotGiven | None = NOT_GIVEN,
+        max_completion_tokens: int | NotGiven | None = NOT_GIVEN,
+        max_tokens: int | NotGiven | None = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        modalities: list[str] | NotGiven | None = NOT_GIVEN,
+        moderation: Any | NotGiven | None = NOT_GIVEN,
+        n: int | NotGiven | None = NOT_GIVEN,
+        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
+        prediction: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        presence_penalty: float | NotGiven | None = NOT_GIVEN,
+        prompt_cache_key: str | NotGiven | None = NOT_GIVEN,
+        prompt_cache_options: Any | NotGiven = NOT_GIVEN,
+        prompt_cache_retention: str | NotGiven | None = NOT_GIVEN,
+        reasoning_effort: str | NotGiven | None = NOT_GIVEN,
+        response_format: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        safety_identifier: str | NotGiven | None = NOT_GIVEN,
+        seed: int | NotGiven | None = NOT_GIVEN,
+        service_tier: str | NotGiven | None = NOT_GIVEN,
+        stop: str | Sequence[str] | NotGiven | None = NOT_GIVEN,
+        store: bool | NotGiven | None = NOT_GIVEN,
+        stream: bool | NotGiven | None = NOT_GIVEN,
+        stream_options: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        temperature: float | NotGiven | None = NOT_GIVEN,
+        tool_choice: str | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        tools: Iterable[Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        top_logprobs: int | NotGiven | None = NOT_GIVEN,
+        top_p: float | NotGiven | None = NOT_GIVEN,
+        user: str | NotGiven = NOT_GIVEN,
+        verbosity: str | NotGiven | None = NOT_GIVEN,
+        web_search_options: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        num_retries: int | NotGiven | None = NOT_GIVEN,
+        fallbacks: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        variables: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
+        provider: str | NotGiven | None = NOT_GIVEN,
+        api_key: str | NotGiven | None = NOT_GIVEN,
+        api_base: str | NotGiven | None = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        user_id: str | NotGiven | None = NOT_GIVEN,
+        session_id: str | NotGiven | None = NOT_GIVEN,
+        trace_id: str | NotGiven | None = NOT_GIVEN,
+        span_id: str | NotGiven | None = NOT_GIVEN,
+        parent_span_id: str | NotGiven | None = NOT_GIVEN,
+        send_trace: bool | NotGiven | None = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> ChatCompletion | CompletionStream: ...
+
+    def create(
+        self,
+        *,
+        messages: Iterable[Mapping[str, Any]],
+        model: str,
+        audio: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        frequency_penalty: float | NotGiven | None = NOT_GIVEN,
+        function_call: Any | NotGiven = NOT_GIVEN,
+        functions: Iterable[dict[str, Any]] | NotGiven = NOT_GIVEN,
+        logit_bias: dict[str, int] | NotGiven | None = NOT_GIVEN,
+        logprobs: bool | NotGiven | None = NOT_GIVEN,
+        max_completion_tokens: int | NotGiven | None = NOT_GIVEN,
+        max_tokens: int | NotGiven | None = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        modalities: list[str] | NotGiven | None = NOT_GIVEN,
+        moderation: Any | NotGiven | None = NOT_GIVEN,
+        n: int | NotGiven | None = NOT_GIVEN,
+        parallel_tool_calls: bool | NotGiven = NOT_GIVEN,
+        prediction: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        presence_penalty: float | NotGiven | None = NOT_GIVEN,
+        prompt_cache_key: str | NotGiven | None = NOT_GIVEN,
+        prompt_cache_options: Any | NotGiven = NOT_GIVEN,
+        prompt_cache_retention: str | NotGiven | None = NOT_GIVEN,
+        reasoning_effort: str | NotGiven | None = NOT_GIVEN,
+        response_format: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        safety_identifier: str | NotGiven | None = NOT_GIVEN,
+        seed: int | NotGiven | None = NOT_GIVEN,
+        service_tier: str | NotGiven | None = NOT_GIVEN,
+        stop: str | Sequence[str] | NotGiven | None = NOT_GIVEN,
+        store: bool | NotGiven | None = NOT_GIVEN,
+        stream: bool | NotGiven | None = NOT_GIVEN,
+        stream_options: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        temperature: float | NotGiven | None = NOT_GIVEN,
+        tool_choice: str | Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        tools: Iterable[Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        top_logprobs: int | NotGiven | None = NOT_GIVEN,
+        top_p: float | NotGiven | None = NOT_GIVEN,
+        user: str | NotGiven = NOT_GIVEN,
+        verbosity: str | NotGiven | None = NOT_GIVEN,
+        web_search_options: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        num_retries: int | NotGiven | None = NOT_GIVEN,
+        fallbacks: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        variables: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
+        provider: str | NotGiven | None = NOT_GIVEN,
+        api_key: str | NotGiven | None = NOT_GIVEN,
+        api_base: str | NotGiven | None = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        user_id: str | NotGiven | None = NOT_GIVEN,
+        session_id: str | NotGiven | None = NOT_GIVEN,
+        trace_id: str | NotGiven | None = NOT_GIVEN,
+        span_id: str | NotGiven | None = NOT_GIVEN,
+        parent_span_id: str | NotGiven | None = NOT_GIVEN,
+        send_trace: bool | NotGiven | None = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> ChatCompletion | CompletionStream:
+        """Create a model response for the given chat conversation (openai-python's
+        `chat.completions.create`), through any configured provider.
+
+        `stream=True` returns an `AsyncCompletionStream` of `ChatCompletionChunk`s (OpenAI's
+        delta format for every provider, the usage chunk last) once a model has begun
+        answering. Extensions (keyword-only): `num_retries`, `fallbacks`, `variables` (for
+        `{{name}}` in message text), `provider` (for a custom model name), per-call `api_key`
+        and `api_base`, and the trace fields `tags`, `user_id`, `session_id`, `trace_id`,
+        `span_id`, `parent_span_id`, `send_trace` (with `metadata`), echoed on the answer.
+        `timeout` bounds each attempt (seconds); the other `extra_*` options are ignored
+        in-process.
+        """
+        return completion_stream_or(
+            self._portal,
+            self._portal.call(
+                partial(
+                    self._target.create,
+                    messages=messages,
+                    model=model,
+                    audio=audio,
+                    frequency_penalty=frequency_penalty,
+                    function_call=function_call,
+                    functions=functions,
+                    logit_bias=logit_bias,
+                    logprobs=logprobs,
+                    max_completion_tokens=max_completion_tokens,
+                    max_tokens=max_tokens,
+                    metadata=metadata,
+                    modalities=modalities,
+                    moderation=moderation,
+                    n=n,
+                    parallel_tool_calls=parallel_tool_calls,
+                    prediction=prediction,
+                    presence_penalty=presence_penalty,
+                    prompt_cache_key=prompt_cache_key,
+                    prompt_cache_options=prompt_cache_options,
+                    prompt_cache_retention=prompt_cache_retention,
+                    reasoning_effort=reasoning_effort,
+                    response_format=response_format,
+                    safety_identifier=safety_identifier,
+                    seed=seed,
+                    service_tier=service_tier,
+                    stop=stop,
+                    store=store,
+                    stream=stream,
+                    stream_options=stream_options,
+                    temperature=temperature,
+                    tool_choice=tool_choice,
+                    tools=tools,
+                    top_logprobs=top_logprobs,
+                    top_p=top_p,
+                    user=user,
+                    verbosity=verbosity,
+                    web_search_options=web_search_options,
+                    num_retries=num_retries,
+                    fallbacks=fallbacks,
+                    variables=variables,
+                    provider=provider,
+                    api_key=api_key,
+                    api_base=api_base,
+                    tags=tags,
+                    user_id=user_id,
+                    session_id=session_id,
+                    trace_id=trace_id,
+                    span_id=span_id,
+                    parent_span_id=parent_span_id,
+                    send_trace=send_trace,
+                    extra_headers=extra_headers,
+                    extra_query=extra_query,
+                    extra_body=extra_body,
+                    timeout=timeout,
+                )
+            ),
+        )
+
+
+class Chat(SyncResource[AsyncChat]):
+    """`client.chat`: holds `completions`."""
+
+    def __init__(self, target: AsyncChat, portal: BlockingPortal) -> None:
+        super().__init__(target, portal)
+        self.completions: ChatCompletions = ChatCompletions(target.completions, portal)

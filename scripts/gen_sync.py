@@ -35,6 +35,8 @@ RESOURCES = [
     ("assistants.resources.threads", "AsyncThreads", "Threads"),
     ("assistants.resources.assistants", "AsyncAssistants", "Assistants"),
     ("assistants.resources.models", "AsyncModels", "Models"),
+    ("assistants.resources.chat", "AsyncChatCompletions", "ChatCompletions"),
+    ("assistants.resources.chat", "AsyncChat", "Chat"),
 ]
 
 # Async return types and their blocking counterparts (where the counterpart is imported from).
@@ -42,6 +44,13 @@ BLOCKING_TYPES = {
     "AsyncPaginator": ("SyncCursorPage", "assistants.pagination"),
     "AsyncEventStream": ("EventStream", "assistants.streaming.manager"),
     "AsyncAssistantStreamManager": ("AssistantStreamManager", "assistants.streaming.manager"),
+    "AsyncCompletionStream": ("CompletionStream", "assistants.streaming.completions"),
+}
+# Streams an async method returns, and the `assistants._blocking` helpers that make them
+# blocking: (for a result of exactly that type, for a result that may be one).
+STREAM_HELPERS = {
+    "AsyncEventStream": ("events", "events_or"),
+    "AsyncCompletionStream": ("completion_stream", "completion_stream_or"),
 }
 
 HEADER = '''\
@@ -143,12 +152,14 @@ def _body(node: ast.FunctionDef | ast.AsyncFunctionDef, where: str, imports: _Im
             _self_attr("_portal", "call"),
             _call(ast.Name(id="partial", ctx=ast.Load()), target, *positional, keywords=keywords),
         )
-        if "AsyncEventStream" not in returns:
+        streams = returns & set(STREAM_HELPERS)
+        if not streams:
             if returns & set(BLOCKING_TYPES):
                 raise GenerationError(f"{where}: an async method returning {returns}")
             return result
+        (stream,) = streams
         exact = isinstance(node.returns, ast.Name)
-        helper = "events" if exact else "events_or"
+        helper = STREAM_HELPERS[stream][0 if exact else 1]
         imports.add(helper, "assistants._blocking")
         return _call(ast.Name(id=helper, ctx=ast.Load()), portal, result)
     result = _call(target, *positional, keywords=keywords)

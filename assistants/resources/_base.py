@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from assistants import validation as v
 from assistants._types import NOT_GIVEN, NotGiven
+from runtime.completions import Completions
 from runtime.providers.router import ProviderRouter
 from runtime.settings import Settings
 from store.store import Store
@@ -24,6 +25,7 @@ class ClientContext(Protocol):
     project: str
     settings: Settings
     router: ProviderRouter
+    completions: Completions
 
     async def store(self) -> Store: ...
 

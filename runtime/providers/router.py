@@ -170,6 +170,91 @@ class ProviderRouter:
             code="model_not_found",
         )
 
+    def resolve_call(
+        self,
+        model: str,
+        *,
+        provider: str | None = None,
+        api_key: str | None = None,
+        api_base: str | None = None,
+        max_retries: int | None = None,
+        param: str = "model",
+    ) -> Route:
+        """The route of one stateless call: `resolve`, in the completion API's terms.
+
+        `provider` names the provider of a custom model name (no alias applies). `api_key` and
+        `api_base` replace the configured key and base URL, `max_retries` the settings' retry
+        count, on an adapter made for this call: the configured key is never sent to another
+        `api_base`. Errors (400s): "Cannot resolve provider for model '...'", "Unknown provider:
+        ...", "No API key for ..." (before any request is made).
+        """
+        validation.model_name(model, param)
+        if provider is not None:
+            if provider != "test" and not self._known(provider):
+                raise BadRequestError(
+                    f"Unknown provider: {provider}. Known providers: "
+                    f"{', '.join(['test', *self.provider_names])}.",
+                    param="provider",
+                    code="unknown_provider",
+                )
+            found: tuple[str, str] | None = (provider, model)
+            name = f"{provider}/{model}"
+        else:
+            name = self._alias(model)
+            found = self._target(name)
+            if found is None and "*" in self.settings.model_aliases:
+                return self.resolve(model, param=param)
+        if found is None:
+            raise BadRequestError(
+                f"Cannot resolve provider for model '{model}': use 'provider/model' "
+                f"({', '.join(f'{n}/...' for n in self.provider_names)}), pass 'provider', or "
+                "map the name with a model alias.",
+                param=param,
+                code="model_not_found",
+            )
+        provider_name, target = found
+        if provider_name in self._registered:
+            return self._make_route(name, provider_name, target)
+        if api_key is None and api_base is None:
+            problem = self._refusal(provider_name, model, name)
+            if problem is not None and provider_name in (*VENDORS, *self.settings.endpoints):
+                raise BadRequestError(
+                    f"No API key for {provider_name}: {problem}",
+                    param="api_key",
+                    code="missing_api_key",
+                )
+            if problem is not None:
+                raise BadRequestError(problem, param=param, code="model_not_found")
+            if max_retries is None:
+                return self._make_route(name, provider_name, target)
+        label = name if "/" in name else f"{provider_name}/{name}"
+        adapter = self._adapter(provider_name, api_key, api_base, max_retries)
+        return Route(adapter, target, label)
+
+    def configured_base_urls(self) -> set[str]:
+        """The base URLs the operator configured: named endpoints, configured local servers, and
+        vendors whose base URL is set in the environment (without a trailing slash)."""
+        urls = {str(c["base_url"]).rstrip("/") for c in self.local_servers().values()}
+        for _, url_env, _ in VENDORS.values():
+            if _env(url_env):
+                urls.add(str(_env(url_env)).rstrip("/"))
+        return urls
+
+    def _adapter(
+        self, name: str, api_key: str | None, api_base: str | None, max_retries: int | None
+    ) -> Provider:
+        """A fresh adapter for `name` with this call's key, base URL and retry count."""
+        retries = self.settings.provider_max_retries if max_retries is None else max_retries
+        if name in NATIVE and name not in self.settings.endpoints:
+            return self._native(name, api_key=api_key, api_base=api_base, max_retries=retries)
+        config = self._endpoint_config(name)
+        assert config is not None  # `_target` only names known providers
+        if api_base is not None:
+            config = {"base_url": api_base, "api_key": api_key, "headers": config.get("headers")}
+        elif api_key is not None:
+            config = {**config, "api_key": api_key}
+        return self._compatible(name, config, retries)
+
     @property
     def provider_names(self) -> list[str]:
         """Every provider a `provider/model` name may start with: vendors, local presets, and
@@ -271,47 +356,64 @@ class ProviderRouter:
         config = self._endpoint_config(provider_name)
         if config is None:
             return None
+        provider = self._compatible(provider_name, config, self.settings.provider_max_retries)
+        self._providers[provider_name] = provider
+        return provider
+
+    def _compatible(self, name: str, config: dict[str, Any], max_retries: int) -> Provider:
+        """An OpenAI-compatible adapter for the endpoint `config` describes."""
         from runtime.providers.openai_compat import OpenAICompatibleProvider  # noqa: PLC0415
 
-        provider = OpenAICompatibleProvider(
-            provider_name,
+        return OpenAICompatibleProvider(
+            name,
             base_url=config["base_url"],
             api_key=config.get("api_key"),
             client=self.http,
             extra_headers=config.get("headers"),
-            max_retries=self.settings.provider_max_retries,
+            max_retries=max_retries,
             timeout=self.settings.provider_timeout_seconds,
-            max_tokens_param="max_completion_tokens" if provider_name == "openai" else "max_tokens",
-            named_tool_choice=provider_name != "llamacpp",
+            max_tokens_param="max_completion_tokens" if name == "openai" else "max_tokens",
+            named_tool_choice=name != "llamacpp",
             base_url_source=config.get("base_url_source"),
         )
-        self._providers[provider_name] = provider
-        return provider
 
-    def _native(self, name: str) -> Provider:
-        """A vendor's own API (not OpenAI-compatible), configured from its env vars."""
+    def _native(
+        self,
+        name: str,
+        *,
+        api_key: str | None = None,
+        api_base: str | None = None,
+        max_retries: int | None = None,
+    ) -> Provider:
+        """A vendor's own API (not OpenAI-compatible), configured from its env vars; `api_key`,
+        `api_base` and `max_retries` replace them (the env key is never sent to `api_base`)."""
         options: dict[str, Any] = {
             "client": self.http,
-            "max_retries": self.settings.provider_max_retries,
+            "max_retries": (
+                self.settings.provider_max_retries if max_retries is None else max_retries
+            ),
             "timeout": self.settings.provider_timeout_seconds,
         }
         if name == "anthropic":
             from runtime.providers.anthropic import AnthropicProvider  # noqa: PLC0415
 
             return AnthropicProvider(
-                base_url=os.environ.get("ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
-                api_key=os.environ.get("ANTHROPIC_API_KEY"),
-                base_url_source=_source("ANTHROPIC_BASE_URL"),
+                base_url=api_base
+                or os.environ.get("ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
+                api_key=api_key or (None if api_base else os.environ.get("ANTHROPIC_API_KEY")),
+                base_url_source=None if api_base else _source("ANTHROPIC_BASE_URL"),
                 **options,
             )
         from runtime.providers.gemini import GeminiProvider  # noqa: PLC0415
 
+        env_key = os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
         return GeminiProvider(
-            base_url=os.environ.get(
+            base_url=api_base
+            or os.environ.get(
                 "GEMINI_BASE_URL", "https://generativelanguage.googleapis.com/v1beta"
             ),
-            api_key=os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY"),
-            base_url_source=_source("GEMINI_BASE_URL"),
+            api_key=api_key or (None if api_base else env_key),
+            base_url_source=None if api_base else _source("GEMINI_BASE_URL"),
             **options,
         )
 

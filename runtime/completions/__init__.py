@@ -1,0 +1,15 @@
+"""Stateless completions: one call to any model, in OpenAI's chat-completion shapes."""
+
+from runtime.completions.engine import AsyncCompletionStream, Completions, new_span_id
+from runtime.completions.params import CompletionParams, parse
+from runtime.completions.record import FinishedCall, Sink
+
+__all__ = [
+    "AsyncCompletionStream",
+    "CompletionParams",
+    "Completions",
+    "FinishedCall",
+    "Sink",
+    "new_span_id",
+    "parse",
+]

@@ -1,0 +1,511 @@
+"""The completion engine: one stateless model call through the provider router.
+
+`Completions.create(params)` answers with a `ChatCompletion`; `Completions.stream(params)` with a
+`AsyncCompletionStream` of `ChatCompletionChunk`s in OpenAI's delta format, whatever the provider
+(the adapters already turn Anthropic's and Gemini's streams into provider-neutral chunks):
+a first chunk with the assistant role, text and tool-call deltas, a chunk with the
+`finish_reason`, and last a chunk without choices carrying the usage and the extensions.
+
+Before any output, a call is all-or-nothing: every model is resolved up front (an unknown model
+or provider, or a missing key, is a 400 before any request), and the adapters retry transient
+failures (`num_retries`) before the first chunk; a model that fails for good hands over to the
+next of `fallbacks`. `stream` returns only once a model has answered, so every such failure is an
+error of the call itself (an HTTP status on the server), never a stream that ends oddly. Once
+output has begun, a failure is raised from the iterator after the chunks already delivered,
+and nothing is reported as a normal finish.
+
+Errors: a provider's 401/403 are `AuthenticationError`/`PermissionDeniedError`, its 429 a
+`RateLimitError` (with `retry_after`), its refusal of the request (400, 404, 422) a
+`BadRequestError`, anything else (5xx, timeouts, broken streams) a `ProviderError`; messages
+name the provider and carry its status and message. When every model of a fallback chain
+failed, the error lists each model and why.
+
+Observers (`add_sink`) get a `FinishedCall` once per call; see `runtime.completions.record`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import suppress
+from types import TracebackType
+from typing import Any
+
+import anyio
+import httpx
+
+from runtime.completions.params import CompletionParams
+from runtime.completions.record import CallStatus, FinishedCall, Sink
+from runtime.providers.base import (
+    Chunk,
+    Finish,
+    ModelRequest,
+    ProviderCallError,
+    TextDelta,
+    ToolCallDelta,
+    UsageChunk,
+)
+from runtime.providers.router import ProviderRouter, Route
+from runtime.settings import Settings
+from store.completion_types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChunkChoice,
+    ChunkDelta,
+    ChunkFunction,
+    ChunkToolCall,
+    CompletionChoice,
+    CompletionFunction,
+    CompletionMessage,
+    CompletionToolCall,
+    CompletionUsage,
+    FailedModel,
+)
+from store.errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    PermissionDeniedError,
+    ProviderError,
+    RateLimitError,
+)
+from store.log import get_logger
+
+log = get_logger("assistants.completions")
+
+
+def new_span_id() -> str:
+    """A fresh span id: `sp_` and 16 hex digits."""
+    return f"sp_{secrets.token_hex(8)}"
+
+
+def cost_of(
+    prices: dict[str, dict[str, float]], label: str, prompt: int, completion: int
+) -> float | None:
+    """USD for the tokens of one call to `label`, from the `prices` setting (per million)."""
+    price = prices.get(label)
+    if price is None:
+        return None
+    total = prompt * price.get("prompt", 0.0) + completion * price.get("completion", 0.0)
+    return round(total / 1_000_000, 8)
+
+
+class Completions:
+    """Stateless model calls for one runtime: its router (providers, aliases) and settings."""
+
+    def __init__(self, router: ProviderRouter, settings: Settings) -> None:
+        self.router = router
+        self.settings = settings
+        self._sinks: list[Sink] = []
+
+    def add_sink(self, sink: Sink) -> None:
+        """Tell `sink` about every call from now on (see `runtime.completions.record`)."""
+        self._sinks.append(sink)
+
+    def remove_sink(self, sink: Sink) -> None:
+        with suppress(ValueError):
+            self._sinks.remove(sink)
+
+    async def create(self, params: CompletionParams, *, project: str = "default") -> ChatCompletion:
+        """The whole answer to `params` (its `stream` flag is ignored)."""
+        call = _Call(self, params, project, stream=False)
+        try:
+            for chunk in await call.open():
+                call.take(chunk)
+            async for chunk in call.rest():
+                call.take(chunk)
+        except APIError as exc:
+            await call.report("failed", exc)
+            raise
+        except BaseException:
+            await call.report("cancelled", None)
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await call.close()
+        completion = call.completion()
+        await call.report("completed", None, completion)
+        return completion
+
+    async def stream(
+        self, params: CompletionParams, *, project: str = "default"
+    ) -> AsyncCompletionStream:
+        """The answer to `params` as chunks; returns once a model has begun answering."""
+        call = _Call(self, params, project, stream=True)
+        try:
+            first = await call.open()
+        except APIError as exc:
+            await call.report("failed", exc)
+            raise
+        except BaseException:
+            await call.report("cancelled", None)
+            raise
+        return AsyncCompletionStream(call, first)
+
+    async def _tell(self, record: FinishedCall) -> None:
+        for sink in list(self._sinks):
+            try:
+                await sink(record)
+            except Exception as exc:  # noqa: BLE001 - an observer never changes the answer
+                log.warning("completion_sink_failed", error=f"{type(exc).__name__}: {exc}")
+
+
+class AsyncCompletionStream:
+    """The chunks of one streamed completion (`async for chunk in stream`), each once.
+
+    `get_final_completion()` reads what is left and returns the whole answer as a
+    `ChatCompletion`; `close()` stops reading (the provider request is closed).
+    """
+
+    def __init__(self, call: _Call, first: list[Chunk]) -> None:
+        self._call = call
+        self._chunks = self._generate(first)
+        self._done = False
+
+    def __aiter__(self) -> AsyncCompletionStream:
+        return self
+
+    async def __anext__(self) -> ChatCompletionChunk:
+        return await self._chunks.__anext__()
+
+    @property
+    def id(self) -> str:
+        return self._call.id
+
+    @property
+    def span_id(self) -> str:
+        return self._call.span_id
+
+    async def get_final_completion(self) -> ChatCompletion:
+        """The whole answer, once every chunk was read (reads the rest first)."""
+        async for _ in self._chunks:
+            pass
+        return self.final_completion()
+
+    def final_completion(self) -> ChatCompletion:
+        """The whole answer of a stream read to its end (a `RuntimeError` before that)."""
+        if not self._done:
+            raise RuntimeError("The stream has not been read to its end yet.")
+        return self._call.completion()
+
+    async def close(self) -> None:
+        """Stop reading; the provider request is closed and the call reported as cancelled."""
+        await self._chunks.aclose()
+
+    async def __aenter__(self) -> AsyncCompletionStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def _generate(self, first: list[Chunk]) -> AsyncGenerator[ChatCompletionChunk, None]:
+        call = self._call
+        status: CallStatus = "cancelled"
+        error: APIError | None = None
+        try:
+            yield call.chunk(ChunkDelta(role="assistant", content=""))
+            for chunk in first:
+                out = call.take(chunk)
+                if out is not None:
+                    yield out
+            async for chunk in call.rest():
+                out = call.take(chunk)
+                if out is not None:
+                    yield out
+            if call.params.include_usage:
+                yield call.last_chunk()
+            status = "completed"
+            self._done = True
+        except APIError as exc:
+            status, error = "failed", exc
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await call.close()
+            await call.report(status, error, call.completion() if status == "completed" else None)
+
+
+class _Call:
+    """One call: its routes, the model answering, and what the answer has said so far."""
+
+    def __init__(
+        self, engine: Completions, params: CompletionParams, project: str, *, stream: bool
+    ) -> None:
+        self.engine = engine
+        self.params = params
+        self.project = project
+        self.streamed = stream
+        self.id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        self.created = int(time.time())
+        self.span_id = params.span_id or new_span_id()
+        self.started_at = time.time()
+        self.started = time.perf_counter()
+        self.failed: list[dict[str, str]] = []
+        self.route: Route | None = None
+        self.label = params.model
+        self.text: list[str] = []
+        self.calls: dict[int, list[str]] = {}  # dense index -> [id, name, arguments...]
+        self.indices: dict[int, int] = {}  # the adapter's index -> dense index
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.finish: str | None = None
+        self.latency_ms: float | None = None
+        self._reported = False
+        self._rest: AsyncGenerator[Chunk, None] | None = None
+        router = engine.router
+        retries = params.num_retries
+        self.routes = [
+            router.resolve_call(
+                params.model,
+                provider=params.provider,
+                api_key=params.api_key,
+                api_base=params.api_base,
+                max_retries=retries,
+            ),
+            *(
+                router.resolve_call(
+                    model,
+                    api_key=params.api_key if params.provider is None else None,
+                    api_base=params.api_base if params.provider is None else None,
+                    max_retries=retries,
+                    param=f"fallbacks[{i}]",
+                )
+                for i, model in enumerate(params.fallbacks)
+            ),
+        ]
+
+    def _request(self, route: Route) -> ModelRequest:
+        p = self.params
+        return ModelRequest(
+            model=route.model,
+            messages=p.messages,
+            tools=p.tools,
+            tool_choice=p.tool_choice if p.tool_choice is not None else "auto",
+            parallel_tool_calls=p.parallel_tool_calls,
+            temperature=p.temperature,
+            top_p=p.top_p,
+            max_tokens=p.max_tokens,
+            response_format=p.response_format,
+            stop=p.stop,
+            timeout=p.timeout,
+        )
+
+    async def open(self) -> list[Chunk]:
+        """Ask each model in turn until one answers; its first chunk(s)."""
+        last: APIError | None = None
+        for i, route in enumerate(self.routes):
+            chunks = route.provider.stream(self._request(route))
+            try:
+                first = await chunks.__anext__()
+            except ProviderCallError as exc:
+                await chunks.aclose()
+                if exc.usage is not None:
+                    self.prompt_tokens += exc.usage.prompt_tokens
+                    self.completion_tokens += exc.usage.completion_tokens
+                last = _api_error(exc)
+                self.failed.append(
+                    {"model": route.label, "code": last.code or "", "error": exc.message}
+                )
+                if i + 1 < len(self.routes):
+                    log.warning(
+                        "provider_fallback",
+                        failed=route.label,
+                        next=self.routes[i + 1].label,
+                        error=exc.message,
+                    )
+                continue
+            except StopAsyncIteration:
+                await chunks.aclose()
+                raise ProviderError(
+                    f"Provider '{route.label}' ended its answer without a word", code="server_error"
+                ) from None
+            except BaseException:
+                await chunks.aclose()
+                raise
+            self.route = route
+            self.label = route.label
+            self._rest = chunks
+            return [first]
+        assert last is not None
+        if len(self.routes) > 1:
+            detail = "; ".join(f"{f['model']}: {f['error']}" for f in self.failed)
+            error = type(last)(
+                f"All {len(self.routes)} models failed: {detail}", param=last.param, code=last.code
+            )
+            error.retry_after = last.retry_after
+            raise error
+        raise last
+
+    async def rest(self) -> AsyncIterator[Chunk]:
+        """The chunks after the first, the adapter's errors as `APIError`s."""
+        assert self._rest is not None
+        try:
+            async for chunk in self._rest:
+                yield chunk
+        except ProviderCallError as exc:
+            raise _api_error(exc) from exc
+        finally:
+            await self._rest.aclose()
+
+    async def close(self) -> None:
+        """Close the provider's answer (its HTTP response), read to the end or not."""
+        if self._rest is not None:
+            await self._rest.aclose()
+
+    def take(self, chunk: Chunk) -> ChatCompletionChunk | None:
+        """Remember `chunk`; its OpenAI chunk, if it says anything."""
+        if isinstance(chunk, TextDelta):
+            self.text.append(chunk.text)
+            return self.chunk(ChunkDelta(content=chunk.text)) if self.streamed else None
+        if isinstance(chunk, ToolCallDelta):
+            index = self.indices.setdefault(chunk.index, len(self.indices))
+            parts = self.calls.setdefault(index, ["", ""])
+            if chunk.id:
+                parts[0] = chunk.id
+            if chunk.name:
+                parts[1] = chunk.name
+            parts.append(chunk.arguments)
+            if not self.streamed:
+                return None
+            first = chunk.id is not None
+            call = ChunkToolCall(
+                index=index,
+                id=chunk.id,
+                type="function" if first else None,
+                function=ChunkFunction(
+                    name=chunk.name, arguments=chunk.arguments if chunk.arguments or first else None
+                ),
+            )
+            return self.chunk(ChunkDelta(tool_calls=[call]))
+        if isinstance(chunk, UsageChunk):
+            self.prompt_tokens += chunk.prompt_tokens
+            self.completion_tokens += chunk.completion_tokens
+            return None
+        assert isinstance(chunk, Finish)
+        self.finish = chunk.reason
+        self.latency_ms = round((time.perf_counter() - self.started) * 1000, 3)
+        return self.chunk(ChunkDelta(), finish=chunk.reason) if self.streamed else None
+
+    def chunk(self, delta: ChunkDelta, finish: Any = None) -> ChatCompletionChunk:
+        return ChatCompletionChunk(
+            id=self.id,
+            created=self.created,
+            model=self.label,
+            choices=[ChunkChoice(delta=delta, finish_reason=finish)],
+        )
+
+    def last_chunk(self) -> ChatCompletionChunk:
+        """The usage chunk: no choices, the usage, and the extensions."""
+        return ChatCompletionChunk(
+            id=self.id,
+            created=self.created,
+            model=self.label,
+            choices=[],
+            usage=self.usage(),
+            **self.extensions(),
+        )
+
+    def usage(self) -> CompletionUsage:
+        return CompletionUsage(
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            total_tokens=self.prompt_tokens + self.completion_tokens,
+        )
+
+    @property
+    def cost(self) -> float | None:
+        return cost_of(
+            self.engine.settings.prices, self.label, self.prompt_tokens, self.completion_tokens
+        )
+
+    def extensions(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "provider": self.label.partition("/")[0] if self.route else None,
+            "cost": self.cost,
+            "latency_ms": self.latency_ms,
+            "span_id": self.span_id,
+            "fallbacks_failed": [FailedModel(**f) for f in self.failed],
+        }
+        out.update(self.params.trace)
+        return out
+
+    def completion(self) -> ChatCompletion:
+        """The answer so far as one `ChatCompletion` (the whole answer once finished)."""
+        calls = [
+            CompletionToolCall(
+                id=parts[0],
+                function=CompletionFunction(name=parts[1], arguments="".join(parts[2:])),
+            )
+            for _, parts in sorted(self.calls.items())
+        ]
+        text = "".join(self.text)
+        message = CompletionMessage(
+            content=text if text or not calls else None, tool_calls=calls or None
+        )
+        return ChatCompletion(
+            id=self.id,
+            created=self.created,
+            model=self.label,
+            choices=[CompletionChoice(message=message, finish_reason=self.finish or "stop")],
+            usage=self.usage(),
+            **self.extensions(),
+        )
+
+    async def report(
+        self, status: CallStatus, error: APIError | None, output: ChatCompletion | None = None
+    ) -> None:
+        """Tell the engine's sinks about this call (once)."""
+        if self._reported or not self.engine._sinks:
+            return
+        self._reported = True
+        latency = self.latency_ms
+        if latency is None:
+            latency = round((time.perf_counter() - self.started) * 1000, 3)
+        record = FinishedCall(
+            project=self.project,
+            span_id=self.span_id,
+            status=status,
+            requested_model=self.params.model,
+            model=self.label if self.route else None,
+            provider=self.label.partition("/")[0] if self.route else None,
+            messages=self.params.messages,
+            output=output,
+            error=error,
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            cost=self.cost if self.route else None,
+            latency_ms=latency,
+            started_at=self.started_at,
+            stream=self.streamed,
+            fallbacks_failed=list(self.failed),
+            trace=dict(self.params.trace),
+        )
+        with anyio.CancelScope(shield=True):
+            await self.engine._tell(record)
+
+
+def _api_error(exc: ProviderCallError) -> APIError:
+    """The caller's error for a provider's failure (see the module docstring)."""
+    message = exc.message
+    error: APIError
+    if exc.status == 403:
+        error = PermissionDeniedError(message, code="provider_permission_denied")
+    elif exc.status == 401 or message.startswith("Authentication failed"):
+        error = AuthenticationError(message, code="provider_authentication_failed")
+    elif exc.code == "rate_limit_exceeded":
+        error = RateLimitError(message, code="rate_limit_exceeded")
+        error.retry_after = exc.retry_after
+    elif exc.code == "invalid_prompt":
+        error = BadRequestError(message, code="provider_rejected_request")
+    elif isinstance(exc.__cause__, httpx.TimeoutException):
+        error = ProviderError(message, code="timeout")
+    else:
+        error = ProviderError(message, code="provider_error")
+    return error
