@@ -20,7 +20,8 @@ from assistants.resources._base import (
     Timeout,
     merge_extra,
 )
-from runtime.completions import AsyncCompletionStream, parse
+from assistants.validation.completions import completion_params
+from runtime.completions import AsyncCompletionStream
 from store.completion_types import ChatCompletion
 
 
@@ -342,7 +343,7 @@ class AsyncChatCompletions(Resource):
         params = {name: _plain(value) for name, value in params.items()}
         if isinstance(timeout, int | float) and "timeout" not in params:
             params["timeout"] = timeout
-        request = parse(params)
+        request = completion_params(params)
         engine = self._ctx.completions
         if request.stream:
             return await engine.stream(request, project=self._project)

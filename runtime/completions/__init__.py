@@ -1,7 +1,7 @@
 """Stateless completions: one call to any model, in OpenAI's chat-completion shapes."""
 
 from runtime.completions.engine import AsyncCompletionStream, Completions, new_span_id
-from runtime.completions.params import CompletionParams, parse
+from runtime.completions.params import CompletionParams
 from runtime.completions.record import FinishedCall, Sink
 
 __all__ = [
@@ -11,5 +11,4 @@ __all__ = [
     "FinishedCall",
     "Sink",
     "new_span_id",
-    "parse",
 ]

@@ -188,7 +188,7 @@ class ProviderRouter:
         `api_base`. Errors (400s): "Cannot resolve provider for model '...'", "Unknown provider:
         ...", "No API key for ..." (before any request is made).
         """
-        validation.model_name(model, param)
+        names.model_name(model, param)
         if provider is not None:
             if provider != "test" and not self._known(provider):
                 raise BadRequestError(
