@@ -10,17 +10,19 @@ from typing import Any
 
 import anyio
 import sniffio
-from anyio.abc import TaskGroup
+from anyio.abc import TaskGroup, TaskStatus
 
 from assistants.resources._base import ClientContext
 from assistants.resources.assistants import AsyncAssistants
 from assistants.resources.chat import AsyncChat
 from assistants.resources.models import AsyncModels
+from assistants.resources.spans import AsyncSpans, AsyncTraces
 from assistants.resources.threads import AsyncThreads
 from runtime.completions import Completions
 from runtime.providers.base import Provider
 from runtime.providers.router import ProviderRouter
 from runtime.settings import Settings
+from runtime.tracing import Tracer
 from runtime.worker import Worker
 from store.errors import ConfigurationError
 from store.store import Store
@@ -45,6 +47,7 @@ class _Context(ClientContext):
         self._store: Store | None = None
         self._lock: anyio.Lock | None = None
         self.worker: Worker | None = None
+        self._tracer: Tracer | None = None
         self._started = False
         self._background: asyncio.Task[None] | None = None
 
@@ -56,9 +59,15 @@ class _Context(ClientContext):
         async with self._lock:
             if self._store is None:
                 self._store = await Store.open(self.settings.database_url)
+                self._tracer = Tracer(self._store, self.settings)
                 if self.start_worker and not self._started:
                     self._start_in_background()
         return self._store
+
+    async def tracer(self) -> Tracer:
+        await self.store()
+        assert self._tracer is not None
+        return self._tracer
 
     def _start_in_background(self) -> None:
         """Used without `async with`: run the worker in a background task (asyncio only)."""
@@ -86,14 +95,22 @@ class _Context(ClientContext):
         store = await self.store()
         if tg is not None:
             await tg.start(store.listen)  # other processes' changes (Postgres)
+            await tg.start(self._tracer_run)
         if self.start_worker and self.worker is None:
             if tg is None:
                 raise ConfigurationError(
                     "The embedded worker needs a running task group: use `async with "
                     "AsyncClient() as client:` (or pass worker=False and run `assistants worker`)."
                 )
-            self.worker = Worker(store, self.settings, router=self.router)
+            self.worker = Worker(
+                store, self.settings, router=self.router, tracer=await self.tracer()
+            )
             await tg.start(self.worker.run)
+
+    async def _tracer_run(
+        self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        await (await self.tracer()).run(task_status=task_status)
 
     async def stop(self) -> None:
         if self.worker is not None:
@@ -104,6 +121,9 @@ class _Context(ClientContext):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._tracer is not None:
+            await self._tracer.flush()  # what the runs recorded, before the store closes
+            self._tracer = None
         if self._store is not None:
             await self._store.close()
             self._store = None
@@ -122,6 +142,9 @@ class _ProjectContext(ClientContext):
 
     async def store(self) -> Store:
         return await self._base.store()
+
+    async def tracer(self) -> Tracer:
+        return await self._base.tracer()
 
 
 class AsyncClient:
@@ -159,6 +182,8 @@ class AsyncClient:
         self.threads = AsyncThreads(self._ctx)
         self.models = AsyncModels(self._ctx)
         self.chat = AsyncChat(self._ctx)
+        self.spans = AsyncSpans(self._ctx)
+        self.traces = AsyncTraces(self._ctx)
         self._tg: TaskGroup | None = None
         self._tg_cm: Any = None
 
@@ -182,6 +207,8 @@ class AsyncClient:
         view.threads = AsyncThreads(ctx)
         view.models = AsyncModels(ctx)
         view.chat = AsyncChat(ctx)
+        view.spans = AsyncSpans(ctx)
+        view.traces = AsyncTraces(ctx)
         view._tg = None
         view._tg_cm = None
         return view

@@ -19,7 +19,7 @@ from typing import Any
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from assistants._client import AsyncClient
-from assistants._sync_generated import Assistants, Chat, Models, Threads
+from assistants._sync_generated import Assistants, Chat, Models, Spans, Threads, Traces
 from runtime.providers.base import Provider
 from runtime.settings import Settings
 
@@ -66,6 +66,8 @@ class Client:
         self.threads = Threads(self._async.threads, self._portal)
         self.models = Models(self._async.models, self._portal)
         self.chat = Chat(self._async.chat, self._portal)
+        self.spans = Spans(self._async.spans, self._portal)
+        self.traces = Traces(self._async.traces, self._portal)
         ref = weakref.ref(self)
 
         def close_at_exit() -> None:

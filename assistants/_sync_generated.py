@@ -28,12 +28,14 @@ from assistants.resources.chat import AsyncChat, AsyncChatCompletions
 from assistants.resources.messages import AsyncMessages
 from assistants.resources.models import AsyncModels
 from assistants.resources.runs import AsyncRuns
+from assistants.resources.spans import AsyncSpans, AsyncTraces
 from assistants.resources.steps import AsyncSteps
 from assistants.resources.threads import AsyncThreads
 from assistants.streaming.completions import CompletionStream
 from assistants.streaming.manager import AssistantStreamManager, EventStream
 from assistants.tools import FunctionTool
 from store.completion_types import ChatCompletion
+from store.spans import Span, Trace
 from store.types import (
     Assistant,
     AssistantDeleted,
@@ -1688,3 +1690,90 @@ class Chat(SyncResource[AsyncChat]):
     def __init__(self, target: AsyncChat, portal: BlockingPortal) -> None:
         super().__init__(target, portal)
         self.completions: ChatCompletions = ChatCompletions(target.completions, portal)
+
+
+class Spans(SyncResource[AsyncSpans]):
+    def list(
+        self,
+        *,
+        trace_id: str | NotGiven = NOT_GIVEN,
+        session_id: str | NotGiven = NOT_GIVEN,
+        user_id: str | NotGiven = NOT_GIVEN,
+        tag: str | NotGiven = NOT_GIVEN,
+        kind: str | NotGiven = NOT_GIVEN,
+        run_id: str | NotGiven = NOT_GIVEN,
+        since: float | NotGiven = NOT_GIVEN,
+        until: float | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        after: str | NotGiven = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> SyncCursorPage[Span]:
+        """List spans, newest first, filtered by trace, session, user, tag, kind, run or start
+        time (`since` inclusive, `until` exclusive, Unix seconds)."""
+        return pages(
+            self._portal,
+            self._target.list(
+                trace_id=trace_id,
+                session_id=session_id,
+                user_id=user_id,
+                tag=tag,
+                kind=kind,
+                run_id=run_id,
+                since=since,
+                until=until,
+                limit=limit,
+                after=after,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    def retrieve(
+        self,
+        span_id: str,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> Span:
+        """Retrieve a span by id (`sp_` + 16 hex digits)."""
+        return self._portal.call(
+            partial(
+                self._target.retrieve,
+                span_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+
+class Traces(SyncResource[AsyncTraces]):
+    def retrieve(
+        self,
+        trace_id: str,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> Trace:
+        """A trace's spans as a tree (roots in `spans`, each with `children`), with its total
+        tokens, cost and duration."""
+        return self._portal.call(
+            partial(
+                self._target.retrieve,
+                trace_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )

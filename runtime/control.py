@@ -14,6 +14,7 @@ import anyio
 from runtime import states
 from runtime.providers.router import ProviderRouter
 from runtime.states import RunStatus
+from runtime.tracing import Tracer, run_trace_extensions
 from store.errors import BadRequestError
 from store.store import Store
 from store.types import Assistant, Run, Thread
@@ -73,6 +74,7 @@ def run_fields(assistant: Assistant, overrides: dict[str, Any]) -> dict[str, Any
         fallbacks = defaults.get("fallbacks")
     if fallbacks:
         extensions["fallbacks"] = fallbacks
+    extensions.update(run_trace_extensions(overrides.get("trace") or {}))
     return {
         "assistant_id": assistant.id,
         "model": pick("model", assistant.model),
@@ -129,11 +131,16 @@ async def create_run(
     thread_id: str,
     overrides: dict[str, Any],
     additional_messages: list[dict[str, Any]],
+    *,
+    tracer: Tracer | None = None,
 ) -> Run:
     assistant = await store.get_assistant(project, overrides["assistant_id"])
     fields = run_fields(assistant, overrides)
     _check_models(router, fields)
-    return await store.create_run(project, thread_id, fields, additional_messages)
+    run = await store.create_run(project, thread_id, fields, additional_messages)
+    if tracer is not None:
+        tracer.start_run(project, run, fields["extensions"])
+    return run
 
 
 async def create_thread_and_run(
@@ -142,11 +149,16 @@ async def create_thread_and_run(
     project: str,
     thread: dict[str, Any],
     overrides: dict[str, Any],
+    *,
+    tracer: Tracer | None = None,
 ) -> tuple[Thread, Run]:
     assistant = await store.get_assistant(project, overrides["assistant_id"])
     fields = run_fields(assistant, overrides)
     _check_models(router, fields)
-    return await store.create_thread_and_run(project, thread, fields)
+    created, run = await store.create_thread_and_run(project, thread, fields)
+    if tracer is not None:
+        tracer.start_run(project, run, fields["extensions"])
+    return created, run
 
 
 async def cancel_run(store: Store, project: str, thread_id: str, run_id: str) -> Run:

@@ -22,6 +22,7 @@ import structlog
 from runtime import states
 from runtime.context import message_tokens, read_context
 from runtime.providers.base import (
+    ChatMessage,
     Finish,
     ModelRequest,
     ProviderCallError,
@@ -33,6 +34,7 @@ from runtime.providers.base import (
 from runtime.providers.router import ProviderRouter, Route
 from runtime.settings import Settings
 from runtime.states import RunStatus
+from runtime.tracing import RunTrace, Tracer
 from store import ids
 from store.db import Row
 from store.errors import BadRequestError
@@ -40,6 +42,7 @@ from store.execution import Event, LostClaim
 from store.fused import Claim
 from store.log import get_logger
 from store.rows import loads
+from store.spans import SpanEnd
 from store.store import Store
 from store.types import RunEvent
 
@@ -81,6 +84,7 @@ class _Turn:
     pending: list[Event] = field(default_factory=list)
     pending_since: float = 0.0
     seq: int = 0  # the last event sequence number persisted (or published) for the run
+    first_token: float | None = None  # when the first text or tool-call delta came (monotonic)
 
 
 def _partial(turn: _Turn | None) -> tuple[str, list[dict[str, Any]]] | None:
@@ -88,6 +92,18 @@ def _partial(turn: _Turn | None) -> tuple[str, list[dict[str, Any]]] | None:
     if turn is None or turn.message is None or turn.message_done:
         return None
     return turn.message["id"], [{"type": "text", "text": {"value": turn.text, "annotations": []}}]
+
+
+def _message_content(message: ChatMessage) -> dict[str, Any]:
+    """A prompt message as a span keeps it (what the model saw; never a credential)."""
+    out: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        out["tool_calls"] = [
+            {"id": c.id, "name": c.name, "arguments": c.arguments} for c in message.tool_calls
+        ]
+    if message.tool_call_id is not None:
+        out["tool_call_id"] = message.tool_call_id
+    return out
 
 
 def _forced(tool_choice: Any) -> bool:
@@ -157,12 +173,19 @@ class Executor:
     """Runs claimed runs for one worker."""
 
     def __init__(
-        self, store: Store, router: ProviderRouter, settings: Settings, worker_id: str
+        self,
+        store: Store,
+        router: ProviderRouter,
+        settings: Settings,
+        worker_id: str,
+        tracer: Tracer | None = None,
     ) -> None:
         self.store = store
         self.router = router
         self.settings = settings
         self.worker_id = worker_id
+        self.tracer = tracer
+        self._traces: dict[str, RunTrace] = {}  # the runs being executed that are traced
 
     async def execute(self, run: Row, stop: StopSignal, successor: Claim | None = None) -> None:
         """Execute one claimed run until it pauses or ends (or the claim is lost).
@@ -174,10 +197,75 @@ class Executor:
         with structlog.contextvars.bound_contextvars(
             run_id=run_id, thread_id=run["thread_id"], worker_id=self.worker_id
         ):
+            trace = None if self.tracer is None else RunTrace.of(run, self.settings)
+            if trace is not None:
+                self._traces[run_id] = trace
             try:
                 await self._execute(run, stop, successor)
             except LostClaim:
                 await self._after_lost_claim(run_id)
+            finally:
+                self._traces.pop(run_id, None)
+
+    def _end_root(self, run_id: str) -> None:
+        """Record when the run ended (called just before the write that ends it)."""
+        trace = self._traces.get(run_id)
+        if trace is not None and self.tracer is not None:
+            self.tracer.record(SpanEnd(trace.span_id, time.time()))
+
+    def _trace_call(
+        self,
+        run: Row,
+        route: Route,
+        request: ModelRequest,
+        turn: _Turn,
+        *,
+        started: float,
+        status: str,
+        retries: int,
+        fallbacks: list[dict[str, str]],
+        error: dict[str, str] | None = None,
+        cost: float | None = None,
+    ) -> None:
+        """Record the model call just made as a span of the run (nothing if not traced)."""
+        trace = self._traces.get(run["id"])
+        if trace is None or self.tracer is None:
+            return
+        ended = time.perf_counter()
+        now = time.time()
+        content = trace.store_content
+        output: dict[str, Any] = {"text": turn.text}
+        if turn.calls:
+            output["tool_calls"] = [
+                {"id": c.id, "name": c.name, "arguments": c.arguments}
+                for _, c in sorted(turn.calls.items())
+            ]
+        self.tracer.record(
+            trace.span(
+                kind="model",
+                name=f"chat {route.label}",
+                status=status,
+                error=error,
+                started_at=now - (ended - started),
+                ended_at=now,
+                time_to_first_token_ms=(
+                    None
+                    if turn.first_token is None
+                    else round((turn.first_token - started) * 1000, 3)
+                ),
+                requested_model=run["model"],
+                model=route.label,
+                provider=route.provider.name,
+                prompt_tokens=turn.prompt_tokens,
+                completion_tokens=turn.completion_tokens,
+                cost=cost,
+                retries=retries,
+                fallbacks=list(fallbacks) or None,
+                input=[_message_content(m) for m in request.messages] if content else None,
+                output=output if content else None,
+                metadata={"finish_reason": turn.finish} if turn.finish else None,
+            )
+        )
 
     async def _after_lost_claim(self, run_id: str) -> None:
         status = await self.store.held_status(run_id, self.worker_id)
@@ -195,6 +283,7 @@ class Executor:
     ) -> None:
         """End a run that was asked to stop: `cancelled`, or `expired` past its `expires_at`."""
         to = RunStatus.EXPIRED if reason == "expire" else RunStatus.CANCELLED
+        self._end_root(run_id)
         await self.store.end_run(
             run_id,
             to=to,
@@ -214,6 +303,7 @@ class Executor:
         pending: list[Event] | None = None,
         turn: _Turn | None = None,
     ) -> None:
+        self._end_root(run_id)
         await self.store.end_run(
             run_id,
             to=RunStatus.FAILED,
@@ -276,6 +366,7 @@ class Executor:
             )
             turn = _Turn(seq=int(run["event_seq"]))
             started = time.perf_counter()
+            retries_left = budget.remaining
             try:
                 await self._stream(run, route, request, turn, stop)
             except LostClaim:
@@ -286,6 +377,10 @@ class Executor:
                     log.info("run_claim_lost", status=status)
                 return
             except RunCancelled:
+                self._trace_call(
+                    run, route, request, turn, started=started, status="cancelled",
+                    retries=retries_left - budget.remaining, fallbacks=failed,
+                )  # fmt: skip
                 await self._finish_cancel(run_id, turn.pending, turn, stop.reason)
                 return
             except ProviderCallError as exc:
@@ -293,6 +388,11 @@ class Executor:
                     # The answer reported its usage, then failed: those tokens were spent.
                     turn.prompt_tokens = exc.usage.prompt_tokens
                     turn.completion_tokens = exc.usage.completion_tokens
+                self._trace_call(
+                    run, route, request, turn, started=started, status="failed",
+                    retries=retries_left - budget.remaining, fallbacks=failed,
+                    error={"code": exc.code, "message": exc.message},
+                )  # fmt: skip
                 untouched = turn.step is None and turn.tool_step is None and not turn.pending
                 if untouched and attempt + 1 < len(routes):
                     # Failed for good (the adapter already retried) before any output: the
@@ -322,6 +422,7 @@ class Executor:
             ext["fallbacks_failed"] = failed
         price = self.settings.prices.get(route.label)
         run_extensions = None
+        cost = None
         if price is not None:
             cost = round(
                 (
@@ -333,6 +434,10 @@ class Executor:
             )
             ext["cost"] = cost
             run_extensions = {**run_ext, "cost": round(run_ext.get("cost", 0.0) + cost, 8)}
+        self._trace_call(
+            run, route, request, turn, started=started, status="completed",
+            retries=retries_left - budget.remaining, fallbacks=failed, cost=cost,
+        )  # fmt: skip
         log.info(
             "model_call",
             model=route.label,
@@ -382,6 +487,7 @@ class Executor:
             return
         if turn.message is None:
             await self._open_message(run, turn)
+        self._end_root(run_id)
         reason = (
             "max_tokens"
             if hit_budget
@@ -409,6 +515,7 @@ class Executor:
         )
 
     async def _incomplete(self, run_id: str, reason: str, usage: dict[str, int]) -> None:
+        self._end_root(run_id)
         await self.store.end_run(
             run_id,
             to=RunStatus.INCOMPLETE,
@@ -501,6 +608,8 @@ class Executor:
         turn.message_done = True
 
     async def _on_chunk(self, run: Row, turn: _Turn, chunk: Any) -> None:
+        if turn.first_token is None and isinstance(chunk, TextDelta | ToolCallDelta):
+            turn.first_token = time.perf_counter()
         if isinstance(chunk, TextDelta):
             if not chunk.text:
                 return

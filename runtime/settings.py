@@ -72,6 +72,18 @@ class Settings(BaseModel):
     """Retries of one model call (408/409/429/5xx, timeouts, refused connections)."""
     run_retry_budget: int = Field(default=6, ge=0)
     """Retries one run may spend in all across its model calls and fallbacks (each execution)."""
+    tracing: bool = True
+    """Record spans (runs, model calls, tool calls, completions) in the store: `client.spans`."""
+    trace_store_content: bool = True
+    """Keep what the model saw and said (prompts, outputs, tool arguments and outputs) in spans;
+    off, spans keep timings, tokens and cost only. A run or call may turn it off for itself."""
+    trace_queue_size: int = Field(default=10_000, ge=1)
+    """Spans waiting for the background writer; past it new spans are dropped (counted, warned),
+    so tracing never holds a run back."""
+    trace_flush_seconds: float = Field(default=0.05, ge=0)
+    """How long the writer gathers spans before writing them in one transaction."""
+    trace_retention_days: float | None = Field(default=None, gt=0)
+    """Spans older than this are pruned by the worker's sweeper; None keeps them."""
 
     @field_validator("database_url")
     @classmethod

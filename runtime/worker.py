@@ -31,6 +31,7 @@ from runtime.executor import Executor, StopSignal
 from runtime.providers.router import ProviderRouter
 from runtime.settings import Settings
 from runtime.states import RunStatus
+from runtime.tracing import Tracer
 from store.db import Row
 from store.errors import DatabaseUnavailableError
 from store.execution import LostClaim
@@ -63,6 +64,7 @@ class Worker:
         *,
         worker_id: str | None = None,
         router: ProviderRouter | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -71,7 +73,10 @@ class Worker:
         self.name = worker_id or socket.gethostname()
         self.worker_id = f"{self.name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.router = router or ProviderRouter(settings)
-        self.executor = Executor(store, self.router, settings, self.worker_id)
+        # The spans' background writer: the embedding client's, else this worker's own.
+        self._own_tracer = tracer is None
+        self.tracer = tracer or Tracer(store, settings)
+        self.executor = Executor(store, self.router, settings, self.worker_id, self.tracer)
         self._active: dict[str, _Held] = {}
         # Set when the claim loop may have something to do: a slot freed, a run queued in this
         # process (or announced by another), a stop requested. Re-armed before each look.
@@ -97,6 +102,8 @@ class Worker:
                 self._tg = tg
                 tg.start_soon(self._heartbeat_loop)
                 tg.start_soon(self._sweeper_loop)
+                if self._own_tracer:
+                    await tg.start(self.tracer.run)
                 # Work notifications only, unless the process listens to every change already
                 # (a client or server beside this worker).
                 await tg.start(functools.partial(self.store.listen, runs=False))

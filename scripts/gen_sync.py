@@ -37,6 +37,8 @@ RESOURCES = [
     ("assistants.resources.models", "AsyncModels", "Models"),
     ("assistants.resources.chat", "AsyncChatCompletions", "ChatCompletions"),
     ("assistants.resources.chat", "AsyncChat", "Chat"),
+    ("assistants.resources.spans", "AsyncSpans", "Spans"),
+    ("assistants.resources.spans", "AsyncTraces", "Traces"),
 ]
 
 # Async return types and their blocking counterparts (where the counterpart is imported from).

@@ -161,7 +161,15 @@ def run_dict(row: Any) -> dict[str, Any]:
     }
 
 
-RUN_PUBLIC_EXTENSIONS = ("fallbacks", "cost")
+RUN_PUBLIC_EXTENSIONS = (
+    "fallbacks",
+    "cost",
+    "trace_id",
+    "span_id",
+    "tags",
+    "user_id",
+    "session_id",
+)
 """Extension fields a run shows (others, like `variables`, may hold secrets and stay inside)."""
 
 

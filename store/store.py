@@ -14,6 +14,7 @@ from store.migrate import current_version, latest_version, pending, upgrade
 from store.notify import Notifier
 from store.postgres import PostgresDatabase
 from store.prompts import PromptPart
+from store.spans import SpanPart
 
 log = get_logger("assistants.store")
 
@@ -25,6 +26,7 @@ class Store(ExecutionMixin):
 
     def __init__(self, db: Database, notifier: Notifier | None = None) -> None:
         super().__init__(db, notifier)
+        self.spans = SpanPart(db)
         self._listening = False
         self.prompts = PromptPart(db)
 

@@ -295,3 +295,52 @@ class PromptLabelMoveRow(Base, table=True):
     from_version: int | None = None
     to_version: int | None = None
     moved_at: int
+
+
+class SpanRow(Base, table=True):
+    """A traced unit of work: a run (the root), a model call, a tool call or a completion.
+
+    Times are fractional Unix seconds; `tags`, `fallbacks`, `metadata`, `error`, `input` and
+    `output` are JSON text. A run's root span keeps only what the run row does not: its status,
+    usage and cost are read from the run (`store.spans`).
+    """
+
+    __tablename__ = "spans"
+    __table_args__ = (
+        Index("ix_spans_project_seq", "project", "seq"),
+        Index("ix_spans_trace", "trace_id", "seq"),
+        Index("ix_spans_session", "project", "session_id", "seq"),
+        Index("ix_spans_user", "project", "user_id", "seq"),
+        Index("ix_spans_started", "started_at"),
+    )
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True)
+    project: str
+    trace_id: str
+    parent_span_id: str | None = None
+    kind: str
+    name: str
+    status: str
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    started_at: float
+    ended_at: float | None = None
+    time_to_first_token_ms: float | None = None
+    requested_model: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost: float | None = None
+    retries: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    fallbacks: str | None = Field(default=None, sa_column=Column(Text))
+    tags: str | None = Field(default=None, sa_column=Column(Text))
+    user_id: str | None = None
+    session_id: str | None = None
+    metadata_: str | None = Field(default=None, sa_column=Column("metadata", Text))
+    group_id: str | None = None
+    run_id: str | None = None
+    thread_id: str | None = None
+    assistant_id: str | None = None
+    input: str | None = Field(default=None, sa_column=Column(Text))
+    output: str | None = Field(default=None, sa_column=Column(Text))

@@ -10,6 +10,7 @@ from assistants._types import NOT_GIVEN, NotGiven
 from runtime.completions import Completions
 from runtime.providers.router import ProviderRouter
 from runtime.settings import Settings
+from runtime.tracing import Tracer
 from store.store import Store
 
 # openai-python's per-request options. Accepted so ported code runs unchanged: `extra_body` is
@@ -29,6 +30,8 @@ class ClientContext(Protocol):
 
     async def store(self) -> Store: ...
 
+    async def tracer(self) -> Tracer: ...
+
 
 class Resource:
     def __init__(self, ctx: ClientContext) -> None:
@@ -36,6 +39,9 @@ class Resource:
 
     async def _store(self) -> Store:
         return await self._ctx.store()
+
+    async def _tracer(self) -> Tracer:
+        return await self._ctx.tracer()
 
     @property
     def _project(self) -> str:

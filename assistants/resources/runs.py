@@ -24,6 +24,7 @@ from assistants.streaming.manager import AsyncAssistantStreamManager, AsyncEvent
 from assistants.tools import FunctionTool, as_tools, run_calls, tool_definitions
 from runtime import control
 from runtime.streams import check_after, run_events
+from runtime.tracing import TRACE_FIELDS, check_trace_fields
 from store import ids
 from store.errors import BadRequestError
 from store.types import ListPage, Run
@@ -50,6 +51,7 @@ _RUN_PARAMS = frozenset(
         "include",
         "variables",
         "fallbacks",
+        *TRACE_FIELDS,
     }
 )
 _THREAD_AND_RUN_PARAMS = (
@@ -99,6 +101,7 @@ def check_run(fields: dict[str, Any], *, allowed: frozenset[str] = _RUN_PARAMS) 
     v.include(fields.get("include"))
     out["variables"] = v.variables(fields.get("variables"))
     out["fallbacks"] = v.fallbacks(fields.get("fallbacks"))
+    out["trace"] = check_trace_fields(fields)
     return out
 
 
@@ -233,6 +236,7 @@ class AsyncRuns(Resource):
             thread_id,
             overrides,
             overrides.pop("additional_messages"),
+            tracer=await self._tracer(),
         )
         if body.get("stream"):
             return AsyncEventStream(run_events(store, run.id))

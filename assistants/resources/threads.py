@@ -239,7 +239,12 @@ class AsyncThreads(Resource):
         overrides.pop("additional_messages", None)
         store = await self._store()
         _, run = await control.create_thread_and_run(
-            store, self._ctx.router, self._project, thread_body, overrides
+            store,
+            self._ctx.router,
+            self._project,
+            thread_body,
+            overrides,
+            tracer=await self._tracer(),
         )
         if body.get("stream"):
             return AsyncEventStream(run_events(store, run.id))

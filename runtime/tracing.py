@@ -1,0 +1,341 @@
+"""Tracing: spans for runs, model calls and tool calls, written in the background.
+
+`Tracer.record` never waits: it appends to a bounded buffer and returns. A background task
+(`Tracer.run`, in the client's or the worker's task group) writes what gathered every
+`trace_flush_seconds` in one transaction (`store.spans`), then hands the batch to the
+exporters (OpenTelemetry, `runtime.otel`). A full buffer drops new spans, counting them
+(`dropped`) with a warning; a write that fails (the database away) drops its batch, counting
+it (`failed`) with a warning. Either way the run goes on untouched.
+
+Readers in this process call `flush()` first, so a span recorded before a call returned is
+visible to the next read. A run's trace fields (`tags`, `user_id`, `session_id`, whether to
+keep content, whether to trace at all) are fixed when it is created and kept in its
+`extensions`; every span of the run carries them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import anyio
+from anyio.abc import TaskStatus
+
+from runtime.settings import Settings
+from store import spans as sp
+from store.db import Row
+from store.errors import BadRequestError
+from store.log import get_logger
+from store.rows import loads
+from store.spans import SpanEnd, SpanRecord
+from store.store import Store
+
+log = get_logger("assistants.tracing")
+
+TRACE_FIELDS = ("tags", "user_id", "session_id", "store_content", "send_trace")
+"""The trace fields runs and threads accept (extension fields: keyword-only in Python,
+`extra_body` over HTTP)."""
+
+
+class SpanExporter(Protocol):
+    """Receives every batch after it is stored (or, for `send_trace=False`, never)."""
+
+    def export(self, items: Sequence[SpanRecord | SpanEnd]) -> None: ...
+
+    def shutdown(self) -> None: ...
+
+
+def _string(value: object, param: str) -> str:
+    if not isinstance(value, str):
+        raise BadRequestError(
+            f"Invalid type for '{param}': expected a string, but got {type(value).__name__}.",
+            param=param,
+            code="invalid_type",
+        )
+    if len(value) > sp.TRACE_FIELD_MAX_LENGTH or "\x00" in value:
+        raise BadRequestError(
+            f"Invalid '{param}': string too long. Expected a string with maximum length "
+            f"{sp.TRACE_FIELD_MAX_LENGTH}, but got a string with length {len(value)} instead.",
+            param=param,
+            code="string_above_max_length",
+        )
+    return value
+
+
+def _tags(value: object, param: str = "tags") -> list[str]:
+    if not isinstance(value, list | tuple):
+        raise BadRequestError(
+            f"Invalid type for '{param}': expected an array of strings, but got "
+            f"{type(value).__name__}.",
+            param=param,
+            code="invalid_type",
+        )
+    if len(value) > sp.TAGS_MAX:
+        raise BadRequestError(
+            f"Invalid '{param}': array too long. Expected an array with maximum length "
+            f"{sp.TAGS_MAX}, but got an array with length {len(value)} instead.",
+            param=param,
+            code="array_above_max_length",
+        )
+    out: list[str] = []
+    for i, tag in enumerate(value):
+        if not isinstance(tag, str):
+            raise BadRequestError(
+                f"Invalid type for '{param}[{i}]': expected a string, but got "
+                f"{type(tag).__name__}.",
+                param=f"{param}[{i}]",
+                code="invalid_type",
+            )
+        if not tag or len(tag) > sp.TAG_MAX_LENGTH or "\x00" in tag:
+            raise BadRequestError(
+                f"Invalid '{param}[{i}]': expected a non-empty string with maximum length "
+                f"{sp.TAG_MAX_LENGTH}, but got a string with length {len(tag)} instead.",
+                param=f"{param}[{i}]",
+                code="invalid_value",
+            )
+        if tag not in out:
+            out.append(tag)
+    return out
+
+
+def _boolean(value: object, param: str) -> bool:
+    if not isinstance(value, bool):
+        raise BadRequestError(
+            f"Invalid type for '{param}': expected a boolean, but got {type(value).__name__}.",
+            param=param,
+            code="invalid_type",
+        )
+    return value
+
+
+def check_trace_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """The given trace fields of a request, validated (absent and None ones left out)."""
+    out: dict[str, Any] = {}
+    if fields.get("tags") is not None:
+        out["tags"] = _tags(fields["tags"])
+    for name in ("user_id", "session_id"):
+        if fields.get(name) is not None:
+            out[name] = _string(fields[name], name)
+    for name in ("store_content", "send_trace"):
+        if fields.get(name) is not None:
+            out[name] = _boolean(fields[name], name)
+    return out
+
+
+def run_trace_extensions(
+    fields: dict[str, Any], inherited: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The extension fields that make a run traceable: its trace and root span ids, its trace
+    fields (the request's, else the thread's `inherited`) and when it started, precisely."""
+    merged = {**(inherited or {}), **fields}
+    ext: dict[str, Any] = {"trace_id": sp.new_trace_id(), "span_id": sp.new_span_id()}
+    for name in ("tags", "user_id", "session_id"):
+        if merged.get(name):
+            ext[name] = merged[name]
+    ext["trace"] = {
+        "started": time.time(),
+        "store_content": merged.get("store_content"),
+        "send": merged.get("send_trace", True),
+    }
+    return ext
+
+
+@dataclass(frozen=True)
+class RunTrace:
+    """A run's trace context, read from its row."""
+
+    trace_id: str
+    span_id: str
+    project: str
+    run_id: str
+    thread_id: str
+    assistant_id: str
+    tags: list[str] | None
+    user_id: str | None
+    session_id: str | None
+    store_content: bool
+    started: float
+
+    @classmethod
+    def of(cls, run: Row, settings: Settings) -> RunTrace | None:
+        """The context of a run row (`store.rows.RUN_COLUMNS`); None when it is not traced."""
+        return cls.from_extensions(
+            loads(run["extensions"]) or {},
+            settings,
+            project=run["project"],
+            run_id=run["id"],
+            thread_id=run["thread_id"],
+            assistant_id=run["assistant_id"],
+            created_at=run["created_at"],
+        )
+
+    @classmethod
+    def from_extensions(
+        cls,
+        ext: dict[str, Any],
+        settings: Settings,
+        *,
+        project: str,
+        run_id: str,
+        thread_id: str,
+        assistant_id: str,
+        created_at: float,
+    ) -> RunTrace | None:
+        """The context kept in a run's `extensions`; None when the run is not traced (made
+        before tracing existed, with `send_trace=False`, or with the `tracing` setting off)."""
+        trace = ext.get("trace")
+        if not settings.tracing or not isinstance(trace, dict) or not trace.get("send", True):
+            return None
+        content = trace.get("store_content")
+        return cls(
+            trace_id=ext["trace_id"],
+            span_id=ext["span_id"],
+            project=project,
+            run_id=run_id,
+            thread_id=thread_id,
+            assistant_id=assistant_id,
+            tags=ext.get("tags"),
+            user_id=ext.get("user_id"),
+            session_id=ext.get("session_id"),
+            store_content=settings.trace_store_content if content is None else bool(content),
+            started=float(trace.get("started") or created_at),
+        )
+
+    def span(self, **fields: Any) -> SpanRecord:
+        """A child span of the run's root, carrying the run's trace fields."""
+        return SpanRecord(
+            id=sp.new_span_id(),
+            project=self.project,
+            trace_id=self.trace_id,
+            parent_span_id=self.span_id,
+            tags=self.tags,
+            user_id=self.user_id,
+            session_id=self.session_id,
+            run_id=self.run_id,
+            thread_id=self.thread_id,
+            assistant_id=self.assistant_id,
+            **fields,
+        )
+
+    def root(self, model: str | None = None) -> SpanRecord:
+        """The run's root span (its status, usage and cost are read from the run)."""
+        return SpanRecord(
+            id=self.span_id,
+            project=self.project,
+            trace_id=self.trace_id,
+            kind="run",
+            name="run",
+            status="queued",
+            started_at=self.started,
+            requested_model=model,
+            tags=self.tags,
+            user_id=self.user_id,
+            session_id=self.session_id,
+            run_id=self.run_id,
+            thread_id=self.thread_id,
+            assistant_id=self.assistant_id,
+        )
+
+
+class Tracer:
+    """The background span writer of one store (see the module docstring)."""
+
+    def __init__(
+        self, store: Store, settings: Settings, exporters: Sequence[SpanExporter] = ()
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.exporters = list(exporters)
+        self.capacity = settings.trace_queue_size
+        self.dropped = 0
+        """Spans dropped because the buffer was full."""
+        self.failed = 0
+        """Spans lost because their batch could not be written."""
+        self.export_failures = 0
+        """Batches an exporter could not take."""
+        self.written = 0
+        self._buffer: list[SpanRecord | SpanEnd] = []
+        self._wake: anyio.Event | None = None
+        self._lock: anyio.Lock | None = None
+        self._full = False  # warned about the current overflow already
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.tracing
+
+    def record(self, item: SpanRecord | SpanEnd) -> None:
+        """Queue a span (or a span's end) for the writer; never blocks, never raises."""
+        if len(self._buffer) >= self.capacity:
+            self.dropped += 1
+            if not self._full:
+                self._full = True
+                log.warning("spans_dropped", dropped=self.dropped, capacity=self.capacity)
+            return
+        self._buffer.append(item)
+        if self._wake is not None:
+            self._wake.set()
+
+    async def flush(self) -> None:
+        """Write every queued span now (in order, one transaction), then export them."""
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        async with self._lock:
+            if not self._buffer:
+                return
+            batch, self._buffer = self._buffer, []
+            self._full = False
+            try:
+                await self.store.spans.write(batch)
+            except Exception as exc:  # noqa: BLE001  (tracing never fails what it traces)
+                self.failed += len(batch)
+                log.warning(
+                    "spans_write_failed", error=str(exc), lost=len(batch), failed=self.failed
+                )
+                return
+            self.written += len(batch)
+            for exporter in self.exporters:
+                try:
+                    exporter.export(batch)
+                except Exception as exc:  # noqa: BLE001  (a tracing backend may be down)
+                    self.export_failures += 1
+                    log.warning(
+                        "spans_export_failed", error=str(exc), failures=self.export_failures
+                    )
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Write batches until cancelled; what is queued then is written before returning."""
+        self._wake = anyio.Event()
+        if self._buffer:
+            self._wake.set()
+        task_status.started()
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake = anyio.Event()
+                await anyio.sleep(self.settings.trace_flush_seconds)
+                await self.flush()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.flush()
+                for exporter in self.exporters:
+                    try:
+                        exporter.shutdown()
+                    except Exception as exc:  # noqa: BLE001
+                        log.warning("spans_export_failed", error=str(exc))
+
+    def start_run(self, project: str, run: Any, ext: dict[str, Any]) -> None:
+        """Record the root span of a run just created (`run`: the API object; `ext`: the
+        extensions it was stored with)."""
+        trace = RunTrace.from_extensions(
+            ext,
+            self.settings,
+            project=project,
+            run_id=run.id,
+            thread_id=run.thread_id,
+            assistant_id=run.assistant_id,
+            created_at=run.created_at,
+        )
+        if trace is not None:
+            self.record(trace.root(run.model))

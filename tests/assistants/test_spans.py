@@ -1,0 +1,221 @@
+"""Spans: a run's root span, its model calls, the reading API, trace fields and bad input."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import anyio
+import pytest
+
+from assistants import AsyncClient
+from assistants.errors import BadRequestError, NotFoundError
+from store.spans import SpanRecord
+from tests.conftest import WEATHER_TOOL
+
+pytestmark = pytest.mark.timeout(30)
+
+
+@pytest.fixture
+async def traced(database_url: str) -> AsyncIterator[AsyncClient]:
+    """A client with its worker, tracing on (the default)."""
+    async with AsyncClient(
+        database_url=database_url,
+        poll_seconds=0.05,
+        prices={"test": {"prompt": 1, "completion": 2}},
+    ) as c:
+        yield c
+
+
+async def _tool_round_trip(client: AsyncClient, **trace: object) -> str:
+    """Run the test model through one tool call and its output; returns the run's id."""
+    assistant = await client.assistants.create(model="test", tools=[WEATHER_TOOL])
+    thread = await client.threads.create(
+        messages=[{"role": "user", "content": "Weather in Paris?"}]
+    )
+    run = await client.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=assistant.id, extra_body=dict(trace)
+    )
+    assert run.status == "requires_action"
+    assert run.required_action is not None
+    calls = run.required_action.submit_tool_outputs.tool_calls
+    run = await client.threads.runs.submit_tool_outputs_and_poll(
+        run_id=run.id,
+        thread_id=thread.id,
+        tool_outputs=[{"tool_call_id": c.id, "output": "sunny, 21C"} for c in calls],
+    )
+    assert run.status == "completed"
+    return run.id
+
+
+async def test_run__root_and_model_spans_form_a_tree(traced: AsyncClient) -> None:
+    """A run with a tool round trip is a root span with its model calls, tokens and cost."""
+    run_id = await _tool_round_trip(traced, tags=["prod", "weather"], user_id="u_1")
+    run = await traced.threads.runs.retrieve(
+        run_id, thread_id=(await traced.spans.list(run_id=run_id)).data[0].thread_id or ""
+    )
+    trace_id = run.trace_id  # type: ignore[attr-defined]
+    assert trace_id.startswith("tr_")
+    trace = await traced.traces.retrieve(trace_id)
+    (root,) = trace.spans
+    assert root["kind"] == "run"
+    assert root["id"] == run.span_id  # type: ignore[attr-defined]
+    assert root["status"] == "completed"
+    assert root["tags"] == ["prod", "weather"]
+    assert root["user_id"] == "u_1"
+    assert run.usage is not None
+    assert root["usage"] == run.usage.to_dict()
+    assert root["duration_ms"] is not None
+    assert root["duration_ms"] >= 0
+    models = [c for c in root["children"] if c["kind"] == "model"]
+    assert len(models) == 2
+    first, second = models
+    assert first["output"]["tool_calls"][0]["name"] == "get_weather"
+    assert first["input"][-1] == {"role": "user", "content": "Weather in Paris?"}
+    assert "sunny, 21C" in second["output"]["text"]
+    for span in models:
+        assert span["status"] == "completed"
+        assert span["model"] == "test"
+        assert span["provider"] == "test"
+        assert span["usage"]["total_tokens"] > 0
+        assert span["cost"] == pytest.approx(
+            (span["usage"]["prompt_tokens"] + 2 * span["usage"]["completion_tokens"]) / 1e6
+        )
+        assert span["time_to_first_token_ms"] is not None
+        assert span["tags"] == ["prod", "weather"]
+        assert span["run_id"] == run_id
+    assert trace.usage["total_tokens"] == sum(s["usage"]["total_tokens"] for s in models)
+    assert trace.span_count == 3
+
+
+async def test_spans_list__filters_and_pages(traced: AsyncClient) -> None:
+    """`spans.list` filters by tag, user, session and kind, and pages newest first."""
+    await _tool_round_trip(traced, tags=["a"], session_id="s_1")
+    await _tool_round_trip(traced, tags=["b"], user_id="u_2")
+    by_tag = (await traced.spans.list(tag="a")).data
+    assert len(by_tag) == 3
+    assert all(s.tags == ["a"] for s in by_tag)
+    assert {s.session_id for s in by_tag} == {"s_1"}
+    assert len((await traced.spans.list(user_id="u_2")).data) == 3
+    assert len((await traced.spans.list(session_id="s_1", kind="run")).data) == 1
+    first = await traced.spans.list(limit=4)
+    assert len(first.data) == 4
+    assert first.has_more
+    rest = await traced.spans.list(limit=4, after=first.data[-1].id)
+    assert len(rest.data) == 2
+    assert not rest.has_more
+    seen = [s.id for s in first.data] + [s.id for s in rest.data]
+    assert len(set(seen)) == 6
+    assert (await traced.spans.retrieve(seen[0])).id == seen[0]
+    assert (await traced.spans.list(since=first.data[0].started_at + 1)).data == []
+
+
+async def test_send_trace_false__stores_nothing_but_returns_ids(traced: AsyncClient) -> None:
+    """`send_trace=False` keeps a run's spans out of the store; the run still has a trace id."""
+    run_id = await _tool_round_trip(traced, send_trace=False)
+    assert (await traced.spans.list(run_id=run_id)).data == []
+    assert (await traced.spans.list()).data == []
+
+
+async def test_store_content_false__keeps_timings_not_content(traced: AsyncClient) -> None:
+    """`store_content=False` keeps tokens and timings but not what the model saw or said."""
+    run_id = await _tool_round_trip(traced, store_content=False)
+    spans = (await traced.spans.list(run_id=run_id, kind="model")).data
+    assert len(spans) == 2
+    for span in spans:
+        assert span.input is None
+        assert span.output is None
+        assert span.usage is not None
+        assert span.usage["total_tokens"] > 0
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"tags": ["x"] * 10_000}, "tags"),
+        ({"tags": ["x" * 1_000_000]}, "tags[0]"),
+        ({"tags": "prod"}, "tags"),
+        ({"user_id": 5}, "user_id"),
+        ({"session_id": "s" * 300}, "session_id"),
+        ({"send_trace": "no"}, "send_trace"),
+    ],
+)
+async def test_trace_fields__bad_values_are_400s(
+    traced: AsyncClient, body: dict[str, object], param: str
+) -> None:
+    """Oversized or mistyped trace fields are refused, naming the field; nothing is created."""
+    assistant = await traced.assistants.create(model="test")
+    thread = await traced.threads.create()
+    with pytest.raises(BadRequestError) as info:
+        await traced.threads.runs.create(thread.id, assistant_id=assistant.id, extra_body=body)
+    assert info.value.param == param
+    assert param.split("[", maxsplit=1)[0] in info.value.message
+    assert (await traced.threads.runs.list(thread.id)).data == []
+
+
+async def test_reading__malformed_and_unknown_ids(traced: AsyncClient) -> None:
+    """Malformed ids are 400s naming the field and the format; unknown ones 404s."""
+    with pytest.raises(BadRequestError, match="'sp_' followed by 16") as info:
+        await traced.spans.retrieve("span_1")
+    assert info.value.param == "span_id"
+    with pytest.raises(BadRequestError, match="'tr_' followed by 32") as info:
+        await traced.traces.retrieve("tr_xyz")
+    assert info.value.param == "trace_id"
+    with pytest.raises(BadRequestError) as info:
+        await traced.spans.list(trace_id="nope")
+    assert info.value.param == "trace_id"
+    with pytest.raises(BadRequestError) as info:
+        await traced.spans.list(kind="banana")
+    assert info.value.param == "kind"
+    with pytest.raises(NotFoundError):
+        await traced.spans.retrieve("sp_0123456789abcdef")
+    with pytest.raises(NotFoundError):
+        await traced.traces.retrieve("tr_" + "0" * 32)
+
+
+async def test_spans__scoped_by_project(traced: AsyncClient) -> None:
+    """Another project sees none of this project's spans or traces (404, empty lists)."""
+    run_id = await _tool_round_trip(traced)
+    span = (await traced.spans.list(run_id=run_id, kind="run")).data[0]
+    other = traced.for_project("other")
+    assert (await other.spans.list()).data == []
+    with pytest.raises(NotFoundError):
+        await other.spans.retrieve(span.id)
+    with pytest.raises(NotFoundError):
+        await other.traces.retrieve(span.trace_id)
+
+
+async def test_unknown_parent__is_accepted_as_a_root(traced: AsyncClient) -> None:
+    """A span whose parent lives elsewhere is stored and shown as a root of its trace."""
+    store = await traced.store()
+    await store.spans.write(
+        [
+            SpanRecord(
+                id="sp_00000000000000aa",
+                project="default",
+                trace_id="tr_" + "1" * 32,
+                parent_span_id="sp_ffffffffffffffff",
+                kind="completion",
+                name="chat test",
+                status="completed",
+                started_at=1.0,
+                ended_at=2.0,
+            )
+        ]
+    )
+    trace = await traced.traces.retrieve("tr_" + "1" * 32)
+    assert [s["id"] for s in trace.spans] == ["sp_00000000000000aa"]
+    assert trace.duration_ms == 1000.0
+
+
+async def test_full_queue__drops_spans_with_a_counter_never_blocks(
+    database_url: str,
+) -> None:
+    """A full span buffer drops new spans (counted, warned); the run completes regardless."""
+    async with AsyncClient(
+        database_url=database_url, poll_seconds=0.05, trace_queue_size=1, trace_flush_seconds=5
+    ) as client:
+        with anyio.fail_after(10):
+            await _tool_round_trip(client)
+        tracer = await client._ctx.tracer()
+        assert tracer.dropped >= 1
+        assert len((await client.spans.list()).data) == 1
