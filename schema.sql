@@ -241,3 +241,13 @@ CREATE TABLE threads (
 	UNIQUE (id)
 );
 CREATE INDEX ix_threads_project_seq ON threads (project, seq);
+
+CREATE TABLE workers (
+	id VARCHAR NOT NULL,
+	host VARCHAR NOT NULL,
+	pid INTEGER NOT NULL,
+	started VARCHAR NOT NULL,
+	registered_at INTEGER NOT NULL,
+	PRIMARY KEY (id)
+);
+CREATE INDEX ix_workers_host ON workers (host);

@@ -7,8 +7,9 @@
 - heartbeat: renews the leases of held runs on the database clock; a run missing from the answer
   was taken from this worker (its task is cancelled, nothing is written); a run now `cancelling`
   is told to stop;
-- sweeper: re-queues runs whose worker vanished (lease lapsed), fails them once their attempt
-  budget is spent, finishes cancels nobody holds, expires runs past `expires_at`;
+- sweeper: re-queues runs whose worker vanished (lease lapsed, or at once when that worker ran
+  on this host and its process is proven gone: see `store/workers.py`), fails them once their
+  attempt budget is spent, finishes cancels nobody holds, expires runs past `expires_at`;
 - graceful stop: stop claiming, let in-flight runs finish for `stop_grace_seconds`, then release
   the rest to the queue for another worker.
 
@@ -39,6 +40,7 @@ from store.fused import Claim
 from store.log import get_logger
 from store.notify import QUEUE
 from store.store import Store
+from store.workers import this_process
 
 log = get_logger("assistants.worker")
 # A run in one of these states, missing from a heartbeat's answer, was given to another worker.
@@ -72,6 +74,7 @@ class Worker:
         # the same name: leases and guarded writes are keyed by it.
         self.name = worker_id or socket.gethostname()
         self.worker_id = f"{self.name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.process = this_process()
         self.router = router or ProviderRouter(settings)
         # The spans' background writer: the embedding client's, else this worker's own.
         self._own_tracer = tracer is None
@@ -96,6 +99,7 @@ class Worker:
         self._stopped = anyio.Event()
         self._wake = anyio.Event()
         unsubscribe = self.store.notifier.subscribe(self._on_notify)
+        registered = await self._register()
         log.info("worker_started", worker=self.name, worker_id=self.worker_id)
         try:
             async with anyio.create_task_group() as tg:
@@ -115,8 +119,28 @@ class Worker:
             unsubscribe()
             with anyio.CancelScope(shield=True):
                 await self.router.aclose()
+                if registered:
+                    await self._unregister()
             self._stopped.set()
             log.info("worker_stopped", worker_id=self.worker_id)
+
+    async def _register(self) -> bool:
+        """Record this worker's process, so that once it is gone a worker of this host takes
+        its runs back at once; without it (no `/proc`, or the write failed) leases still do."""
+        if self.process is None:
+            return False
+        try:
+            await self.store.workers.register(self.worker_id, self.process)
+        except Exception:
+            log.exception("worker_register_failed", worker_id=self.worker_id)
+            return False
+        return True
+
+    async def _unregister(self) -> None:
+        try:
+            await self.store.workers.unregister(self.worker_id)
+        except Exception:
+            log.exception("worker_unregister_failed", worker_id=self.worker_id)
 
     async def stop(self) -> None:
         """Stop claiming, let in-flight runs finish within the grace period, release the rest."""
@@ -379,7 +403,12 @@ class Worker:
             await anyio.sleep(self.settings.sweep_seconds)
 
     async def sweep(self) -> None:
-        """One pass: lapsed leases (re-queue, fail, or finish a cancel) and overdue runs."""
+        """One pass: lapsed leases (re-queue, fail, or finish a cancel) and overdue runs. The
+        leases of this host's workers whose process is gone end first: their runs come back now.
+        """
+        if self.process is not None:
+            for dead in await self.store.workers.end_dead_leases(self.process):
+                log.warning("worker_gone", lost_worker=dead)
         for row in await self.store.lapsed_runs():
             run_id, status = row["id"], row["status"]
             if status == RunStatus.CANCELLING:

@@ -15,6 +15,7 @@ from store.notify import Notifier
 from store.postgres import PostgresDatabase
 from store.prompts import PromptPart
 from store.spans import SpanPart
+from store.workers import WorkerPart
 
 log = get_logger("assistants.store")
 
@@ -27,6 +28,7 @@ class Store(ExecutionMixin):
     def __init__(self, db: Database, notifier: Notifier | None = None) -> None:
         super().__init__(db, notifier)
         self.spans = SpanPart(db)
+        self.workers = WorkerPart(db)
         self._listening = False
         self.prompts = PromptPart(db)
 

@@ -344,3 +344,20 @@ class SpanRow(Base, table=True):
     assistant_id: str | None = None
     input: str | None = Field(default=None, sa_column=Column(Text))
     output: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class WorkerRow(Base, table=True):
+    """A worker that is running (or was, until its process died without a word): which process
+    holds the runs leased to `id`, so a worker on the same host can prove that process gone and
+    take its runs back without waiting for their leases."""
+
+    __tablename__ = "workers"
+    __table_args__ = (Index("ix_workers_host", "host"),)
+
+    id: str = Field(primary_key=True)
+    # The host's identity: its name, boot id and pid namespace (one pid space, one process list).
+    host: str
+    pid: int
+    # The process's start time (clock ticks after boot), so a reused pid is not taken for it.
+    started: str
+    registered_at: int
