@@ -16,6 +16,7 @@ from assistants.resources._base import ClientContext
 from assistants.resources.assistants import AsyncAssistants
 from assistants.resources.chat import AsyncChat
 from assistants.resources.models import AsyncModels
+from assistants.resources.prompts import AsyncPrompts
 from assistants.resources.spans import AsyncSpans, AsyncTraces
 from assistants.resources.threads import AsyncThreads
 from runtime.completions import Completions
@@ -184,6 +185,7 @@ class AsyncClient:
         self.chat = AsyncChat(self._ctx)
         self.spans = AsyncSpans(self._ctx)
         self.traces = AsyncTraces(self._ctx)
+        self.prompts = AsyncPrompts(self._ctx)
         self._tg: TaskGroup | None = None
         self._tg_cm: Any = None
 
@@ -209,6 +211,7 @@ class AsyncClient:
         view.chat = AsyncChat(ctx)
         view.spans = AsyncSpans(ctx)
         view.traces = AsyncTraces(ctx)
+        view.prompts = AsyncPrompts(ctx)
         view._tg = None
         view._tg_cm = None
         return view

@@ -27,6 +27,7 @@ from assistants.resources.assistants import AsyncAssistants
 from assistants.resources.chat import AsyncChat, AsyncChatCompletions
 from assistants.resources.messages import AsyncMessages
 from assistants.resources.models import AsyncModels
+from assistants.resources.prompts import AsyncPromptLabels, AsyncPrompts, AsyncPromptVersions
 from assistants.resources.runs import AsyncRuns
 from assistants.resources.spans import AsyncSpans, AsyncTraces
 from assistants.resources.steps import AsyncSteps
@@ -35,6 +36,14 @@ from assistants.streaming.completions import CompletionStream
 from assistants.streaming.manager import AssistantStreamManager, EventStream
 from assistants.tools import FunctionTool
 from store.completion_types import ChatCompletion
+from store.prompt_types import (
+    Prompt,
+    PromptDeleted,
+    PromptLabel,
+    PromptLabelDeleted,
+    PromptLabelList,
+    PromptVersion,
+)
 from store.spans import Span, Trace
 from store.types import (
     Assistant,
@@ -1771,6 +1780,270 @@ class Traces(SyncResource[AsyncTraces]):
             partial(
                 self._target.retrieve,
                 trace_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+
+class PromptVersions(SyncResource[AsyncPromptVersions]):
+    def create(
+        self,
+        name: str,
+        *,
+        messages: Iterable[Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
+        instructions: str | NotGiven | None = NOT_GIVEN,
+        model: str | NotGiven | None = NOT_GIVEN,
+        temperature: float | NotGiven | None = NOT_GIVEN,
+        top_p: float | NotGiven | None = NOT_GIVEN,
+        max_tokens: int | NotGiven | None = NOT_GIVEN,
+        stop: str | Sequence[str] | NotGiven | None = NOT_GIVEN,
+        response_format: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        tools: Iterable[Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
+        tool_choice: str | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        commit_message: str | NotGiven | None = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> PromptVersion:
+        """Add the prompt's next version (numbered 1, 2, 3...; versions never change).
+
+        The template is `messages` (chat messages whose content may hold `{{variables}}`) or
+        `instructions` (text), exactly one of them.
+        """
+        return self._portal.call(
+            partial(
+                self._target.create,
+                name,
+                messages=messages,
+                instructions=instructions,
+                model=model,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stop=stop,
+                response_format=response_format,
+                tools=tools,
+                tool_choice=tool_choice,
+                commit_message=commit_message,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+    def list(
+        self,
+        name: str,
+        *,
+        after: str | NotGiven = NOT_GIVEN,
+        before: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        order: Literal["asc", "desc"] | NotGiven = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> SyncCursorPage[PromptVersion]:
+        """List the prompt's versions, newest first: await for one page, or iterate them all."""
+        return pages(
+            self._portal,
+            self._target.list(
+                name,
+                after=after,
+                before=before,
+                limit=limit,
+                order=order,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+
+class PromptLabels(SyncResource[AsyncPromptLabels]):
+    def set(
+        self,
+        name: str,
+        *,
+        label: str,
+        version: int,
+        expected_version: int | NotGiven | None = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> PromptLabel:
+        """Point `label` at `version` (creating the label if needed).
+
+        With `expected_version`, the move happens only if the label still points there; if it
+        moved meanwhile, a 400 (`code="label_moved"`) says where it points now.
+        """
+        return self._portal.call(
+            partial(
+                self._target.set,
+                name,
+                label=label,
+                version=version,
+                expected_version=expected_version,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+    def delete(
+        self,
+        name: str,
+        *,
+        label: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> PromptLabelDeleted:
+        """Remove a label (its history is kept). Assistants that take their instructions
+        through it fail to start new runs (400) until it is set again."""
+        return self._portal.call(
+            partial(
+                self._target.delete,
+                name,
+                label=label,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+    def list(
+        self,
+        name: str,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> PromptLabelList:
+        """The prompt's labels, each with the version it points at and its history."""
+        return self._portal.call(
+            partial(
+                self._target.list,
+                name,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+
+class Prompts(SyncResource[AsyncPrompts]):
+    def __init__(self, target: AsyncPrompts, portal: BlockingPortal) -> None:
+        super().__init__(target, portal)
+        self.versions: PromptVersions = PromptVersions(target.versions, portal)
+        self.labels: PromptLabels = PromptLabels(target.labels, portal)
+
+    def create(
+        self,
+        *,
+        name: str,
+        description: str | NotGiven | None = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> Prompt:
+        """Create a prompt (a name unique in the project); add versions with `versions.create`."""
+        return self._portal.call(
+            partial(
+                self._target.create,
+                name=name,
+                description=description,
+                metadata=metadata,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+    def list(
+        self,
+        *,
+        after: str | NotGiven = NOT_GIVEN,
+        before: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        order: Literal["asc", "desc"] | NotGiven = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> SyncCursorPage[Prompt]:
+        """List prompts, newest first: await for one page, or iterate them all."""
+        return pages(
+            self._portal,
+            self._target.list(
+                after=after,
+                before=before,
+                limit=limit,
+                order=order,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    def retrieve(
+        self,
+        name: str,
+        *,
+        version: int | NotGiven | None = NOT_GIVEN,
+        label: str | NotGiven | None = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> PromptVersion:
+        """The version `name` resolves to: `version`, or the one `label` points at, or (neither
+        given) the one `prod` points at if that label exists, else the latest. Its `label`
+        field names the label it was reached through."""
+        return self._portal.call(
+            partial(
+                self._target.retrieve,
+                name,
+                version=version,
+                label=label,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+    def delete(
+        self,
+        name: str,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> PromptDeleted:
+        """Delete a prompt with its versions and labels; refused (400) while an assistant takes
+        its instructions from it."""
+        return self._portal.call(
+            partial(
+                self._target.delete,
+                name,
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,

@@ -39,6 +39,9 @@ RESOURCES = [
     ("assistants.resources.chat", "AsyncChat", "Chat"),
     ("assistants.resources.spans", "AsyncSpans", "Spans"),
     ("assistants.resources.spans", "AsyncTraces", "Traces"),
+    ("assistants.resources.prompts", "AsyncPromptVersions", "PromptVersions"),
+    ("assistants.resources.prompts", "AsyncPromptLabels", "PromptLabels"),
+    ("assistants.resources.prompts", "AsyncPrompts", "Prompts"),
 ]
 
 # Async return types and their blocking counterparts (where the counterpart is imported from).

@@ -51,6 +51,8 @@ class PromptVersion(Model):
     tools: list[dict[str, Any]] | None = None
     tool_choice: Any = None
     commit_message: str | None = None
+    label: str | None = None
+    """The label this version was reached through, when it was resolved by one."""
 
 
 class PromptLabelMove(Model):

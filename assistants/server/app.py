@@ -23,6 +23,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistants._client import AsyncClient
+from assistants.server import prompts_routes
 from assistants.server.access_log import AccessLog
 from assistants.server.auth import KeyRing
 from assistants.server.guard import (
@@ -496,6 +497,8 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
         )
 
     add_model_routes(app, view)
+    app.state.caller = view
+    app.include_router(prompts_routes.router)
     return app
 
 

@@ -1,0 +1,100 @@
+"""`/v1/prompts` over HTTP, driven by the unmodified openai SDK's generic request methods:
+the same objects and errors as `client.prompts`, scoped by API key, and never a 409."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conformance.support import serve
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import openai
+
+
+def _post(sdk: openai.OpenAI, path: str, body: dict[str, Any]) -> Any:
+    return sdk.post(path, body=body, cast_to=object)
+
+
+def _get(sdk: openai.OpenAI, path: str, **query: Any) -> Any:
+    return sdk.get(path, options={"params": query}, cast_to=object)
+
+
+def _delete(sdk: openai.OpenAI, path: str) -> Any:
+    return sdk.delete(path, cast_to=object)
+
+
+def test_prompts_over_http__versions_labels_and_errors(tmp_path: Path) -> None:
+    """Create, version, label (with compare-and-set), resolve, list and delete over HTTP; bad
+    input is a 400 or 404 with OpenAI's error body; another key sees nothing."""
+    with serve(tmp_path, worker=False, keys=["sk-a", "sk-b"]) as server:
+        a, b = server.sdk(api_key="sk-a"), server.sdk(api_key="sk-b")
+        created = _post(a, "/prompts", {"name": "greet", "metadata": {"team": "x"}})
+        assert (created["object"], created["name"], created["latest_version"]) == (
+            "prompt",
+            "greet",
+            0,
+        )
+        v1 = _post(a, "/prompts/greet/versions", {"instructions": "Hi {{who}}", "model": "test"})
+        v2 = _post(
+            a,
+            "/prompts/greet/versions",
+            {"messages": [{"role": "system", "content": "Hello {{who}}"}], "commit_message": "m"},
+        )
+        assert (v1["version"], v2["version"], v2["commit_message"]) == (1, 2, "m")
+        label = _post(a, "/prompts/greet/labels", {"label": "prod", "version": 1})
+        assert (label["object"], label["version"]) == ("prompt.label", 1)
+        assert _get(a, "/prompts/greet")["version"] == 1
+        assert _get(a, "/prompts/greet", version=2)["messages"][0]["content"] == "Hello {{who}}"
+        assert _get(a, "/prompts/greet", label="prod")["label"] == "prod"
+        moved = _post(
+            a, "/prompts/greet/labels", {"label": "prod", "version": 2, "expected_version": 1}
+        )
+        assert [(m["from_version"], m["to_version"]) for m in moved["history"]] == [
+            (None, 1),
+            (1, 2),
+        ]
+        with pytest.raises(openai.BadRequestError) as lost:
+            _post(
+                a, "/prompts/greet/labels", {"label": "prod", "version": 1, "expected_version": 1}
+            )
+        assert lost.value.code == "label_moved"
+        assert "points at version 2, not 1" in lost.value.message
+        assert lost.value.status_code == 400
+        versions = _get(a, "/prompts/greet/versions", limit=1)
+        assert ([v["version"] for v in versions["data"]], versions["has_more"]) == ([2], True)
+        assert [p["name"] for p in _get(a, "/prompts")["data"]] == ["greet"]
+        assert [x["label"] for x in _get(a, "/prompts/greet/labels")["data"]] == ["prod"]
+
+        with pytest.raises(openai.BadRequestError) as both:
+            _get(a, "/prompts/greet", version=1, label="prod")
+        assert both.value.param == "label"
+        with pytest.raises(openai.BadRequestError) as bad_version:
+            _get(a, "/prompts/greet", version="two")
+        assert bad_version.value.code == "invalid_type"
+        with pytest.raises(openai.NotFoundError) as unknown:
+            _get(a, "/prompts/greet", label="canary")
+        assert unknown.value.body == {
+            "message": "No label 'canary' found for prompt 'greet'.",
+            "type": "invalid_request_error",
+            "param": "label",
+            "code": None,
+        }
+        with pytest.raises(openai.BadRequestError) as extra:
+            _post(a, "/prompts/greet/labels", {"label": "prod", "version": 1, "force": True})
+        assert extra.value.code == "unknown_parameter"
+        with pytest.raises(openai.BadRequestError) as exists:
+            _post(a, "/prompts", {"name": "greet"})
+        assert exists.value.code == "prompt_exists"
+        with pytest.raises(openai.NotFoundError):
+            _get(b, "/prompts/greet")
+        assert _get(b, "/prompts")["data"] == []
+
+        assert _delete(a, "/prompts/greet/labels/prod")["deleted"] is True
+        assert _delete(a, "/prompts/greet")["deleted"] is True
+        with pytest.raises(openai.NotFoundError):
+            _get(a, "/prompts/greet")
