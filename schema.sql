@@ -40,6 +40,7 @@ CREATE TABLE messages (
 	attachments TEXT,
 	metadata TEXT,
 	PRIMARY KEY (seq),
+	CONSTRAINT ck_messages_status CHECK (status IN ('in_progress', 'incomplete', 'completed')),
 	UNIQUE (id)
 );
 CREATE INDEX ix_messages_run_seq ON messages (run_id, seq);
@@ -132,6 +133,7 @@ CREATE TABLE run_steps (
 	usage TEXT,
 	extensions TEXT,
 	PRIMARY KEY (seq),
+	CONSTRAINT ck_run_steps_status CHECK (status IN ('in_progress', 'cancelled', 'failed', 'completed', 'expired')),
 	UNIQUE (id)
 );
 CREATE INDEX ix_run_steps_run_seq ON run_steps (run_id, seq);
@@ -174,6 +176,7 @@ CREATE TABLE runs (
 	event_seq INTEGER DEFAULT '0' NOT NULL,
 	followers INTEGER DEFAULT '0' NOT NULL,
 	PRIMARY KEY (seq),
+	CONSTRAINT ck_runs_status CHECK (status IN ('queued', 'in_progress', 'requires_action', 'cancelling', 'cancelled', 'failed', 'completed', 'incomplete', 'expired')),
 	UNIQUE (id)
 );
 CREATE INDEX ix_runs_expiring ON runs (expires_at) WHERE status IN ('queued', 'in_progress', 'requires_action', 'cancelling');

@@ -46,6 +46,7 @@ import structlog
 from assistants import AsyncClient
 from runtime.context import assemble, read_context
 from store.rows import MESSAGE_COLUMNS
+from store.statuses import RunStatus
 from store.store import Store
 
 TEXT = "word " * 40  # about 50 tokens, 54 with the message overhead
@@ -127,7 +128,10 @@ async def bench(url: str, lengths: list[int], iterations: int) -> None:
                       f"{w50 / p50:>12.1f}x")  # fmt: skip
                 await client.threads.runs.cancel(run.id, thread_id=threads[n])
                 await store.end_run(
-                    run.id, to="cancelled", allowed=("cancelling",), worker_id="bench"
+                    run.id,
+                    to=RunStatus.CANCELLED,
+                    allowed=(RunStatus.CANCELLING,),
+                    worker_id="bench",
                 )
             print(f"{'':<24}{'ratio':>9}{firsts[-1] / firsts[0]:>10.2f}x  "
                   f"({lengths[-1]:,} vs {lengths[0]:,} messages)")  # fmt: skip

@@ -63,6 +63,7 @@ from benchmarks.scale import (
     queue_runs,
     wait_until,
 )
+from store.statuses import RunStatus
 
 PARTS = ("sqlite", "postgres", "claim", "limit")
 
@@ -171,7 +172,10 @@ async def _claim_costs(url: str, queue: int, projects: int, claims: int) -> list
             held.append(run["id"])
             if len(held) > 10:
                 await store.end_run(
-                    held.pop(0), to="cancelled", allowed=("in_progress",), worker_id="bench-claim"
+                    held.pop(0),
+                    to=RunStatus.CANCELLED,
+                    allowed=(RunStatus.IN_PROGRESS,),
+                    worker_id="bench-claim",
                 )
     return samples[10:]  # the first ones prepare statements
 

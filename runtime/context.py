@@ -24,6 +24,7 @@ from runtime.providers.testmodel import estimate_tokens
 from store.context import context_page_limit
 from store.db import Row
 from store.rows import loads
+from store.statuses import StepStatus
 from store.store import Store
 
 MODEL_CONTEXT_TOKENS = 128_000
@@ -100,7 +101,7 @@ def _compose(
 
     own: list[ChatMessage] = []
     for step in steps:
-        if step["status"] != "completed":
+        if step["status"] != StepStatus.COMPLETED:
             continue
         details = loads(step["step_details"])
         if details["type"] == "message_creation":

@@ -177,8 +177,8 @@ async def submit_tool_outputs(
         thread_id,
         run_id,
         outputs,
-        paused=RunStatus.REQUIRES_ACTION.value,
-        resumed=RunStatus.QUEUED.value,
+        paused=RunStatus.REQUIRES_ACTION,
+        resumed=RunStatus.QUEUED,
     )
 
 

@@ -33,7 +33,7 @@ from runtime.providers.base import (
 )
 from runtime.providers.router import ProviderRouter, Route
 from runtime.settings import Settings
-from runtime.states import RunStatus
+from runtime.states import RunStatus, StepStatus
 from runtime.tracing import RunTrace, Tracer
 from store import ids
 from store.db import Row
@@ -342,7 +342,7 @@ class Executor:
         tools = [t for t in loads(run["tools"]) if t.get("type") == "function"]
         tool_choice = loads(run["tool_choice"]) or "auto"
         if tool_choice != "none" and any(
-            s["type"] == "tool_calls" and s["status"] == "completed" for s in steps
+            s["type"] == "tool_calls" and s["status"] == StepStatus.COMPLETED for s in steps
         ):
             tool_choice = "auto"  # "required" or a named function forces the first call only
         if stop.reason is not None:
@@ -507,7 +507,7 @@ class Executor:
         )
         log.info(
             "run_finished",
-            status="incomplete" if hit_budget else "completed",
+            status=(RunStatus.INCOMPLETE if hit_budget else RunStatus.COMPLETED).value,
             duration_ms=round((time.monotonic() - started) * 1000, 1),  # this execution
             prompt_tokens=usage["prompt_tokens"],
             completion_tokens=usage["completion_tokens"],
@@ -578,7 +578,7 @@ class Executor:
         run_usage: dict[str, int],
         ext: dict[str, Any],
         incomplete_reason: str | None = None,
-        end_run: str | None = None,
+        end_run: RunStatus | None = None,
         incomplete_details: dict[str, Any] | None = None,
         run_extensions: dict[str, Any] | None = None,
         successor: Claim | None = None,

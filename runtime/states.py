@@ -1,4 +1,4 @@
-"""Run and run-step statuses and the one table of allowed transitions (CONTRACT §4).
+"""The one table of allowed run transitions (CONTRACT §4), over `store.statuses`' vocabulary.
 
 Every module that changes a status asks this table for the statuses it may change from, and the
 store turns that into a compare-and-set `UPDATE ... WHERE status IN (...)`: zero rows means the
@@ -7,36 +7,26 @@ move was not allowed (someone else moved the run first), never a silent overwrit
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Final
 
+from store.statuses import ACTIVE_RUN, POLL_STOP, TERMINAL_RUN, RunStatus, StepStatus
 
-class RunStatus(StrEnum):
-    QUEUED = "queued"  # waiting for a worker to claim it
-    IN_PROGRESS = "in_progress"  # held by one worker, which is calling the model
-    REQUIRES_ACTION = "requires_action"  # paused for tool outputs; no worker holds it
-    CANCELLING = "cancelling"  # cancel requested while a worker holds it
-    CANCELLED = "cancelled"  # terminal: cancelled
-    FAILED = "failed"  # terminal: model or server error, `last_error` says which
-    COMPLETED = "completed"  # terminal: the model finished with a message
-    INCOMPLETE = "incomplete"  # terminal: a token budget ran out
-    EXPIRED = "expired"  # terminal: `expires_at` passed first
-
-
-class StepStatus(StrEnum):
-    IN_PROGRESS = "in_progress"  # the model call or the tool round trip is under way
-    CANCELLED = "cancelled"  # the run was cancelled while this step was open
-    FAILED = "failed"  # the run failed while this step was open
-    COMPLETED = "completed"  # the step finished (for tool calls: outputs submitted)
-    EXPIRED = "expired"  # the run expired while this step was open
-
+__all__ = [
+    "ACTIVE",
+    "POLL_STOP",
+    "TERMINAL",
+    "TRANSITIONS",
+    "RunStatus",
+    "StepStatus",
+    "can_transition",
+    "is_terminal",
+    "sources",
+]
 
 R = RunStatus
 
-TERMINAL: Final = frozenset({R.CANCELLED, R.FAILED, R.COMPLETED, R.INCOMPLETE, R.EXPIRED})
-ACTIVE: Final = frozenset({R.QUEUED, R.IN_PROGRESS, R.REQUIRES_ACTION, R.CANCELLING})
-# Statuses at which both SDKs' pollers stop (CONTRACT §5).
-POLL_STOP: Final = frozenset(TERMINAL | {R.REQUIRES_ACTION})
+TERMINAL: Final = TERMINAL_RUN
+ACTIVE: Final = ACTIVE_RUN
 
 TRANSITIONS: Final[frozenset[tuple[RunStatus, RunStatus]]] = frozenset(
     {
@@ -87,10 +77,10 @@ def can_transition(source: RunStatus | str, target: RunStatus | str) -> bool:
     return (RunStatus(source), RunStatus(target)) in TRANSITIONS
 
 
-def sources(target: RunStatus | str) -> tuple[str, ...]:
+def sources(target: RunStatus | str) -> tuple[RunStatus, ...]:
     """The statuses a run may move to `target` from, sorted: the store's `status IN (...)`."""
     goal = RunStatus(target)
-    return tuple(sorted(s.value for s, t in TRANSITIONS if t is goal))
+    return tuple(sorted(s for s, t in TRANSITIONS if t is goal))
 
 
 def is_terminal(status: RunStatus | str) -> bool:

@@ -17,7 +17,7 @@ from store.errors import BadRequestError, DatabaseUnavailableError
 from store.log import get_logger
 from store.notify import QUEUE, Notifier
 from store.rows import dumps_logged, loads, render_snapshot
-from store.statuses import ACTIVE_SQL
+from store.statuses import ACTIVE_SQL, POLL_STOP
 from store.types import ListPage, Model, RunEvent
 
 M = TypeVar("M", bound=Model)
@@ -31,11 +31,8 @@ PROCESS_TOKEN = f"{os.getpid()}-{secrets.token_hex(4)}"
 # would otherwise wake for every event of every run.
 RUNS_CHANNEL = "assistants"
 WORK_CHANNEL = "assistants_work"
-POLLER_EVENTS = frozenset(
-    f"thread.run.{status}"
-    for status in ("requires_action", "completed", "incomplete", "failed", "cancelled", "expired")
-)
-"""A run's stops: what pollers wait for (`runtime.states.POLL_STOP`), always announced. Other
+POLLER_EVENTS = frozenset(f"thread.run.{status.value}" for status in POLL_STOP)
+"""A run's stops: what pollers wait for (`POLL_STOP`), always announced. Other
 appends are announced only while a stream in another process follows the run (`followers`):
 each NOTIFY costs every listening backend a wake-up, and Postgres serialises notifying commits."""
 

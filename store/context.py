@@ -13,6 +13,7 @@ a page holds, in Python and (the first page) in SQL.
 from __future__ import annotations
 
 from store.rows import MESSAGE_COLUMNS, STEP_COLUMNS, loads
+from store.statuses import MessageStatus, sql_is
 
 CONTEXT_PAGE = 20
 """Earlier messages in the first page of a prompt's history."""
@@ -23,7 +24,7 @@ CONTEXT_PAGE_MAX = 100
 STEPS_SQL = f"SELECT {STEP_COLUMNS}, seq FROM run_steps WHERE run_id = {{run_id}}"
 """The run's steps, with `seq` (`{run_id}`: a SQL expression)."""
 
-_FINISHED = "status != 'in_progress'"
+_FINISHED = f"status != {sql_is(MessageStatus.IN_PROGRESS)}"
 
 
 def context_limit(truncation_strategy: str | None) -> int | None:

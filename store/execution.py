@@ -33,7 +33,10 @@ from store.rows import (
     run_dict,
     step_dict,
 )
-from store.runs import in_list
+from store.statuses import HELD_RUN, sql_in, sql_is
+from store.statuses import MessageStatus as M
+from store.statuses import RunStatus as R
+from store.statuses import StepStatus as S
 from store.types import RunEvent
 
 
@@ -70,9 +73,9 @@ class ExecutionMixin(FusedMixin):
             return claimed
         async with self.db.transaction() as tx:
             rows = await tx.fetch(
-                "UPDATE runs SET status = 'in_progress', worker_id = :worker_id, "
+                f"UPDATE runs SET status = {sql_is(R.IN_PROGRESS)}, worker_id = :worker_id, "
                 "lease_expires_at = {now} + :lease, started_at = COALESCE(started_at, :t) "
-                f"WHERE seq IN ({pick_sql('sqlite', claim)}) AND status = 'queued' "
+                f"WHERE seq IN ({pick_sql('sqlite', claim)}) AND status = {sql_is(R.QUEUED)} "
                 f"RETURNING {RUN_COLUMNS}",
                 claim.params(),
             )
@@ -152,8 +155,8 @@ class ExecutionMixin(FusedMixin):
         run_id: str,
         worker_id: str,
         *,
-        to: str,
-        allowed: Sequence[str],
+        to: R,
+        allowed: Sequence[R],
         interrupted: bool = False,
     ) -> bool:
         """Hand a held run back to the queue: open work is discarded. A graceful stop releases
@@ -164,9 +167,9 @@ class ExecutionMixin(FusedMixin):
         async with self.db.transaction() as tx:
             events = await self._discard_open_work(tx, run_id, reason=reason)
             row = await tx.fetchrow(
-                f"UPDATE runs SET status = '{to}', worker_id = NULL, "
+                f"UPDATE runs SET status = {sql_is(to)}, worker_id = NULL, "
                 f"lease_expires_at = NULL{spend} "
-                f"WHERE id = :id AND worker_id = :worker_id AND status IN {in_list(allowed)} "
+                f"WHERE id = :id AND worker_id = :worker_id AND status IN {sql_in(allowed)} "
                 f"RETURNING {RUN_COLUMNS}",
                 {"id": run_id, "worker_id": worker_id},
             )
@@ -186,16 +189,17 @@ class ExecutionMixin(FusedMixin):
         t = now()
         events: list[Event] = []
         for m in await tx.fetch(
-            "UPDATE messages SET status = 'incomplete', incomplete_at = :t, "
-            "incomplete_details = :details WHERE run_id = :run_id AND status = 'in_progress' "
-            f"RETURNING {MESSAGE_COLUMNS}",
+            f"UPDATE messages SET status = {sql_is(M.INCOMPLETE)}, incomplete_at = :t, "
+            "incomplete_details = :details WHERE run_id = :run_id "
+            f"AND status = {sql_is(M.IN_PROGRESS)} RETURNING {MESSAGE_COLUMNS}",
             {"t": t, "details": dumps({"reason": "run_failed"}), "run_id": run_id},
         ):
             events.append(("thread.message.incomplete", message_dict(m)))
             await tx.execute("DELETE FROM messages WHERE id = :id", {"id": m["id"]})
         for s in await tx.fetch(
-            "UPDATE run_steps SET status = 'failed', failed_at = :t, last_error = :err "
-            f"WHERE run_id = :run_id AND status = 'in_progress' RETURNING {STEP_COLUMNS}",
+            f"UPDATE run_steps SET status = {sql_is(S.FAILED)}, failed_at = :t, last_error = :err "
+            f"WHERE run_id = :run_id AND status = {sql_is(S.IN_PROGRESS)} "
+            f"RETURNING {STEP_COLUMNS}",
             {"t": t, "run_id": run_id, "err": dumps({"code": "server_error", "message": reason})},
         ):
             events.append(("thread.run.step.failed", step_dict(s)))
@@ -210,7 +214,7 @@ class ExecutionMixin(FusedMixin):
         run_id: str,
         worker_id: str,
         events: Sequence[Event],
-        statuses: Sequence[str] = ("in_progress",),
+        statuses: Sequence[R] = (R.IN_PROGRESS,),
         prepublished: int = 0,
     ) -> int:
         """Append events only if `worker_id` still holds the run (in one of `statuses`); on
@@ -220,7 +224,7 @@ class ExecutionMixin(FusedMixin):
                 tx,
                 run_id,
                 events,
-                guard=f" AND worker_id = :worker_id AND status IN {in_list(statuses)}",
+                guard=f" AND worker_id = :worker_id AND status IN {sql_in(statuses)}",
                 params={"worker_id": worker_id},
                 prepublished=prepublished,
             )
@@ -230,7 +234,7 @@ class ExecutionMixin(FusedMixin):
         assert tx is not None
         row = await tx.fetchrow(
             "UPDATE runs SET event_seq = event_seq + :n WHERE id = :id AND worker_id = :worker_id "
-            f"AND status IN {in_list(statuses)} RETURNING event_seq",
+            f"AND status IN {sql_in(statuses)} RETURNING event_seq",
             {"n": len(events), "id": run_id, "worker_id": worker_id},
         )
         if row is None:
@@ -312,8 +316,8 @@ class ExecutionMixin(FusedMixin):
             step = await tx.fetchrow(
                 "INSERT INTO run_steps (id, project, run_id, thread_id, assistant_id, created_at, "
                 "type, status, step_details, metadata, extensions) VALUES (:id, :project, :run_id, "
-                ":thread_id, :assistant_id, :t, :type, 'in_progress', :details, '{}', :ext) "
-                f"RETURNING {STEP_COLUMNS}",
+                f":thread_id, :assistant_id, :t, :type, {sql_is(S.IN_PROGRESS)}, :details, "
+                f"'{{}}', :ext) RETURNING {STEP_COLUMNS}",
                 {
                     **base,
                     "project": project,
@@ -333,8 +337,8 @@ class ExecutionMixin(FusedMixin):
                 msg = await tx.fetchrow(
                     "INSERT INTO messages (id, project, thread_id, created_at, status, role, "
                     "content, assistant_id, run_id, metadata) VALUES (:id, :project, :thread_id, "
-                    ":t, 'in_progress', 'assistant', '[]', :assistant_id, :run_id, '{}') "
-                    f"RETURNING {MESSAGE_COLUMNS}",
+                    f":t, {sql_is(M.IN_PROGRESS)}, 'assistant', '[]', :assistant_id, :run_id, "
+                    f"'{{}}') RETURNING {MESSAGE_COLUMNS}",
                     {**base, "project": project, "id": message_id},
                 )
                 assert msg is not None
@@ -359,8 +363,8 @@ class ExecutionMixin(FusedMixin):
         step_extensions: dict[str, Any] | None,
         pending: Sequence[Event] = (),
         incomplete_reason: str | None = None,
-        end_run: str | None = None,
-        end_allowed: Sequence[str] = ("in_progress",),
+        end_run: R | None = None,
+        end_allowed: Sequence[R] = (R.IN_PROGRESS,),
         incomplete_details: dict[str, Any] | None = None,
         run_extensions: dict[str, Any] | None = None,
         successor: Claim | None = None,
@@ -373,14 +377,17 @@ class ExecutionMixin(FusedMixin):
         """
         t = now()
         if incomplete_reason is None:
-            message_sets = "status = 'completed', completed_at = :t, content = :c"
+            message_sets = f"status = {sql_is(M.COMPLETED)}, completed_at = :t, content = :c"
             event = "thread.message.completed"
         else:
             message_sets = (
-                "status = 'incomplete', incomplete_at = :t, content = :c, incomplete_details = :d"
+                f"status = {sql_is(M.INCOMPLETE)}, incomplete_at = :t, content = :c, "
+                "incomplete_details = :d"
             )
             event = "thread.message.incomplete"
-        step_sets = "status = 'completed', completed_at = :t, usage = :u, extensions = :ext"
+        step_sets = (
+            f"status = {sql_is(S.COMPLETED)}, completed_at = :t, usage = :u, extensions = :ext"
+        )
         values = {
             "t": t,
             "c": dumps(content),
@@ -472,8 +479,8 @@ class ExecutionMixin(FusedMixin):
         run_usage: dict[str, int] | None,
         step_extensions: dict[str, Any] | None,
         pending: Sequence[Event] = (),
-        paused: str,
-        allowed: Sequence[str],
+        paused: R,
+        allowed: Sequence[R],
         run_extensions: dict[str, Any] | None = None,
         successor: Claim | None = None,
     ) -> None:
@@ -534,10 +541,10 @@ class ExecutionMixin(FusedMixin):
                     tx, run_id, worker_id, pending, prepublished=len(pending)
                 )
             row = await tx.fetchrow(
-                f"UPDATE runs SET status = '{paused}', required_action = :ra, usage = :u, "
+                f"UPDATE runs SET status = {sql_is(paused)}, required_action = :ra, usage = :u, "
                 "extensions = COALESCE(:ext, extensions), "
                 "worker_id = NULL, lease_expires_at = NULL WHERE id = :id AND worker_id = :w "
-                f"AND status IN {in_list(allowed)} RETURNING {RUN_COLUMNS}",
+                f"AND status IN {sql_in(allowed)} RETURNING {RUN_COLUMNS}",
                 {
                     "ra": dumps(required),
                     "u": dumps(run_usage),
@@ -555,8 +562,8 @@ class ExecutionMixin(FusedMixin):
         self,
         run_id: str,
         *,
-        to: str,
-        allowed: Sequence[str],
+        to: R,
+        allowed: Sequence[R],
         worker_id: str | None = None,
         usage: dict[str, int] | None = None,
         last_error: dict[str, str] | None = None,
@@ -585,7 +592,8 @@ class ExecutionMixin(FusedMixin):
         async with self.db.transaction() as tx:
             if partial is not None:
                 await tx.execute(
-                    "UPDATE messages SET content = :c WHERE id = :id AND status = 'in_progress'",
+                    "UPDATE messages SET content = :c "
+                    f"WHERE id = :id AND status = {sql_is(M.IN_PROGRESS)}",
                     {"c": dumps(partial[1]), "id": partial[0]},
                 )
             if pending and worker_id is not None:
@@ -595,7 +603,7 @@ class ExecutionMixin(FusedMixin):
                         run_id,
                         worker_id,
                         pending,
-                        statuses=("in_progress", "cancelling"),
+                        statuses=tuple(HELD_RUN),
                         prepublished=len(pending),
                     )
             ended = await self._end_run(
@@ -620,14 +628,14 @@ class ExecutionMixin(FusedMixin):
         )
         return rows
 
-    async def requeue_lapsed(self, run_id: str, *, to: str, allowed: Sequence[str]) -> bool:
+    async def requeue_lapsed(self, run_id: str, *, to: R, allowed: Sequence[R]) -> bool:
         """Give a run whose worker vanished back to the queue, discarding its open work."""
         async with self.db.transaction() as tx:
             row = await tx.fetchrow(
-                f"UPDATE runs SET status = '{to}', worker_id = NULL, lease_expires_at = NULL, "
-                "attempts = attempts + 1 "
+                f"UPDATE runs SET status = {sql_is(to)}, worker_id = NULL, "
+                "lease_expires_at = NULL, attempts = attempts + 1 "
                 "WHERE id = :id AND worker_id IS NOT NULL AND lease_expires_at < {now} "
-                f"AND status IN {in_list(allowed)} RETURNING {RUN_COLUMNS}",
+                f"AND status IN {sql_in(allowed)} RETURNING {RUN_COLUMNS}",
                 {"id": run_id},
             )
             if row is None:
@@ -652,7 +660,9 @@ class ExecutionMixin(FusedMixin):
         return [r["id"] for r in rows]
 
     async def queued_count(self) -> int:
-        row = await self.db.fetchrow("SELECT count(*) AS n FROM runs WHERE status = 'queued'")
+        row = await self.db.fetchrow(
+            f"SELECT count(*) AS n FROM runs WHERE status = {sql_is(R.QUEUED)}"
+        )
         return 0 if row is None else int(row["n"])
 
     async def run_row(self, run_id: str) -> Row | None:

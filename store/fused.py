@@ -33,7 +33,11 @@ from store.base import PROCESS_TOKEN, RUNS_CHANNEL, Logged, now
 from store.context import STEPS_SQL, context_messages_sql, context_page_limit_sql
 from store.db import Row
 from store.rows import RUN_COLUMNS, dumps, loads, snapshot_sql
-from store.runs import RunsMixin, in_list
+from store.runs import RunsMixin
+from store.statuses import MessageStatus as M
+from store.statuses import RunStatus as R
+from store.statuses import StepStatus as S
+from store.statuses import sql_in, sql_is
 
 Event = tuple[str, dict[str, Any]]
 
@@ -88,12 +92,13 @@ _SLACK = 8
 # The projects that have queued runs, in order: one index probe each (a skip scan of
 # `ix_runs_queued_project`), never a scan of the queue.
 _QUEUED_PROJECTS = (
-    "qp(project) AS (SELECT (SELECT project FROM runs WHERE status = 'queued' "
+    f"qp(project) AS (SELECT (SELECT project FROM runs WHERE status = {sql_is(R.QUEUED)} "
     "ORDER BY project LIMIT 1) UNION ALL SELECT (SELECT n.project FROM runs AS n "
-    "WHERE n.status = 'queued' AND n.project > qp.project ORDER BY n.project LIMIT 1) "
+    f"WHERE n.status = {sql_is(R.QUEUED)} AND n.project > qp.project "
+    "ORDER BY n.project LIMIT 1) "
     "FROM qp WHERE qp.project IS NOT NULL)"
 )
-_WAITING = "w.status = 'queued' AND (w.expires_at IS NULL OR w.expires_at > {now})"
+_WAITING = f"w.status = {sql_is(R.QUEUED)} AND (w.expires_at IS NULL OR w.expires_at > {{now}})"
 
 
 def pick_sql(dialect: str, claim: Claim, *, guard: str = "", freed: str = "") -> str:
@@ -153,7 +158,7 @@ def pick_sql(dialect: str, claim: Claim, *, guard: str = "", freed: str = "") ->
             "WHERE runs.seq = ANY(CAST((SELECT o.seqs FROM o) AS integer[])) "
             # Re-checked on the locked row's newest version; written so that no partial index
             # of queued runs matches it, which a planner without statistics would scan whole.
-            f"AND runs.status || '' = 'queued'{guard} "
+            f"AND runs.status || '' = {sql_is(R.QUEUED)}{guard} "
             "ORDER BY array_position((SELECT o.seqs FROM o), runs.seq) "
             "LIMIT :claim_limit FOR UPDATE OF runs SKIP LOCKED"
         )
@@ -180,7 +185,7 @@ def _claim_ctes(claim: Claim, guard: str = "", freed: str = "") -> str:
     `cins` (their `thread.run.in_progress` events), for `Claim.params()`."""
     return (
         f"picked AS MATERIALIZED ({pick_sql('postgresql', claim, guard=guard, freed=freed)}), "
-        "c AS (UPDATE runs SET status = 'in_progress', worker_id = :worker_id, "
+        f"c AS (UPDATE runs SET status = {sql_is(R.IN_PROGRESS)}, worker_id = :worker_id, "
         "lease_expires_at = {now} + :lease, started_at = COALESCE(started_at, :t), "
         "event_seq = event_seq + 1 "
         # The picked rows are locked and queued: joined by the primary key alone, whatever the
@@ -229,9 +234,9 @@ def _took_successors(successor: Claim | None, row: Row) -> None:
         successor.rows = [_claimed_row(run) for run in loads(row["successors"]) or []]
 
 
-def _held(statuses: Sequence[str]) -> str:
+def _held(statuses: Sequence[R]) -> str:
     """The claim check of a worker's write: the run is `:worker_id`'s, in one of `statuses`."""
-    return f"id = :id AND worker_id = :worker_id AND status IN {in_list(statuses)}"
+    return f"id = :id AND worker_id = :worker_id AND status IN {sql_in(statuses)}"
 
 
 def _qualified(columns: str) -> str:
@@ -266,7 +271,7 @@ class FusedMixin(RunsMixin):
             "created_at, type, status, step_details, metadata, extensions) SELECT "
             "CAST(:step_id AS text), CAST(:project AS text), CAST(:id AS text), "
             "CAST(:thread_id AS text), CAST(:assistant_id AS text), CAST(:t AS integer), "
-            "CAST(:type AS text), 'in_progress', CAST(:details AS text), '{}', "
+            f"CAST(:type AS text), {sql_is(S.IN_PROGRESS)}, CAST(:details AS text), '{{}}', "
             f"CAST(:ext AS text) FROM r RETURNING {_STEP_SNAPSHOT} AS j)"
         ]
         events = [
@@ -279,7 +284,7 @@ class FusedMixin(RunsMixin):
                 "m AS (INSERT INTO messages (id, project, thread_id, created_at, status, role, "
                 "content, assistant_id, run_id, metadata) SELECT CAST(:message_id AS text), "
                 "CAST(:project AS text), CAST(:thread_id AS text), CAST(:t AS integer), "
-                "'in_progress', 'assistant', '[]', CAST(:assistant_id AS text), "
+                f"{sql_is(M.IN_PROGRESS)}, 'assistant', '[]', CAST(:assistant_id AS text), "
                 f"CAST(:id AS text), '{{}}' FROM r RETURNING {_MESSAGE_SNAPSHOT} AS j)"
             )
             events.append(Logged("thread.message.created", row="m"))
@@ -287,7 +292,7 @@ class FusedMixin(RunsMixin):
         row = await self._fused(
             None,
             run["id"],
-            f"UPDATE runs SET event_seq = event_seq + :n WHERE {_held(('in_progress',))} "
+            f"UPDATE runs SET event_seq = event_seq + :n WHERE {_held((R.IN_PROGRESS,))} "
             "RETURNING event_seq, followers",
             ctes,
             events,
@@ -311,8 +316,8 @@ class FusedMixin(RunsMixin):
         values: dict[str, Any],
         message_event: str,
         pending: Sequence[Event],
-        end_run: str | None,
-        end_allowed: Sequence[str],
+        end_run: R | None,
+        end_allowed: Sequence[R],
         run_fields: dict[str, Any],
         successor: Claim | None,
     ) -> int | None:
@@ -341,23 +346,23 @@ class FusedMixin(RunsMixin):
         if end_run is None:
             run_update = (
                 "UPDATE runs SET usage = :f_usage, extensions = COALESCE(:f_ext, extensions), "
-                f"event_seq = event_seq + :n WHERE {_held(('in_progress',))}{open_ours} "
+                f"event_seq = event_seq + :n WHERE {_held((R.IN_PROGRESS,))}{open_ours} "
                 "RETURNING event_seq, followers"
             )
             params.update(f_usage=run_fields["usage"], f_ext=run_fields.get("extensions"))
         else:
-            stamp = {"completed": "completed_at = :t, "}.get(end_run, "")
+            stamp = {R.COMPLETED: "completed_at = :t, "}.get(end_run, "")
             sets = "".join(f"{name} = :f_{name}, " for name in run_fields)
             params.update({f"f_{name}": value for name, value in run_fields.items()})
             # Nothing else of the run may be open: the general path closes (and logs) such work.
             run_update = (
-                f"UPDATE runs SET status = '{end_run}', {stamp}{sets}worker_id = NULL, "
+                f"UPDATE runs SET status = {sql_is(end_run)}, {stamp}{sets}worker_id = NULL, "
                 "lease_expires_at = NULL, required_action = NULL, expires_at = NULL, "
                 f"event_seq = event_seq + :n WHERE {_held(end_allowed)}{open_ours} "
                 "AND NOT EXISTS (SELECT 1 FROM messages WHERE run_id = :id "
-                "AND status = 'in_progress' AND id != :message_id) "
+                f"AND status = {sql_is(M.IN_PROGRESS)} AND id != :message_id) "
                 "AND NOT EXISTS (SELECT 1 FROM run_steps WHERE run_id = :id "
-                "AND status = 'in_progress' AND id != :step_id) "
+                f"AND status = {sql_is(S.IN_PROGRESS)} AND id != :step_id) "
                 f"RETURNING event_seq, followers, {_RUN_SNAPSHOT} AS j"
             )
             events.append(Logged(f"thread.run.{end_run}", row="r"))
@@ -394,8 +399,8 @@ class FusedMixin(RunsMixin):
         run_usage: dict[str, int] | None,
         run_extensions: dict[str, Any] | None,
         pending: Sequence[Event],
-        paused: str,
-        allowed: Sequence[str],
+        paused: R,
+        allowed: Sequence[R],
         successor: Claim | None,
     ) -> dict[str, Any] | None:
         """Record the calls on their step and pause the run after `pending`, in one statement;
@@ -405,7 +410,7 @@ class FusedMixin(RunsMixin):
         row = await self._fused(
             None,
             run_id,
-            f"UPDATE runs SET status = '{paused}', required_action = :ra, usage = :u, "
+            f"UPDATE runs SET status = {sql_is(paused)}, required_action = :ra, usage = :u, "
             "extensions = COALESCE(:run_ext, extensions), worker_id = NULL, "
             f"lease_expires_at = NULL, event_seq = event_seq + :n WHERE {_held(allowed)} "
             "AND EXISTS (SELECT 1 FROM run_steps WHERE id = :step_id) "

@@ -17,6 +17,7 @@ from store.rows import (
     message_from_row,
     thread_from_row,
 )
+from store.statuses import MessageStatus, sql_is
 from store.types import (
     Assistant,
     AssistantDeleted,
@@ -254,7 +255,7 @@ class ObjectsMixin(StoreBase):
             await tx.executemany(
                 "INSERT INTO messages (id, project, thread_id, created_at, status, role, content, "
                 "attachments, metadata) VALUES (:id, :project, :thread_id, :created_at, "
-                "'completed', :role, :content, :attachments, :metadata)",
+                f"{sql_is(MessageStatus.COMPLETED)}, :role, :content, :attachments, :metadata)",
                 rows,
             )
         return [r["id"] for r in rows]

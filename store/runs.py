@@ -30,6 +30,10 @@ from store.rows import (
     step_from_row,
     thread_from_row,
 )
+from store.statuses import STEP_END_FOR_RUN, sql_in, sql_is
+from store.statuses import MessageStatus as M
+from store.statuses import RunStatus as R
+from store.statuses import StepStatus as S
 from store.types import ListPage, Run, RunEvent, RunStep, Thread
 
 RUN_EXPIRY_SECONDS = 600
@@ -56,13 +60,6 @@ _RUN_JSON = frozenset(
 )
 
 
-def in_list(statuses: Sequence[str]) -> str:
-    """`('a', 'b')` for a SQL `IN`: statuses are constants of `runtime.states`, never input."""
-    for s in statuses:
-        assert s.replace("_", "").isalpha(), s
-    return "(" + ", ".join(f"'{s}'" for s in statuses) + ")"
-
-
 def active_run_error(thread_id: str, run_id: str) -> BadRequestError:
     return BadRequestError(f"Thread {thread_id} already has an active run {run_id}.")
 
@@ -81,7 +78,7 @@ class RunsMixin(ObjectsMixin, StoreBase):
             project=project,
             thread_id=thread_id,
             created_at=created_at,
-            status="queued",
+            status=R.QUEUED.value,
             expires_at=RUN_EXPIRY_SECONDS,  # from the database clock: see `_insert_run`
         )
         return row
@@ -309,7 +306,7 @@ class RunsMixin(ObjectsMixin, StoreBase):
         thread_id: str,
         run_id: str,
         *,
-        cancellable: Sequence[str],
+        cancellable: Sequence[R],
     ) -> Run:
         """Request cancellation: a durable flag, and `cancelling`.
 
@@ -321,9 +318,9 @@ class RunsMixin(ObjectsMixin, StoreBase):
         """
         async with self.db.transaction() as tx:
             row = await tx.fetchrow(
-                "UPDATE runs SET status = 'cancelling', cancel_requested = 1 "
+                f"UPDATE runs SET status = {sql_is(R.CANCELLING)}, cancel_requested = 1 "
                 f"WHERE id = :id AND thread_id = :thread_id AND project = :project "
-                f"AND status IN {in_list(cancellable)} RETURNING {RUN_COLUMNS}",
+                f"AND status IN {sql_in(cancellable)} RETURNING {RUN_COLUMNS}",
                 {"id": run_id, "thread_id": thread_id, "project": project},
             )
             if row is None:
@@ -337,7 +334,7 @@ class RunsMixin(ObjectsMixin, StoreBase):
                 await self._notify_remote(tx, run_id, "c")
             if row["worker_id"] is None:
                 ended = await self._end_run(
-                    tx, run_id, to="cancelled", allowed=("cancelling",), fields={}
+                    tx, run_id, to=R.CANCELLED, allowed=(R.CANCELLING,), fields={}
                 )
                 if ended is not None:
                     row = ended[0]
@@ -368,8 +365,8 @@ class RunsMixin(ObjectsMixin, StoreBase):
         run_id: str,
         outputs: list[dict[str, str]],
         *,
-        paused: str,
-        resumed: str,
+        paused: R,
+        resumed: R,
     ) -> tuple[Run, int]:
         """Accept tool outputs for a paused run and queue it again.
 
@@ -396,8 +393,8 @@ class RunsMixin(ObjectsMixin, StoreBase):
                     param="tool_outputs",
                 )
             row = await tx.fetchrow(
-                f"UPDATE runs SET status = '{resumed}', required_action = NULL "
-                f"WHERE id = :id AND status = '{paused}' AND required_action = :required "
+                f"UPDATE runs SET status = {sql_is(resumed)}, required_action = NULL "
+                f"WHERE id = :id AND status = {sql_is(paused)} AND required_action = :required "
                 f"RETURNING {RUN_COLUMNS}",
                 {"id": run_id, "required": current["required_action"]},
             )
@@ -408,7 +405,8 @@ class RunsMixin(ObjectsMixin, StoreBase):
             by_id = {o["tool_call_id"]: o["output"] for o in outputs}
             step = await tx.fetchrow(
                 f"SELECT {STEP_COLUMNS} FROM run_steps WHERE run_id = :run_id "
-                "AND type = 'tool_calls' AND status = 'in_progress' ORDER BY seq DESC LIMIT 1",
+                f"AND type = 'tool_calls' AND status = {sql_is(S.IN_PROGRESS)} "
+                "ORDER BY seq DESC LIMIT 1",
                 {"run_id": run_id},
             )
             events: list[tuple[str, dict[str, Any]]] = []
@@ -420,9 +418,10 @@ class RunsMixin(ObjectsMixin, StoreBase):
                 ext = loads(step["extensions"]) or {}
                 usage = ext.pop("pending_usage", None)
                 done = await tx.fetchrow(
-                    "UPDATE run_steps SET status = 'completed', completed_at = :t, "
+                    f"UPDATE run_steps SET status = {sql_is(S.COMPLETED)}, completed_at = :t, "
                     "step_details = :details, usage = :usage, extensions = :ext "
-                    f"WHERE id = :id AND status = 'in_progress' RETURNING {STEP_COLUMNS}",
+                    f"WHERE id = :id AND status = {sql_is(S.IN_PROGRESS)} "
+                    f"RETURNING {STEP_COLUMNS}",
                     {
                         "t": now(),
                         "details": dumps(details),
@@ -446,11 +445,11 @@ class RunsMixin(ObjectsMixin, StoreBase):
         tx: Tx,
         run_id: str,
         *,
-        to: str,
-        allowed: Sequence[str],
+        to: R,
+        allowed: Sequence[R],
         fields: dict[str, Any],
         worker_id: str | None = None,
-        step_status: str | None = None,
+        step_status: S | None = None,
         message_reason: str | None = None,
         lapsed_only: bool = False,
         leading: Sequence[tuple[str, dict[str, Any]]] = (),
@@ -466,20 +465,21 @@ class RunsMixin(ObjectsMixin, StoreBase):
         """
         t = now()
         before = None
-        if to == "cancelled":
+        if to == R.CANCELLED:
             before = await tx.fetchrow(
-                f"SELECT {RUN_COLUMNS} FROM runs WHERE id = :id AND status = 'cancelling'",
+                f"SELECT {RUN_COLUMNS} FROM runs "
+                f"WHERE id = :id AND status = {sql_is(R.CANCELLING)}",
                 {"id": run_id},
             )
         stamp = {
-            "cancelled": "cancelled_at",
-            "failed": "failed_at",
-            "completed": "completed_at",
-            "expired": None,
-            "incomplete": None,
+            R.CANCELLED: "cancelled_at",
+            R.FAILED: "failed_at",
+            R.COMPLETED: "completed_at",
+            R.EXPIRED: None,
+            R.INCOMPLETE: None,
         }[to]
         sets = [
-            f"status = '{to}'",
+            f"status = {sql_is(to)}",
             "worker_id = NULL",
             "lease_expires_at = NULL",
             "required_action = NULL",
@@ -496,7 +496,7 @@ class RunsMixin(ObjectsMixin, StoreBase):
             guard += " AND worker_id = :worker_id"
             params["worker_id"] = worker_id
         row = await tx.fetchrow(
-            f"UPDATE runs SET {', '.join(sets)} WHERE id = :id AND status IN {in_list(allowed)}"
+            f"UPDATE runs SET {', '.join(sets)} WHERE id = :id AND status IN {sql_in(allowed)}"
             f"{guard} RETURNING {RUN_COLUMNS}",
             params,
         )
@@ -505,44 +505,35 @@ class RunsMixin(ObjectsMixin, StoreBase):
         events: list[tuple[str, dict[str, Any]]] = list(leading)
         if before is not None:
             events.append(("thread.run.cancelling", run_dict(before)))
-        step_to = (
-            step_status
-            or {
-                "cancelled": "cancelled",
-                "failed": "failed",
-                "expired": "expired",
-                "incomplete": "cancelled",
-                "completed": "completed",
-            }[to]
-        )
+        step_to = step_status or STEP_END_FOR_RUN[to]
         step_stamp = {
-            "cancelled": "cancelled_at",
-            "failed": "failed_at",
-            "expired": "expired_at",
-            "completed": "completed_at",
+            S.CANCELLED: "cancelled_at",
+            S.FAILED: "failed_at",
+            S.EXPIRED: "expired_at",
+            S.COMPLETED: "completed_at",
         }[step_to]
         reason = (
             message_reason
             or {
-                "cancelled": "run_cancelled",
-                "failed": "run_failed",
-                "expired": "run_expired",
-                "incomplete": "max_tokens",
-                "completed": "run_cancelled",
+                R.CANCELLED: "run_cancelled",
+                R.FAILED: "run_failed",
+                R.EXPIRED: "run_expired",
+                R.INCOMPLETE: "max_tokens",
+                R.COMPLETED: "run_cancelled",
             }[to]
         )
         messages = await tx.fetch(
-            "UPDATE messages SET status = 'incomplete', incomplete_at = :t, "
-            "incomplete_details = :details WHERE run_id = :run_id AND status = 'in_progress' "
-            f"RETURNING {MESSAGE_COLUMNS}",
+            f"UPDATE messages SET status = {sql_is(M.INCOMPLETE)}, incomplete_at = :t, "
+            "incomplete_details = :details WHERE run_id = :run_id "
+            f"AND status = {sql_is(M.IN_PROGRESS)} RETURNING {MESSAGE_COLUMNS}",
             {"t": t, "details": dumps({"reason": reason}), "run_id": run_id},
         )
         events.extend(("thread.message.incomplete", message_dict(m)) for m in messages)
-        step_error = fields.get("last_error") if step_to == "failed" else None
+        step_error = fields.get("last_error") if step_to == S.FAILED else None
         steps = await tx.fetch(
-            f"UPDATE run_steps SET status = '{step_to}', {step_stamp} = :t, "
-            "last_error = :last_error WHERE run_id = :run_id AND status = 'in_progress' "
-            f"RETURNING {STEP_COLUMNS}",
+            f"UPDATE run_steps SET status = {sql_is(step_to)}, {step_stamp} = :t, "
+            "last_error = :last_error WHERE run_id = :run_id "
+            f"AND status = {sql_is(S.IN_PROGRESS)} RETURNING {STEP_COLUMNS}",
             {"t": t, "run_id": run_id, "last_error": _step_error(step_error)},
         )
         events.extend((f"thread.run.step.{step_to}", step_dict(s)) for s in steps)

@@ -13,12 +13,13 @@ Conventions, the same in SQLite and Postgres:
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, MetaData, String, Text, text
+from sqlalchemy import CheckConstraint, Column, Index, Integer, MetaData, String, Text, text
 from sqlmodel import Field, SQLModel
 
-from store.statuses import ACTIVE_SQL
+from store.statuses import ACTIVE_SQL, MessageStatus, RunStatus, StepStatus, check_sql, sql_is
 
 _ACTIVE_SQL = f"status IN {ACTIVE_SQL}"
+_QUEUED_SQL = f"status = {sql_is(RunStatus.QUEUED)}"
 
 metadata = MetaData()
 
@@ -76,6 +77,7 @@ class MessageRow(Base, table=True):
     __table_args__ = (
         Index("ix_messages_thread_seq", "thread_id", "seq"),
         Index("ix_messages_run_seq", "run_id", "seq"),
+        CheckConstraint(check_sql(MessageStatus), name="ck_messages_status"),
     )
 
     seq: int | None = Field(default=None, primary_key=True)
@@ -98,6 +100,7 @@ class MessageRow(Base, table=True):
 class RunRow(Base, table=True):
     __tablename__ = "runs"
     __table_args__ = (
+        CheckConstraint(check_sql(RunStatus), name="ck_runs_status"),
         Index("ix_runs_thread_seq", "thread_id", "seq"),
         # One active run per thread, enforced by the database itself.
         Index(
@@ -113,8 +116,8 @@ class RunRow(Base, table=True):
             "ix_runs_queued_project",
             "project",
             "seq",
-            sqlite_where=text("status = 'queued'"),
-            postgresql_where=text("status = 'queued'"),
+            sqlite_where=text(_QUEUED_SQL),
+            postgresql_where=text(_QUEUED_SQL),
         ),
         Index(
             "ix_runs_held_project",
@@ -183,7 +186,10 @@ class RunRow(Base, table=True):
 
 class RunStepRow(Base, table=True):
     __tablename__ = "run_steps"
-    __table_args__ = (Index("ix_run_steps_run_seq", "run_id", "seq"),)
+    __table_args__ = (
+        Index("ix_run_steps_run_seq", "run_id", "seq"),
+        CheckConstraint(check_sql(StepStatus), name="ck_run_steps_status"),
+    )
 
     seq: int | None = Field(default=None, primary_key=True)
     id: str = Field(unique=True)

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 
 Metadata: TypeAlias = dict[str, str]
 
+# The statuses as the wire types spell them: the same members, in the same order, as the enums of
+# `store.statuses` (tests/store/test_statuses.py holds them to it).
 RunStatus: TypeAlias = Literal[
     "queued",
     "in_progress",

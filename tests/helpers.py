@@ -13,6 +13,7 @@ from assistants.errors import APIError, BadRequestError, NotFoundError
 from assistants.pagination import AsyncCursorPage, AsyncPaginator
 from store.db import Database
 from store.migrate import migrations
+from store.statuses import RunStatus
 from store.store import Store
 from store.types import Model
 from tests.conftest import WEATHER_TOOL
@@ -95,7 +96,7 @@ async def finish_message(
         "step_usage": USAGE,
         "run_usage": USAGE,
         "step_extensions": None,
-        "end_run": "completed",
+        "end_run": RunStatus.COMPLETED,
         **options,
     }
     return await store.finish_message(

@@ -17,6 +17,7 @@ from runtime.providers.router import ProviderRouter
 from runtime.worker import Worker
 from store.execution import LostClaim
 from store.fused import Claim
+from store.statuses import RunStatus
 from tests.helpers import TEST_WORKER, USAGE, finish_message, open_message
 
 FAST: dict[str, Any] = {"poll_seconds": 0.02, "sweep_seconds": 0.02, "lease_seconds": 5.0}
@@ -96,8 +97,8 @@ async def test_pause__claims_the_next_queued_run_for_the_slot(client: AsyncClien
         step_usage=USAGE,
         run_usage=USAGE,
         step_extensions=None,
-        paused="requires_action",
-        allowed=("in_progress",),
+        paused=RunStatus.REQUIRES_ACTION,
+        allowed=(RunStatus.IN_PROGRESS,),
         successor=successor,
     )
     expected = [second_id] if store.db.dialect == "postgresql" else []

@@ -11,6 +11,7 @@ from typing import Any
 from assistants import AsyncClient
 from store.db import Row
 from store.fused import Claim
+from store.statuses import RunStatus
 from store.store import Store
 from tests.helpers import TEST_WORKER, USAGE, finish_message, open_message
 
@@ -183,8 +184,8 @@ async def test_pause__successor_respects_the_limit(client: AsyncClient) -> None:
         step_usage=USAGE,
         run_usage=USAGE,
         step_extensions=None,
-        paused="requires_action",
-        allowed=("in_progress",),
+        paused=RunStatus.REQUIRES_ACTION,
+        allowed=(RunStatus.IN_PROGRESS,),
         successor=successor,
     )
     expected = [a[2]] if store.db.dialect == "postgresql" else []

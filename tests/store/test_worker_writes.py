@@ -13,6 +13,7 @@ from store.db import open_database
 from store.execution import LostClaim
 from store.migrate import migrations, upgrade
 from store.rows import loads, render_snapshot
+from store.statuses import RunStatus
 from store.store import Store
 from store.types import RunEvent
 from tests.conformance.support import TEXT_RUN_EVENTS
@@ -183,8 +184,8 @@ async def test_pause_for_tools__logs_the_paused_run_and_releases_it(client: Asyn
         "step_usage": USAGE,
         "run_usage": USAGE,
         "step_extensions": {"model": "test"},
-        "paused": "requires_action",
-        "allowed": ("in_progress",),
+        "paused": RunStatus.REQUIRES_ACTION,
+        "allowed": (RunStatus.IN_PROGRESS,),
     }
     before = await _state(store, run_id)
     with pytest.raises(LostClaim):
