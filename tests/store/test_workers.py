@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from assistants import AsyncClient
+from store.statuses import RunStatus as R
 from store.store import Store
 from store.workers import ProcessIdentity, process_gone, process_identity, this_process
 
@@ -78,8 +79,8 @@ async def test_dead_worker_of_this_host__its_leases_end_at_once(
     assert await store.workers.end_dead_leases(me) == ["dead"]
     assert [r["id"] for r in await store.lapsed_runs()] == [held["dead"]]
     assert await store.workers.end_dead_leases(me) == []  # forgotten once handled
-    assert await store.requeue_lapsed(held["dead"], to="queued", allowed=("in_progress",))
-    assert not await store.requeue_lapsed(held["dead"], to="queued", allowed=("in_progress",))
+    assert await store.requeue_lapsed(held["dead"], to=R.QUEUED, allowed=(R.IN_PROGRESS,))
+    assert not await store.requeue_lapsed(held["dead"], to=R.QUEUED, allowed=(R.IN_PROGRESS,))
     row = await store.run_row(held["dead"])
     assert row is not None
     assert (row["status"], row["worker_id"], row["attempts"]) == ("queued", None, 1)
