@@ -159,6 +159,13 @@ def _parser() -> argparse.ArgumentParser:
         help="without API keys, also answer to Host NAME (default: loopback names only)",
     )
     serve.add_argument(
+        "--inspector",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="serve the inspector page at /inspector (default: on when listening on loopback; "
+        "also ASSISTANTS_INSPECTOR=1 or 0)",
+    )
+    serve.add_argument(
         "--insecure-no-auth",
         action="store_true",
         help="allow listening beyond loopback without API keys",
@@ -502,10 +509,12 @@ def _serve(args: argparse.Namespace) -> None:
         )
     origins = list(args.cors_origin)
     origins += [o for o in os.environ.get("ASSISTANTS_CORS_ORIGINS", "").split(",") if o.strip()]
+    inspector = _inspector_on(args.inspector, args.host)
     server_settings = ServerSettings(
         keys=keys,
         cors_origins=[o.strip() for o in origins],
         allowed_hosts=[*LOOPBACK_HOSTS, *args.allowed_host],
+        inspector=inspector,
     )
     client = AsyncClient(settings=settings, worker=not args.no_worker)  # checks the aliases
     sock = _bind(args.host, args.port)
@@ -521,6 +530,7 @@ def _serve(args: argparse.Namespace) -> None:
             log.info(
                 "server_started",
                 url=f"{url}/v1",
+                inspector=f"{url}/inspector/" if inspector else None,
                 database=shown_url(settings.database_url),
                 worker="embedded" if not args.no_worker else "none (run `assistants worker`)",
                 model_aliases=dict(settings.model_aliases) or None,
@@ -543,6 +553,22 @@ def _serve(args: argparse.Namespace) -> None:
         server.run(sockets=[sock])
     finally:
         sock.close()
+
+
+def _inspector_on(flag: bool | None, host: str) -> bool:
+    """`--inspector` / `--no-inspector`, else `ASSISTANTS_INSPECTOR`, else on loopback only."""
+    if flag is not None:
+        return flag
+    env = os.environ.get("ASSISTANTS_INSPECTOR", "").strip().lower()
+    if env in ("1", "true", "yes", "on"):
+        return True
+    if env in ("0", "false", "no", "off"):
+        return False
+    if env:
+        raise ConfigurationError(
+            f"ASSISTANTS_INSPECTOR is {env!r}: set it to 1 (serve /inspector) or 0 (do not)."
+        )
+    return host in LOOPBACK
 
 
 def _server_class(base: type[Any]) -> type[Any]:

@@ -9,6 +9,7 @@ from store.base import RUNS_CHANNEL, WORK_CHANNEL
 from store.db import Database, open_database
 from store.errors import ConfigurationError
 from store.execution import ExecutionMixin
+from store.inspection import InspectionPart
 from store.log import get_logger
 from store.migrate import current_version, latest_version, pending, upgrade
 from store.notify import Notifier
@@ -29,6 +30,7 @@ class Store(ExecutionMixin):
         super().__init__(db, notifier)
         self.spans = SpanPart(db)
         self.workers = WorkerPart(db)
+        self.inspection = InspectionPart(db)
         self._listening = False
         self.prompts = PromptPart(db)
 

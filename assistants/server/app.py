@@ -23,7 +23,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistants._client import AsyncClient
-from assistants.server import prompts_routes
+from assistants.server import inspection, prompts_routes
 from assistants.server.access_log import AccessLog
 from assistants.server.auth import KeyRing
 from assistants.server.guard import (
@@ -64,6 +64,7 @@ class Settings:
         cors_origins: Collection[str] = (),
         allowed_hosts: Collection[str] = LOOPBACK_HOSTS,
         body_types: dict[str, Iterable[str]] | None = None,
+        inspector: bool = True,
     ) -> None:
         self.keys = keys
         self.max_body_bytes = max_body_bytes
@@ -74,6 +75,8 @@ class Settings:
         """`Host` names answered without API keys (loopback only by default)."""
         self.body_types = body_types
         """Path prefix -> media types its request bodies may have (default: JSON only)."""
+        self.inspector = inspector
+        """Serve the inspector page at `/inspector` (see `assistants.server.inspection`)."""
 
 
 class BodyLimit:
@@ -207,8 +210,13 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
         cors_origins=settings.cors_origins,
         allowed_hosts=settings.allowed_hosts,
         body_types=settings.body_types,
+        same_origin=settings.inspector,
     )
     app.add_middleware(AccessLog)  # outermost: sees the final status and request id
+    app.state.client = client
+    if settings.inspector:
+        app.include_router(inspection.router)
+        inspection.mount_page(app)
     views: dict[str, AsyncClient] = {}
 
     def view(request: Request) -> AsyncClient:
@@ -290,9 +298,9 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
     def obj(result: Any) -> JSONResponse:
         return JSONResponse(result.to_dict())
 
-    def sse(stream: AsyncEventStream) -> StreamingResponse:
+    def sse(stream: AsyncEventStream, *, ids: bool = False) -> StreamingResponse:
         return StreamingResponse(
-            _sse_events(stream),
+            _sse_events(stream, ids=ids),
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
@@ -477,7 +485,7 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
         stream = await view(request).threads.runs.stream_events(
             thread_id, run_id, after=int(after_raw)
         )
-        return sse(stream)
+        return sse(stream, ids=True)
 
     # --- run steps ----------------------------------------------------------------------------
 
@@ -522,8 +530,9 @@ def _check_keys(body: Mapping[str, Any], allowed: set[str]) -> None:
             )
 
 
-async def _sse_events(stream: AsyncEventStream) -> AsyncIterator[bytes]:
-    """The stream as SSE: `event:` and one-line `data:` per event, then `done` / `[DONE]`.
+async def _sse_events(stream: AsyncEventStream, *, ids: bool = False) -> AsyncIterator[bytes]:
+    """The stream as SSE: `event:` and one-line `data:` per event, then `done` / `[DONE]`;
+    with `ids` (re-attached streams), each event's sequence number as its `id:` too.
 
     An error mid-stream is sent in the wrapped form (`{"error": {...}}`, which every SDK path
     raises) before the stream closes. If the client goes away, the generator is cancelled and
@@ -533,7 +542,8 @@ async def _sse_events(stream: AsyncEventStream) -> AsyncIterator[bytes]:
         async for event in stream.raw():
             # The logged payload as it is: deltas carry only what they add (no nulls).
             data = dumps_logged(event.data)
-            yield f"event: {event.event}\ndata: {data}\n\n".encode()
+            seq = f"id: {event.seq}\n" if ids and event.seq is not None else ""
+            yield f"{seq}event: {event.event}\ndata: {data}\n\n".encode()
         yield b"event: done\ndata: [DONE]\n\n"
     except Exception as exc:
         log.exception("stream_failed")

@@ -80,8 +80,10 @@ class Guard:
 
     `keyless`: the server has no API keys, so any request that reaches it acts with full rights;
     only `allowed_hosts` are accepted in `Host`. `cors_origins`: the origins (`scheme://host[:port]`)
-    whose pages may call the server; any other `Origin` is a 403. `body_types`: path prefix ->
-    media types its request bodies may have (the longest prefix wins; default JSON only).
+    whose pages may call the server; any other `Origin` is a 403, except, with `same_origin`,
+    the server's own (`http(s)://` + `Host`: the inspector page it serves). `body_types`: path
+    prefix -> media types its request bodies may have (the longest prefix wins; default JSON
+    only).
     """
 
     def __init__(
@@ -92,8 +94,10 @@ class Guard:
         cors_origins: Collection[str] = (),
         allowed_hosts: Collection[str] = LOOPBACK_HOSTS,
         body_types: Mapping[str, Iterable[str]] | None = None,
+        same_origin: bool = False,
     ) -> None:
         self.app = app
+        self.same_origin = same_origin
         self.keyless = keyless
         self.cors_origins = frozenset(o.rstrip("/").lower() for o in cors_origins)
         self.allowed_hosts = frozenset(host_name(h) for h in allowed_hosts)
@@ -156,7 +160,9 @@ class Guard:
         origin = headers.get(b"origin")
         if origin is not None:
             shown = origin[0].decode("latin-1")
-            if shown.rstrip("/").lower() not in self.cors_origins:
+            if shown.rstrip("/").lower() not in self.cors_origins and not (
+                self.same_origin and _same_origin(shown, headers.get(b"host", [b""])[0])
+            ):
                 raise _Refusal(
                     PermissionDeniedError(
                         f"Requests from the web origin '{shown}' are not allowed. Add it to the "
@@ -177,6 +183,12 @@ class Guard:
                     code="unsupported_media_type",
                 )
             )
+
+
+def _same_origin(origin: str, host: bytes) -> bool:
+    """Whether `origin` is this server as the request names it (`Host`)."""
+    scheme, _, rest = origin.lower().partition("://")
+    return scheme in ("http", "https") and bool(host) and rest == host.decode("latin-1").lower()
 
 
 def _has_body(headers: Mapping[bytes, list[bytes]]) -> bool:
