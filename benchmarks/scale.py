@@ -2,15 +2,22 @@
 
 Run (Postgres from `--database-url`, else `ASSISTANTS_TEST_POSTGRES_URL`):
 
-    .venv/bin/python benchmarks/scale.py            # full sizes, 3 repeats (about 4 minutes)
-    .venv/bin/python benchmarks/scale.py --quick    # smoke sizes, 1 repeat (CI, under a minute)
+    .venv/bin/python benchmarks/scale.py            # full sizes, 3 repeats (about 12 minutes)
+    .venv/bin/python benchmarks/scale.py --quick    # smoke sizes, 1 repeat (CI, about 2 minutes)
+    .venv/bin/python benchmarks/scale.py --only throughput,drain --json scale.json
     .venv/bin/python benchmarks/scale.py --only throughput --models fake
     .venv/bin/python benchmarks/scale.py --database-url postgresql+asyncpg://user@host/db
 
 Every scenario uses a schema of its own (`?search_path=`), dropped afterwards, and real worker
-processes (`python -m assistants.cli worker --concurrency 10`). The model is either the built-in
-`test` model (instant, in the worker) or a loopback chat-completions server in a process of its
-own, used as `ollama/fake`, that waits `--model-delay` (100 ms) before each answer. That server
+processes (`python -m assistants.cli worker --concurrency 4`, `--slots`). The model is either the
+built-in `test` model (instant, in the worker) or a loopback chat-completions server in a process
+of its own, used as `ollama/fake`, that waits `--model-delay` (500 ms) before each answer: the
+model is the bottleneck, as in production, so the scale-out measured is that of slots, not of
+the two CPUs this machine has. The fake model counts the calls per run (its user message): a run
+called twice is reported. The `floor` model runs the same runs through `floor_worker`, a
+hand-written worker (asyncpg + httpx, no events, steps, leases or logging): what a run costs at
+the least, measured the same way, so the worker's CPU per run is judged as a ratio to it
+(target <= 3x). That server
 is built to cost as little CPU as it can, since it shares the machine with what is measured (a
 real provider runs elsewhere): one asyncio event loop, keep-alive connections, a timer per call
 rather than a thread, and the answer's bytes built once; the answer is still streamed the way a
@@ -31,8 +38,16 @@ provider streams it, each server-sent event its own HTTP chunk and its own write
     backend of its count queries). On a small machine what the last two use is taken from the
     first two. Each scenario runs `--repeats` times (3; 1 with `--quick`), each repetition
     printed; the table shows the medians (each figure's own), and its ratios are ratios of
-    medians. Targets with the 100 ms model: >= 1.8x from 1 to 2 workers, >= 3.2x from 1 to 4 (10
-    slots per worker: 100 runs/s each at most).
+    medians. Targets with the 500 ms model: >= 1.9x from 1 to 2 workers, >= 3.7x from 1 to 4 (4
+    slots per worker: 8 runs/s each at most). Also per scenario: the queue wait p50/p99 (from
+    when draining began, or the run's creation if later, to its claim, from the run's events)
+    and the runs whose model was called more than once (target 0). Projected runs/s per core is
+    1000 / (worker + Postgres CPU ms per run): the runs one core could carry if CPU were the
+    only limit.
+(a') drain: `--drain-runs` (10,000; 300 with `--quick`) queued runs drained by 4 workers of 16
+    slots with the fake model: completed, lost, claimed twice (two `thread.run.in_progress`),
+    called twice or never at the fake model, and the claim rate (claims per second between the
+    first and the last claim).
 (b) latency: create -> completed, seen by a client in this process (`runs.poll`, woken by
     LISTEN/NOTIFY), with one worker up and `--in-flight` runs at a time: median and p99.
 (c) recovery: two workers; the one holding a run (its model call never answers) is SIGKILLed;
@@ -42,9 +57,10 @@ provider streams it, each server-sent event its own HTTP chunk and its own write
     (`ASSISTANTS_SWEEP_SECONDS`), so expiry -> reclaimed is up to a second. Target: kill ->
     completed within lease + 2 s. `--lease` sets `ASSISTANTS_LEASE_SECONDS` (default 2).
 
-`--only throughput,latency,recovery` (or repeated) runs only those parts; `--models fake,test`
-picks the models of (a) and (b) ((c) always uses the fake one). The output ends with markdown
-tables for the README's performance section. Numbers, not pass/fail; compare only runs on the
+`--only throughput,drain,latency,recovery` (or repeated) runs only those parts;
+`--models fake,test,floor` picks the scenarios of (a) (and (b): `floor` has no latency part;
+(c) always uses the fake model). `--json PATH` writes every figure (for `benchmarks/report.py`).
+The output ends with markdown tables. Numbers, not pass/fail; compare only runs on the
 same machine (it prints the CPU count and load average).
 """
 
@@ -67,7 +83,7 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -85,25 +101,37 @@ from assistants import AsyncClient
 FAKE_MODEL = "ollama/fake"
 HOLD_PREFIX = "hold-once"  # the first call for such a message never answers
 WORKER_COUNTS = (1, 2, 4)
-PARTS = ("throughput", "latency", "recovery")
-MODELS = ("fake", "test")
+PARTS = ("throughput", "drain", "latency", "recovery")
+MODELS = ("fake", "test", "floor")
 STALL_SECONDS = 60  # (a) gives up when no run completes for this long (workers that cannot claim)
+RESULTS: dict[str, Any] = {}  # every figure, written as JSON by `--json`
 
 
 @dataclass(frozen=True)
 class Sizes:
-    runs_per_worker_fake: int
+    runs_per_slot_fake: int
     runs_per_worker_test: int
     latency_runs: int
     recoveries: int
     repeats: int
+    drain_runs: int
 
 
 FULL = Sizes(
-    runs_per_worker_fake=400, runs_per_worker_test=600, latency_runs=300, recoveries=5, repeats=3
+    runs_per_slot_fake=20,
+    runs_per_worker_test=600,
+    latency_runs=300,
+    recoveries=5,
+    repeats=3,
+    drain_runs=10_000,
 )
 QUICK = Sizes(
-    runs_per_worker_fake=100, runs_per_worker_test=150, latency_runs=30, recoveries=1, repeats=1
+    runs_per_slot_fake=5,
+    runs_per_worker_test=150,
+    latency_runs=30,
+    recoveries=1,
+    repeats=1,
+    drain_runs=300,
 )
 
 
@@ -248,6 +276,93 @@ class FakeModel:
         self.process.wait()
 
 
+# --- the floor: a hand-written worker ------------------------------------------------------------
+
+FLOOR_CLAIM = (
+    "UPDATE runs SET status = 'in_progress', worker_id = $1, started_at = $2 WHERE id = ("
+    "SELECT id FROM runs WHERE status = 'queued' ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED"
+    ") RETURNING id, project, thread_id, assistant_id"
+)
+FLOOR_HISTORY = "SELECT role, content FROM messages WHERE thread_id = $1 ORDER BY seq"
+FLOOR_MESSAGE = (
+    "INSERT INTO messages (id, project, thread_id, created_at, status, completed_at, role, "
+    "content, assistant_id, run_id) VALUES ($1, $2, $3, $4, 'completed', $4, 'assistant', $5, "
+    "$6, $7)"
+)
+FLOOR_COMPLETE = (
+    "UPDATE runs SET status = 'completed', completed_at = $2, worker_id = NULL, usage = $3 "
+    "WHERE id = $1"
+)
+
+
+def floor_worker(url: str, model_url: str, slots: int) -> None:
+    """The least a worker must do for a one-turn run, written by hand on the same drivers:
+    claim the oldest queued run (one `UPDATE ... SKIP LOCKED`), read its thread, call the model
+    (httpx, streamed, every `data:` payload parsed), write the answer and complete the run in one
+    transaction. No events, steps, leases, heartbeats, validation or logging: the floor under
+    `assistants worker`, measured the same way (CPU per run from /proc, Postgres included).
+    Runs until killed."""
+    base, query = url.split("?", 1)
+    params = dict(part.split("=", 1) for part in query.split("&"))
+
+    async def serve() -> None:
+        pool = await asyncpg.create_pool(
+            admin_dsn(base),
+            min_size=slots,
+            max_size=slots,
+            server_settings={
+                "search_path": params["search_path"],
+                "application_name": params.get("application_name", "floor"),
+            },
+        )
+        worker_id = f"floor-{os.getpid()}"
+        async with httpx.AsyncClient(timeout=60) as http:
+
+            async def slot() -> None:
+                while True:
+                    async with pool.acquire() as conn:
+                        run = await conn.fetchrow(FLOOR_CLAIM, worker_id, int(time.time()))
+                        if run is None:
+                            await asyncio.sleep(0.05)
+                            continue
+                        history = await conn.fetch(FLOOR_HISTORY, run["thread_id"])
+                    messages = [
+                        {"role": r["role"], "content": json.loads(r["content"])[0]["text"]["value"]}
+                        for r in history
+                    ]
+                    text: list[str] = []
+                    usage: dict[str, Any] = {}
+                    body = {"model": "fake", "messages": messages, "stream": True}
+                    async with http.stream("POST", f"{model_url}/chat/completions", json=body) as r:
+                        async for line in r.aiter_lines():
+                            if not line.startswith("data: ") or line == "data: [DONE]":
+                                continue
+                            chunk = json.loads(line[6:])
+                            usage = chunk.get("usage") or usage
+                            for choice in chunk["choices"]:
+                                text.append(choice["delta"].get("content") or "")
+                    content = [
+                        {"type": "text", "text": {"value": "".join(text), "annotations": []}}
+                    ]
+                    at = int(time.time())
+                    async with pool.acquire() as conn, conn.transaction():
+                        await conn.execute(
+                            FLOOR_MESSAGE,
+                            f"msg_{uuid.uuid4().hex}",
+                            run["project"],
+                            run["thread_id"],
+                            at,
+                            json.dumps(content),
+                            run["assistant_id"],
+                            run["id"],
+                        )
+                        await conn.execute(FLOOR_COMPLETE, run["id"], at, json.dumps(usage))
+
+            await asyncio.gather(*(slot() for _ in range(slots)))
+
+    asyncio.run(serve())
+
+
 # --- databases and workers ----------------------------------------------------------------------
 
 
@@ -312,25 +427,37 @@ class Workers:
     model_url: str
     env: dict[str, str] = field(default_factory=dict)
     log_level: str = "info"  # "warning" keeps per-run log lines out of throughput numbers
+    slots: int = 4  # runs each worker executes at once (`--concurrency`)
     running: list[Worker] = field(default_factory=list)
     count: int = 0
 
     def start(self, url: str) -> Worker:
+        return self._spawn(
+            [
+                *(sys.executable, "-m", "assistants.cli", "--log-json", "--log-level"),
+                *(self.log_level, "worker", "--database-url", url),
+                *("--concurrency", str(self.slots)),
+            ],
+            "bench",
+        )
+
+    def start_floor(self, url: str) -> Worker:
+        """The hand-written floor worker (`floor_worker`) on `url`'s schema, with as many slots."""
+        return self._spawn(
+            [sys.executable, __file__, "--serve-floor", url, self.model_url, str(self.slots)],
+            "floor",
+        )
+
+    def _spawn(self, args: list[str], kind: str) -> Worker:
         self.count += 1
-        worker_id = f"bench-{self.count}"
+        worker_id = f"{kind}-{self.count}"
+        if kind == "bench":
+            args = [*args, "--worker-id", worker_id]
         log = self.directory / f"{worker_id}.log"
         env = {**os.environ, "OLLAMA_BASE_URL": self.model_url, **self.env}
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "assistants.cli", "--log-json", "--log-level"),
-                    *(self.log_level, "worker", "--database-url", url, "--concurrency", "10"),
-                    *("--worker-id", worker_id),
-                ],
-                env=env,
-                cwd=self.directory,
-                stdout=out,
-                stderr=subprocess.STDOUT,
+                args, env=env, cwd=self.directory, stdout=out, stderr=subprocess.STDOUT
             )
         worker = Worker(worker_id, process, log)
         self.running.append(worker)
@@ -440,6 +567,12 @@ class Throughput:
     postgres_cpu_ms: float
     model_cpu_ms: float
     harness_cpu_ms: float
+    # Queue wait of the runs claimed: from when draining began (the first claim) or the run's
+    # creation, whichever is later, to its claim (nan for the floor, which logs no events).
+    wait_p50_ms: float = math.nan
+    wait_p99_ms: float = math.nan
+    # Runs whose model was called more than once (counted at the fake model).
+    duplicates: float = 0.0
 
     @classmethod
     def between(cls, first: Clocks, last: Clocks) -> Throughput:
@@ -458,26 +591,59 @@ class Throughput:
 
     @classmethod
     def median(cls, repeats: Sequence[Throughput]) -> Throughput:
-        """Each figure's median over the repetitions."""
-        return cls(*(statistics.median(getattr(t, f.name) for t in repeats) for f in fields(cls)))
+        """Each figure's median over the repetitions (duplicates: their sum)."""
+        figures = {
+            f.name: statistics.median(getattr(t, f.name) for t in repeats) for f in fields(cls)
+        }
+        figures["duplicates"] = sum(t.duplicates for t in repeats)
+        return cls(**figures)
 
     def describe(self) -> str:
         return (
-            f"{self.runs_per_s:.0f} runs/s; CPU ms per run: workers {self.worker_cpu_ms:.2f}, "
+            f"{self.runs_per_s:.1f} runs/s; CPU ms per run: workers {self.worker_cpu_ms:.2f}, "
             f"Postgres {self.postgres_cpu_ms:.2f}, model server {self.model_cpu_ms:.2f}, "
-            f"harness {self.harness_cpu_ms:.2f}"
+            f"harness {self.harness_cpu_ms:.2f}; queue wait p50 {self.wait_p50_ms:.0f} ms, "
+            f"p99 {self.wait_p99_ms:.0f} ms; runs called twice {self.duplicates:.0f}"
         )
 
 
+QUEUE_WAITS = """
+WITH e AS (
+    SELECT run_id,
+           min(created_at) FILTER (WHERE event = 'thread.run.created') AS created,
+           min(created_at) FILTER (WHERE event = 'thread.run.in_progress') AS claimed
+    FROM run_events GROUP BY run_id
+)
+SELECT claimed - greatest(created, (SELECT min(claimed) FROM e)) AS wait
+FROM e WHERE claimed IS NOT NULL
+"""
+
+
+async def duplicates_at_model(model: FakeModel, prefix: str) -> tuple[int, int]:
+    """(runs whose model was called more than once, runs called at all), for keys `prefix`."""
+    async with httpx.AsyncClient() as http:
+        seen: dict[str, int] = (await http.get(model.base_url)).json()
+    calls = [n for key, n in seen.items() if key.startswith(prefix)]
+    return sum(n > 1 for n in calls), len(calls)
+
+
 async def throughput(
-    base_url: str, workers: Workers, model: FakeModel, model_name: str, n_workers: int, runs: int
+    base_url: str,
+    workers: Workers,
+    model: FakeModel,
+    model_name: str,
+    n_workers: int,
+    runs: int,
+    *,
+    floor: bool = False,
 ) -> Throughput:
     """Runs/s (and CPU per run) between the 10th and 90th percentile of completions."""
     schema = Schema(base_url)
+    prefix = f"{schema.name} "
     async with schema as url:
         async with AsyncClient(database_url=url, worker=False) as client:
             assistant = await client.assistants.create(model=model_name)
-            await queue_runs(client, assistant.id, runs, "throughput")
+            await queue_runs(client, assistant.id, runs, prefix)
         conn = await asyncpg.connect(
             admin_dsn(base_url), server_settings={"search_path": schema.name}
         )
@@ -490,7 +656,8 @@ async def throughput(
             postgres = Postgres(conn, backend, schema.name)
             workers.log_level = "warning"
             worker_url = f"{url}&application_name={schema.name}"
-            started = [workers.start(worker_url) for _ in range(n_workers)]
+            start = workers.start_floor if floor else workers.start
+            started = [start(worker_url) for _ in range(n_workers)]
             pids = [worker.process.pid for worker in started]
             workers.log_level = "info"
 
@@ -524,11 +691,106 @@ async def throughput(
                     last = await clocks(done)
                     break
                 await anyio.sleep(0.02)
+            workers.stop_all()
+            waits = [float(r["wait"]) for r in await conn.fetch(QUEUE_WAITS)]
         finally:
             workers.stop_all()
             await conn.close()
     assert first is not None
-    return Throughput.between(first, last)
+    twice, _ = await duplicates_at_model(model, prefix)
+    rate = Throughput.between(first, last)
+    if waits:
+        rate = replace(
+            rate,
+            wait_p50_ms=percentile(waits, 0.5) * 1000,
+            wait_p99_ms=percentile(waits, 0.99) * 1000,
+        )
+    return replace(rate, duplicates=twice)
+
+
+# --- (a') drain: a large queue, 4 workers of 16 slots -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Drain:
+    runs: int
+    queue_seconds: float  # to create the runs through AsyncClient
+    drain_seconds: float  # first claim -> last completion
+    completed: int
+    lost: int  # runs not completed at the end
+    claimed_twice: int  # runs with more than one `thread.run.in_progress`
+    called_twice: int  # runs whose model was called more than once (at the fake model)
+    never_called: int
+    claims_per_s: float
+
+
+async def drain(
+    base_url: str, workers: Workers, model: FakeModel, runs: int, n_workers: int, slots: int
+) -> Drain:
+    """Queue `runs`, then let `n_workers` of `slots` slots drain them all; count what happened."""
+    schema = Schema(base_url)
+    prefix = f"{schema.name} "
+    async with schema as url:
+        started_at = time.perf_counter()
+        async with AsyncClient(database_url=url, worker=False) as client:
+            assistant = await client.assistants.create(model=FAKE_MODEL)
+            await queue_runs(client, assistant.id, runs, prefix)
+        queue_seconds = time.perf_counter() - started_at
+        conn = await asyncpg.connect(
+            admin_dsn(base_url), server_settings={"search_path": schema.name}
+        )
+        saved = workers.slots
+        try:
+            workers.slots = slots
+            workers.log_level = "warning"
+            for _ in range(n_workers):
+                workers.start(url)
+            workers.log_level = "info"
+            count = await conn.prepare(
+                "SELECT count(*) FILTER (WHERE status NOT IN ('queued', 'in_progress')) FROM runs"
+            )
+            progress = (-1, time.perf_counter())
+            while (done := int(await count.fetchval())) < runs:
+                if done != progress[0]:
+                    progress = (done, time.perf_counter())
+                elif time.perf_counter() - progress[1] > STALL_SECONDS:
+                    raise RuntimeError(f"no run finished in {STALL_SECONDS} s ({done}/{runs})")
+                await anyio.sleep(0.1)
+            workers.stop_all()
+            completed = int(
+                await conn.fetchval("SELECT count(*) FROM runs WHERE status = 'completed'")
+            )
+            claims = await conn.fetchrow(
+                "SELECT count(*) AS n, min(created_at) AS first, max(created_at) AS last "
+                "FROM run_events WHERE event = 'thread.run.in_progress'"
+            )
+            twice = int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM (SELECT run_id FROM run_events "
+                    "WHERE event = 'thread.run.in_progress' GROUP BY run_id "
+                    "HAVING count(*) > 1) t"
+                )
+            )
+            end = await conn.fetchval(
+                "SELECT max(created_at) FROM run_events WHERE event = 'thread.run.completed'"
+            )
+        finally:
+            workers.slots = saved
+            workers.stop_all()
+            await conn.close()
+    called_twice, called = await duplicates_at_model(model, prefix)
+    span = float(claims["last"]) - float(claims["first"])
+    return Drain(
+        runs=runs,
+        queue_seconds=queue_seconds,
+        drain_seconds=float(end) - float(claims["first"]),
+        completed=completed,
+        lost=runs - completed,
+        claimed_twice=twice,
+        called_twice=called_twice,
+        never_called=runs - called,
+        claims_per_s=int(claims["n"]) / span if span > 0 else math.nan,
+    )
 
 
 # --- (b) latency --------------------------------------------------------------------------------
@@ -661,6 +923,10 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered), max(1, math.ceil(q * len(ordered)))) - 1]
 
 
+def ms(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.0f}"
+
+
 def ratio(rates: dict[int, Throughput], n: int) -> str:
     return f"{rates[n].runs_per_s / rates[1].runs_per_s:.2f}x"
 
@@ -674,45 +940,103 @@ async def run_throughput(
     args: argparse.Namespace, sizes: Sizes, workers: Workers, model: FakeModel
 ) -> list[str]:
     """(a) for each model, worker count and repetition; returns the table of medians."""
+    delay = f"{args.model_delay * 1000:.0f} ms per call"
+    per_worker_fake = sizes.runs_per_slot_fake * args.slots
     scenarios = {
-        "fake": (f"fake model, {args.model_delay * 1000:.0f} ms per call", FAKE_MODEL,
-                 sizes.runs_per_worker_fake),
-        "test": ("`test` model (instant)", "test", sizes.runs_per_worker_test),
+        "fake": (f"`assistants worker`, fake model {delay}", FAKE_MODEL, per_worker_fake, False),
+        "test": ("`assistants worker`, `test` model (instant)", "test",
+                 sizes.runs_per_worker_test, False),
+        "floor": (f"hand-written floor worker, fake model {delay}", FAKE_MODEL, per_worker_fake,
+                  True),
     }  # fmt: skip
     rates: dict[str, dict[int, Throughput]] = {}
-    for label, name, per_worker in (scenarios[m] for m in args.models):
-        rates[label] = {}
+    for key in args.models:
+        label, name, per_worker, floor = scenarios[key]
+        rates[key] = {}
         for n in WORKER_COUNTS:
             repeats: list[Throughput] = []
             for i in range(args.repeats):
                 started = time.perf_counter()
-                rate = await throughput(args.database_url, workers, model, name, n, per_worker * n)
+                rate = await throughput(
+                    args.database_url, workers, model, name, n, per_worker * n, floor=floor
+                )
                 repeats.append(rate)
                 print(
                     f"(a) {label}: {n} worker(s), {per_worker * n} runs, #{i + 1}: "
                     f"{rate.describe()} ({time.perf_counter() - started:.1f} s)",
                     flush=True,
                 )
-            rates[label][n] = Throughput.median(repeats)
+            rates[key][n] = Throughput.median(repeats)
             if args.repeats > 1:
-                print(f"(a) {label}: {n} worker(s), median: {rates[label][n].describe()}")
+                print(f"(a) {label}: {n} worker(s), median: {rates[key][n].describe()}")
+    RESULTS["throughput"] = {
+        key: {str(n): asdict(rate) for n, rate in by_n.items()} for key, by_n in rates.items()
+    }
     table = [
-        f"| Throughput (runs/s, 10 slots per worker, median of {args.repeats}) | 1 worker "
-        "| 2 workers | 4 workers | 1 -> 2 | 1 -> 4 |",
+        f"| Throughput (runs/s, {args.slots} slots per worker, median of {args.repeats}) "
+        "| 1 worker | 2 workers | 4 workers | 1 -> 2 (target >= 1.9x with the fake model) "
+        "| 1 -> 4 (>= 3.7x) |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for label, by_n in rates.items():
+    for key, by_n in rates.items():
         table.append(
-            f"| {label} | {by_n[1].runs_per_s:.0f} | {by_n[2].runs_per_s:.0f} "
-            f"| {by_n[4].runs_per_s:.0f} | {ratio(by_n, 2)} | {ratio(by_n, 4)} |"
+            f"| {scenarios[key][0]} | {by_n[1].runs_per_s:.1f} | {by_n[2].runs_per_s:.1f} "
+            f"| {by_n[4].runs_per_s:.1f} | {ratio(by_n, 2)} | {ratio(by_n, 4)} |"
         )
-    for label, by_n in rates.items():
+    for key, by_n in rates.items():
         table.append(
-            f"| CPU ms per run (workers + Postgres + model server + harness), {label} "
+            f"| Queue wait p50 / p99 (ms), {scenarios[key][0]} "
+            + "".join(
+                f"| {by_n[n].wait_p50_ms:.0f} / {by_n[n].wait_p99_ms:.0f} " for n in WORKER_COUNTS
+            )
+            + f"| runs called twice: {sum(by_n[n].duplicates for n in WORKER_COUNTS):.0f} | |"
+        )
+    for key, by_n in rates.items():
+        table.append(
+            f"| CPU ms per run (workers + Postgres + model server + harness), {scenarios[key][0]} "
             + "".join(f"| {cpu_cell(by_n[n])} " for n in WORKER_COUNTS)
             + "| | |"
         )
+    if "fake" in rates and "floor" in rates:
+        cells = []
+        for n in WORKER_COUNTS:
+            ours, floor_ = rates["fake"][n], rates["floor"][n]
+            per_core = 1000 / (ours.worker_cpu_ms + ours.postgres_cpu_ms)
+            cells.append(
+                f"| {ours.worker_cpu_ms / floor_.worker_cpu_ms:.2f}x "
+                f"({per_core:.0f} runs/s per core) "
+            )
+            RESULTS.setdefault("cpu_vs_floor", {})[str(n)] = {
+                "worker_ratio": ours.worker_cpu_ms / floor_.worker_cpu_ms,
+                "postgres_ratio": ours.postgres_cpu_ms / floor_.postgres_cpu_ms,
+                "runs_per_s_per_core": per_core,
+            }
+        table.append(
+            "| Worker CPU per run / the floor's (target <= 3x); projected runs/s per core = "
+            "1000 / (worker + Postgres CPU ms per run) " + "".join(cells) + "| | |"
+        )
     return table
+
+
+async def run_drain(
+    args: argparse.Namespace, sizes: Sizes, workers: Workers, model: FakeModel
+) -> list[str]:
+    """(a'): a large queue drained by 4 workers of 16 slots; returns its table."""
+    runs = args.drain_runs or sizes.drain_runs
+    result = await drain(args.database_url, workers, model, runs, 4, 16)
+    RESULTS["drain"] = asdict(result)
+    print(f"(a') {result}", flush=True)
+    return [
+        f"| Drain: {result.runs} queued runs, 4 workers x 16 slots, fake model "
+        f"{args.model_delay * 1000:.0f} ms | |",
+        "| --- | ---: |",
+        f"| queued through AsyncClient in | {result.queue_seconds:.1f} s |",
+        f"| drained (first claim -> last completion) in | {result.drain_seconds:.1f} s |",
+        f"| claim rate | {result.claims_per_s:.1f} claims/s |",
+        f"| completed / lost | {result.completed} / {result.lost} |",
+        f"| claimed twice / model called twice / never called | {result.claimed_twice} / "
+        f"{result.called_twice} / {result.never_called} |",
+    ]
 
 
 async def run_latency(args: argparse.Namespace, sizes: Sizes, workers: Workers) -> list[str]:
@@ -722,7 +1046,7 @@ async def run_latency(args: argparse.Namespace, sizes: Sizes, workers: Workers) 
         f"| Create -> completed, 1 worker, {args.in_flight} in flight | median | p99 |",
         "| --- | ---: | ---: |",
     ]
-    for label, name in (labels[m] for m in args.models):
+    for label, name in (labels[m] for m in args.models if m in labels):
         samples = await latency(
             args.database_url, workers, name, sizes.latency_runs, args.in_flight
         )
@@ -767,8 +1091,11 @@ async def main_async(args: argparse.Namespace, sizes: Sizes) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workers = Workers(Path(tmp), model.base_url)
         try:
+            workers.slots = args.slots
             if "throughput" in args.only:
                 tables.append(await run_throughput(args, sizes, workers, model))
+            if "drain" in args.only:
+                tables.append(await run_drain(args, sizes, workers, model))
             if "latency" in args.only:
                 tables.append(await run_latency(args, sizes, workers))
             if "recovery" in args.only:
@@ -777,6 +1104,7 @@ async def main_async(args: argparse.Namespace, sizes: Sizes) -> None:
             workers.stop_all()
             model.close()
     print("\n" + "\n\n".join("\n".join(table) for table in tables))
+    RESULTS["tables"] = tables
 
 
 def choices(
@@ -793,10 +1121,16 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--serve-model":
         serve_model(float(sys.argv[2]))
         return
+    if len(sys.argv) == 5 and sys.argv[1] == "--serve-floor":
+        floor_worker(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="smoke sizes, 1 repeat (CI)")
     parser.add_argument("--database-url", default=os.environ.get("ASSISTANTS_TEST_POSTGRES_URL"))
-    parser.add_argument("--model-delay", type=float, default=0.1, help="seconds per model call")
+    parser.add_argument("--model-delay", type=float, default=0.5, help="seconds per model call")
+    parser.add_argument("--slots", type=int, default=4, help="runs at once per worker for (a)")
+    parser.add_argument("--drain-runs", type=int, help="runs of (a') (10,000; 300 with --quick)")
+    parser.add_argument("--json", help="also write every figure to this JSON file")
     parser.add_argument("--lease", type=float, default=2.0, help="lease seconds for (c)")
     parser.add_argument("--in-flight", type=int, default=4, help="runs at a time for (b)")
     parser.add_argument(
@@ -827,6 +1161,9 @@ def main() -> None:
     )
     started = time.perf_counter()
     anyio.run(main_async, args, sizes)
+    if args.json:
+        RESULTS["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count()}
+        Path(args.json).write_text(json.dumps(RESULTS, indent=1, default=str), encoding="utf-8")
     load = os.getloadavg()
     print(
         f"\ntotal {time.perf_counter() - started:.1f} s; load average "
