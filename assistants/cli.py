@@ -166,6 +166,12 @@ def _parser() -> argparse.ArgumentParser:
         "also ASSISTANTS_INSPECTOR=1 or 0)",
     )
     serve.add_argument(
+        "--allow-request-provider-keys",
+        action="store_true",
+        help="let /v1/chat/completions requests bring their own provider api_key, and an "
+        "api_base among the endpoints configured here (the server's keys never go with it)",
+    )
+    serve.add_argument(
         "--insecure-no-auth",
         action="store_true",
         help="allow listening beyond loopback without API keys",
@@ -485,7 +491,8 @@ def _serve(args: argparse.Namespace) -> None:
             f"`assistants serve` needs the 'server' extra ({exc.name} is not installed): "
             "pip install 'assistants-runtime[server]'."
         ) from None
-    settings = _settings(args)
+    allow = {"allow_request_provider_keys": True} if args.allow_request_provider_keys else {}
+    settings = _settings(args, **allow)
     specs = list(args.api_key)
     if specs:
         log.warning(

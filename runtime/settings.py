@@ -61,6 +61,10 @@ class Settings(BaseModel):
     endpoint in the settings, or an alias target): `ollama/x` then never reaches a preset's
     default localhost URL on a tenant's say-so. On for `assistants serve` and `assistants worker`,
     off in-process, where the application is its own operator."""
+    allow_request_provider_keys: bool = False
+    """On the HTTP server, let a chat-completions request carry its own `api_key` / `api_base`
+    (`--allow-request-provider-keys`); an `api_base` must still be one this server is configured
+    with, and the server's own keys are never sent to it. In-process calls may always."""
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)
     """USD per million tokens by model (`{"openai/gpt-4o": {"prompt": 2.5, "completion": 10}}`):
     runs and steps then carry a `cost` (an extension field)."""

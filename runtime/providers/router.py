@@ -215,18 +215,21 @@ class ProviderRouter:
         provider_name, target = found
         if provider_name in self._registered:
             return self._make_route(name, provider_name, target)
-        if api_key is None and api_base is None:
-            problem = self._refusal(provider_name, model, name)
-            if problem is not None and provider_name in (*VENDORS, *self.settings.endpoints):
-                raise BadRequestError(
-                    f"No API key for {provider_name}: {problem}",
-                    param="api_key",
-                    code="missing_api_key",
-                )
-            if problem is not None:
-                raise BadRequestError(problem, param=param, code="model_not_found")
-            if max_retries is None:
-                return self._make_route(name, provider_name, target)
+        problem = self._refusal(provider_name, model, name)
+        overridden = api_key is not None or api_base is not None
+        if problem is not None and not overridden and "*" in self.settings.model_aliases:
+            return self.resolve(model, param=param)  # the `*` alias takes unusable names too
+        keyed = provider_name in (*VENDORS, *self.settings.endpoints)
+        if problem is not None and keyed and not overridden:
+            raise BadRequestError(
+                f"No API key for {provider_name}: {problem}",
+                param="api_key",
+                code="missing_api_key",
+            )
+        if problem is not None and not keyed:
+            raise BadRequestError(problem, param=param, code="model_not_found")
+        if not overridden and max_retries is None:
+            return self._make_route(name, provider_name, target)
         label = name if "/" in name else f"{provider_name}/{name}"
         adapter = self._adapter(provider_name, api_key, api_base, max_retries)
         return Route(adapter, target, label)
