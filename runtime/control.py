@@ -6,53 +6,41 @@ statuses each move may start from.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import anyio
 
 from runtime import states
+from runtime.prompts import RunPrompt, run_prompt
 from runtime.providers.router import ProviderRouter
 from runtime.states import RunStatus
+from runtime.templates import interpolate
 from runtime.tracing import Tracer, run_trace_extensions
 from store.errors import BadRequestError
 from store.store import Store
 from store.types import Assistant, Run, Thread
 
-_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
+__all__ = ["interpolate", "run_fields"]  # `interpolate` also serves the completions' checks
 
 
-def interpolate(text: str, variables: dict[str, str] | None, param: str) -> str:
-    """Fill `{{name}}` placeholders; a placeholder with no variable is a 400 naming it."""
-    if "{{" not in text:
-        return text
-
-    def fill(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if variables is None or name not in variables:
-            raise BadRequestError(
-                f"Missing variable '{name}' for the placeholder '{{{{{name}}}}}' in '{param}'. "
-                "Pass it in 'variables'.",
-                param=f"variables.{name}",
-                code="missing_variable",
-            )
-        return variables[name]
-
-    return _VARIABLE.sub(fill, text)
-
-
-def run_fields(assistant: Assistant, overrides: dict[str, Any]) -> dict[str, Any]:
+def run_fields(
+    assistant: Assistant, overrides: dict[str, Any], prompt: RunPrompt | None = None
+) -> dict[str, Any]:
     """The stored run: the assistant's settings with the request's overrides applied.
 
     `instructions` replaces the assistant's, `additional_instructions` is appended, and both are
-    interpolated with `variables`.
+    interpolated with `variables`. With `prompt` (`runtime.prompts.run_prompt`), its rendered
+    text is the instructions and the run records the version it used.
     """
     variables = overrides.get("variables")
     defaults = assistant.to_dict()
-    base = overrides.get("instructions")
-    if base is None:
-        base = defaults["instructions"] or ""
-    base = interpolate(base, variables, "instructions")
+    base: str
+    if prompt is not None:
+        base = prompt.instructions
+    else:
+        given = overrides.get("instructions")
+        base = (defaults["instructions"] or "") if given is None else given
+        base = interpolate(base, variables, "instructions")
     extra = overrides.get("additional_instructions")
     if extra:
         extra = interpolate(extra, variables, "additional_instructions")
@@ -69,6 +57,8 @@ def run_fields(assistant: Assistant, overrides: dict[str, Any]) -> dict[str, Any
     extensions: dict[str, Any] = {}
     if variables:
         extensions["variables"] = variables
+    if prompt is not None:
+        extensions["prompt"] = prompt.record
     fallbacks = overrides.get("fallbacks")
     if fallbacks is None:
         fallbacks = defaults.get("fallbacks")
@@ -135,7 +125,9 @@ async def create_run(
     tracer: Tracer | None = None,
 ) -> Run:
     assistant = await store.get_assistant(project, overrides["assistant_id"])
-    fields = run_fields(assistant, overrides)
+    fields = run_fields(
+        assistant, overrides, await run_prompt(store, project, assistant, overrides)
+    )
     _check_models(router, fields)
     run = await store.create_run(project, thread_id, fields, additional_messages)
     if tracer is not None:
@@ -153,7 +145,9 @@ async def create_thread_and_run(
     tracer: Tracer | None = None,
 ) -> tuple[Thread, Run]:
     assistant = await store.get_assistant(project, overrides["assistant_id"])
-    fields = run_fields(assistant, overrides)
+    fields = run_fields(
+        assistant, overrides, await run_prompt(store, project, assistant, overrides)
+    )
     _check_models(router, fields)
     created, run = await store.create_thread_and_run(project, thread, fields)
     if tracer is not None:

@@ -18,8 +18,10 @@ from assistants.resources._base import (
     merge_extra,
 )
 from assistants.tools import FunctionTool, tool_definitions
+from assistants.validation import prompts as pv
 from store import ids
 from store.errors import BadRequestError
+from store.store import Store
 from store.types import Assistant, AssistantDeleted, ListPage
 
 
@@ -38,6 +40,7 @@ def check_assistant(fields: dict[str, Any], *, create: bool) -> dict[str, Any]:
         "response_format",
         "reasoning_effort",
         "fallbacks",  # an extension: models to try when the model fails for good
+        "prompt",  # an extension: the prompt the instructions come from
     }
     out: dict[str, Any] = {}
     for key in fields:
@@ -83,9 +86,21 @@ def check_assistant(fields: dict[str, Any], *, create: bool) -> dict[str, Any]:
         out["response_format"] = v.response_format(fields["response_format"])
     if "reasoning_effort" in fields:
         out["reasoning_effort"] = v.reasoning_effort(fields["reasoning_effort"])
+    # Extension fields, kept together in `extensions`: a change names each one it sets (None
+    # removes it); `AsyncAssistants.update` merges the change into the stored ones.
+    changes: dict[str, Any] = {}
     if "fallbacks" in fields:
-        models = v.fallbacks(fields["fallbacks"])
-        out["extensions"] = {"fallbacks": models} if models else None
+        changes["fallbacks"] = v.fallbacks(fields["fallbacks"]) or None
+    if "prompt" in fields:
+        changes["prompt"] = pv.prompt_ref(fields["prompt"])
+        if changes["prompt"] is not None and fields.get("instructions") is not None:
+            raise BadRequestError(
+                "Pass either 'instructions' or 'prompt' (which gives the instructions), not both.",
+                param="prompt",
+                code="invalid_value",
+            )
+    if changes:
+        out["extensions"] = changes
     if create:
         # The API's defaults, echoed as the hosted API did.
         for name, default in (("temperature", 1.0), ("top_p", 1.0), ("response_format", "auto")):
@@ -99,8 +114,17 @@ class AsyncAssistants(Resource):
         """Unknown models (the model or a fallback) are 400s now, not failed runs later."""
         if "model" in fields:
             self._ctx.router.resolve(fields["model"])
-        for i, model in enumerate((fields.get("extensions") or {}).get("fallbacks", [])):
+        for i, model in enumerate((fields.get("extensions") or {}).get("fallbacks") or []):
             self._ctx.router.resolve(model, param=f"fallbacks[{i}]")
+
+    async def _check_prompt(self, store: Store, extensions: dict[str, Any] | None) -> None:
+        """A prompt reference must resolve when it is set (a 404 for an unknown prompt, version
+        or label); later changes to the prompt show in new runs."""
+        ref = (extensions or {}).get("prompt")
+        if ref is not None:
+            await store.prompts.resolve(
+                self._project, ref["name"], version=ref.get("version"), label=ref.get("label")
+            )
 
     async def create(
         self,
@@ -116,6 +140,7 @@ class AsyncAssistants(Resource):
         tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         tools: Iterable[dict[str, Any] | FunctionTool[..., Any]] | NotGiven = NOT_GIVEN,
         top_p: float | NotGiven | None = NOT_GIVEN,
+        prompt: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -134,10 +159,14 @@ class AsyncAssistants(Resource):
             tool_resources=tool_resources,
             tools=tool_definitions(tools),
             top_p=top_p,
+            prompt=prompt,
         )
         fields = check_assistant(merge_extra(params, extra_body), create=True)
         self._check_models(fields)
         store = await self._store()
+        if "extensions" in fields:
+            fields["extensions"] = _present(fields["extensions"])
+            await self._check_prompt(store, fields["extensions"])
         return await store.create_assistant(self._project, fields)
 
     async def retrieve(
@@ -169,6 +198,7 @@ class AsyncAssistants(Resource):
         tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         tools: Iterable[dict[str, Any] | FunctionTool[..., Any]] | NotGiven = NOT_GIVEN,
         top_p: float | NotGiven | None = NOT_GIVEN,
+        prompt: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -188,10 +218,15 @@ class AsyncAssistants(Resource):
             tool_resources=tool_resources,
             tools=tool_definitions(tools),
             top_p=top_p,
+            prompt=prompt,
         )
         fields = check_assistant(merge_extra(params, extra_body), create=False)
         self._check_models(fields)
         store = await self._store()
+        if "extensions" in fields:
+            current = await store.get_assistant(self._project, assistant_id)
+            fields["extensions"] = _present({**(current.model_extra or {}), **fields["extensions"]})
+            await self._check_prompt(store, fields["extensions"])
         return await store.update_assistant(self._project, assistant_id, fields)
 
     def list(
@@ -234,3 +269,8 @@ class AsyncAssistants(Resource):
         ids.check_id("assistant_id", assistant_id, "assistant")
         store = await self._store()
         return await store.delete_assistant(self._project, assistant_id)
+
+
+def _present(extensions: dict[str, Any]) -> dict[str, Any] | None:
+    """The extension fields that are set (None when none is)."""
+    return {k: v for k, v in extensions.items() if v is not None} or None

@@ -22,6 +22,7 @@ from assistants.resources.steps import AsyncSteps
 from assistants.streaming.handler import AsyncAssistantEventHandler
 from assistants.streaming.manager import AsyncAssistantStreamManager, AsyncEventStream
 from assistants.tools import FunctionTool, as_tools, run_calls, tool_definitions
+from assistants.validation import prompts as pv
 from runtime import control
 from runtime.streams import check_after, run_events
 from runtime.tracing import TRACE_FIELDS, check_trace_fields
@@ -50,6 +51,7 @@ _RUN_PARAMS = frozenset(
         "stream",
         "include",
         "variables",
+        "prompt",
         "fallbacks",
         *TRACE_FIELDS,
     }
@@ -100,6 +102,13 @@ def check_run(fields: dict[str, Any], *, allowed: frozenset[str] = _RUN_PARAMS) 
     out["reasoning_effort"] = v.reasoning_effort(fields.get("reasoning_effort"))
     v.include(fields.get("include"))
     out["variables"] = v.variables(fields.get("variables"))
+    out["prompt"] = pv.prompt_ref(fields.get("prompt"))
+    if out["prompt"] is not None and out.get("instructions") is not None:
+        raise BadRequestError(
+            "Pass either 'instructions' or 'prompt' (which gives the instructions), not both.",
+            param="prompt",
+            code="invalid_value",
+        )
     out["fallbacks"] = v.fallbacks(fields.get("fallbacks"))
     out["trace"] = check_trace_fields(fields)
     return out
@@ -134,6 +143,7 @@ class AsyncRuns(Resource):
         top_p: float | NotGiven | None = NOT_GIVEN,
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        prompt: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -164,6 +174,7 @@ class AsyncRuns(Resource):
         top_p: float | NotGiven | None = NOT_GIVEN,
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        prompt: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -193,6 +204,7 @@ class AsyncRuns(Resource):
         top_p: float | NotGiven | None = NOT_GIVEN,
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        prompt: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -225,6 +237,7 @@ class AsyncRuns(Resource):
             top_p=top_p,
             truncation_strategy=truncation_strategy,
             variables=variables,
+            prompt=prompt,
         )
         body = merge_extra(params, extra_body)
         overrides = check_run(body)
@@ -427,6 +440,7 @@ class AsyncRuns(Resource):
         thread_id: str,
         event_handler: Any = None,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        prompt: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -440,7 +454,7 @@ class AsyncRuns(Resource):
             metadata=metadata, model=model, parallel_tool_calls=parallel_tool_calls,
             reasoning_effort=reasoning_effort, response_format=response_format,
             temperature=temperature, tool_choice=tool_choice, tools=tools, top_p=top_p,
-            truncation_strategy=truncation_strategy, variables=variables,
+            truncation_strategy=truncation_strategy, variables=variables, prompt=prompt,
         )  # fmt: skip
 
         async def request() -> AsyncEventStream:
@@ -567,6 +581,7 @@ class AsyncRuns(Resource):
         poll_interval_ms: int | NotGiven = NOT_GIVEN,
         thread_id: str,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        prompt: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -593,6 +608,7 @@ class AsyncRuns(Resource):
             top_p=top_p,
             truncation_strategy=truncation_strategy,
             variables=variables,
+            prompt=prompt,
             extra_body=extra_body,
         )
         return await self.poll(run.id, thread_id, poll_interval_ms=poll_interval_ms)

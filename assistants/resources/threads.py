@@ -149,6 +149,7 @@ class AsyncThreads(Resource):
         top_p: float | NotGiven | None = NOT_GIVEN,
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        prompt: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -176,6 +177,7 @@ class AsyncThreads(Resource):
         top_p: float | NotGiven | None = NOT_GIVEN,
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        prompt: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -202,6 +204,7 @@ class AsyncThreads(Resource):
         top_p: float | NotGiven | None = NOT_GIVEN,
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        prompt: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -229,6 +232,7 @@ class AsyncThreads(Resource):
             top_p=top_p,
             truncation_strategy=truncation_strategy,
             variables=variables,
+            prompt=prompt,
         )
         body = merge_extra(params, extra_body)
         thread_body = check_thread(body.pop("thread", None))
@@ -270,6 +274,7 @@ class AsyncThreads(Resource):
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         poll_interval_ms: int | NotGiven = NOT_GIVEN,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        prompt: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -293,6 +298,7 @@ class AsyncThreads(Resource):
             top_p=top_p,
             truncation_strategy=truncation_strategy,
             variables=variables,
+            prompt=prompt,
             extra_body=extra_body,
         )
         return await self.runs.poll(run.id, run.thread_id, poll_interval_ms=poll_interval_ms)
@@ -317,6 +323,7 @@ class AsyncThreads(Resource):
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         event_handler: Any = None,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        prompt: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -329,7 +336,7 @@ class AsyncThreads(Resource):
             parallel_tool_calls=parallel_tool_calls, response_format=response_format,
             temperature=temperature, thread=thread, tool_choice=tool_choice,
             tool_resources=tool_resources, tools=tools, top_p=top_p,
-            truncation_strategy=truncation_strategy, variables=variables,
+            truncation_strategy=truncation_strategy, variables=variables, prompt=prompt,
         )  # fmt: skip
 
         async def request() -> AsyncEventStream:

@@ -98,3 +98,36 @@ def test_prompts_over_http__versions_labels_and_errors(tmp_path: Path) -> None:
         assert _delete(a, "/prompts/greet")["deleted"] is True
         with pytest.raises(openai.NotFoundError):
             _get(a, "/prompts/greet")
+
+
+def test_prompt_backed_assistant_over_http(tmp_path: Path) -> None:
+    """Over HTTP the prompt reference travels in `extra_body`; the run the SDK gets back (strictly
+    validated) names the version it used, and moving the label changes the next run."""
+    with serve(tmp_path, worker=False) as server:
+        sdk = server.sdk()
+        _post(sdk, "/prompts", {"name": "tone"})
+        _post(sdk, "/prompts/tone/versions", {"instructions": "Be {{mood}}."})
+        _post(sdk, "/prompts/tone/versions", {"instructions": "Be very {{mood}}."})
+        _post(sdk, "/prompts/tone/labels", {"label": "prod", "version": 1})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            assistant = sdk.beta.assistants.create(
+                model="test", extra_body={"prompt": {"name": "tone", "label": "prod"}}
+            )
+            assert assistant.to_dict()["prompt"] == {"name": "tone", "label": "prod"}
+            first = sdk.beta.threads.create_and_run(
+                assistant_id=assistant.id, extra_body={"variables": {"mood": "kind"}}
+            )
+            _post(sdk, "/prompts/tone/labels", {"label": "prod", "version": 2})
+            second = sdk.beta.threads.create_and_run(
+                assistant_id=assistant.id, extra_body={"variables": {"mood": "kind"}}
+            )
+            with pytest.raises(openai.BadRequestError) as missing:
+                sdk.beta.threads.create_and_run(assistant_id=assistant.id)
+        assert (first.instructions, second.instructions) == ("Be kind.", "Be very kind.")
+        assert first.to_dict()["prompt"] == {"name": "tone", "version": 1, "label": "prod"}
+        assert second.to_dict()["prompt"] == {"name": "tone", "version": 2, "label": "prod"}
+        assert missing.value.param == "variables.mood"
+        with pytest.raises(openai.BadRequestError) as in_use:
+            _delete(sdk, "/prompts/tone")
+        assert in_use.value.code == "prompt_in_use"
