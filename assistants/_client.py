@@ -19,7 +19,7 @@ from assistants.resources.models import AsyncModels
 from assistants.resources.prompts import AsyncPrompts
 from assistants.resources.spans import AsyncSpans, AsyncTraces
 from assistants.resources.threads import AsyncThreads
-from runtime.completions import Completions
+from runtime.completions import Completions, FinishedCall
 from runtime.providers.base import Provider
 from runtime.providers.router import ProviderRouter
 from runtime.settings import Settings
@@ -43,6 +43,8 @@ class _Context(ClientContext):
         self.settings = settings
         self.router = ProviderRouter(settings, extra=dict(providers or {}))
         self.completions = Completions(self.router, settings)
+        if settings.tracing:
+            self.completions.add_sink(self._record_completion)
         self.project = project
         self.start_worker = start_worker
         self._store: Store | None = None
@@ -69,6 +71,10 @@ class _Context(ClientContext):
         await self.store()
         assert self._tracer is not None
         return self._tracer
+
+    async def _record_completion(self, call: FinishedCall) -> None:
+        """A `completion` span per chat completion (the store opens on the first one)."""
+        await (await self.tracer()).record_completion(call)
 
     def _start_in_background(self) -> None:
         """Used without `async with`: run the worker in a background task (asyncio only)."""

@@ -162,11 +162,17 @@ async def cancel_run(store: Store, project: str, thread_id: str, run_id: str) ->
 
 
 async def submit_tool_outputs(
-    store: Store, project: str, thread_id: str, run_id: str, outputs: list[dict[str, str]]
+    store: Store,
+    project: str,
+    thread_id: str,
+    run_id: str,
+    outputs: list[dict[str, str]],
+    *,
+    tracer: Tracer | None = None,
 ) -> tuple[Run, int]:
     """Submit outputs; returns the run and the sequence number its continuation follows."""
     assert states.can_transition(RunStatus.REQUIRES_ACTION, RunStatus.QUEUED)
-    return await store.submit_tool_outputs(
+    submitted = await store.submit_tool_outputs(
         project,
         thread_id,
         run_id,
@@ -174,6 +180,9 @@ async def submit_tool_outputs(
         paused=RunStatus.REQUIRES_ACTION,
         resumed=RunStatus.QUEUED,
     )
+    if tracer is not None and tracer.enabled:
+        await tracer.close_tools(store, run_id, outputs)
+    return submitted
 
 
 async def wait_until_stopped(store: Store, run_id: str, *, poll: float = 0.25) -> str:

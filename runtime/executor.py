@@ -22,7 +22,6 @@ import structlog
 from runtime import states
 from runtime.context import message_tokens, read_context
 from runtime.providers.base import (
-    ChatMessage,
     Finish,
     ModelRequest,
     ProviderCallError,
@@ -34,7 +33,7 @@ from runtime.providers.base import (
 from runtime.providers.router import ProviderRouter, Route
 from runtime.settings import Settings
 from runtime.states import RunStatus, StepStatus
-from runtime.tracing import RunTrace, Tracer
+from runtime.tracing import RunTrace, Tracer, prompt_message
 from store import ids
 from store.db import Row
 from store.errors import BadRequestError
@@ -92,18 +91,6 @@ def _partial(turn: _Turn | None) -> tuple[str, list[dict[str, Any]]] | None:
     if turn is None or turn.message is None or turn.message_done:
         return None
     return turn.message["id"], [{"type": "text", "text": {"value": turn.text, "annotations": []}}]
-
-
-def _message_content(message: ChatMessage) -> dict[str, Any]:
-    """A prompt message as a span keeps it (what the model saw; never a credential)."""
-    out: dict[str, Any] = {"role": message.role, "content": message.content}
-    if message.tool_calls:
-        out["tool_calls"] = [
-            {"id": c.id, "name": c.name, "arguments": c.arguments} for c in message.tool_calls
-        ]
-    if message.tool_call_id is not None:
-        out["tool_call_id"] = message.tool_call_id
-    return out
 
 
 def _forced(tool_choice: Any) -> bool:
@@ -261,7 +248,7 @@ class Executor:
                 cost=cost,
                 retries=retries,
                 fallbacks=list(fallbacks) or None,
-                input=[_message_content(m) for m in request.messages] if content else None,
+                input=[prompt_message(m) for m in request.messages] if content else None,
                 output=output if content else None,
                 metadata={"finish_reason": turn.finish} if turn.finish else None,
             )
@@ -463,6 +450,9 @@ class Executor:
                 }
                 for _, c in sorted(turn.calls.items())
             ]
+            trace = self._traces.get(run_id)
+            if trace is not None and self.tracer is not None:
+                self.tracer.open_tools(trace, tool_calls)
             await self.store.pause_for_tools(
                 run_id,
                 self.worker_id,

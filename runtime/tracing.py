@@ -15,6 +15,7 @@ keep content, whether to trace at all) are fixed when it is created and kept in 
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from typing import Any, Protocol
 import anyio
 from anyio.abc import TaskStatus
 
+from runtime.completions.record import FinishedCall
+from runtime.providers.base import ChatMessage
 from runtime.settings import Settings
 from store import spans as sp
 from store.db import Row
@@ -45,6 +48,18 @@ class SpanExporter(Protocol):
     def export(self, items: Sequence[SpanRecord | SpanEnd]) -> None: ...
 
     def shutdown(self) -> None: ...
+
+
+def prompt_message(message: ChatMessage) -> dict[str, Any]:
+    """A prompt message as a span keeps it (what the model saw; never a credential)."""
+    out: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        out["tool_calls"] = [
+            {"id": c.id, "name": c.name, "arguments": c.arguments} for c in message.tool_calls
+        ]
+    if message.tool_call_id is not None:
+        out["tool_call_id"] = message.tool_call_id
+    return out
 
 
 def _string(value: object, param: str) -> str:
@@ -205,8 +220,8 @@ class RunTrace:
 
     def span(self, **fields: Any) -> SpanRecord:
         """A child span of the run's root, carrying the run's trace fields."""
+        fields.setdefault("id", sp.new_span_id())
         return SpanRecord(
-            id=sp.new_span_id(),
             project=self.project,
             trace_id=self.trace_id,
             parent_span_id=self.span_id,
@@ -218,6 +233,12 @@ class RunTrace:
             assistant_id=self.assistant_id,
             **fields,
         )
+
+    def tool_span_id(self, call_id: str) -> str:
+        """The span id of the run's tool call `call_id`: derived, so that whoever submits the
+        output (any process) ends the span the worker opened."""
+        digest = hashlib.sha256(f"{self.span_id}:{call_id}".encode()).hexdigest()
+        return "sp_" + digest[:16]
 
     def root(self, model: str | None = None) -> SpanRecord:
         """The run's root span (its status, usage and cost are read from the run)."""
@@ -324,6 +345,84 @@ class Tracer:
                         exporter.shutdown()
                     except Exception as exc:  # noqa: BLE001
                         log.warning("spans_export_failed", error=str(exc))
+
+    def open_tools(self, trace: RunTrace, calls: Sequence[dict[str, Any]]) -> None:
+        """Record the tool calls a run paused for, open until their outputs come back."""
+        now = time.time()
+        for call in calls:
+            function = call["function"]
+            self.record(
+                trace.span(
+                    id=trace.tool_span_id(call["id"]),
+                    kind="tool",
+                    name=f"execute_tool {function['name']}",
+                    status="in_progress",
+                    started_at=now,
+                    input={"arguments": function["arguments"]} if trace.store_content else None,
+                    metadata={"tool_call_id": call["id"]},
+                )
+            )
+
+    async def close_tools(
+        self, store: Store, run_id: str, outputs: Sequence[dict[str, str]]
+    ) -> None:
+        """End the tool spans of a run whose outputs were just submitted."""
+        row = await store.run_row(run_id)
+        trace = None if row is None else RunTrace.of(row, self.settings)
+        if trace is None:
+            return
+        now = time.time()
+        for output in outputs:
+            self.record(
+                SpanEnd(
+                    trace.tool_span_id(output["tool_call_id"]),
+                    now,
+                    status="completed",
+                    output={"output": output["output"]} if trace.store_content else None,
+                )
+            )
+
+    async def record_completion(self, call: FinishedCall) -> None:
+        """The completions engine's sink: one `completion` span per call."""
+        trace = call.trace
+        if not self.enabled or trace.get("send_trace") is False:
+            return
+        content = trace.get("store_content")
+        if content is None:
+            content = self.settings.trace_store_content
+        output = None
+        if content and call.output is not None:
+            output = [c.message.to_dict() for c in call.output.choices]
+        error = None
+        if call.error is not None:
+            error = {"code": call.error.code, "message": call.error.message}
+        self.record(
+            SpanRecord(
+                id=call.span_id,
+                project=call.project,
+                trace_id=trace.get("trace_id") or sp.new_trace_id(),
+                parent_span_id=trace.get("parent_span_id"),
+                kind="completion",
+                name=f"chat {call.model or call.requested_model}",
+                status=call.status,
+                error=error,
+                started_at=call.started_at,
+                ended_at=call.started_at + call.latency_ms / 1000,
+                requested_model=call.requested_model,
+                model=call.model,
+                provider=call.provider,
+                prompt_tokens=call.prompt_tokens,
+                completion_tokens=call.completion_tokens,
+                cost=call.cost,
+                fallbacks=call.fallbacks_failed or None,
+                tags=trace.get("tags"),
+                user_id=trace.get("user_id"),
+                session_id=trace.get("session_id"),
+                metadata={**(trace.get("metadata") or {}), "stream": call.stream},
+                input=[prompt_message(m) for m in call.messages] if content else None,
+                output=output,
+            )
+        )
 
     def start_run(self, project: str, run: Any, ext: dict[str, Any]) -> None:
         """Record the root span of a run just created (`run`: the API object; `ext`: the

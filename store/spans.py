@@ -165,10 +165,13 @@ class SpanRecord:
 
 @dataclass(frozen=True, slots=True)
 class SpanEnd:
-    """The end of a span already recorded (a run's root span, when the run stops)."""
+    """The end of a span already recorded: a run's root span when the run stops, a tool call's
+    when its output is submitted (with its `status` and `output`)."""
 
     id: str
     ended_at: float
+    status: str | None = None
+    output: Any = None
 
 
 @dataclass(frozen=True)
@@ -304,8 +307,14 @@ class SpanPart:
                     await tx.executemany(_INSERT, inserts)
                     inserts = []
                 await tx.execute(
-                    "UPDATE spans SET ended_at = :ended_at WHERE id = :id",
-                    {"id": item.id, "ended_at": item.ended_at},
+                    "UPDATE spans SET ended_at = :ended_at, status = COALESCE(:status, status), "
+                    "output = COALESCE(:output, output) WHERE id = :id",
+                    {
+                        "id": item.id,
+                        "ended_at": item.ended_at,
+                        "status": item.status,
+                        "output": dumps(item.output),
+                    },
                 )
             if inserts:
                 await tx.executemany(_INSERT, inserts)

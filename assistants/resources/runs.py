@@ -388,7 +388,7 @@ class AsyncRuns(Resource):
         outputs = v.tool_outputs(_listed(tool_outputs))
         store = await self._store()
         run, before = await control.submit_tool_outputs(
-            store, self._project, thread_id, run_id, outputs
+            store, self._project, thread_id, run_id, outputs, tracer=await self._tracer()
         )
         if stream:
             return AsyncEventStream(run_events(store, run.id, after=before))

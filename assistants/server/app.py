@@ -23,7 +23,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistants._client import AsyncClient
-from assistants.server import completions_routes, inspection, prompts_routes
+from assistants.server import completions_routes, inspection, prompts_routes, tracing_routes
 from assistants.server.access_log import AccessLog
 from assistants.server.auth import KeyRing
 from assistants.server.guard import (
@@ -508,6 +508,7 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
     app.state.caller = view
     app.include_router(prompts_routes.router)
     app.include_router(completions_routes.router)
+    app.include_router(tracing_routes.router)
     return app
 
 

@@ -31,6 +31,7 @@ from runtime.completions.params import CompletionParams
 from runtime.control import interpolate
 from runtime.providers.base import ChatMessage, ToolCall
 from store.errors import BadRequestError
+from store.spans import check_trace_id
 
 MESSAGES_MAX: Final = 2_048
 STOP_MAX: Final = 4
@@ -73,7 +74,16 @@ _NEUTRAL: Final[dict[str, tuple[object, ...]]] = {
     "functions": (None,),
     "function_call": (None,),
 }
-_TRACE = ("tags", "user_id", "session_id", "trace_id", "parent_span_id", "metadata", "send_trace")
+_TRACE = (
+    "tags",
+    "user_id",
+    "session_id",
+    "trace_id",
+    "parent_span_id",
+    "metadata",
+    "send_trace",
+    "store_content",
+)
 _KNOWN = frozenset(
     {
         "model",
@@ -217,15 +227,18 @@ def _trace(body: dict[str, Any]) -> dict[str, Any]:
         trace["tags"] = [
             v.string(t, f"tags[{i}]", max_length=TRACE_STRING_MAX) for i, t in enumerate(tags)
         ]
-    for name in ("user_id", "session_id", "trace_id"):
+    for name in ("user_id", "session_id"):
         if body.get(name) is not None:
             trace[name] = _short(body[name], name)
+    if body.get("trace_id") is not None:
+        trace["trace_id"] = check_trace_id(body["trace_id"])
     if body.get("parent_span_id") is not None:
         trace["parent_span_id"] = _span_id(body["parent_span_id"], "parent_span_id")
     if body.get("metadata") is not None:
         trace["metadata"] = v.metadata(body["metadata"])
-    if body.get("send_trace") is not None:
-        trace["send_trace"] = v.boolean(body["send_trace"], "send_trace")
+    for name in ("send_trace", "store_content"):
+        if body.get(name) is not None:
+            trace[name] = v.boolean(body[name], name)
     return trace
 
 

@@ -137,7 +137,7 @@ async def test_create__trace_fields_are_echoed(chat: AsyncClient) -> None:
         tags=["production", "chat"],
         user_id="user_123",
         session_id="session_abc",
-        trace_id="tr_1",
+        trace_id="tr_0123456789abcdef0123456789abcdef",
         span_id="sp_1234567890abcdef",
         parent_span_id="sp_abcdef1234567890",
         metadata={"k": "v"},
@@ -148,7 +148,7 @@ async def test_create__trace_fields_are_echoed(chat: AsyncClient) -> None:
     assert data["tags"] == ["production", "chat"]
     assert data["user_id"] == "user_123"
     assert data["session_id"] == "session_abc"
-    assert data["trace_id"] == "tr_1"
+    assert data["trace_id"] == "tr_0123456789abcdef0123456789abcdef"
     assert data["parent_span_id"] == "sp_abcdef1234567890"
     assert data["metadata"] == {"k": "v"}
     assert data["send_trace"] is False

@@ -9,6 +9,8 @@ import pytest
 
 from assistants import AsyncClient
 from assistants.errors import BadRequestError, NotFoundError
+from assistants.testing import ScriptedModel
+from runtime.providers.base import ProviderCallError
 from store.spans import SpanRecord
 from tests.conftest import WEATHER_TOOL
 
@@ -83,8 +85,15 @@ async def test_run__root_and_model_spans_form_a_tree(traced: AsyncClient) -> Non
         assert span["time_to_first_token_ms"] is not None
         assert span["tags"] == ["prod", "weather"]
         assert span["run_id"] == run_id
+    (tool,) = [c for c in root["children"] if c["kind"] == "tool"]
+    assert tool["name"] == "execute_tool get_weather"
+    assert tool["status"] == "completed"
+    assert tool["input"] == {"arguments": first["output"]["tool_calls"][0]["arguments"]}
+    assert tool["output"] == {"output": "sunny, 21C"}
+    assert first["ended_at"] <= tool["started_at"] <= tool["ended_at"] <= second["started_at"]
+    assert tool["metadata"]["tool_call_id"] == first["output"]["tool_calls"][0]["id"]
     assert trace.usage["total_tokens"] == sum(s["usage"]["total_tokens"] for s in models)
-    assert trace.span_count == 3
+    assert trace.span_count == 4
 
 
 async def test_spans_list__filters_and_pages(traced: AsyncClient) -> None:
@@ -92,19 +101,19 @@ async def test_spans_list__filters_and_pages(traced: AsyncClient) -> None:
     await _tool_round_trip(traced, tags=["a"], session_id="s_1")
     await _tool_round_trip(traced, tags=["b"], user_id="u_2")
     by_tag = (await traced.spans.list(tag="a")).data
-    assert len(by_tag) == 3
+    assert len(by_tag) == 4
     assert all(s.tags == ["a"] for s in by_tag)
     assert {s.session_id for s in by_tag} == {"s_1"}
-    assert len((await traced.spans.list(user_id="u_2")).data) == 3
+    assert len((await traced.spans.list(user_id="u_2")).data) == 4
     assert len((await traced.spans.list(session_id="s_1", kind="run")).data) == 1
     first = await traced.spans.list(limit=4)
     assert len(first.data) == 4
     assert first.has_more
-    rest = await traced.spans.list(limit=4, after=first.data[-1].id)
-    assert len(rest.data) == 2
+    rest = await traced.spans.list(limit=5, after=first.data[-1].id)
+    assert len(rest.data) == 4
     assert not rest.has_more
     seen = [s.id for s in first.data] + [s.id for s in rest.data]
-    assert len(set(seen)) == 6
+    assert len(set(seen)) == 8
     assert (await traced.spans.retrieve(seen[0])).id == seen[0]
     assert (await traced.spans.list(since=first.data[0].started_at + 1)).data == []
 
@@ -120,12 +129,12 @@ async def test_store_content_false__keeps_timings_not_content(traced: AsyncClien
     """`store_content=False` keeps tokens and timings but not what the model saw or said."""
     run_id = await _tool_round_trip(traced, store_content=False)
     spans = (await traced.spans.list(run_id=run_id, kind="model")).data
-    assert len(spans) == 2
+    spans += (await traced.spans.list(run_id=run_id, kind="tool")).data
+    assert len(spans) == 3
     for span in spans:
         assert span.input is None
         assert span.output is None
-        assert span.usage is not None
-        assert span.usage["total_tokens"] > 0
+        assert span.ended_at is not None
 
 
 @pytest.mark.parametrize(
@@ -219,3 +228,96 @@ async def test_full_queue__drops_spans_with_a_counter_never_blocks(
         tracer = await client._ctx.tracer()
         assert tracer.dropped >= 1
         assert len((await client.spans.list()).data) == 1
+
+
+async def test_run_with_fallback__failed_model_is_a_span_of_its_own(database_url: str) -> None:
+    """A run whose first model fails shows that call (failed, with its error) and the fallback
+    that answered (listing what failed before it) under the run's root."""
+    down = ScriptedModel([ProviderCallError("upstream is down (503)")], name="down")
+    async with AsyncClient(
+        database_url=database_url, poll_seconds=0.05, providers={"down": down}
+    ) as client:
+        assistant = await client.assistants.create(model="down", extra_body={"fallbacks": ["test"]})
+        thread = await client.threads.create(messages=[{"role": "user", "content": "hi there"}])
+        run = await client.threads.runs.create_and_poll(
+            thread_id=thread.id, assistant_id=assistant.id
+        )
+        assert run.status == "completed"
+        trace = await client.traces.retrieve(run.trace_id)  # type: ignore[attr-defined]
+        (root,) = trace.spans
+        failed, answered = root["children"]
+        assert failed["status"] == "failed"
+        assert failed["model"] == "down"
+        assert failed["error"] == {"code": "server_error", "message": "upstream is down (503)"}
+        assert answered["status"] == "completed"
+        assert answered["model"] == "test"
+        assert answered["requested_model"] == "down"
+        assert answered["fallbacks"] == [
+            {"model": "down", "code": "server_error", "error": "upstream is down (503)"}
+        ]
+
+
+async def test_completion__a_span_per_call_with_fallbacks(traced: AsyncClient) -> None:
+    """Each chat completion is a `completion` span in the caller's trace, under the caller's
+    parent span, with the failed fallback listed, tokens, cost and latency."""
+    trace_id = "tr_" + "ab" * 16
+    answer = await traced.chat.completions.create(
+        model="test",
+        messages=[{"role": "user", "content": "Hello"}],
+        trace_id=trace_id,
+        parent_span_id="sp_00000000000000ff",
+        tags=["chat"],
+        session_id="s_9",
+    )
+    span = await traced.spans.retrieve(answer.span_id or "")
+    assert span.kind == "completion"
+    assert span.trace_id == trace_id
+    assert span.parent_span_id == "sp_00000000000000ff"
+    assert span.status == "completed"
+    assert span.usage is not None
+    assert span.usage["total_tokens"] > 0
+    assert span.cost is not None
+    assert span.duration_ms is not None
+    assert span.input == [{"role": "user", "content": "Hello"}]
+    assert "Hello" in span.output[0]["content"]
+    trace = await traced.traces.retrieve(trace_id)
+    assert [s["id"] for s in trace.spans] == [span.id]
+    hidden = await traced.chat.completions.create(
+        model="test", messages=[{"role": "user", "content": "x"}], send_trace=False
+    )
+    with pytest.raises(NotFoundError):
+        await traced.spans.retrieve(hidden.span_id or "")
+    private = await traced.chat.completions.create(
+        model="test",
+        messages=[{"role": "user", "content": "x"}],
+        extra_body={"store_content": False},
+    )
+    kept = await traced.spans.retrieve(private.span_id or "")
+    assert kept.input is None
+    assert kept.output is None
+
+
+async def test_completion__fallback_recorded_on_the_span(database_url: str) -> None:
+    """A completion whose first model fails records the failure on its span."""
+    down = ScriptedModel([ProviderCallError("upstream is down (503)")], name="down")
+    async with AsyncClient(
+        database_url=database_url, worker=False, providers={"down": down}
+    ) as client:
+        answer = await client.chat.completions.create(
+            model="down", messages=[{"role": "user", "content": "hi"}], fallbacks=["test"]
+        )
+        span = await client.spans.retrieve(answer.span_id or "")
+        assert span.model == "test"
+        assert span.requested_model == "down"
+        assert span.fallbacks == [
+            {"model": "down", "code": "provider_error", "error": "upstream is down (503)"}
+        ]
+
+
+async def test_completion__malformed_trace_id_is_a_400(traced: AsyncClient) -> None:
+    """A completion's `trace_id` must be `tr_` + 32 hex digits (the 400 names both)."""
+    with pytest.raises(BadRequestError, match="'tr_' followed by 32") as info:
+        await traced.chat.completions.create(
+            model="test", messages=[{"role": "user", "content": "x"}], trace_id="t1"
+        )
+    assert info.value.param == "trace_id"
