@@ -20,6 +20,13 @@ EXPECTED = {
     "readme.py": "Tool results: 18°C and sunny",
     "openai_sdk_client.py": "assistant: Tool results: 19°C, overcast",
     "streaming.py": "Tool results: 27°C, clear skies\nrun: completed",
+    "completions.py": "tool call: get_weather({'location': 'example'})\n"
+    "answer: Tool results: 22°C and sunny\nYou said: Write a story.\n"
+    "streamed: You said: Write a story.",
+    "completions_fallbacks.py": "answer: You said: hello\nprovider: test | model: test\n"
+    "failed first: ollama/llama3.2 (provider_error)\ncost: $0.0000033",
+    "local_server_client.py": "LLM Response: You said: Explain quantum entanglement.\n"
+    "Streamed: You said: What is the capital of Japan?\nUnknown model: 400 model_not_found",
     "providers.py": "run: completed, answered by test: You said: What is the capital of France?\n"
     "  failed first: ollama/llama3.2 (server_error)",
 }

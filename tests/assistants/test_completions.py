@@ -374,3 +374,18 @@ def test_create__signature_matches_openai(ours: Any) -> None:
         if name not in sdk and name != "self":
             assert q.kind is inspect.Parameter.KEYWORD_ONLY, name
             assert q.default is not inspect.Parameter.empty, name
+
+
+async def test_create__takes_the_sdks_typed_messages(chat: AsyncClient) -> None:
+    """Messages typed with the openai SDK's TypedDicts type-check and run unchanged."""
+    from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+
+    messages: list[ChatCompletionMessageParam] = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "weather?"},
+    ]
+    tools: list[ChatCompletionToolParam] = [
+        {"type": "function", "function": {"name": "get_weather", "parameters": {}}}
+    ]
+    answer = await chat.chat.completions.create(model="test", messages=messages, tools=tools)
+    assert answer.choices[0].finish_reason == "tool_calls"
