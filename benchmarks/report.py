@@ -1,0 +1,424 @@
+"""The benchmark report: runs the suite and writes `docs/benchmarks.md` from the figures' JSON.
+
+Run from the repository root (Postgres from `ASSISTANTS_TEST_POSTGRES_URL` or `--database-url`
+for the scale-out part; without it that part says it was skipped):
+
+    .venv/bin/python benchmarks/report.py              # the whole suite (about 20 minutes)
+    .venv/bin/python benchmarks/report.py --quick      # smoke sizes (CI; numbers not judged)
+    .venv/bin/python benchmarks/report.py --only streaming,scale
+    .venv/bin/python benchmarks/report.py --render     # re-render the markdown from the JSON
+
+Each benchmark script runs in a process of its own, one after the other (never two at once:
+they would measure each other), with `--quick` passed on in quick mode. Everything measured goes
+to `docs/benchmarks.json` (`--json`): the machine, the versions, each script's command, wall
+time and output, the headline figures read from the outputs (and `scale.py --json`), each with
+its target and, where the suite measures one in the same run, its ratio to the floor. The
+markdown (`--out`, default `docs/benchmarks.md`) is rendered from that JSON only, so re-running
+the command on another machine regenerates the whole report, and `--render` re-renders it
+without measuring again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = (
+    "assistants-runtime",
+    "openai",
+    "httpx",
+    "pydantic",
+    "sqlmodel",
+    "sqlalchemy",
+    "anyio",
+    "aiosqlite",
+    "asyncpg",
+    "structlog",
+    "fastapi",
+    "uvicorn",
+)
+
+
+@dataclass(frozen=True)
+class Bench:
+    name: str
+    script: str
+    what: str
+    needs_postgres: bool = False
+    timeout: float = 1800.0
+
+
+SUITE = (
+    Bench("store", "store.py", "Store and client operations against raw aiosqlite and sqlite3"),
+    Bench("runs", "runs.py", "Run latency, throughput, overlap of model calls, tool round trips"),
+    Bench("streaming", "streaming.py", "Deltas/s through the event handler against the model"),
+    Bench("server", "server.py", "The openai SDK over HTTP against the in-process client"),
+    Bench("providers", "providers.py", "Provider adapters against a bare httpx call"),
+    Bench("completions", "completions.py", "Chat completions through the runtime"),
+    Bench("imports", "imports.py", "`import assistants` in fresh interpreters"),
+    Bench("scale", "scale.py", "Worker processes on Postgres, 500 ms model", needs_postgres=True),
+)
+NAMES = tuple(b.name for b in SUITE)
+
+
+# --- measuring ----------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        cpu = platform.processor()
+    memory = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return {
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "memory": memory,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def versions(database_url: str | None) -> dict[str, str]:
+    found = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
+    for package in PACKAGES:
+        try:
+            found[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            found[package] = "not installed"
+    if database_url:
+        found["postgres"] = postgres_version(database_url)
+    return found
+
+
+def postgres_version(url: str) -> str:
+    import anyio  # noqa: PLC0415
+    import asyncpg  # noqa: PLC0415
+
+    async def ask() -> str:
+        conn = await asyncpg.connect("postgresql://" + url.split("://", 1)[1].split("?", 1)[0])
+        try:
+            return str(await conn.fetchval("SHOW server_version"))
+        finally:
+            await conn.close()
+
+    try:
+        return anyio.run(ask)
+    except (OSError, asyncpg.PostgresError) as exc:
+        return f"unreachable ({exc})"
+
+
+def run_bench(bench: Bench, args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    """Run one script; its command, wall time, exit status, output and (scale) JSON."""
+    script = ROOT / "benchmarks" / bench.script
+    if not script.exists():
+        return {"skipped": f"benchmarks/{bench.script} is not in this checkout"}
+    if bench.needs_postgres and not args.database_url:
+        return {"skipped": "needs Postgres: set ASSISTANTS_TEST_POSTGRES_URL or --database-url"}
+    command = [sys.executable, f"benchmarks/{bench.script}"]
+    if args.quick:
+        command.append("--quick")
+    figures_file = scratch / f"{bench.name}.json"
+    if bench.name == "scale":
+        command += ["--database-url", args.database_url, "--json", str(figures_file)]
+    shown = " ".join(["python", *command[1:]]).replace(str(figures_file), "scale.json")
+    shown = shown.replace(args.database_url or "\0", "$ASSISTANTS_TEST_POSTGRES_URL")
+    print(f"report: {shown}", flush=True)
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(
+            command,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=bench.timeout,
+            check=False,
+        )
+        output, status = done.stdout + done.stderr, done.returncode
+    except subprocess.TimeoutExpired as exc:
+        partial = exc.stdout or b""
+        text = partial.decode(errors="replace") if isinstance(partial, bytes) else partial
+        output, status = f"{text}\ntimed out after {bench.timeout:.0f} s", -1
+    result: dict[str, Any] = {
+        "command": shown,
+        "seconds": round(time.perf_counter() - started, 1),
+        "exit_status": status,
+        "output": output,
+    }
+    if figures_file.exists():
+        result["figures"] = json.loads(figures_file.read_text())
+    return result
+
+
+# --- headline figures, read from the outputs ----------------------------------------------------
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def streaming_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
+    out = result["output"]
+    floor = re.search(r"model read directly \(floor\)\s+([\d,]+) deltas/s", out)
+    handler = re.search(r"AsyncAssistantEventHandler, runs.stream\s+([\d,]+) deltas/s", out)
+    if not (floor and handler):
+        return []
+    ours, base = _number(handler.group(1)), _number(floor.group(1))
+    return [
+        {
+            "figure": "Deltas/s to an AsyncAssistantEventHandler",
+            "value": f"{ours:,.0f} deltas/s",
+            "floor": f"{base:,.0f} deltas/s (the model read directly)",
+            "ratio": ours / base,
+            "target": ">= 0.25x the floor",
+            "met": ours / base >= 0.25,
+        }
+    ]
+
+
+def server_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
+    out = result["output"]
+    median = re.search(r"create_and_poll median \(ms\)\s+([\d.]+)\s+([\d.]+)", out)
+    rate = re.search(r"runs/s, \d+ concurrent clients\s+([\d.]+)\s+([\d.]+)", out)
+    found = []
+    if median:
+        sdk, local = float(median.group(1)), float(median.group(2))
+        found.append(
+            {
+                "figure": "create_and_poll median, openai SDK over HTTP",
+                "value": f"{sdk:.1f} ms",
+                "floor": f"{local:.1f} ms (in-process client)",
+                "ratio": sdk / local,
+                "target": "<= 10 ms",
+                "met": sdk <= 10,
+            }
+        )
+    if rate:
+        sdk_rate = float(rate.group(1))
+        found.append(
+            {
+                "figure": "Runs/s, concurrent clients, openai SDK over HTTP",
+                "value": f"{sdk_rate:.0f} runs/s",
+                "floor": f"{float(rate.group(2)):.0f} runs/s (in-process client)",
+                "ratio": sdk_rate / float(rate.group(2)),
+                "target": ">= 200 runs/s",
+                "met": sdk_rate >= 200,
+            }
+        )
+    return found
+
+
+def imports_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
+    found = re.search(r"import assistants: median (\d+) ms cumulative", result["output"])
+    if not found:
+        return []
+    ms = int(found.group(1))
+    return [
+        {
+            "figure": "`import assistants`, cumulative",
+            "value": f"{ms} ms",
+            "target": "<= 250 ms",
+            "met": ms <= 250,
+        }
+    ]
+
+
+def scale_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
+    figures = result.get("figures") or {}
+    found: list[dict[str, Any]] = []
+    fake = figures.get("throughput", {}).get("fake")
+    floor = figures.get("throughput", {}).get("floor", {})
+    if fake:
+        one = fake["1"]["runs_per_s"]
+        for n, target in (("2", 1.9), ("4", 3.7)):
+            scale_out = fake[n]["runs_per_s"] / one
+            floor_ratio = (
+                f"{floor[n]['runs_per_s'] / floor['1']['runs_per_s']:.2f}x" if floor else "n/a"
+            )
+            found.append(
+                {
+                    "figure": f"Scale-out 1 -> {n} workers (4 slots each, 500 ms model)",
+                    "value": f"{scale_out:.2f}x ({fake[n]['runs_per_s']:.1f} runs/s)",
+                    "floor": f"{floor_ratio} (hand-written worker)",
+                    "target": f">= {target}x",
+                    "met": scale_out >= target,
+                }
+            )
+        twice = sum(fake[n]["duplicates"] for n in fake)
+        found.append(
+            {
+                "figure": "Runs called twice at the model, scale-out",
+                "value": f"{twice:.0f}",
+                "target": "0",
+                "met": twice == 0,
+            }
+        )
+    for n, cpu in (figures.get("cpu_vs_floor") or {}).items():
+        found.append(
+            {
+                "figure": f"Worker CPU per run, {n} worker(s)",
+                "value": f"{fake[n]['worker_cpu_ms']:.2f} ms (+ Postgres "
+                f"{fake[n]['postgres_cpu_ms']:.2f} ms)",
+                "floor": f"{floor[n]['worker_cpu_ms']:.2f} ms (+ Postgres "
+                f"{floor[n]['postgres_cpu_ms']:.2f} ms)",
+                "ratio": cpu["worker_ratio"],
+                "target": "<= 3x the floor",
+                "met": cpu["worker_ratio"] <= 3,
+                "note": f"projected {cpu['runs_per_s_per_core']:.0f} runs/s per core",
+            }
+        )
+    drain = figures.get("drain")
+    if drain:
+        clean = drain["lost"] == 0 and drain["claimed_twice"] == 0 and drain["called_twice"] == 0
+        found.append(
+            {
+                "figure": f"{drain['runs']:,} queued runs drained by 4 workers x 16 slots",
+                "value": f"{drain['completed']:,} completed, {drain['lost']} lost, "
+                f"{drain['claimed_twice']} claimed twice, {drain['called_twice']} called "
+                f"twice; {drain['claims_per_s']:.0f} claims/s",
+                "target": "none lost, none twice",
+                "met": clean,
+            }
+        )
+    return found
+
+
+READERS: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
+    "streaming": streaming_figures,
+    "server": server_figures,
+    "imports": imports_figures,
+    "scale": scale_figures,
+}
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def render(report: dict[str, Any]) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated by `" + report["command"] + "` on " + report["date"] + " (UTC), from "
+        "`docs/benchmarks.json`; re-run it to regenerate everything on your machine. "
+        "Each benchmark ran alone, one after the other; what each one measures, and how, is in "
+        "`benchmarks/README.md`."
+        + (" Quick mode: smoke sizes, not figures." if report["quick"] else ""),
+        "",
+        "## Machine and versions",
+        "",
+        "| | |",
+        "| --- | --- |",
+    ]
+    m = report["machine"]
+    lines += [
+        f"| CPU | {m['cpu']} ({m['cpus']} CPUs) |",
+        f"| Memory | {m['memory']} |",
+        f"| Platform | {m['platform']} |",
+        f"| Load average at the start | {' '.join(str(x) for x in m['load_average'])} |",
+    ]
+    lines += [f"| {name} | {version} |" for name, version in report["versions"].items()]
+    lines += [
+        "",
+        "## Figures and targets",
+        "",
+        "| Figure | Measured | Floor, same run | Ratio | Target | Met |",
+        "| --- | --- | --- | ---: | --- | --- |",
+    ]
+    for name in NAMES:
+        for f in report["results"].get(name, {}).get("headline", []):
+            ratio = f"{f['ratio']:.2f}x" if "ratio" in f else ""
+            note = f" ({f['note']})" if "note" in f else ""
+            met = "yes" if f["met"] else "**no**"
+            lines.append(
+                f"| {f['figure']} ({name}) | {f['value']}{note} | {f.get('floor', '')} "
+                f"| {ratio} | {f['target']} | {met} |"
+            )
+    lines += ["", "## Each benchmark", ""]
+    for bench in SUITE:
+        result = report["results"].get(bench.name)
+        if result is None:
+            continue
+        lines += [f"### {bench.name}: {bench.what}", ""]
+        if "skipped" in result:
+            lines += [f"Not run: {result['skipped']}.", ""]
+            continue
+        status = "" if result["exit_status"] == 0 else f", exit status {result['exit_status']}"
+        lines += [
+            f"`{result['command']}` ({result['seconds']:.0f} s{status})",
+            "",
+            "```text",
+            result["output"].rstrip(),
+            "```",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="smoke sizes (CI)")
+    parser.add_argument("--database-url", default=os.environ.get("ASSISTANTS_TEST_POSTGRES_URL"))
+    parser.add_argument("--only", default=",".join(NAMES), help=f"of {','.join(NAMES)}")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--json", default=str(ROOT / "docs" / "benchmarks.json"))
+    parser.add_argument("--render", action="store_true", help="only re-render --out from --json")
+    args = parser.parse_args()
+    only = [n.strip() for n in args.only.split(",") if n.strip()]
+    if unknown := set(only) - set(NAMES):
+        parser.error(f"unknown {', '.join(sorted(unknown))}: choose from {', '.join(NAMES)}")
+    if not args.render:
+        command = "python benchmarks/report.py" + (" --quick" if args.quick else "")
+        if only != list(NAMES):
+            command += f" --only {','.join(only)}"
+        report: dict[str, Any] = {
+            "command": command,
+            "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+            "quick": args.quick,
+            "machine": machine(),
+            "versions": versions(args.database_url),
+            "results": {},
+        }
+        with tempfile.TemporaryDirectory() as scratch:
+            for bench in SUITE:
+                if bench.name not in only:
+                    continue
+                result = run_bench(bench, args, Path(scratch))
+                if "output" in result and bench.name in READERS:
+                    result["headline"] = READERS[bench.name](result)
+                report["results"][bench.name] = result
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    report = json.loads(Path(args.json).read_text(encoding="utf-8"))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(render(report) + "\n", encoding="utf-8")
+    failed = [n for n, r in report["results"].items() if r.get("exit_status", 0) != 0]
+    print(f"report: wrote {args.out} and {args.json}")
+    if failed:
+        sys.exit(f"report: these benchmarks failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()
