@@ -79,6 +79,7 @@ async function route() {
   leave = () => {};
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
   replace(main, h("p", { class: "muted" }, "loading…"));
+  threads?.refresh();
   try {
     if (parts[0] === "threads" && parts.length === 2) leave = await threadView(main, parts[1]);
     else if (parts[0] === "threads" && parts[2] === "runs" && parts.length === 4) {
@@ -105,7 +106,6 @@ async function start() {
   }
   keyButton.hidden = !apiKey();
   threads = threadList(sidebar);
-  await threads.load();
   await route();
 }
 

@@ -18,6 +18,7 @@ export function threadList(container) {
   replace(container, h("h2", {}, "Threads"), search, list, more);
 
   let after = null;
+  let pages = 0;
   let generation = 0;
 
   async function load(reset) {
@@ -30,6 +31,7 @@ export function threadList(container) {
       for (const thread of page.data) list.append(threadItem(thread));
       if (reset && !page.data.length) list.append(h("li", { class: "muted" }, "no threads"));
       after = page.last_id;
+      pages = reset ? 1 : pages + 1;
       more.hidden = !page.has_more;
     } catch (error) {
       replace(list, h("li", {}, errorBox(error)));
@@ -42,7 +44,12 @@ export function threadList(container) {
     debounce = setTimeout(() => load(true), 250);
   });
   more.addEventListener("click", () => load(false));
-  return { load: () => load(true), focus: () => search.focus(), search };
+  return {
+    load: () => load(true),
+    /** Reload the first page (statuses move) unless more pages were loaded by hand. */
+    refresh: () => (pages <= 1 ? load(true) : null),
+    focus: () => search.focus(),
+  };
 }
 
 function threadItem(thread) {
