@@ -22,6 +22,7 @@ from assistants.streaming.manager import (
     AsyncEventStream,
     EventStream,
 )
+from assistants.streaming.prompts import AsyncPromptRunStream, PromptRunStream
 from runtime.completions import AsyncCompletionStream
 from store.types import Model
 
@@ -66,6 +67,20 @@ def completion_stream_or(
     """`stream=True` results become a `CompletionStream`; anything else is returned as it is."""
     if isinstance(result, AsyncCompletionStream):
         return CompletionStream(portal, result)
+    return result
+
+
+def prompt_run_stream(portal: BlockingPortal, stream: AsyncPromptRunStream) -> PromptRunStream:
+    """A streamed prompt run, read from a blocking thread."""
+    return PromptRunStream(portal, stream)
+
+
+def prompt_run_stream_or(
+    portal: BlockingPortal, result: T | AsyncPromptRunStream
+) -> T | PromptRunStream:
+    """`stream=True` results become a `PromptRunStream`; anything else is returned as it is."""
+    if isinstance(result, AsyncPromptRunStream):
+        return PromptRunStream(portal, result)
     return result
 
 

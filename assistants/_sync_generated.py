@@ -19,6 +19,7 @@ from assistants._blocking import (
     events_or,
     manager,
     pages,
+    prompt_run_stream_or,
 )
 from assistants._types import NOT_GIVEN, NotGiven
 from assistants.pagination import SyncCursorPage
@@ -34,6 +35,7 @@ from assistants.resources.steps import AsyncSteps
 from assistants.resources.threads import AsyncThreads
 from assistants.streaming.completions import CompletionStream
 from assistants.streaming.manager import AssistantStreamManager, EventStream
+from assistants.streaming.prompts import PromptRunStream
 from assistants.tools import FunctionTool
 from store.completion_types import ChatCompletion
 from store.prompt_types import (
@@ -42,6 +44,7 @@ from store.prompt_types import (
     PromptLabel,
     PromptLabelDeleted,
     PromptLabelList,
+    PromptRun,
     PromptVersion,
 )
 from store.spans import Span, Trace
@@ -2047,6 +2050,102 @@ class Prompts(SyncResource[AsyncPrompts]):
                 extra_body=extra_body,
                 timeout=timeout,
             )
+        )
+
+    @overload
+    def run(
+        self,
+        prompt_name: str,
+        *,
+        prompt_version: int | NotGiven | None = NOT_GIVEN,
+        prompt_release_label: str | NotGiven | None = NOT_GIVEN,
+        input_variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        group_id: int | str | NotGiven | None = NOT_GIVEN,
+        model_parameter_overrides: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        provider: str | NotGiven | None = NOT_GIVEN,
+        model: str | NotGiven | None = NOT_GIVEN,
+        stream: Literal[False] = False,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> PromptRun: ...
+
+    @overload
+    def run(
+        self,
+        prompt_name: str,
+        *,
+        prompt_version: int | NotGiven | None = NOT_GIVEN,
+        prompt_release_label: str | NotGiven | None = NOT_GIVEN,
+        input_variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        group_id: int | str | NotGiven | None = NOT_GIVEN,
+        model_parameter_overrides: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        provider: str | NotGiven | None = NOT_GIVEN,
+        model: str | NotGiven | None = NOT_GIVEN,
+        stream: Literal[True],
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> PromptRunStream: ...
+
+    def run(
+        self,
+        prompt_name: str,
+        *,
+        prompt_version: int | NotGiven | None = NOT_GIVEN,
+        prompt_release_label: str | NotGiven | None = NOT_GIVEN,
+        input_variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        group_id: int | str | NotGiven | None = NOT_GIVEN,
+        model_parameter_overrides: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        provider: str | NotGiven | None = NOT_GIVEN,
+        model: str | NotGiven | None = NOT_GIVEN,
+        stream: bool = False,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> PromptRun | PromptRunStream:
+        """Render a version of the prompt and call the model with it (`chat.completions`).
+
+        The version is `prompt_version`, or the one `prompt_release_label` points at, or with
+        neither the one `prod` points at if that label exists, else the latest. `{{name}}` in
+        the template is filled from `input_variables` (a missing one is a 400 naming it). The
+        model is `model`, else the version's; the parameters the version's, then
+        `model_parameter_overrides`. `tags`, `metadata` and `group_id` go with the call's
+        trace, which also names the prompt, version and label. Returns a `PromptRun`
+        (`request_id`, `raw_response`: the `ChatCompletion`, `prompt_blueprint`); with
+        `stream=True`, an `AsyncPromptRunStream` of the chunks and then that same `PromptRun`.
+        """
+        return prompt_run_stream_or(
+            self._portal,
+            self._portal.call(
+                partial(
+                    self._target.run,
+                    prompt_name,
+                    prompt_version=prompt_version,
+                    prompt_release_label=prompt_release_label,
+                    input_variables=input_variables,
+                    tags=tags,
+                    metadata=metadata,
+                    group_id=group_id,
+                    model_parameter_overrides=model_parameter_overrides,
+                    provider=provider,
+                    model=model,
+                    stream=stream,
+                    extra_headers=extra_headers,
+                    extra_query=extra_query,
+                    extra_body=extra_body,
+                    timeout=timeout,
+                )
+            ),
         )
 
     def delete(

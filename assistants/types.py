@@ -1,5 +1,16 @@
 """The object vocabulary, in OpenAI's wire shapes (defined in `store.types`)."""
 
+from store.prompt_types import (
+    Prompt,
+    PromptBlueprint,
+    PromptDeleted,
+    PromptLabel,
+    PromptLabelDeleted,
+    PromptLabelList,
+    PromptLabelMove,
+    PromptRun,
+    PromptVersion,
+)
 from store.types import (
     Annotation,
     Assistant,
@@ -47,6 +58,15 @@ __all__ = [
     "MessageContent",
     "MessageCreationStepDetails",
     "MessageDeleted",
+    "Prompt",
+    "PromptBlueprint",
+    "PromptDeleted",
+    "PromptLabel",
+    "PromptLabelDeleted",
+    "PromptLabelList",
+    "PromptLabelMove",
+    "PromptRun",
+    "PromptVersion",
     "RequiredAction",
     "RequiredActionFunctionToolCall",
     "Run",

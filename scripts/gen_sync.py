@@ -50,12 +50,14 @@ BLOCKING_TYPES = {
     "AsyncEventStream": ("EventStream", "assistants.streaming.manager"),
     "AsyncAssistantStreamManager": ("AssistantStreamManager", "assistants.streaming.manager"),
     "AsyncCompletionStream": ("CompletionStream", "assistants.streaming.completions"),
+    "AsyncPromptRunStream": ("PromptRunStream", "assistants.streaming.prompts"),
 }
 # Streams an async method returns, and the `assistants._blocking` helpers that make them
 # blocking: (for a result of exactly that type, for a result that may be one).
 STREAM_HELPERS = {
     "AsyncEventStream": ("events", "events_or"),
     "AsyncCompletionStream": ("completion_stream", "completion_stream_or"),
+    "AsyncPromptRunStream": ("prompt_run_stream", "prompt_run_stream_or"),
 }
 
 HEADER = '''\

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from store.completion_types import ChatCompletion
 from store.types import Metadata, Model
 
 
@@ -92,3 +93,27 @@ class ResolvedPrompt(Model):
 
     version: PromptVersion
     label: str | None = None
+
+
+class PromptBlueprint(Model):
+    """What `prompts.run` sent: the rendered template, the version and label it came from, and
+    the model settings after overrides."""
+
+    prompt_name: str
+    prompt_version: int
+    prompt_release_label: str | None = None
+    messages: list[dict[str, Any]]
+    model: str
+    provider: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    """The model parameters sent (the version's, then `model_parameter_overrides`)."""
+
+
+class PromptRun(Model):
+    """The result of `prompts.run`: the call's id, the model's answer and the blueprint."""
+
+    object: Literal["prompt.run"] = "prompt.run"
+    request_id: str
+    """The call's span id (`client.spans.retrieve(request_id)` shows it)."""
+    raw_response: ChatCompletion
+    prompt_blueprint: PromptBlueprint

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from assistants import validation as v
 from assistants._types import NOT_GIVEN, NotGiven, given
@@ -29,14 +29,21 @@ from assistants.resources._base import (
     check_list,
     merge_extra,
 )
+from assistants.resources.chat import AsyncChatCompletions
+from assistants.streaming.prompts import AsyncPromptRunStream, prompt_run
 from assistants.validation import prompts as pv
+from runtime.completions import AsyncCompletionStream
+from runtime.prompts import render_messages
+from store.completion_types import ChatCompletion
 from store.errors import BadRequestError
 from store.prompt_types import (
     Prompt,
+    PromptBlueprint,
     PromptDeleted,
     PromptLabel,
     PromptLabelDeleted,
     PromptLabelList,
+    PromptRun,
     PromptVersion,
 )
 from store.types import ListPage
@@ -273,6 +280,139 @@ class AsyncPrompts(Resource):
         )
         return resolved.version.model_copy(update={"label": resolved.label})
 
+    @overload
+    async def run(
+        self,
+        prompt_name: str,
+        *,
+        prompt_version: int | NotGiven | None = NOT_GIVEN,
+        prompt_release_label: str | NotGiven | None = NOT_GIVEN,
+        input_variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        group_id: int | str | NotGiven | None = NOT_GIVEN,
+        model_parameter_overrides: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        provider: str | NotGiven | None = NOT_GIVEN,
+        model: str | NotGiven | None = NOT_GIVEN,
+        stream: Literal[False] = False,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> PromptRun: ...
+
+    @overload
+    async def run(
+        self,
+        prompt_name: str,
+        *,
+        prompt_version: int | NotGiven | None = NOT_GIVEN,
+        prompt_release_label: str | NotGiven | None = NOT_GIVEN,
+        input_variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        group_id: int | str | NotGiven | None = NOT_GIVEN,
+        model_parameter_overrides: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        provider: str | NotGiven | None = NOT_GIVEN,
+        model: str | NotGiven | None = NOT_GIVEN,
+        stream: Literal[True],
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> AsyncPromptRunStream: ...
+
+    async def run(
+        self,
+        prompt_name: str,
+        *,
+        prompt_version: int | NotGiven | None = NOT_GIVEN,
+        prompt_release_label: str | NotGiven | None = NOT_GIVEN,
+        input_variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        group_id: int | str | NotGiven | None = NOT_GIVEN,
+        model_parameter_overrides: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        provider: str | NotGiven | None = NOT_GIVEN,
+        model: str | NotGiven | None = NOT_GIVEN,
+        stream: bool = False,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> PromptRun | AsyncPromptRunStream:
+        """Render a version of the prompt and call the model with it (`chat.completions`).
+
+        The version is `prompt_version`, or the one `prompt_release_label` points at, or with
+        neither the one `prod` points at if that label exists, else the latest. `{{name}}` in
+        the template is filled from `input_variables` (a missing one is a 400 naming it). The
+        model is `model`, else the version's; the parameters the version's, then
+        `model_parameter_overrides`. `tags`, `metadata` and `group_id` go with the call's
+        trace, which also names the prompt, version and label. Returns a `PromptRun`
+        (`request_id`, `raw_response`: the `ChatCompletion`, `prompt_blueprint`); with
+        `stream=True`, an `AsyncPromptRunStream` of the chunks and then that same `PromptRun`.
+        """
+        body = merge_extra(
+            given(
+                prompt_version=prompt_version,
+                prompt_release_label=prompt_release_label,
+                input_variables=input_variables,
+                tags=tags,
+                metadata=metadata,
+                group_id=group_id,
+                model_parameter_overrides=model_parameter_overrides,
+                provider=provider,
+                model=model,
+                stream=stream,
+            ),
+            extra_body,
+        )
+        _known(body, pv.RUN_PARAMS)
+        name = pv.prompt_name(prompt_name, "prompt_name")
+        number, label = pv.run_choice(body.get("prompt_version"), body.get("prompt_release_label"))
+        variables = v.variables(_plain(body.get("input_variables")), "input_variables")
+        streaming = v.boolean(body.get("stream", False), "stream")
+        store = await self._store()
+        resolved = await store.prompts.resolve(self._project, name, version=number, label=label)
+        version = resolved.version
+        chosen = body.get("model") or version.model
+        if chosen is None:
+            raise BadRequestError(
+                f"The prompt '{name}' version {version.version} names no model: pass model=.",
+                param="model",
+                code="missing_required_parameter",
+            )
+        blueprint = PromptBlueprint(
+            prompt_name=name,
+            prompt_version=version.version,
+            prompt_release_label=resolved.label,
+            messages=render_messages(version, variables, source="input_variables"),
+            model=chosen,
+            provider=body.get("provider"),
+            parameters=_parameters(version, body.get("model_parameter_overrides")),
+        )
+        trace: dict[str, Any] = {
+            "prompt_name": name,
+            "prompt_version": str(version.version),
+            **({"prompt_release_label": resolved.label} if resolved.label else {}),
+            **({"group_id": str(body["group_id"])} if body.get("group_id") is not None else {}),
+            **(v.metadata(_plain(body.get("metadata"))) or {}),
+        }
+        call = {
+            **blueprint.parameters,
+            "metadata": trace,
+            "stream": streaming,
+            **({"provider": blueprint.provider} if blueprint.provider else {}),
+            **({"tags": list(body["tags"])} if body.get("tags") is not None else {}),
+        }
+        # `stream` travels in `extra_body`: either answer may come back.
+        answer: ChatCompletion | AsyncCompletionStream = await AsyncChatCompletions(
+            self._ctx
+        ).create(messages=blueprint.messages, model=chosen, extra_body=call, timeout=timeout)
+        if isinstance(answer, AsyncCompletionStream):
+            return AsyncPromptRunStream(answer, blueprint)
+        return prompt_run(answer, blueprint)
+
     async def delete(
         self,
         name: str,
@@ -286,6 +426,35 @@ class AsyncPrompts(Resource):
         its instructions from it."""
         store = await self._store()
         return await store.prompts.delete(self._project, pv.prompt_name(name))
+
+
+_VERSION_PARAMETERS = ("temperature", "top_p", "max_tokens", "stop", "response_format")
+_NOT_OVERRIDABLE = ("messages", "model", "provider", "stream")
+
+
+def _parameters(version: PromptVersion, overrides: object) -> dict[str, Any]:
+    """The model parameters to send: the version's, then `model_parameter_overrides`."""
+    out: dict[str, Any] = {}
+    for name in _VERSION_PARAMETERS:
+        value = getattr(version, name)
+        if value is not None and not (name == "response_format" and not isinstance(value, dict)):
+            out[name] = value
+    if version.tools:
+        out["tools"] = version.tools
+        if version.tool_choice is not None:
+            out["tool_choice"] = version.tool_choice
+    if overrides is None:
+        return out
+    given = v.obj(_plain(overrides), "model_parameter_overrides")
+    for key in given:
+        if key in _NOT_OVERRIDABLE:
+            raise BadRequestError(
+                f"Invalid 'model_parameter_overrides': '{key}' is not a model parameter"
+                + (f"; pass {key}= instead." if key in ("model", "provider") else "."),
+                param=f"model_parameter_overrides.{key}",
+                code="invalid_value",
+            )
+    return {**out, **given}
 
 
 def _plain(value: Any) -> Any:

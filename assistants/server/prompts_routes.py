@@ -9,6 +9,14 @@
     GET    /v1/prompts/{name}/labels                                                -> list
     POST   /v1/prompts/{name}/labels            {label, version, expected_version?} -> label
     DELETE /v1/prompts/{name}/labels/{label}                                        -> deleted
+    POST   /v1/prompts/{name}/run               {prompt_version?, prompt_release_label?,
+                                                 input_variables?, model?, stream?, ...}
+                                                                      -> prompt.run, or SSE
+
+`run` answers a `prompt.run` object (`request_id`, `raw_response`, `prompt_blueprint`); with
+`"stream": true`, server-sent events: each `chat.completion.chunk` as a `data:` event, then the
+`prompt.run` object, then `data: [DONE]` (an error once chunks have gone out is a last
+`data: {"error": {...}}` event, as for chat completions).
 
 The caller's API key picks the project, as for every `/v1` route; errors are the client's, in
 OpenAI's shape (a lost compare-and-set is a 400, never a 409 the SDKs would retry).
@@ -16,14 +24,22 @@ OpenAI's shape (a lost compare-and-set is a 400, never a 409 the SDKs would retr
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from assistants._client import AsyncClient
 from assistants.server.guard import read_json_body
-from store.errors import BadRequestError
+from assistants.streaming.prompts import AsyncPromptRunStream
+from store.errors import APIError, BadRequestError, InternalServerError
+from store.log import get_logger
+from store.prompt_types import PromptRun
+
+log = get_logger("assistants.server")
 
 router = APIRouter()
 
@@ -128,3 +144,38 @@ async def set_prompt_label(request: Request, name: str) -> JSONResponse:
 @router.delete("/v1/prompts/{name}/labels/{label}")
 async def delete_prompt_label(request: Request, name: str, label: str) -> JSONResponse:
     return _json(await _caller(request).prompts.labels.delete(name, label=label))
+
+
+@router.post("/v1/prompts/{name}/run", response_model=None)
+async def run_prompt(request: Request, name: str) -> Response:
+    body = await read_json_body(request)
+    # `stream` travels in `extra_body`: either answer may come back.
+    result: PromptRun | AsyncPromptRunStream = await _caller(request).prompts.run(
+        name, extra_body=body
+    )
+    if isinstance(result, AsyncPromptRunStream):
+        return StreamingResponse(
+            _sse(result),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+    return _json(result)
+
+
+async def _sse(stream: AsyncPromptRunStream) -> AsyncIterator[bytes]:
+    """The chunks, then the `prompt.run` object, as `data:` events, then `[DONE]`; an error
+    mid-way as a last error event."""
+    try:
+        async for item in stream:
+            yield b"data: " + item.model_dump_json(by_alias=True).encode() + b"\n\n"
+        yield b"data: [DONE]\n\n"
+    except Exception as exc:
+        if isinstance(exc, APIError):
+            error = exc
+        else:
+            log.exception("prompt_stream_failed")
+            error = InternalServerError("The server had an error while streaming this answer.")
+        yield f"data: {json.dumps(error.to_body())}\n\n".encode()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await stream.close()

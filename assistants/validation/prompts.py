@@ -181,6 +181,34 @@ def choice(version: object, label_name: object) -> tuple[int | None, str | None]
     )
 
 
+RUN_PARAMS: Final = (
+    "prompt_version",
+    "prompt_release_label",
+    "input_variables",
+    "tags",
+    "metadata",
+    "group_id",
+    "model_parameter_overrides",
+    "provider",
+    "model",
+    "stream",
+)
+
+
+def run_choice(version: object, release_label: object) -> tuple[int | None, str | None]:
+    """`prompts.run`'s `prompt_version` or `prompt_release_label` (at most one)."""
+    if version is not None and release_label is not None:
+        raise BadRequestError(
+            "Pass either 'prompt_version' or 'prompt_release_label', not both.",
+            param="prompt_release_label",
+            code="invalid_value",
+        )
+    return (
+        None if version is None else version_number(version, "prompt_version"),
+        None if release_label is None else label(release_label, "prompt_release_label"),
+    )
+
+
 def prompt_ref(value: object, param: str = "prompt") -> dict[str, Any] | None:
     """`{"name": ..., "label": ...}` or `{"name": ..., "version": n}` (or just the name: the
     default resolution), normalised with `name` first."""

@@ -3,10 +3,12 @@ the same objects and errors as `client.prompts`, scoped by API key, and never a 
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conformance.support import serve
@@ -131,3 +133,43 @@ def test_prompt_backed_assistant_over_http(tmp_path: Path) -> None:
         with pytest.raises(openai.BadRequestError) as in_use:
             _delete(sdk, "/prompts/tone")
         assert in_use.value.code == "prompt_in_use"
+
+
+def test_prompt_run_over_http__plain_and_streamed(tmp_path: Path) -> None:
+    """`POST /v1/prompts/{name}/run` answers a `prompt.run` whose `raw_response` the SDK's own
+    `ChatCompletion` model accepts; streamed, SSE chunks (each a valid `ChatCompletionChunk`),
+    then the `prompt.run` object, then `[DONE]`; bad input is an OpenAI error body."""
+    from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+    with serve(tmp_path, worker=False) as server:
+        sdk = server.sdk()
+        _post(sdk, "/prompts", {"name": "echo"})
+        _post(
+            sdk,
+            "/prompts/echo/versions",
+            {"messages": [{"role": "user", "content": "Repeat {{word}}"}], "model": "test"},
+        )
+        result = _post(sdk, "/prompts/echo/run", {"input_variables": {"word": "basalt"}})
+        assert result["object"] == "prompt.run"
+        completion = ChatCompletion.model_validate(result["raw_response"])
+        assert "Repeat basalt" in (completion.choices[0].message.content or "")
+        assert result["request_id"] == result["raw_response"]["span_id"]
+        assert result["prompt_blueprint"]["prompt_version"] == 1
+        body = {"input_variables": {"word": "gneiss"}, "stream": True}
+        with httpx.stream(
+            "POST", f"{server.base_url}/prompts/echo/run", json=body, timeout=30
+        ) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            events = [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
+        assert events[-1] == "[DONE]"
+        final = json.loads(events[-2])
+        chunks = [ChatCompletionChunk.model_validate_json(e) for e in events[:-2]]
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert text == final["raw_response"]["choices"][0]["message"]["content"]
+        assert "Repeat gneiss" in text
+        with pytest.raises(openai.BadRequestError) as both:
+            _post(sdk, "/prompts/echo/run", {"prompt_version": 1, "prompt_release_label": "prod"})
+        assert both.value.param == "prompt_release_label"
+        with pytest.raises(openai.BadRequestError) as missing:
+            _post(sdk, "/prompts/echo/run", {})
+        assert missing.value.param == "input_variables.word"
