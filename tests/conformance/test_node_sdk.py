@@ -50,10 +50,12 @@ def node_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "streaming",
         "pagination",
         "errors",
+        "chat",
     ],
 )
 def test_node_sdk_conformance(node_server: LiveServer, section: str) -> None:
-    """One section of conformance.mjs: polling, AssistantStream, auto-pagination, errors."""
+    """One section of conformance.mjs: polling, AssistantStream, auto-pagination, errors, chat
+    completions."""
     env = {
         **os.environ,
         "OPENAI_BASE_URL": node_server.base_url,

@@ -1,11 +1,11 @@
 // The unmodified openai Node SDK against our server.
 //
 // Usage: OPENAI_BASE_URL=http://127.0.0.1:PORT/v1 OPENAI_API_KEY=sk-local \
-//          node conformance.mjs [polling] [streaming] [pagination] [errors]
+//          node conformance.mjs [polling] [streaming] [pagination] [errors] [chat]
 // (no section names: run them all, in that order).
 //
 // Exercises polling helpers, the AssistantStream helper (event emitters, finalRun,
-// submitToolOutputsStream), cursor auto-pagination and error mapping. Exits 0 when every check
+// submitToolOutputsStream), cursor auto-pagination, error mapping and chat completions. Exits 0 when every check
 // passes; on the first mismatch it prints what was expected and what came back, and exits 1.
 
 import OpenAI from 'openai';
@@ -286,11 +286,59 @@ async function errors() {
   await client.beta.threads.runs.cancel(run.id, { thread_id: thread.id });
 }
 
+// (5) chat.completions: a plain answer, a streamed one (chunks, usage last), the stream helper's
+// final completion with a tool call, and a 400 for a model the server cannot route.
+async function chatCompletions() {
+  const answer = await client.chat.completions.create({
+    model: 'test',
+    messages: [{ role: 'user', content: 'Hello {{who}}' }],
+    variables: { who: 'Node' },
+  });
+  check(answer.object === 'chat.completion', 'a chat.completion object', answer.object);
+  check(answer.choices[0].message.content === 'You said: Hello Node', 'the answer, variables filled',
+    answer.choices[0].message.content);
+  check(answer.span_id?.startsWith('sp_') && answer.provider === 'test', 'the extensions', answer);
+
+  const stream = await client.chat.completions.create({
+    model: 'test',
+    messages: [{ role: 'user', content: 'Stream me' }],
+    stream: true,
+  });
+  const chunks = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  check(chunks[0].choices[0].delta.role === 'assistant', 'the first chunk has the role', chunks[0]);
+  const text = chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
+  check(text === 'You said: Stream me', 'the streamed text', text);
+  const last = chunks[chunks.length - 1];
+  check(last.choices.length === 0 && last.usage?.total_tokens > 0, 'the usage chunk last', last);
+
+  const runner = client.chat.completions.stream({
+    model: 'test',
+    messages: [{ role: 'user', content: 'weather?' }],
+    tools: [WEATHER],
+  });
+  const final = await runner.finalChatCompletion();
+  const call = final.choices[0].message.tool_calls?.[0];
+  check(call?.function?.name === 'get_weather', 'the final completion has the tool call', final);
+  check(JSON.parse(call.function.arguments).city === 'example', 'its arguments', call);
+
+  let caught;
+  try {
+    await client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] });
+  } catch (err) {
+    caught = err;
+  }
+  check(caught instanceof OpenAI.BadRequestError && caught.status === 400,
+    'an unroutable model is a BadRequestError', { name: caught?.constructor?.name, status: caught?.status });
+  check(caught.code === 'model_not_found', 'its code', caught.code);
+}
+
 const SECTIONS = {
   polling: ['createAndPoll + submitToolOutputsAndPoll', pollingRoundTrip],
   streaming: ['stream + submitToolOutputsStream', streamingRoundTrip],
   pagination: ['auto-pagination', autoPagination],
   errors: ['errors', errors],
+  chat: ['chat.completions', chatCompletions],
 };
 
 const chosen = process.argv.slice(2);
