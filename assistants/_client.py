@@ -129,7 +129,7 @@ class _Context(ClientContext):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self._tracer is not None:
-            await self._tracer.flush()  # what the runs recorded, before the store closes
+            await self._tracer.close()  # what the runs recorded, before the store closes
             self._tracer = None
         if self._store is not None:
             await self._store.close()

@@ -194,11 +194,11 @@ class Executor:
             finally:
                 self._traces.pop(run_id, None)
 
-    def _end_root(self, run_id: str) -> None:
-        """Record when the run ended (called just before the write that ends it)."""
+    def _end_root(self, run_id: str, status: str) -> None:
+        """Record when and how the run ended (called just before the write that ends it)."""
         trace = self._traces.get(run_id)
         if trace is not None and self.tracer is not None:
-            self.tracer.record(SpanEnd(trace.span_id, time.time()))
+            self.tracer.record(SpanEnd(trace.span_id, time.time(), status, span=trace.root()))
 
     def _trace_call(
         self,
@@ -270,7 +270,7 @@ class Executor:
     ) -> None:
         """End a run that was asked to stop: `cancelled`, or `expired` past its `expires_at`."""
         to = RunStatus.EXPIRED if reason == "expire" else RunStatus.CANCELLED
-        self._end_root(run_id)
+        self._end_root(run_id, to.value)
         await self.store.end_run(
             run_id,
             to=to,
@@ -290,7 +290,7 @@ class Executor:
         pending: list[Event] | None = None,
         turn: _Turn | None = None,
     ) -> None:
-        self._end_root(run_id)
+        self._end_root(run_id, "failed")
         await self.store.end_run(
             run_id,
             to=RunStatus.FAILED,
@@ -477,7 +477,8 @@ class Executor:
             return
         if turn.message is None:
             await self._open_message(run, turn)
-        self._end_root(run_id)
+        hit_budget = turn.finish == "length" and completion_budget is not None
+        self._end_root(run_id, "incomplete" if hit_budget else "completed")
         reason = (
             "max_tokens"
             if hit_budget
@@ -505,7 +506,7 @@ class Executor:
         )
 
     async def _incomplete(self, run_id: str, reason: str, usage: dict[str, int]) -> None:
-        self._end_root(run_id)
+        self._end_root(run_id, "incomplete")
         await self.store.end_run(
             run_id,
             to=RunStatus.INCOMPLETE,

@@ -86,6 +86,9 @@ class Settings(BaseModel):
     so tracing never holds a run back."""
     trace_flush_seconds: float = Field(default=0.05, ge=0)
     """How long the writer gathers spans before writing them in one transaction."""
+    otel_export: bool = False
+    """Also export spans through OpenTelemetry (the `otel` extra): OTLP/HTTP to the endpoint
+    the standard `OTEL_EXPORTER_OTLP_*` variables configure, in the GenAI conventions."""
     trace_retention_days: float | None = Field(default=None, gt=0)
     """Spans older than this are pruned by the worker's sweeper; None keeps them."""
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import anyio
+import anyio.to_thread
 from anyio.abc import TaskStatus
 
 from runtime.completions.record import FinishedCall
@@ -29,7 +30,7 @@ from runtime.providers.base import ChatMessage
 from runtime.settings import Settings
 from store import spans as sp
 from store.db import Row
-from store.errors import BadRequestError
+from store.errors import BadRequestError, ConfigurationError
 from store.log import get_logger
 from store.rows import loads
 from store.spans import SpanEnd, SpanRecord
@@ -172,6 +173,7 @@ class RunTrace:
     session_id: str | None
     store_content: bool
     started: float
+    model: str | None = None
 
     @classmethod
     def of(cls, run: Row, settings: Settings) -> RunTrace | None:
@@ -184,6 +186,7 @@ class RunTrace:
             thread_id=run["thread_id"],
             assistant_id=run["assistant_id"],
             created_at=run["created_at"],
+            model=run["model"],
         )
 
     @classmethod
@@ -197,6 +200,7 @@ class RunTrace:
         thread_id: str,
         assistant_id: str,
         created_at: float,
+        model: str | None = None,
     ) -> RunTrace | None:
         """The context kept in a run's `extensions`; None when the run is not traced (made
         before tracing existed, with `send_trace=False`, or with the `tracing` setting off)."""
@@ -216,6 +220,7 @@ class RunTrace:
             session_id=ext.get("session_id"),
             store_content=settings.trace_store_content if content is None else bool(content),
             started=float(trace.get("started") or created_at),
+            model=model,
         )
 
     def span(self, **fields: Any) -> SpanRecord:
@@ -240,17 +245,17 @@ class RunTrace:
         digest = hashlib.sha256(f"{self.span_id}:{call_id}".encode()).hexdigest()
         return "sp_" + digest[:16]
 
-    def root(self, model: str | None = None) -> SpanRecord:
+    def root(self) -> SpanRecord:
         """The run's root span (its status, usage and cost are read from the run)."""
         return SpanRecord(
             id=self.span_id,
             project=self.project,
             trace_id=self.trace_id,
             kind="run",
-            name="run",
+            name=f"invoke_agent {self.assistant_id}",
             status="queued",
             started_at=self.started,
-            requested_model=model,
+            requested_model=self.model,
             tags=self.tags,
             user_id=self.user_id,
             session_id=self.session_id,
@@ -260,15 +265,35 @@ class RunTrace:
         )
 
 
+def configured_exporters(settings: Settings) -> list[SpanExporter]:
+    """The exporters the settings ask for: OpenTelemetry (OTLP/HTTP, configured by the
+    `OTEL_EXPORTER_OTLP_*` variables) with `otel_export`."""
+    if not settings.otel_export:
+        return []
+    try:
+        from runtime.otel import OtelExporter  # noqa: PLC0415  (the optional `otel` extra)
+    except ImportError as exc:
+        raise ConfigurationError(
+            "otel_export needs the OpenTelemetry SDK: pip install 'assistants-runtime[otel]' "
+            f"({exc})."
+        ) from None
+    return [OtelExporter()]
+
+
 class Tracer:
     """The background span writer of one store (see the module docstring)."""
 
     def __init__(
-        self, store: Store, settings: Settings, exporters: Sequence[SpanExporter] = ()
+        self,
+        store: Store,
+        settings: Settings,
+        exporters: Sequence[SpanExporter] | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
-        self.exporters = list(exporters)
+        self.exporters = (
+            list(exporters) if exporters is not None else configured_exporters(settings)
+        )
         self.capacity = settings.trace_queue_size
         self.dropped = 0
         """Spans dropped because the buffer was full."""
@@ -340,11 +365,16 @@ class Tracer:
         finally:
             with anyio.CancelScope(shield=True):
                 await self.flush()
-                for exporter in self.exporters:
-                    try:
-                        exporter.shutdown()
-                    except Exception as exc:  # noqa: BLE001
-                        log.warning("spans_export_failed", error=str(exc))
+
+    async def close(self) -> None:
+        """Write what is queued, then stop the exporters (sending what they hold)."""
+        await self.flush()
+        exporters, self.exporters = self.exporters, []
+        for exporter in exporters:
+            try:
+                await anyio.to_thread.run_sync(exporter.shutdown)
+            except Exception as exc:  # noqa: BLE001  (a backend that is down changes nothing)
+                log.warning("spans_export_failed", error=str(exc))
 
     def open_tools(self, trace: RunTrace, calls: Sequence[dict[str, Any]]) -> None:
         """Record the tool calls a run paused for, open until their outputs come back."""
@@ -435,6 +465,7 @@ class Tracer:
             thread_id=run.thread_id,
             assistant_id=run.assistant_id,
             created_at=run.created_at,
+            model=run.model,
         )
         if trace is not None:
-            self.record(trace.root(run.model))
+            self.record(trace.root())

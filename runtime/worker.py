@@ -119,6 +119,8 @@ class Worker:
             unsubscribe()
             with anyio.CancelScope(shield=True):
                 await self.router.aclose()
+                if self._own_tracer:
+                    await self.tracer.close()
                 if registered:
                     await self._unregister()
             self._stopped.set()

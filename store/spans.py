@@ -172,6 +172,9 @@ class SpanEnd:
     ended_at: float
     status: str | None = None
     output: Any = None
+    span: SpanRecord | None = None
+    """The whole span, for exporters (a run's root span, which another process may have
+    opened); the store writes only the fields above."""
 
 
 @dataclass(frozen=True)
