@@ -15,6 +15,7 @@ from anyio.abc import TaskGroup, TaskStatus
 from assistants.resources._base import ClientContext
 from assistants.resources.assistants import AsyncAssistants
 from assistants.resources.chat import AsyncChat
+from assistants.resources.files import AsyncFiles
 from assistants.resources.models import AsyncModels
 from assistants.resources.prompts import AsyncPrompts
 from assistants.resources.spans import AsyncSpans, AsyncTraces
@@ -63,6 +64,7 @@ class _Context(ClientContext):
             if self._store is None:
                 self._store = await Store.open(self.settings.database_url)
                 self._tracer = Tracer(self._store, self.settings)
+                self._store.files.use_directory(self.settings.files_dir)
                 if self.start_worker and not self._started:
                     self._start_in_background()
         return self._store
@@ -192,6 +194,7 @@ class AsyncClient:
         self.spans = AsyncSpans(self._ctx)
         self.traces = AsyncTraces(self._ctx)
         self.prompts = AsyncPrompts(self._ctx)
+        self.files = AsyncFiles(self._ctx)
         self._tg: TaskGroup | None = None
         self._tg_cm: Any = None
 
@@ -218,6 +221,7 @@ class AsyncClient:
         view.spans = AsyncSpans(ctx)
         view.traces = AsyncTraces(ctx)
         view.prompts = AsyncPrompts(ctx)
+        view.files = AsyncFiles(ctx)
         view._tg = None
         view._tg_cm = None
         return view

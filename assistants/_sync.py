@@ -19,7 +19,16 @@ from typing import Any
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from assistants._client import AsyncClient
-from assistants._sync_generated import Assistants, Chat, Models, Prompts, Spans, Threads, Traces
+from assistants._sync_generated import (
+    Assistants,
+    Chat,
+    Files,
+    Models,
+    Prompts,
+    Spans,
+    Threads,
+    Traces,
+)
 from runtime.providers.base import Provider
 from runtime.settings import Settings
 
@@ -69,6 +78,7 @@ class Client:
         self.spans = Spans(self._async.spans, self._portal)
         self.traces = Traces(self._async.traces, self._portal)
         self.prompts = Prompts(self._async.prompts, self._portal)
+        self.files = Files(self._async.files, self._portal)
         ref = weakref.ref(self)
 
         def close_at_exit() -> None:

@@ -26,6 +26,7 @@ from assistants.pagination import SyncCursorPage
 from assistants.resources._base import Body, Headers, Query, Timeout
 from assistants.resources.assistants import AsyncAssistants
 from assistants.resources.chat import AsyncChat, AsyncChatCompletions
+from assistants.resources.files import AsyncFiles
 from assistants.resources.messages import AsyncMessages
 from assistants.resources.models import AsyncModels
 from assistants.resources.prompts import AsyncPromptLabels, AsyncPrompts, AsyncPromptVersions
@@ -33,11 +34,13 @@ from assistants.resources.runs import AsyncRuns
 from assistants.resources.spans import AsyncSpans, AsyncTraces
 from assistants.resources.steps import AsyncSteps
 from assistants.resources.threads import AsyncThreads
+from assistants.resources.uploads import BinaryContent, FileTypes
 from assistants.streaming.completions import CompletionStream
 from assistants.streaming.manager import AssistantStreamManager, EventStream
 from assistants.streaming.prompts import PromptRunStream
 from assistants.tools import FunctionTool
 from store.completion_types import ChatCompletion
+from store.filetypes import FileDeleted, FileObject
 from store.prompt_types import (
     Prompt,
     PromptDeleted,
@@ -2163,6 +2166,123 @@ class Prompts(SyncResource[AsyncPrompts]):
             partial(
                 self._target.delete,
                 name,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+
+class Files(SyncResource[AsyncFiles]):
+    def create(
+        self,
+        *,
+        file: FileTypes,
+        purpose: str,
+        expires_after: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> FileObject:
+        """Upload a file (streamed to storage; at most the server's `max_file_bytes`)."""
+        return self._portal.call(
+            partial(
+                self._target.create,
+                file=file,
+                purpose=purpose,
+                expires_after=expires_after,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+    def retrieve(
+        self,
+        file_id: str,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> FileObject:
+        """A file's details."""
+        return self._portal.call(
+            partial(
+                self._target.retrieve,
+                file_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+    def list(
+        self,
+        *,
+        after: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        order: Literal["asc", "desc"] | NotGiven = NOT_GIVEN,
+        purpose: str | NotGiven = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> SyncCursorPage[FileObject]:
+        """List files (of one `purpose`, if given): await for one page, or iterate them all."""
+        return pages(
+            self._portal,
+            self._target.list(
+                after=after,
+                limit=limit,
+                order=order,
+                purpose=purpose,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    def delete(
+        self,
+        file_id: str,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> FileDeleted:
+        """Delete a file and take it out of every vector store that holds it."""
+        return self._portal.call(
+            partial(
+                self._target.delete,
+                file_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+    def content(
+        self,
+        file_id: str,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> BinaryContent:
+        """The file's bytes, exactly as uploaded (checked against the upload's checksum)."""
+        return self._portal.call(
+            partial(
+                self._target.content,
+                file_id,
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,

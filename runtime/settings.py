@@ -91,6 +91,11 @@ class Settings(BaseModel):
     the standard `OTEL_EXPORTER_OTLP_*` variables configure, in the GenAI conventions."""
     trace_retention_days: float | None = Field(default=None, gt=0)
     """Spans older than this are pruned by the worker's sweeper; None keeps them."""
+    files_dir: str | None = None
+    """Where uploaded files' bytes live beside a SQLite database file (default
+    `<database>.files/`). Postgres keeps them in the database, so every machine sees them."""
+    max_file_bytes: int = Field(default=512 * 1024 * 1024, ge=1, le=2**31 - 1)
+    """The largest file an upload may carry (bytes); a larger one is a 413 and nothing is kept."""
 
     @field_validator("database_url")
     @classmethod

@@ -42,6 +42,7 @@ RESOURCES = [
     ("assistants.resources.prompts", "AsyncPromptVersions", "PromptVersions"),
     ("assistants.resources.prompts", "AsyncPromptLabels", "PromptLabels"),
     ("assistants.resources.prompts", "AsyncPrompts", "Prompts"),
+    ("assistants.resources.files", "AsyncFiles", "Files"),
 ]
 
 # Async return types and their blocking counterparts (where the counterpart is imported from).

@@ -18,7 +18,12 @@ PREFIXES: Final[dict[str, str]] = {
     "call": "call",
     "prompt": "prompt",
     "prompt_version": "pver",
+    "file": "file",
+    "vector_store": "vs",
+    "file_batch": "vsfb",
 }
+SEPARATORS: Final[dict[str, str]] = {"file": "-"}
+"""Kinds whose ids join prefix and random part with another character (OpenAI's `file-...`)."""
 
 
 def new_id(kind: str) -> str:
@@ -31,7 +36,7 @@ def new_id(kind: str) -> str:
     for _ in range(24):
         number, digit = divmod(number, 62)
         chars.append(_ALPHABET[digit])
-    return PREFIXES[kind] + "_" + "".join(chars)
+    return PREFIXES[kind] + SEPARATORS.get(kind, "_") + "".join(chars)
 
 
 def check_id(param: str, value: object, kind: str) -> str:

@@ -9,6 +9,7 @@ from store.base import RUNS_CHANNEL, WORK_CHANNEL
 from store.db import Database, open_database
 from store.errors import ConfigurationError
 from store.execution import ExecutionMixin
+from store.files import FilePart
 from store.inspection import InspectionPart
 from store.log import get_logger
 from store.migrate import current_version, latest_version, pending, upgrade
@@ -33,6 +34,7 @@ class Store(ExecutionMixin):
         self.inspection = InspectionPart(db)
         self._listening = False
         self.prompts = PromptPart(db)
+        self.files = FilePart(db)
 
     @classmethod
     async def open(

@@ -13,7 +13,19 @@ Conventions, the same in SQLite and Postgres:
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Column, Index, Integer, MetaData, String, Text, text
+from sqlalchemy import (
+    DDL,
+    CheckConstraint,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    event,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from store.statuses import ACTIVE_SQL, MessageStatus, RunStatus, StepStatus, check_sql, sql_is
@@ -367,3 +379,135 @@ class WorkerRow(Base, table=True):
     # The process's start time (clock ticks after boot), so a reused pid is not taken for it.
     started: str
     registered_at: int
+
+
+# --- files and vector stores ----------------------------------------------------------------
+
+
+class FileRow(Base, table=True):
+    __tablename__ = "files"
+    __table_args__ = (Index("ix_files_project_seq", "project", "seq"),)
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True)
+    project: str
+    created_at: int
+    bytes: int
+    filename: str
+    purpose: str
+    expires_at: int | None = None
+    # SHA-256 of the content (hex), checked on every read.
+    sha256: str
+    # Where the bytes live: "directory" (a file named by the id, beside a SQLite database) or
+    # "database" (rows of `file_parts`: Postgres, and SQLite in memory).
+    storage: str
+
+
+class FilePartRow(Base, table=True):
+    """A file's bytes in the database, in parts of at most 1 MiB, in order."""
+
+    __tablename__ = "file_parts"
+
+    file_id: str = Field(primary_key=True)
+    part: int = Field(primary_key=True)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class VectorStoreRow(Base, table=True):
+    __tablename__ = "vector_stores"
+    __table_args__ = (Index("ix_vector_stores_project_seq", "project", "seq"),)
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True)
+    project: str
+    created_at: int
+    name: str | None = None
+    expires_after: str | None = Field(default=None, sa_column=Column(Text))
+    expires_at: int | None = None
+    last_active_at: int | None = None
+    metadata_: str | None = Field(default=None, sa_column=Column("metadata", Text))
+
+
+class VectorStoreFileRow(Base, table=True):
+    """A file in a vector store (its `id` is the file's id) and its ingestion."""
+
+    __tablename__ = "vector_store_files"
+    __table_args__ = (
+        Index("ux_vector_store_files", "vector_store_id", "id", unique=True),
+        Index("ix_vector_store_files_store_seq", "vector_store_id", "seq"),
+        Index("ix_vector_store_files_file", "id"),
+        Index(
+            "ix_vector_store_files_batch",
+            "batch_id",
+            sqlite_where=text("batch_id IS NOT NULL"),
+            postgresql_where=text("batch_id IS NOT NULL"),
+        ),
+        # The ingestion queue: files waiting for (or held by) a worker.
+        Index(
+            "ix_vector_store_files_pending",
+            "lease_expires_at",
+            sqlite_where=text("status = 'in_progress'"),
+            postgresql_where=text("status = 'in_progress'"),
+        ),
+    )
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str
+    vector_store_id: str
+    project: str
+    created_at: int
+    status: str
+    usage_bytes: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    chunking_strategy: str = Field(sa_column=Column(Text, nullable=False))
+    attributes: str | None = Field(default=None, sa_column=Column(Text))
+    batch_id: str | None = None
+    # Ingestion state, never shown through the API.
+    lease_expires_at: float | None = None
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+
+
+class FileBatchRow(Base, table=True):
+    __tablename__ = "vector_store_file_batches"
+    __table_args__ = (Index("ix_file_batches_store_seq", "vector_store_id", "seq"),)
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(unique=True)
+    vector_store_id: str
+    project: str
+    created_at: int
+    cancelled: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+
+
+class ChunkRow(Base, table=True):
+    """A searchable piece of a file in one vector store. Lexical search indexes `text`: an FTS5
+    table over it on SQLite (`chunks_fts`, kept by the store), a GIN index on Postgres."""
+
+    __tablename__ = "chunks"
+    __table_args__ = (
+        Index("ix_chunks_store_file", "vector_store_id", "file_id"),
+        Index(
+            "ix_chunks_text_search",
+            text("to_tsvector('english', text)"),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    seq: int | None = Field(default=None, primary_key=True)
+    vector_store_id: str
+    file_id: str
+    position: int
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    tokens: int
+
+
+CHUNKS_FTS_SQL = (
+    "CREATE VIRTUAL TABLE chunks_fts USING fts5(text, content='chunks', content_rowid='seq')"
+)
+event.listen(
+    ChunkRow.__table__,  # type: ignore[attr-defined]
+    "after_create",
+    DDL(CHUNKS_FTS_SQL).execute_if(dialect="sqlite"),  # type: ignore[no-untyped-call]
+)

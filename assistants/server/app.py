@@ -23,7 +23,13 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistants._client import AsyncClient
-from assistants.server import completions_routes, inspection, prompts_routes, tracing_routes
+from assistants.server import (
+    completions_routes,
+    files_routes,
+    inspection,
+    prompts_routes,
+    tracing_routes,
+)
 from assistants.server.access_log import AccessLog
 from assistants.server.auth import KeyRing
 from assistants.server.guard import (
@@ -82,17 +88,20 @@ class Settings:
 class BodyLimit:
     """Refuse request bodies over `limit` bytes with a 413 in OpenAI's shape."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, paths: Mapping[str, int] | None = None) -> None:
         self.app = app
-        self.limit = limit
+        self.default = limit
+        self.paths = dict(paths or {})
+        """Exact paths with their own limit (uploads)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.paths.get(scope["path"], self.default)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, receive, send, limit)
             return
         seen = 0
 
@@ -101,18 +110,18 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     raise _TooLargeError
             return message
 
         try:
             await self.app(scope, limited, send)
         except _TooLargeError:
-            await self._refuse(scope, receive, send)
+            await self._refuse(scope, receive, send, limit)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         exc = RequestTooLargeError(
-            f"The request body is larger than this server accepts ({self.limit} bytes).",
+            f"The request body is larger than this server accepts ({limit} bytes).",
             code="request_too_large",
         )
         await error_response(exc, request_id_of(scope))(scope, receive, send)
@@ -194,7 +203,8 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
         redoc_url=None,
     )
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    upload_limit = client.settings.max_file_bytes + files_routes.MULTIPART_OVERHEAD
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, paths={"/v1/files": upload_limit})
     app.add_middleware(RequestContext, keys=settings.keys)
     app.add_middleware(
         CORSMiddleware,
@@ -209,7 +219,7 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
         keyless=not settings.keys.enabled,
         cors_origins=settings.cors_origins,
         allowed_hosts=settings.allowed_hosts,
-        body_types=settings.body_types,
+        body_types={"/v1/files": (files_routes.MULTIPART,), **(settings.body_types or {})},
         same_origin=settings.inspector,
     )
     app.add_middleware(AccessLog)  # outermost: sees the final status and request id
@@ -509,6 +519,7 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
     app.include_router(prompts_routes.router)
     app.include_router(completions_routes.router)
     app.include_router(tracing_routes.router)
+    app.include_router(files_routes.router)
     return app
 
 

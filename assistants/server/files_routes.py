@@ -1,0 +1,128 @@
+"""`/v1/files`: multipart uploads, lists, details, downloads and deletes (openai-python's
+`client.files`).
+
+An upload is `multipart/form-data` with a `file` part and a `purpose` field (and optionally
+`expires_after[anchor]` / `expires_after[seconds]`, as the SDK flattens them). The multipart
+parser (python-multipart, through Starlette) spools the file part to a temporary file past
+1 MiB; from there it is streamed to storage in parts, never held whole in memory. A body over
+the server's file limit is refused with a 413 before anything is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.datastructures import UploadFile
+
+from assistants import validation as v
+from assistants._client import AsyncClient
+from assistants.resources.files import check_purpose, expiry
+from store import ids
+from store.base import now
+from store.errors import BadRequestError
+from store.files import PART_BYTES
+
+router = APIRouter()
+
+MULTIPART = "multipart/form-data"
+MULTIPART_OVERHEAD = 64 * 1024
+"""Bytes an upload's body may carry beyond the file itself (boundaries, headers, fields)."""
+
+
+def client_of(request: Request) -> AsyncClient:
+    """The caller's client (its project), as `create_app` serves it."""
+    view: Any = request.app.state.caller
+    client: AsyncClient = view(request)
+    return client
+
+
+def list_query(request: Request, *names: str) -> dict[str, Any]:
+    """`limit` (an integer), `order`, `after` and `names` from the query string."""
+    out: dict[str, Any] = {}
+    for name in ("limit", "order", "after", *names):
+        value = request.query_params.get(name)
+        if value is None:
+            continue
+        if name == "limit":
+            try:
+                out[name] = int(value)
+            except ValueError:
+                raise BadRequestError(
+                    f"Invalid 'limit': expected an integer, but got '{value}' instead.",
+                    param="limit",
+                    code="invalid_type",
+                ) from None
+        else:
+            out[name] = value
+    return out
+
+
+async def _parts(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(PART_BYTES):
+        yield chunk
+
+
+@router.post("/v1/files")
+async def create_file(request: Request) -> JSONResponse:
+    client = client_of(request)
+    # A malformed body is the parser's 400 (Starlette's HTTPException, in OpenAI's shape).
+    async with request.form(max_files=1, max_fields=16) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise v.missing("file")
+        purpose = check_purpose(form.get("purpose"))
+        anchor, seconds = form.get("expires_after[anchor]"), form.get("expires_after[seconds]")
+        expires_at = None
+        if anchor is not None or seconds is not None:
+            expires_at = expiry({"anchor": anchor, "seconds": seconds}, now())
+        store = await client.store()
+        created = await store.files.create(
+            client.project,
+            _parts(upload),
+            filename=upload.filename or "upload",
+            purpose=purpose,
+            max_bytes=client.settings.max_file_bytes,
+            expires_at=expires_at,
+        )
+    return JSONResponse(created.to_dict())
+
+
+@router.get("/v1/files")
+async def list_files(request: Request) -> JSONResponse:
+    page = await client_of(request).files.list(**list_query(request, "purpose"))
+    return JSONResponse(page.to_dict())
+
+
+@router.get("/v1/files/{file_id}")
+async def get_file(request: Request, file_id: str) -> JSONResponse:
+    return JSONResponse((await client_of(request).files.retrieve(file_id)).to_dict())
+
+
+@router.delete("/v1/files/{file_id}")
+async def delete_file(request: Request, file_id: str) -> JSONResponse:
+    return JSONResponse((await client_of(request).files.delete(file_id)).to_dict())
+
+
+@router.get("/v1/files/{file_id}/content")
+async def file_content(request: Request, file_id: str) -> Response:
+    """The bytes, streamed; a damaged file (checksum mismatch) aborts the response."""
+    client = client_of(request)
+    ids.check_id("file_id", file_id, "file")
+    store = await client.store()
+    found = await store.files.get(client.project, file_id)
+    parts = await store.files.read(client.project, file_id)
+    return StreamingResponse(
+        parts,
+        media_type="application/octet-stream",
+        headers={
+            "content-length": str(found.bytes),
+            "content-disposition": f'attachment; filename="{_quoted(found.filename)}"',
+        },
+    )
+
+
+def _quoted(name: str) -> str:
+    return "".join(c if c.isprintable() and c not in '"\\' and ord(c) < 128 else "_" for c in name)
