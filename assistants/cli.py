@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 
+from assistants import cli_spans
 from assistants.logs import configure_logging
 from runtime.settings import Settings, parse_aliases, parse_endpoints
 from store.db import DatabaseURL
@@ -202,6 +203,7 @@ def _parser() -> argparse.ArgumentParser:
         help="default: ASSISTANTS_DATABASE_URL, the settings file, or ./assistants.db (SQLite)",
     )
     upgrade.add_argument("--config", metavar="PATH", help="settings file (TOML)")
+    cli_spans.add_commands(commands, [logging_options])
     return parser
 
 
@@ -635,6 +637,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             anyio.run(_run_worker, settings, args.worker_id)
         elif args.command == "db":
             anyio.run(_upgrade, _settings(args))
+        elif args.command in ("spans", "trace"):
+            anyio.run(cli_spans.run_command, args, _settings(args).database_url)
     except ConfigurationError as exc:
         if show_traceback:
             traceback.print_exc()

@@ -355,16 +355,41 @@ class Tracer:
         self._wake = anyio.Event()
         if self._buffer:
             self._wake.set()
-        task_status.started()
         try:
-            while True:
-                await self._wake.wait()
-                self._wake = anyio.Event()
-                await anyio.sleep(self.settings.trace_flush_seconds)
-                await self.flush()
+            async with anyio.create_task_group() as tg:
+                if self.settings.trace_retention_days is not None:
+                    tg.start_soon(self._prune_loop)
+                task_status.started()
+                while True:
+                    await self._wake.wait()
+                    self._wake = anyio.Event()
+                    await anyio.sleep(self.settings.trace_flush_seconds)
+                    await self.flush()
         finally:
             with anyio.CancelScope(shield=True):
                 await self.flush()
+
+    async def prune_expired(self) -> int:
+        """Delete the spans older than `trace_retention_days` (every project's); returns how
+        many. A failure is a warning: the next pass tries again."""
+        days = self.settings.trace_retention_days
+        if days is None:
+            return 0
+        try:
+            removed = await self.store.spans.prune(time.time() - days * 86400)
+        except Exception as exc:  # noqa: BLE001  (the database may be away; retried next pass)
+            log.warning("spans_prune_failed", error=str(exc))
+            return 0
+        if removed:
+            log.info("spans_pruned", removed=removed, retention_days=days)
+        return removed
+
+    async def _prune_loop(self) -> None:
+        """Prune at start, then every hour (or every retention period, if shorter)."""
+        days = self.settings.trace_retention_days or 0
+        while True:
+            await self.prune_expired()
+            await anyio.sleep(min(3600.0, days * 86400))
 
     async def close(self) -> None:
         """Write what is queued, then stop the exporters (sending what they hold)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import anyio
@@ -321,3 +322,34 @@ async def test_completion__malformed_trace_id_is_a_400(traced: AsyncClient) -> N
             model="test", messages=[{"role": "user", "content": "x"}], trace_id="t1"
         )
     assert info.value.param == "trace_id"
+
+
+async def test_retention__prunes_spans_older_than_the_setting(database_url: str) -> None:
+    """With `trace_retention_days`, spans that started before the window are deleted, newer
+    ones kept, in every project."""
+    client = AsyncClient(database_url=database_url, worker=False, trace_retention_days=1)
+    try:
+        store = await client.store()
+        now = time.time()
+        await store.spans.write(
+            [
+                SpanRecord(
+                    id=f"sp_{i:016x}",
+                    project=project,
+                    trace_id="tr_" + "2" * 32,
+                    kind="completion",
+                    name="chat test",
+                    status="completed",
+                    started_at=started,
+                )
+                for i, (project, started) in enumerate(
+                    [("default", now - 2 * 86400), ("other", now - 3 * 86400), ("default", now)]
+                )
+            ]
+        )
+        tracer = await client._ctx.tracer()
+        assert await tracer.prune_expired() == 2
+        assert [s.id for s in (await client.spans.list()).data] == [f"sp_{2:016x}"]
+        assert (await client.for_project("other").spans.list()).data == []
+    finally:
+        await client.aclose()
