@@ -27,6 +27,12 @@ EXPECTED = {
     "failed first: ollama/llama3.2 (provider_error)\ncost: $0.0000033",
     "local_server_client.py": "LLM Response: You said: Explain quantum entanglement.\n"
     "Streamed: You said: What is the capital of Japan?\nUnknown model: 400 model_not_found",
+    "prompts.py": "v1: You said: Reply to: The light blinks red.\nversion: 1 | label: prod\n"
+    "You said: Reply kindly to: The light blinks red.\n"
+    "v2 blueprint: Reply kindly to: The light blinks red.\n"
+    "refused: The label 'prod' of prompt 'support-reply' moved: it points at version 2, not 1.",
+    "prompt_assistant.py": "run completed: version 1 -> Greet Ms. Lovelace formally.\n"
+    "run completed: version 2 -> Greet Ms. Lovelace warmly.",
     "providers.py": "run: completed, answered by test: You said: What is the capital of France?\n"
     "  failed first: ollama/llama3.2 (server_error)",
 }
