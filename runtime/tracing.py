@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import anyio
@@ -493,4 +493,15 @@ class Tracer:
             model=run.model,
         )
         if trace is not None:
-            self.record(trace.root())
+            root = trace.root()
+            prompt = ext.get("prompt")
+            if prompt:  # the prompt the instructions came from (`runtime.prompts`)
+                root = replace(
+                    root,
+                    metadata={
+                        "prompt_name": prompt["name"],
+                        "prompt_version": str(prompt["version"]),
+                        **({"prompt_release_label": prompt["label"]} if prompt["label"] else {}),
+                    },
+                )
+            self.record(root)

@@ -70,6 +70,15 @@ async def test_run__default_label_and_version(client: AsyncClient) -> None:
         "prod",
     )
     assert prod.prompt_blueprint.parameters == {"temperature": 0.9, "max_tokens": 50}
+    span = await client.spans.retrieve(prod.request_id)
+    assert (span.kind, span.tags) == ("completion", ["docs"])
+    assert {k: v for k, v in (span.metadata or {}).items() if k != "stream"} == {
+        "prompt_name": "greeting",
+        "prompt_version": "1",
+        "prompt_release_label": "prod",
+        "group_id": "7",
+        "team": "growth",
+    }
     assert prod.prompt_blueprint.messages[0] == {"role": "system", "content": "You greet people."}
     pinned = await client.prompts.run("greeting", prompt_version=2, input_variables={"name": "C"})
     assert pinned.prompt_blueprint.prompt_version == 2

@@ -221,3 +221,23 @@ async def test_label_move_while_an_app_creates_runs(client: AsyncClient, databas
         )
     (label,) = (await client.prompts.labels.list("support")).data
     assert [(m.from_version, m.to_version) for m in label.history] == [(None, 1), (1, 2)]
+
+
+async def test_prompt_run__trace_names_the_prompt(live_client: AsyncClient) -> None:
+    """A prompt-backed run's root span names the prompt, version and label it used."""
+    await _support_prompt(live_client)
+    assistant = await live_client.assistants.create(
+        model="test", prompt={"name": "support", "label": "prod"}
+    )
+    with anyio.fail_after(30):
+        run = await live_client.threads.create_and_run_poll(
+            assistant_id=assistant.id,
+            thread={"messages": [{"role": "user", "content": "hi"}]},
+            variables={"customer": "Gus"},
+        )
+    assert run.status == "completed"
+    span = await live_client.spans.retrieve((run.model_extra or {})["span_id"])
+    assert (span.kind, span.metadata) == (
+        "run",
+        {"prompt_name": "support", "prompt_version": "1", "prompt_release_label": "prod"},
+    )
