@@ -298,6 +298,10 @@ def test_round_trip__outputs_from_the_page_complete_the_run_live(
         assert css(browser, ".event-log").get_attribute("data-total") == str(
             event_total(server, "key-a", run_id)
         )
+        # The run's trace: the run, its two model calls and the tool call, each with a duration.
+        wait(browser, lambda d: span_kinds(d) == ["run", "model", "tool", "model"])
+        durations = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".span-duration")]
+        assert all(t.endswith(" ms") for t in durations), durations
         browser.save_screenshot(str(artifacts / "run-completed.png"))
 
         # The thread: the conversation with the call and its output folded in.
@@ -360,6 +364,46 @@ def test_dark_mode_and_narrow_window(
     theme.click()  # -> auto
 
 
+def test_cancel_copy_and_assistants(server: Serve, browser: webdriver.Chrome) -> None:
+    """Copy puts an id on the clipboard; cancel moves the run to `cancelled` live; the
+    assistants view shows each assistant's settings."""
+    with server.sdk() as sdk:
+        thread_id, run_id, _ = paused_run(sdk, "cancel me")
+    sign_in(browser, server, "key-a")
+    browser.execute_cdp_cmd(
+        "Browser.grantPermissions",
+        {"origin": server.root, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]},
+    )
+    open_run(browser, server, thread_id, run_id)
+    wait(browser, lambda d: run_status(d) == "requires_action")
+    copy = css(browser, f"h1 button.copy[data-copy='{run_id}']")
+    copy.click()
+    wait(browser, lambda d: copy.text == "copied")
+    pasted = browser.execute_async_script(
+        "navigator.clipboard.readText().then(arguments[0], (e) => arguments[0](String(e)))"
+    )
+    assert pasted == run_id
+
+    css(browser, ".actions button.danger").click()
+    wait(browser, lambda d: run_status(d) == "cancelled")
+    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, ".actions button, form.outputs"))
+    wait(browser, lambda d: transition_statuses(d)[-2:] == ["cancelling", "cancelled"])
+
+    browser.get(f"{server.root}/inspector/#/assistants")
+    card = css(browser, ".assistants-view .card")
+    assert "Weather" in card.text
+    assert "test" in card.text
+    card.find_element(By.TAG_NAME, "summary").click()
+    assert "get_weather" in card.text
+
+
+def transition_statuses(driver: webdriver.Chrome) -> list[str]:
+    found = driver.execute_script(
+        "return [...document.querySelectorAll('.transitions .badge')].map((b) => b.dataset.status)"
+    )
+    return [str(status) for status in found]
+
+
 # --- keys ------------------------------------------------------------------------------------------
 
 
@@ -413,6 +457,10 @@ def test_large_output__truncated_with_a_way_to_see_it_whole(
     assert more.text.startswith("Show all (1.0 MB, 350,000 characters)")
     more.click()
     wait(browser, lambda d: len(str(shown.get_attribute("textContent"))) == len(big))
+    total = event_total(server, "key-a", run_id)
+    rows = wait(browser, lambda d: log_rows(d, "code"))  # a finished run: its newest page
+    assert rows[-1] == (str(total), "thread.run.completed")
+    assert len(rows) == min(total, 100)
 
 
 def test_ten_thousand_events__followed_live_paged_log(
@@ -449,6 +497,13 @@ def test_ten_thousand_events__followed_live_paged_log(
     wait(browser, lambda d: [seq for seq, _ in log_rows(d)] == [str(n) for n in range(101, 201)])
     log.find_element(By.ID, "event-filter").send_keys("run.completed")
     wait(browser, lambda d: log_rows(d, "code") == [(str(total), "thread.run.completed")])
+
+
+def span_kinds(driver: webdriver.Chrome) -> list[str]:
+    kinds = driver.execute_script(
+        "return [...document.querySelectorAll('.span')].map((s) => s.dataset.kind)"
+    )
+    return [str(kind) for kind in kinds]
 
 
 def log_rows(driver: webdriver.Chrome, text_of: str = "") -> list[tuple[str, str]]:

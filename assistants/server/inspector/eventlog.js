@@ -5,6 +5,7 @@ import { get, query } from "./api.js";
 import { errorBox, h, jsonBlock, replace } from "./dom.js";
 
 const PAGE = 100;
+const END = Number.MAX_SAFE_INTEGER; // `before` past any sequence number: the newest page
 
 export function eventLog(runId) {
   const filter = h("input", {
@@ -86,7 +87,7 @@ export function eventLog(runId) {
         atEnd = !page.has_more;
       } else {
         atEnd = true;
-        await fetchPage({ before: newest + 1 });
+        await fetchPage({ before: END });
       }
     } catch (error) {
       replace(body, h("tr", {}, h("td", { colspan: 3 }, errorBox(error))));
@@ -113,7 +114,7 @@ export function eventLog(runId) {
       timer = setTimeout(async () => {
         timer = null;
         if (loading) await loading;
-        loading = fetchPage({ before: newest + 1 }).catch(() => {});
+        loading = fetchPage({ before: END }).catch(() => {});
         await loading;
         loading = null;
       }, 500);

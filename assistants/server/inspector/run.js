@@ -18,6 +18,7 @@ import {
   textBlock,
 } from "./dom.js";
 import { messageBody } from "./messages.js";
+import { spanTree } from "./spans.js";
 
 const ACTIVE = new Set(["queued", "in_progress", "requires_action", "cancelling"]);
 
@@ -166,6 +167,7 @@ export async function runView(root, threadId, runId) {
   const summary = h("div");
   const historyArea = h("div");
   const stepsArea = h("div", { class: "steps" });
+  const spansArea = h("div", { class: "spans" });
   const log = eventLog(runId);
   const view = h(
     "div",
@@ -177,6 +179,7 @@ export async function runView(root, threadId, runId) {
     section("Summary", summary),
     section("Status history", historyArea),
     section("Steps", stepsArea),
+    section("Spans", spansArea),
     section("Event log", log.element)
   );
   replace(root, view);
@@ -277,6 +280,7 @@ export async function runView(root, threadId, runId) {
   }
 
   render();
+  spanTree(spansArea, runId, !ACTIVE.has(run.status));
   await log.load();
 
   if (!ACTIVE.has(run.status)) {
@@ -312,6 +316,7 @@ export async function runView(root, threadId, runId) {
       liveBadge.textContent = value === "ended" ? "" : value === "live" ? "● live" : "reconnecting…";
       if (value === "ended") {
         refreshHistory();
+        spanTree(spansArea, runId, true);
         get(base).then((fresh) => {
           state.run = fresh;
           schedule();
