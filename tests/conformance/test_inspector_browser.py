@@ -295,9 +295,9 @@ def test_round_trip__outputs_from_the_page_complete_the_run_live(
         )
         assert tool_output.text == output
         assert not browser.find_elements(By.CSS_SELECTOR, "main img")
-        assert css(browser, ".event-log").get_attribute("data-total") == str(
-            event_total(server, "key-a", run_id)
-        )
+        total = str(event_total(server, "key-a", run_id))
+        log = css(browser, ".event-log")
+        wait(browser, lambda d: log.get_attribute("data-total") == total)
         # The run's trace: the run, its two model calls and the tool call, each with a duration.
         wait(browser, lambda d: span_kinds(d) == ["run", "model", "tool", "model"])
         durations = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".span-duration")]
