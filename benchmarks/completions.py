@@ -1,0 +1,279 @@
+"""Chat completions through the runtime: overhead over a bare httpx call, and over HTTP.
+
+Run:
+
+    .venv/bin/python benchmarks/completions.py            # 300 calls each (about a minute)
+    .venv/bin/python benchmarks/completions.py --quick    # smoke sizes (a few seconds; CI)
+    .venv/bin/python benchmarks/completions.py --iterations 1000 --warmup 100
+
+The fake model server of `benchmarks/providers.py` runs in a child process on 127.0.0.1 (HTTP/1.1
+keep-alive, every server-sent event its own HTTP chunk: 20 text deltas then the usage, or a tool
+call in 10 fragments) in OpenAI's, Anthropic's and Gemini's wire formats. Per call, median and
+p99 over `--iterations` calls after `--warmup`, the variants alternating call by call:
+
+(a) bare httpx: POST the body our adapter sends, read every line, `json.loads` every `data:`
+    payload (the floor any client pays), on the same shared client the router makes;
+(b) `client.chat.completions.create(...)` on an in-process `AsyncClient`, whole answer;
+(c) the same with `stream=True`, every chunk read;
+    targets (b)/(a) and (c)/(a) <= 1.15x.
+
+First chunk: (d) the time until the fake server's first `data:` line reaches a bare httpx
+reader, against (e) the time until `create(..., stream=True)` has returned and yielded its first
+chunk (OpenAI wire format, text answer); target (e) - (d) <= 1 ms at p50.
+
+Server path: (f) `create(model="test")` in-process against (g) the same body POSTed with httpx to
+`assistants serve` (a child process, `--no-worker`, on loopback, keep-alive), whole answer;
+target (g) - (f) <= 2 ms at p50. Times come from `time.perf_counter_ns`; the output is numbers,
+not pass/fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+# As a script, this file's directory heads sys.path, and benchmarks/store.py would shadow the
+# `store` package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import anyio
+import httpx
+import structlog
+
+from assistants import AsyncClient
+from benchmarks.providers import (
+    KEY,
+    TOOL,
+    USER_TEXT,
+    Sizes,
+    Timing,
+    alternate,
+    fake_server,
+    ms,
+    raw_httpx,
+    wires,
+)
+from runtime.providers.base import ChatMessage, ModelRequest
+from runtime.providers.http import new_http_client
+
+FULL = Sizes(iterations=300, warmup=50)
+QUICK = Sizes(iterations=30, warmup=10)
+TARGET = 1.15
+FIRST_CHUNK_TARGET_MS = 1.0
+SERVER_TARGET_MS = 2.0
+MODELS = {
+    "openai": "local/m",
+    "anthropic": "anthropic/claude-bench",
+    "gemini": "google/gemini-bench",
+}
+MESSAGES: list[dict[str, Any]] = [
+    {"role": "system", "content": "Be brief."},
+    {"role": "user", "content": USER_TEXT},
+]
+
+
+async def ours(client: AsyncClient, model: str, tools: list[Any]) -> object:
+    return await client.chat.completions.create(model=model, messages=MESSAGES, tools=tools)
+
+
+async def ours_streamed(client: AsyncClient, model: str, tools: list[Any]) -> int:
+    chunks = 0
+    stream = await client.chat.completions.create(
+        model=model, messages=MESSAGES, tools=tools, stream=True
+    )
+    async for _ in stream:
+        chunks += 1
+    return chunks
+
+
+async def overhead(root: str, sizes: Sizes) -> list[tuple[str, str, list[Timing]]]:
+    """(a), (b), (c) per wire format and answer."""
+    os.environ.update(
+        ANTHROPIC_BASE_URL=root, ANTHROPIC_API_KEY=KEY,
+        GEMINI_BASE_URL=f"{root}/v1beta", GEMINI_API_KEY=KEY,
+    )  # fmt: skip
+    rows: list[tuple[str, str, list[Timing]]] = []
+    endpoints = {"local": {"base_url": f"{root}/v1", "api_key_env": "BENCH_KEY"}}
+    os.environ["BENCH_KEY"] = KEY
+    async with AsyncClient(
+        database_url="sqlite+aiosqlite:///:memory:", worker=False, endpoints=endpoints
+    ) as client:
+        http = client.chat.completions._ctx.router.http
+        for answer in ("text", "tool"):
+            tools = [TOOL] if answer == "tool" else []
+            for wire in wires(root, http):
+                if answer == "tool" and wire.name != "openai":
+                    continue
+                request = ModelRequest(
+                    model=wire.model,
+                    messages=[ChatMessage("system", "Be brief."), ChatMessage("user", USER_TEXT)],
+                    tools=tools,
+                )
+                body = wire.provider.build_body(request)
+                model = MODELS[wire.name]
+                timings = await alternate(
+                    [
+                        partial(raw_httpx, http, wire.url, body, wire.headers),
+                        partial(ours, client, model, tools),
+                        partial(ours_streamed, client, model, tools),
+                    ],
+                    sizes,
+                )
+                rows.append((wire.name, answer, timings))
+    return rows
+
+
+async def first_chunks(root: str, sizes: Sizes) -> tuple[Timing, Timing]:
+    """(d) the provider's first `data:` line to a bare reader; (e) our first chunk."""
+    endpoints = {"local": {"base_url": f"{root}/v1"}}
+    async with (
+        new_http_client(read_timeout=600.0) as http,
+        AsyncClient(
+            database_url="sqlite+aiosqlite:///:memory:", worker=False, endpoints=endpoints
+        ) as client,
+    ):
+        wire = wires(root, http)[0]
+        request = ModelRequest(model=wire.model, messages=[ChatMessage("user", USER_TEXT)])
+        body = wire.provider.build_body(request)
+        bare, mine = Timing(), Timing()
+
+        async def provider_first_byte() -> None:
+            t0 = time.perf_counter_ns()
+            async with http.stream("POST", wire.url, json=body, headers=wire.headers) as resp:
+                first = True
+                async for line in resp.aiter_lines():  # read to the end: the connection is reused
+                    if first and line.startswith("data:"):
+                        json.loads(line[5:])
+                        bare.samples.append(time.perf_counter_ns() - t0)
+                        first = False
+
+        async def our_first_chunk() -> None:
+            t0 = time.perf_counter_ns()
+            stream = await client.chat.completions.create(
+                model="local/m", messages=[{"role": "user", "content": USER_TEXT}], stream=True
+            )
+            await stream.__anext__()
+            mine.samples.append(time.perf_counter_ns() - t0)
+            async for _ in stream:  # read to the end: the connection is reused
+                pass
+
+        calls: list[Callable[[], Awaitable[object]]] = [provider_first_byte, our_first_chunk]
+        for _ in range(sizes.warmup):
+            for call in calls:
+                await call()
+        bare.samples.clear()
+        mine.samples.clear()
+        for i in range(sizes.iterations):
+            for call in calls if i % 2 == 0 else calls[::-1]:
+                await call()
+    return bare, mine
+
+
+@contextmanager
+def served() -> Iterator[str]:
+    """`assistants serve --port 0 --no-worker` in a child process: its base URL."""
+    database = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench.db"
+    command = [sys.executable, "-m", "assistants.cli", "serve", "--port", "0", "--no-worker",
+               "--database-url", database]  # fmt: skip
+    server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stderr is not None
+        for line in server.stderr:
+            found = re.search(r"url=(http://\S+/v1)", line)
+            if found:
+                threading.Thread(target=server.stderr.read, daemon=True).start()
+                yield found.group(1)
+                return
+        raise SystemExit(f"assistants serve did not start (exit code {server.wait()})")
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+async def server_path(base_url: str, sizes: Sizes) -> tuple[Timing, Timing]:
+    """(f) in-process and (g) over HTTP, on the `test` model."""
+    messages: list[dict[str, Any]] = [{"role": "user", "content": USER_TEXT}]
+    body = {"model": "test", "messages": messages}
+    async with (
+        httpx.AsyncClient(base_url=base_url, headers={"authorization": "Bearer x"}) as http,
+        AsyncClient(database_url="sqlite+aiosqlite:///:memory:", worker=False) as client,
+    ):
+
+        async def in_process() -> object:
+            return await client.chat.completions.create(model="test", messages=messages)
+
+        async def over_http() -> object:
+            response = await http.post("/chat/completions", json=body)
+            response.raise_for_status()
+            return response.json()
+
+        local, remote = await alternate([in_process, over_http], sizes)
+    return local, remote
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="smoke sizes (a few seconds)")
+    parser.add_argument("--iterations", type=int, help="timed calls per variant")
+    parser.add_argument("--warmup", type=int, help="untimed calls per variant first")
+    args = parser.parse_args()
+    base = QUICK if args.quick else FULL
+    sizes = Sizes(
+        iterations=args.iterations if args.iterations is not None else base.iterations,
+        warmup=args.warmup if args.warmup is not None else base.warmup,
+    )
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))
+    print(
+        f"completions benchmark: Python {platform.python_version()}, httpx {httpx.__version__}, "
+        f"os.cpu_count()={os.cpu_count()}, {platform.system()} {platform.machine()}"
+    )
+    print(f"sizes: {sizes}; fake provider in a child process on loopback")
+    started = time.perf_counter()
+    with fake_server() as root:
+        rows = anyio.run(overhead, root, sizes)
+        bare, mine = anyio.run(first_chunks, root, sizes)
+    with served() as base_url:
+        local, remote = anyio.run(server_path, base_url, sizes)
+
+    print("\nper call, milliseconds (median / p99)")
+    head = (
+        f"{'wire':<10} {'answer':<6} {'(a) bare httpx':>17} {'(b) create':>17} {'(c) stream':>17}"
+    )
+    print(f"{head} {'(b)/(a)':>8} {'(c)/(a)':>8} {'<=1.15x':>8}")
+    for wire, answer, (raw, whole, streamed) in rows:
+        cells = " ".join(f"{ms(t.median):>8} {ms(t.p99):>8}" for t in (raw, whole, streamed))
+        b, c = whole.median / raw.median, streamed.median / raw.median
+        ok = "yes" if max(b, c) <= TARGET else "NO"
+        print(f"{wire:<10} {answer:<6} {cells} {b:>7.2f}x {c:>7.2f}x {ok:>8}")
+    added = (mine.median - bare.median) / 1e6
+    verdict = "yes" if added <= FIRST_CHUNK_TARGET_MS else "NO"
+    print(
+        f"\nfirst chunk (openai, text): (d) provider first line {ms(bare.median)} ms, "
+        f"(e) our first chunk {ms(mine.median)} ms, added {added:.3f} ms at p50 "
+        f"(target <= {FIRST_CHUNK_TARGET_MS:g} ms: {verdict})"
+    )
+    added = (remote.median - local.median) / 1e6
+    verdict = "yes" if added <= SERVER_TARGET_MS else "NO"
+    print(
+        f"server path (test model): (f) in-process {ms(local.median)} ms, (g) over HTTP "
+        f"{ms(remote.median)} ms, added {added:.3f} ms at p50 "
+        f"(target <= {SERVER_TARGET_MS:g} ms: {verdict})"
+    )
+    print(f"\ntotal {time.perf_counter() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
