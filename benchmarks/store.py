@@ -55,6 +55,7 @@ from assistants import AsyncClient
 from assistants import validation as v
 from store.rows import MESSAGE_COLUMNS, RUN_COLUMNS
 from store.store import Store
+from store.types import Thread
 
 PROJECT = "default"
 
@@ -283,6 +284,18 @@ class Seeded:
     raw_thread: str  # where the raw drivers insert their messages
 
 
+async def long_thread(client: AsyncClient, n: int) -> Thread:
+    """A thread of `n` messages: the first 1,000 (what one request may carry) at its creation,
+    the rest added one by one."""
+    first = min(n, 1000)
+    thread = await client.threads.create(
+        messages=[{"role": "user", "content": f"message {m}"} for m in range(first)]
+    )
+    for m in range(first, n):
+        await client.threads.messages.create(thread.id, role="user", content=f"message {m}")
+    return thread
+
+
 async def seed(client: AsyncClient, store: Store, sizes: Sizes, path: str) -> Seeded:
     t0 = time.perf_counter()
     assistant = await client.assistants.create(model="test", name="bench")
@@ -295,12 +308,8 @@ async def seed(client: AsyncClient, store: Store, sizes: Sizes, path: str) -> Se
             ]
         )
         threads.append(thread.id)
-    big = await client.threads.create(
-        messages=[{"role": "user", "content": f"message {m}"} for m in range(sizes.big_thread)]
-    )
-    small = await client.threads.create(
-        messages=[{"role": "user", "content": f"message {m}"} for m in range(sizes.small_thread)]
-    )
+    big = await long_thread(client, sizes.big_thread)
+    small = await long_thread(client, sizes.small_thread)
     raw_thread = await client.threads.create()
 
     async def queued_run() -> tuple[str, str]:
