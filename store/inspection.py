@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from store.db import Database, Row
 from store.errors import not_found
-from store.rows import loads, render_snapshot
+from store.rows import event_payload, loads
 
 RUN_STATUS_EVENTS: Final = (
     "thread.run.created",
@@ -225,9 +225,7 @@ class InspectionPart:
                 seq=r["seq"],
                 event=r["event"],
                 at=r["created_at"],
-                data=loads(r["data"])
-                if r["data_format"] == "api"
-                else render_snapshot(r["event"], loads(r["data"])),
+                data=event_payload(r),
             )
             for r in rows
         ]

@@ -238,6 +238,12 @@ def snapshot_sql(kind: str, prefix: str = "") -> str:
     return f"CAST(json_build_object({pairs}) AS text)"
 
 
+def event_payload(row: Any) -> Any:
+    """The API payload of a `run_events` row (`event`, `data`, `data_format`)."""
+    data = loads(row["data"])
+    return data if row["data_format"] == "api" else render_snapshot(row["event"], data)
+
+
 def render_snapshot(event: str, row: dict[str, Any]) -> dict[str, Any]:
     """The API payload of a `thread.run.*`, `thread.run.step.*` or `thread.message.*` event
     logged as its row."""

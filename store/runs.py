@@ -21,9 +21,9 @@ from store.rows import (
     STEP_COLUMNS,
     THREAD_COLUMNS,
     dumps,
+    event_payload,
     loads,
     message_dict,
-    render_snapshot,
     run_dict,
     run_from_row,
     step_dict,
@@ -291,9 +291,7 @@ class RunsMixin(ObjectsMixin, StoreBase):
                 run_id=run_id,
                 seq=r["seq"],
                 event=r["event"],
-                data=loads(r["data"])
-                if r["data_format"] == "api"
-                else render_snapshot(r["event"], loads(r["data"])),
+                data=event_payload(r),
             )
             for r in rows
         ]

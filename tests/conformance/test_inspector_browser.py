@@ -7,6 +7,7 @@ Screenshots of the thread view and the run view (light, dark, narrow) are writte
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -16,12 +17,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 import pytest
 
 from tests.conformance.support import WEATHER
+from tests.store.test_inspection import ROUND_TRIP_STATUSES
 
 pytest.importorskip("selenium")
 import warnings
@@ -137,6 +139,7 @@ def _browser() -> webdriver.Chrome:
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,800"):
         options.add_argument(argument)
     options.add_argument("--disable-dev-shm-usage")
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})  # the page's requests
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_script_timeout(30)
     viewport(driver, 1280, 800)
@@ -276,20 +279,7 @@ def test_round_trip__outputs_from_the_page_complete_the_run_live(
         assert output in answer
         message_id = sdk.beta.threads.messages.list(thread_id, run_id=run_id).data[0].id
         wait(browser, lambda d: page_text(d, message_id) == answer)
-        wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".transitions tbody tr")) == 7)
-        history = [
-            e.get_attribute("data-status")
-            for e in browser.find_elements(By.CSS_SELECTOR, ".transitions .badge")
-        ]
-        assert history == [
-            "created",
-            "queued",
-            "in_progress",
-            "requires_action",
-            "queued",
-            "in_progress",
-            "completed",
-        ]
+        wait(browser, lambda d: transition_statuses(d) == ROUND_TRIP_STATUSES)
         tool_output = browser.find_element(
             By.CSS_SELECTOR, f".tool-call[data-call='{call_id}'] pre.output"
         )
@@ -313,6 +303,11 @@ def test_round_trip__outputs_from_the_page_complete_the_run_live(
         assert browser.execute_script("return window.__xss") is None
         assert not browser.find_elements(By.CSS_SELECTOR, "main img")
         browser.save_screenshot(str(artifacts / "thread.png"))
+
+        # Everything the page asked for came from this server.
+        requested = requested_urls(browser)
+        assert any(url.endswith("/inspector/app.js") for url in requested)
+        assert [u for u in requested if not u.startswith((server.root, "data:"))] == []
 
         # Search by metadata, and "/" to get there from the keyboard.
         browser.find_element(By.TAG_NAME, "body").send_keys("/")
@@ -497,6 +492,16 @@ def test_ten_thousand_events__followed_live_paged_log(
     wait(browser, lambda d: [seq for seq, _ in log_rows(d)] == [str(n) for n in range(101, 201)])
     log.find_element(By.ID, "event-filter").send_keys("run.completed")
     wait(browser, lambda d: log_rows(d, "code") == [(str(total), "thread.run.completed")])
+
+
+def requested_urls(driver: webdriver.Chrome) -> list[str]:
+    """Every URL the page has requested so far (from the browser's network log)."""
+    urls = []
+    for entry in cast(Any, driver).get_log("performance"):  # selenium leaves it untyped
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(str(message["params"]["request"]["url"]))
+    return urls
 
 
 def span_kinds(driver: webdriver.Chrome) -> list[str]:

@@ -12,6 +12,17 @@ from store.errors import NotFoundError
 from store.inspection import InspectionPart
 from tests.conftest import WEATHER_TOOL
 
+ROUND_TRIP_STATUSES = [
+    "created",
+    "queued",
+    "in_progress",
+    "requires_action",
+    "queued",
+    "in_progress",
+    "completed",
+]
+"""A run that paused once for tool outputs, status by status."""
+
 
 async def _part(client: AsyncClient) -> InspectionPart:
     return (await client.store()).inspection
@@ -77,15 +88,7 @@ async def test_transitions__every_status_in_order(live_client: AsyncClient) -> N
     part = await _part(live_client)
     _, run_id = await _tool_round_trip(live_client)
     found = await part.transitions(live_client.project, run_id)
-    assert [t.status for t in found] == [
-        "created",
-        "queued",
-        "in_progress",
-        "requires_action",
-        "queued",
-        "in_progress",
-        "completed",
-    ]
+    assert [t.status for t in found] == ROUND_TRIP_STATUSES
     assert [t.at for t in found] == sorted(t.at for t in found)
     assert [t.seq for t in found] == sorted({t.seq for t in found})
     with pytest.raises(NotFoundError, match=f"No run found with id '{run_id}'"):
