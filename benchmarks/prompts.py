@@ -3,7 +3,11 @@ and a compare-and-set label move.
 
     .venv/bin/python benchmarks/prompts.py                 # SQLite file, 400 calls per case
     .venv/bin/python benchmarks/prompts.py --quick         # 50 calls (CI; numbers not judged)
-    .venv/bin/python benchmarks/prompts.py --database-url postgresql+asyncpg://postgres@127.0.0.1/b
+    .venv/bin/python benchmarks/prompts.py --database-url \
+        "postgresql+asyncpg://postgres@127.0.0.1/test?search_path=bench"   # an empty schema
+
+It writes what it measures (a prompt, two assistants, a thread and run per creation) into the
+database it is given: give it an empty one (a SQLite file in a temporary folder by default).
 
 Each case runs in the in-process `AsyncClient` without a worker (run creation only), with the
 built-in `test` model answering completions; the table shows the median and p95 of each call

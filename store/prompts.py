@@ -273,44 +273,38 @@ class PromptPart:
                 param="label",
                 code="invalid_value",
             )
-        prompt = await self.db.fetchrow(
-            "SELECT p.id, p.latest_version, l.version AS prod FROM prompts p "
-            "LEFT JOIN prompt_labels l ON l.prompt_id = p.id AND l.label = :default "
-            "WHERE p.project = :project AND p.name = :name",
-            {"project": project, "name": name, "default": DEFAULT_LABEL},
-        )
-        if prompt is None:
-            raise prompt_not_found(name)
-        params = {"prompt_id": prompt["id"]}
-        if label is not None:
-            # The label and the version it points at, read in one statement.
-            row = await self.db.fetchrow(
-                f"SELECT {_qualified('v')} FROM prompt_labels l JOIN prompt_versions v "
-                "ON v.prompt_id = l.prompt_id AND v.version = l.version "
-                "WHERE l.prompt_id = :prompt_id AND l.label = :label",
-                {**params, "label": label},
-            )
-            if row is None:
-                raise label_not_found(name, label)
-            return ResolvedPrompt(version=version_from_row(name, row), label=label)
-        if version is None:
-            if prompt["prod"] is not None:
-                return await self.resolve(project, name, label=DEFAULT_LABEL)
-            version = int(prompt["latest_version"])
-            if version == 0:
-                raise NotFoundError(
-                    f"The prompt '{name}' has no versions yet: create one with "
-                    "prompts.versions.create.",
-                    param="version",
-                )
+        # One statement: the prompt, the label asked for (or `prod` when nothing is asked), and
+        # the version chosen: the one asked for, else the label's, else (nothing asked) the
+        # latest. A label and the version it points at are thus read together.
         row = await self.db.fetchrow(
-            f"SELECT {VERSION_COLUMNS} FROM prompt_versions "
-            "WHERE prompt_id = :prompt_id AND version = :version",
-            {**params, "version": version},
+            f"SELECT p.latest_version AS latest, l.label AS via, {_qualified('v')} "
+            "FROM prompts p "
+            "LEFT JOIN prompt_labels l ON l.prompt_id = p.id AND l.label = :label "
+            "LEFT JOIN prompt_versions v ON v.prompt_id = p.id AND v.version = COALESCE("
+            "CAST(:version AS INTEGER), l.version, "
+            "CASE WHEN :by_default = 1 THEN p.latest_version END) "
+            "WHERE p.project = :project AND p.name = :name",
+            {
+                "project": project,
+                "name": name,
+                "label": DEFAULT_LABEL if version is None and label is None else label or "",
+                "version": version,
+                "by_default": 1 if version is None and label is None else 0,
+            },
         )
         if row is None:
+            raise prompt_not_found(name)
+        if row["id"] is not None:
+            via = None if version is not None else row["via"]
+            return ResolvedPrompt(version=version_from_row(name, row), label=via)
+        if label is not None:
+            raise label_not_found(name, label)
+        if version is not None:
             raise version_not_found(name, version)
-        return ResolvedPrompt(version=version_from_row(name, row))
+        raise NotFoundError(
+            f"The prompt '{name}' has no versions yet: create one with prompts.versions.create.",
+            param="version",
+        )
 
     # --- labels --------------------------------------------------------------------------------
 
