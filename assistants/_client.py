@@ -20,6 +20,7 @@ from assistants.resources.models import AsyncModels
 from assistants.resources.prompts import AsyncPrompts
 from assistants.resources.spans import AsyncSpans, AsyncTraces
 from assistants.resources.threads import AsyncThreads
+from assistants.resources.vector_stores import AsyncVectorStores
 from runtime.completions import Completions, FinishedCall
 from runtime.providers.base import Provider
 from runtime.providers.router import ProviderRouter
@@ -195,6 +196,7 @@ class AsyncClient:
         self.traces = AsyncTraces(self._ctx)
         self.prompts = AsyncPrompts(self._ctx)
         self.files = AsyncFiles(self._ctx)
+        self.vector_stores = AsyncVectorStores(self._ctx)
         self._tg: TaskGroup | None = None
         self._tg_cm: Any = None
 
@@ -222,6 +224,7 @@ class AsyncClient:
         view.traces = AsyncTraces(ctx)
         view.prompts = AsyncPrompts(ctx)
         view.files = AsyncFiles(ctx)
+        view.vector_stores = AsyncVectorStores(ctx)
         view._tg = None
         view._tg_cm = None
         return view

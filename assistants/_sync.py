@@ -28,6 +28,7 @@ from assistants._sync_generated import (
     Spans,
     Threads,
     Traces,
+    VectorStores,
 )
 from runtime.providers.base import Provider
 from runtime.settings import Settings
@@ -79,6 +80,7 @@ class Client:
         self.traces = Traces(self._async.traces, self._portal)
         self.prompts = Prompts(self._async.prompts, self._portal)
         self.files = Files(self._async.files, self._portal)
+        self.vector_stores = VectorStores(self._async.vector_stores, self._portal)
         ref = weakref.ref(self)
 
         def close_at_exit() -> None:

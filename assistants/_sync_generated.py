@@ -35,12 +35,26 @@ from assistants.resources.spans import AsyncSpans, AsyncTraces
 from assistants.resources.steps import AsyncSteps
 from assistants.resources.threads import AsyncThreads
 from assistants.resources.uploads import BinaryContent, FileTypes
+from assistants.resources.vector_stores import (
+    AsyncFileBatches,
+    AsyncVectorStoreFiles,
+    AsyncVectorStores,
+)
 from assistants.streaming.completions import CompletionStream
 from assistants.streaming.manager import AssistantStreamManager, EventStream
 from assistants.streaming.prompts import PromptRunStream
 from assistants.tools import FunctionTool
 from store.completion_types import ChatCompletion
-from store.filetypes import FileDeleted, FileObject
+from store.filetypes import (
+    FileDeleted,
+    FileObject,
+    VectorStore,
+    VectorStoreDeleted,
+    VectorStoreFile,
+    VectorStoreFileBatch,
+    VectorStoreFileDeleted,
+    VectorStoreSearchResult,
+)
 from store.prompt_types import (
     Prompt,
     PromptDeleted,
@@ -2288,4 +2302,537 @@ class Files(SyncResource[AsyncFiles]):
                 extra_body=extra_body,
                 timeout=timeout,
             )
+        )
+
+
+class VectorStoreFiles(SyncResource[AsyncVectorStoreFiles]):
+    def create(
+        self,
+        vector_store_id: str,
+        *,
+        file_id: str,
+        attributes: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        chunking_strategy: dict[str, Any] | NotGiven = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> VectorStoreFile:
+        """Add a file to a vector store (ingested by a worker). Adding it again re-ingests it."""
+        return self._portal.call(
+            partial(
+                self._target.create,
+                vector_store_id,
+                file_id=file_id,
+                attributes=attributes,
+                chunking_strategy=chunking_strategy,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+    def retrieve(
+        self,
+        file_id: str,
+        *,
+        vector_store_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> VectorStoreFile:
+        """A file's entry in a vector store: its ingestion status and `last_error`."""
+        return self._portal.call(
+            partial(
+                self._target.retrieve,
+                file_id,
+                vector_store_id=vector_store_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+    def update(
+        self,
+        file_id: str,
+        *,
+        vector_store_id: str,
+        attributes: dict[str, Any] | None,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> VectorStoreFile:
+        """Replace a file's attributes (what search `filters` compare)."""
+        return self._portal.call(
+            partial(
+                self._target.update,
+                file_id,
+                vector_store_id=vector_store_id,
+                attributes=attributes,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+    def list(
+        self,
+        vector_store_id: str,
+        *,
+        after: str | NotGiven = NOT_GIVEN,
+        before: str | NotGiven = NOT_GIVEN,
+        filter: Literal["in_progress", "completed", "failed", "cancelled"] | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        order: Literal["asc", "desc"] | NotGiven = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> SyncCursorPage[VectorStoreFile]:
+        """The files of a vector store (with `filter`, those of one status)."""
+        return pages(
+            self._portal,
+            self._target.list(
+                vector_store_id,
+                after=after,
+                before=before,
+                filter=filter,
+                limit=limit,
+                order=order,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    def delete(
+        self,
+        file_id: str,
+        *,
+        vector_store_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> VectorStoreFileDeleted:
+        """Take a file out of a vector store (the file itself is kept: `files.delete` it)."""
+        return self._portal.call(
+            partial(
+                self._target.delete,
+                file_id,
+                vector_store_id=vector_store_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+    def poll(
+        self, file_id: str, *, vector_store_id: str, poll_interval_ms: int | NotGiven = NOT_GIVEN
+    ) -> VectorStoreFile:
+        """Wait until the file's ingestion is over (completed, failed or cancelled)."""
+        return self._portal.call(
+            partial(
+                self._target.poll,
+                file_id,
+                vector_store_id=vector_store_id,
+                poll_interval_ms=poll_interval_ms,
+            )
+        )
+
+    def create_and_poll(
+        self,
+        file_id: str,
+        *,
+        vector_store_id: str,
+        attributes: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        poll_interval_ms: int | NotGiven = NOT_GIVEN,
+        chunking_strategy: dict[str, Any] | NotGiven = NOT_GIVEN,
+    ) -> VectorStoreFile:
+        """Add a file and wait for its ingestion."""
+        return self._portal.call(
+            partial(
+                self._target.create_and_poll,
+                file_id,
+                vector_store_id=vector_store_id,
+                attributes=attributes,
+                poll_interval_ms=poll_interval_ms,
+                chunking_strategy=chunking_strategy,
+            )
+        )
+
+    def upload(
+        self,
+        *,
+        vector_store_id: str,
+        file: FileTypes,
+        chunking_strategy: dict[str, Any] | NotGiven = NOT_GIVEN,
+    ) -> VectorStoreFile:
+        """Upload a file (`purpose="assistants"`) and add it to the vector store."""
+        return self._portal.call(
+            partial(
+                self._target.upload,
+                vector_store_id=vector_store_id,
+                file=file,
+                chunking_strategy=chunking_strategy,
+            )
+        )
+
+    def upload_and_poll(
+        self,
+        *,
+        vector_store_id: str,
+        file: FileTypes,
+        attributes: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        poll_interval_ms: int | NotGiven = NOT_GIVEN,
+        chunking_strategy: dict[str, Any] | NotGiven = NOT_GIVEN,
+    ) -> VectorStoreFile:
+        """Upload a file, add it to the vector store and wait for its ingestion."""
+        return self._portal.call(
+            partial(
+                self._target.upload_and_poll,
+                vector_store_id=vector_store_id,
+                file=file,
+                attributes=attributes,
+                poll_interval_ms=poll_interval_ms,
+                chunking_strategy=chunking_strategy,
+            )
+        )
+
+
+class FileBatches(SyncResource[AsyncFileBatches]):
+    def create(
+        self,
+        vector_store_id: str,
+        *,
+        file_ids: list[str] | NotGiven = NOT_GIVEN,
+        files: Iterable[dict[str, Any]] | NotGiven = NOT_GIVEN,
+        attributes: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        chunking_strategy: dict[str, Any] | NotGiven = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> VectorStoreFileBatch:
+        """Add several files at once (`file_ids`, or `files` each with its own attributes)."""
+        return self._portal.call(
+            partial(
+                self._target.create,
+                vector_store_id,
+                file_ids=file_ids,
+                files=files,
+                attributes=attributes,
+                chunking_strategy=chunking_strategy,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+    def retrieve(
+        self,
+        batch_id: str,
+        *,
+        vector_store_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> VectorStoreFileBatch:
+        """A batch, with the counts of its files by status."""
+        return self._portal.call(
+            partial(
+                self._target.retrieve,
+                batch_id,
+                vector_store_id=vector_store_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+    def cancel(
+        self,
+        batch_id: str,
+        *,
+        vector_store_id: str,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> VectorStoreFileBatch:
+        """Cancel the batch's files not yet ingested."""
+        return self._portal.call(
+            partial(
+                self._target.cancel,
+                batch_id,
+                vector_store_id=vector_store_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+    def list_files(
+        self,
+        batch_id: str,
+        *,
+        vector_store_id: str,
+        after: str | NotGiven = NOT_GIVEN,
+        before: str | NotGiven = NOT_GIVEN,
+        filter: Literal["in_progress", "completed", "failed", "cancelled"] | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        order: Literal["asc", "desc"] | NotGiven = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> SyncCursorPage[VectorStoreFile]:
+        """The files of a batch."""
+        return pages(
+            self._portal,
+            self._target.list_files(
+                batch_id,
+                vector_store_id=vector_store_id,
+                after=after,
+                before=before,
+                filter=filter,
+                limit=limit,
+                order=order,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    def poll(
+        self, batch_id: str, *, vector_store_id: str, poll_interval_ms: int | NotGiven = NOT_GIVEN
+    ) -> VectorStoreFileBatch:
+        """Wait until every file of the batch is done."""
+        return self._portal.call(
+            partial(
+                self._target.poll,
+                batch_id,
+                vector_store_id=vector_store_id,
+                poll_interval_ms=poll_interval_ms,
+            )
+        )
+
+    def create_and_poll(
+        self,
+        vector_store_id: str,
+        *,
+        file_ids: list[str] | NotGiven = NOT_GIVEN,
+        files: Iterable[dict[str, Any]] | NotGiven = NOT_GIVEN,
+        poll_interval_ms: int | NotGiven = NOT_GIVEN,
+        chunking_strategy: dict[str, Any] | NotGiven = NOT_GIVEN,
+    ) -> VectorStoreFileBatch:
+        """Create a batch and wait for it."""
+        return self._portal.call(
+            partial(
+                self._target.create_and_poll,
+                vector_store_id,
+                file_ids=file_ids,
+                files=files,
+                poll_interval_ms=poll_interval_ms,
+                chunking_strategy=chunking_strategy,
+            )
+        )
+
+    def upload_and_poll(
+        self,
+        vector_store_id: str,
+        *,
+        files: Iterable[FileTypes],
+        file_ids: list[str] | NotGiven = NOT_GIVEN,
+        poll_interval_ms: int | NotGiven = NOT_GIVEN,
+        chunking_strategy: dict[str, Any] | NotGiven = NOT_GIVEN,
+    ) -> VectorStoreFileBatch:
+        """Upload files, add them (and `file_ids`) as one batch, and wait for it."""
+        return self._portal.call(
+            partial(
+                self._target.upload_and_poll,
+                vector_store_id,
+                files=files,
+                file_ids=file_ids,
+                poll_interval_ms=poll_interval_ms,
+                chunking_strategy=chunking_strategy,
+            )
+        )
+
+
+class VectorStores(SyncResource[AsyncVectorStores]):
+    def __init__(self, target: AsyncVectorStores, portal: BlockingPortal) -> None:
+        super().__init__(target, portal)
+        self.files: VectorStoreFiles = VectorStoreFiles(target.files, portal)
+        self.file_batches: FileBatches = FileBatches(target.file_batches, portal)
+
+    def create(
+        self,
+        *,
+        chunking_strategy: dict[str, Any] | NotGiven = NOT_GIVEN,
+        description: str | NotGiven = NOT_GIVEN,
+        expires_after: dict[str, Any] | NotGiven = NOT_GIVEN,
+        file_ids: list[str] | NotGiven = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        name: str | NotGiven = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> VectorStore:
+        """Create a vector store, optionally with files (ingested by a worker)."""
+        return self._portal.call(
+            partial(
+                self._target.create,
+                chunking_strategy=chunking_strategy,
+                description=description,
+                expires_after=expires_after,
+                file_ids=file_ids,
+                metadata=metadata,
+                name=name,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+    def retrieve(
+        self,
+        vector_store_id: str,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> VectorStore:
+        """A vector store, with its file counts, usage and status."""
+        return self._portal.call(
+            partial(
+                self._target.retrieve,
+                vector_store_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+    def update(
+        self,
+        vector_store_id: str,
+        *,
+        expires_after: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        name: str | NotGiven | None = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> VectorStore:
+        """Change a vector store's name, metadata or expiry."""
+        return self._portal.call(
+            partial(
+                self._target.update,
+                vector_store_id,
+                expires_after=expires_after,
+                metadata=metadata,
+                name=name,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+    def list(
+        self,
+        *,
+        after: str | NotGiven = NOT_GIVEN,
+        before: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        order: Literal["asc", "desc"] | NotGiven = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> SyncCursorPage[VectorStore]:
+        """List vector stores."""
+        return pages(
+            self._portal,
+            self._target.list(
+                after=after,
+                before=before,
+                limit=limit,
+                order=order,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
+        )
+
+    def delete(
+        self,
+        vector_store_id: str,
+        *,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> VectorStoreDeleted:
+        """Delete a vector store and its index (its files are kept)."""
+        return self._portal.call(
+            partial(
+                self._target.delete,
+                vector_store_id,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            )
+        )
+
+    def search(
+        self,
+        vector_store_id: str,
+        *,
+        query: str | Sequence[str],
+        filters: dict[str, Any] | NotGiven = NOT_GIVEN,
+        max_num_results: int | NotGiven = NOT_GIVEN,
+        ranking_options: dict[str, Any] | NotGiven = NOT_GIVEN,
+        rewrite_query: bool | NotGiven = NOT_GIVEN,
+        extra_headers: Headers | None = None,
+        extra_query: Query | None = None,
+        extra_body: Body | None = None,
+        timeout: Timeout = NOT_GIVEN,
+    ) -> SyncCursorPage[VectorStoreSearchResult]:
+        """The chunks of the store's files that best match `query`, best first (one page)."""
+        return pages(
+            self._portal,
+            self._target.search(
+                vector_store_id,
+                query=query,
+                filters=filters,
+                max_num_results=max_num_results,
+                ranking_options=ranking_options,
+                rewrite_query=rewrite_query,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                timeout=timeout,
+            ),
         )

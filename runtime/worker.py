@@ -29,6 +29,7 @@ from anyio.abc import TaskGroup, TaskStatus
 
 from runtime import states
 from runtime.executor import Executor, StopSignal
+from runtime.ingest import Ingester
 from runtime.providers.router import ProviderRouter
 from runtime.settings import Settings
 from runtime.states import RunStatus
@@ -81,6 +82,7 @@ class Worker:
         self.tracer = tracer or Tracer(store, settings)
         self.executor = Executor(store, self.router, settings, self.worker_id, self.tracer)
         self._active: dict[str, _Held] = {}
+        self.ingester = Ingester(store, settings.poll_seconds)
         # Set when the claim loop may have something to do: a slot freed, a run queued in this
         # process (or announced by another), a stop requested. Re-armed before each look.
         self._wake: anyio.Event | None = None
@@ -106,6 +108,7 @@ class Worker:
                 self._tg = tg
                 tg.start_soon(self._heartbeat_loop)
                 tg.start_soon(self._sweeper_loop)
+                tg.start_soon(self.ingester.run)  # files into vector stores
                 if self._own_tracer:
                     await tg.start(self.tracer.run)
                 # Work notifications only, unless the process listens to every change already

@@ -43,6 +43,9 @@ RESOURCES = [
     ("assistants.resources.prompts", "AsyncPromptLabels", "PromptLabels"),
     ("assistants.resources.prompts", "AsyncPrompts", "Prompts"),
     ("assistants.resources.files", "AsyncFiles", "Files"),
+    ("assistants.resources.vector_stores", "AsyncVectorStoreFiles", "VectorStoreFiles"),
+    ("assistants.resources.vector_stores", "AsyncFileBatches", "FileBatches"),
+    ("assistants.resources.vector_stores", "AsyncVectorStores", "VectorStores"),
 ]
 
 # Async return types and their blocking counterparts (where the counterpart is imported from).

@@ -145,7 +145,8 @@ class FilePart:
                 _check_empty(size)
                 await anyio.to_thread.run_sync(_flush, handle)
             finally:
-                await anyio.to_thread.run_sync(handle.close)
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(handle.close)
             await anyio.to_thread.run_sync(os.replace, partial, directory / file_id)
         except BaseException:
             with anyio.CancelScope(shield=True):
@@ -297,7 +298,7 @@ class FilePart:
             while chunk := await anyio.to_thread.run_sync(handle.read, PART_BYTES):
                 yield chunk
         finally:
-            await anyio.to_thread.run_sync(handle.close)
+            handle.close()  # a read-only close: no flush, nothing to wait for (and not cancelled)
 
     # --- deleting -------------------------------------------------------------------------
 

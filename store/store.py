@@ -17,6 +17,7 @@ from store.notify import Notifier
 from store.postgres import PostgresDatabase
 from store.prompts import PromptPart
 from store.spans import SpanPart
+from store.vector_stores import VectorStorePart
 from store.workers import WorkerPart
 
 log = get_logger("assistants.store")
@@ -35,6 +36,7 @@ class Store(ExecutionMixin):
         self._listening = False
         self.prompts = PromptPart(db)
         self.files = FilePart(db)
+        self.vector_stores = VectorStorePart(db)
 
     @classmethod
     async def open(

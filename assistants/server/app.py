@@ -29,6 +29,7 @@ from assistants.server import (
     inspection,
     prompts_routes,
     tracing_routes,
+    vector_stores_routes,
 )
 from assistants.server.access_log import AccessLog
 from assistants.server.auth import KeyRing
@@ -520,6 +521,7 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
     app.include_router(completions_routes.router)
     app.include_router(tracing_routes.router)
     app.include_router(files_routes.router)
+    app.include_router(vector_stores_routes.router)
     return app
 
 
