@@ -88,10 +88,10 @@ class FilePart:
         filename: str,
         purpose: str,
         max_bytes: int,
-        expires_at: int | None = None,
+        expires_in: int | None = None,
     ) -> FileObject:
-        """Store the bytes `source` yields as a new file; refuse (413) past `max_bytes` and
-        (400) an empty one, keeping nothing of either."""
+        """Store the bytes `source` yields as a new file (expiring `expires_in` seconds after its
+        creation); refuse (413) past `max_bytes` and (400) an empty one, keeping nothing."""
         file_id = ids.new_id("file")
         digest = hashlib.sha256()
         if self.directory is not None:
@@ -100,6 +100,7 @@ class FilePart:
         else:
             size = await self._write_database(file_id, source, digest, max_bytes)
             storage = "database"
+        created = now()
         try:
             async with self.db.transaction() as tx:
                 row = await tx.fetchrow(
@@ -110,11 +111,11 @@ class FilePart:
                     {
                         "id": file_id,
                         "project": project,
-                        "created_at": now(),
+                        "created_at": created,
                         "bytes": size,
                         "filename": filename,
                         "purpose": purpose,
-                        "expires_at": expires_at,
+                        "expires_at": None if expires_in is None else created + expires_in,
                         "sha256": digest.hexdigest(),
                         "storage": storage,
                     },

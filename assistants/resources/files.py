@@ -29,8 +29,8 @@ def check_purpose(purpose: object) -> str:
     return str(purpose)
 
 
-def expiry(expires_after: object, created: int) -> int | None:
-    """`expires_at` for `expires_after` (`{"anchor": "created_at", "seconds": 3600..2592000}`)."""
+def expiry(expires_after: object) -> int | None:
+    """The seconds of `expires_after` (`{"anchor": "created_at", "seconds": 3600..2592000}`)."""
     if expires_after is None:
         return None
     fields = v.obj(expires_after, "expires_after")
@@ -39,8 +39,7 @@ def expiry(expires_after: object, created: int) -> int | None:
     seconds = fields.get("seconds")
     if isinstance(seconds, str) and seconds.isdigit():  # multipart fields arrive as text
         seconds = int(seconds)
-    seconds = v.integer(seconds, "expires_after.seconds", minimum=EXPIRES_MIN, maximum=EXPIRES_MAX)
-    return created + seconds
+    return v.integer(seconds, "expires_after.seconds", minimum=EXPIRES_MIN, maximum=EXPIRES_MAX)
 
 
 class AsyncFiles(Resource):
@@ -57,9 +56,7 @@ class AsyncFiles(Resource):
     ) -> FileObject:
         """Upload a file (streamed to storage; at most the server's `max_file_bytes`)."""
         checked = check_purpose(purpose)
-        from store.base import now  # noqa: PLC0415  (the API clock)
-
-        expires_at = None if expires_after is NOT_GIVEN else expiry(expires_after, now())
+        expires_in = None if expires_after is NOT_GIVEN else expiry(expires_after)
         filename, source = upload_source(file)
         store = await self._store()
         return await store.files.create(
@@ -68,7 +65,7 @@ class AsyncFiles(Resource):
             filename=filename,
             purpose=checked,
             max_bytes=self._ctx.settings.max_file_bytes,
-            expires_at=expires_at,
+            expires_in=expires_in,
         )
 
     async def retrieve(

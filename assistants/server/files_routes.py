@@ -21,7 +21,6 @@ from assistants import validation as v
 from assistants._client import AsyncClient
 from assistants.resources.files import check_purpose, expiry
 from store import ids
-from store.base import now
 from store.errors import BadRequestError
 from store.files import PART_BYTES
 
@@ -75,9 +74,9 @@ async def create_file(request: Request) -> JSONResponse:
             raise v.missing("file")
         purpose = check_purpose(form.get("purpose"))
         anchor, seconds = form.get("expires_after[anchor]"), form.get("expires_after[seconds]")
-        expires_at = None
+        expires_in = None
         if anchor is not None or seconds is not None:
-            expires_at = expiry({"anchor": anchor, "seconds": seconds}, now())
+            expires_in = expiry({"anchor": anchor, "seconds": seconds})
         store = await client.store()
         created = await store.files.create(
             client.project,
@@ -85,7 +84,7 @@ async def create_file(request: Request) -> JSONResponse:
             filename=upload.filename or "upload",
             purpose=purpose,
             max_bytes=client.settings.max_file_bytes,
-            expires_at=expires_at,
+            expires_in=expires_in,
         )
     return JSONResponse(created.to_dict())
 
