@@ -24,6 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from assistants._client import AsyncClient
+from assistants.server.deps import caller_client
 from assistants.server.guard import read_json_body
 from runtime.completions import AsyncCompletionStream
 from store.completion_types import ChatCompletion
@@ -37,7 +38,7 @@ router = APIRouter()
 
 @router.post("/v1/chat/completions", response_model=None)
 async def create_chat_completion(request: Request) -> Response:
-    client: AsyncClient = request.app.state.caller(request)
+    client: AsyncClient = caller_client(request)
     body = await read_json_body(request)
     _check_provider_overrides(client, body)
     model = body.pop("model", None)

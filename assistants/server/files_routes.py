@@ -20,6 +20,7 @@ from starlette.datastructures import UploadFile
 from assistants import validation as v
 from assistants._client import AsyncClient
 from assistants.resources.files import check_purpose, expiry
+from assistants.server.deps import caller_client
 from store import ids
 from store.errors import BadRequestError
 from store.files import PART_BYTES
@@ -33,9 +34,7 @@ MULTIPART_OVERHEAD = 64 * 1024
 
 def client_of(request: Request) -> AsyncClient:
     """The caller's client (its project), as `create_app` serves it."""
-    view: Any = request.app.state.caller
-    client: AsyncClient = view(request)
-    return client
+    return caller_client(request)
 
 
 def list_query(request: Request, *names: str) -> dict[str, Any]:

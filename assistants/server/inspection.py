@@ -31,7 +31,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from assistants._client import AsyncClient
+from assistants.server.deps import served_client
 from store import ids
 from store.errors import BadRequestError
 from store.inspection import SEARCH_MAX_CHARS, InspectionPart
@@ -76,8 +76,7 @@ def mount_page(app: FastAPI) -> None:
 
 
 async def _part(request: Request) -> tuple[InspectionPart, str]:
-    client: AsyncClient = request.app.state.client
-    store = await client.store()
+    store = await served_client(request).store()
     return store.inspection, request.state.project
 
 

@@ -7,22 +7,21 @@ routes': the caller's key picks the project, which does not change what the serv
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from fastapi import FastAPI, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from assistants._client import AsyncClient
+from assistants.server.deps import Caller
+from assistants.server.wire import as_json
+
+router = APIRouter()
 
 
-def add_model_routes(app: FastAPI, view: Callable[[Request], AsyncClient]) -> None:
-    """Serve the two routes on `app`, each through the caller's client `view(request)`."""
+@router.get("/v1/models")
+async def list_models(caller: Caller) -> JSONResponse:
+    page = await caller.models.list()
+    return JSONResponse({"object": "list", "data": [m.to_dict() for m in page.data]})
 
-    @app.get("/v1/models")
-    async def list_models(request: Request) -> JSONResponse:
-        page = await view(request).models.list()
-        return JSONResponse({"object": "list", "data": [m.to_dict() for m in page.data]})
 
-    @app.get("/v1/models/{model:path}")
-    async def get_model(request: Request, model: str) -> JSONResponse:
-        return JSONResponse((await view(request).models.retrieve(model)).to_dict())
+@router.get("/v1/models/{model:path}")
+async def get_model(caller: Caller, model: str) -> JSONResponse:
+    return as_json(await caller.models.retrieve(model))

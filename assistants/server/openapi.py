@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
@@ -1014,11 +1014,15 @@ def _components() -> dict[str, Any]:
 def build_schema(app: FastAPI) -> dict[str, Any]:
     """The document for `app`'s contract routes (not cached; see `openapi_schema`)."""
     paths: dict[str, dict[str, Any]] = {}
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or not route.path.startswith("/v1/"):
+    for route in iter_route_contexts(app.routes):  # through included routers too
+        path = route.path_format  # `{model:path}` documented as `{model}`
+        if (
+            not isinstance(route.original_route, APIRoute)
+            or not path
+            or not path.startswith("/v1/")
+        ):
             continue
         for method in sorted(route.methods or ()):
-            path = route.path_format  # `{model:path}` documented as `{model}`
             operation = _OPERATIONS.get((method, path))
             if operation is not None:
                 paths.setdefault(path, {})[method.lower()] = _operation(path, operation)

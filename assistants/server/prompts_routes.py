@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from assistants._client import AsyncClient
-from assistants.server.guard import read_json_body
+from assistants.server.deps import Caller, JsonBody
+from assistants.server.wire import as_json, check_keys, list_query
 from assistants.streaming.prompts import AsyncPromptRunStream
 from store.errors import APIError, BadRequestError, InternalServerError
 from store.log import get_logger
@@ -42,26 +41,6 @@ from store.prompt_types import PromptRun
 log = get_logger("assistants.server")
 
 router = APIRouter()
-
-
-def _caller(request: Request) -> AsyncClient:
-    """The served client scoped to the caller's project."""
-    view: Any = request.app.state.caller
-    client: AsyncClient = view(request)
-    return client
-
-
-def _json(result: Any) -> JSONResponse:
-    return JSONResponse(result.to_dict())
-
-
-def _list_query(request: Request) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in ("limit", "order", "after", "before"):
-        value = request.query_params.get(name)
-        if value is not None:
-            out[name] = _integer(value, name) if name == "limit" else value
-    return out
 
 
 def _integer(value: str, param: str) -> int:
@@ -76,23 +55,20 @@ def _integer(value: str, param: str) -> int:
 
 
 @router.post("/v1/prompts")
-async def create_prompt(request: Request) -> JSONResponse:
-    body = await read_json_body(request)
-    return _json(
-        await _caller(request).prompts.create(name=body.pop("name", None), extra_body=body)
-    )
+async def create_prompt(caller: Caller, body: JsonBody) -> JSONResponse:
+    return as_json(await caller.prompts.create(name=body.pop("name", None), extra_body=body))
 
 
 @router.get("/v1/prompts")
-async def list_prompts(request: Request) -> JSONResponse:
-    return _json(await _caller(request).prompts.list(**_list_query(request)))
+async def list_prompts(caller: Caller, request: Request) -> JSONResponse:
+    return as_json(await caller.prompts.list(**list_query(request)))
 
 
 @router.get("/v1/prompts/{name}")
-async def retrieve_prompt(request: Request, name: str) -> JSONResponse:
+async def retrieve_prompt(caller: Caller, request: Request, name: str) -> JSONResponse:
     version = request.query_params.get("version")
-    return _json(
-        await _caller(request).prompts.retrieve(
+    return as_json(
+        await caller.prompts.retrieve(
             name,
             version=None if version is None else _integer(version, "version"),
             label=request.query_params.get("label"),
@@ -101,38 +77,30 @@ async def retrieve_prompt(request: Request, name: str) -> JSONResponse:
 
 
 @router.delete("/v1/prompts/{name}")
-async def delete_prompt(request: Request, name: str) -> JSONResponse:
-    return _json(await _caller(request).prompts.delete(name))
+async def delete_prompt(caller: Caller, name: str) -> JSONResponse:
+    return as_json(await caller.prompts.delete(name))
 
 
 @router.post("/v1/prompts/{name}/versions")
-async def create_prompt_version(request: Request, name: str) -> JSONResponse:
-    body = await read_json_body(request)
-    return _json(await _caller(request).prompts.versions.create(name, extra_body=body))
+async def create_prompt_version(caller: Caller, body: JsonBody, name: str) -> JSONResponse:
+    return as_json(await caller.prompts.versions.create(name, extra_body=body))
 
 
 @router.get("/v1/prompts/{name}/versions")
-async def list_prompt_versions(request: Request, name: str) -> JSONResponse:
-    return _json(await _caller(request).prompts.versions.list(name, **_list_query(request)))
+async def list_prompt_versions(caller: Caller, request: Request, name: str) -> JSONResponse:
+    return as_json(await caller.prompts.versions.list(name, **list_query(request)))
 
 
 @router.get("/v1/prompts/{name}/labels")
-async def list_prompt_labels(request: Request, name: str) -> JSONResponse:
-    return _json(await _caller(request).prompts.labels.list(name))
+async def list_prompt_labels(caller: Caller, name: str) -> JSONResponse:
+    return as_json(await caller.prompts.labels.list(name))
 
 
 @router.post("/v1/prompts/{name}/labels")
-async def set_prompt_label(request: Request, name: str) -> JSONResponse:
-    body = await read_json_body(request)
-    for key in body:
-        if key not in ("label", "version", "expected_version"):
-            raise BadRequestError(
-                f"Unrecognized request argument supplied: {key}",
-                param=key,
-                code="unknown_parameter",
-            )
-    return _json(
-        await _caller(request).prompts.labels.set(
+async def set_prompt_label(caller: Caller, body: JsonBody, name: str) -> JSONResponse:
+    check_keys(body, {"label", "version", "expected_version"})
+    return as_json(
+        await caller.prompts.labels.set(
             name,
             label=body.get("label"),  # type: ignore[arg-type]
             version=body.get("version"),  # type: ignore[arg-type]
@@ -142,24 +110,21 @@ async def set_prompt_label(request: Request, name: str) -> JSONResponse:
 
 
 @router.delete("/v1/prompts/{name}/labels/{label}")
-async def delete_prompt_label(request: Request, name: str, label: str) -> JSONResponse:
-    return _json(await _caller(request).prompts.labels.delete(name, label=label))
+async def delete_prompt_label(caller: Caller, name: str, label: str) -> JSONResponse:
+    return as_json(await caller.prompts.labels.delete(name, label=label))
 
 
 @router.post("/v1/prompts/{name}/run", response_model=None)
-async def run_prompt(request: Request, name: str) -> Response:
-    body = await read_json_body(request)
+async def run_prompt(caller: Caller, body: JsonBody, name: str) -> Response:
     # `stream` travels in `extra_body`: either answer may come back.
-    result: PromptRun | AsyncPromptRunStream = await _caller(request).prompts.run(
-        name, extra_body=body
-    )
+    result: PromptRun | AsyncPromptRunStream = await caller.prompts.run(name, extra_body=body)
     if isinstance(result, AsyncPromptRunStream):
         return StreamingResponse(
             _sse(result),
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
-    return _json(result)
+    return as_json(result)
 
 
 async def _sse(stream: AsyncPromptRunStream) -> AsyncIterator[bytes]:

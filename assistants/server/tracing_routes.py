@@ -42,6 +42,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from assistants._client import AsyncClient
+from assistants.server.deps import caller_client
 from store.errors import BadRequestError
 
 router = APIRouter()
@@ -78,7 +79,7 @@ def _limit(request: Request) -> int | None:
 
 def _caller(request: Request) -> AsyncClient:
     """The served client scoped to the caller's project."""
-    client: AsyncClient = request.app.state.caller(request)
+    client: AsyncClient = caller_client(request)
     return client
 
 

@@ -1,0 +1,46 @@
+"""`/v1/threads`: create (and create and run), retrieve, modify, delete.
+
+`POST /v1/threads/runs` is declared before `POST /v1/threads/{thread_id}`, which would
+otherwise take it as the thread `runs`.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+
+from assistants.server.deps import Caller, JsonBody
+from assistants.server.wire import as_json, check_keys, object_or_stream, split
+
+router = APIRouter()
+
+
+@router.post("/v1/threads")
+async def create_thread(caller: Caller, body: JsonBody) -> JSONResponse:
+    return as_json(await caller.threads.create(extra_body=body))
+
+
+@router.post("/v1/threads/runs", response_model=None)
+async def create_thread_and_run(caller: Caller, body: JsonBody) -> Response:
+    named, rest = split(body, "assistant_id")
+    result = await caller.threads.create_and_run(
+        assistant_id=named.get("assistant_id"),  # type: ignore[arg-type]
+        extra_body=rest,
+    )
+    return object_or_stream(result)
+
+
+@router.get("/v1/threads/{thread_id}")
+async def get_thread(caller: Caller, thread_id: str) -> JSONResponse:
+    return as_json(await caller.threads.retrieve(thread_id))
+
+
+@router.post("/v1/threads/{thread_id}")
+async def update_thread(caller: Caller, body: JsonBody, thread_id: str) -> JSONResponse:
+    check_keys(body, {"metadata", "tool_resources"})
+    return as_json(await caller.threads.update(thread_id, **body))
+
+
+@router.delete("/v1/threads/{thread_id}")
+async def delete_thread(caller: Caller, thread_id: str) -> JSONResponse:
+    return as_json(await caller.threads.delete(thread_id))
