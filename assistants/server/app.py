@@ -156,11 +156,12 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         except Exception:
             # Answered here, not re-raised: the server would otherwise drop the connection
-            # after the 500, and a keep-alive client's next request would fail.
-            log.exception("request_failed", path=scope["path"])
+            # after the 500, and a keep-alive client's next request would fail. Answered
+            # before the traceback is logged: the caller does not wait for its rendering.
             if not started:
                 error = InternalServerError("The server had an error processing your request.")
                 await error_response(error, request_id)(scope, receive, send)
+            log.exception("request_failed", path=scope["path"])
 
 
 def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool = True) -> FastAPI:
@@ -182,7 +183,6 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
     app = FastAPI(
         title="Assistants API (self-hosted)",
         version="2",
-        lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
     )
@@ -194,6 +194,8 @@ def create_app(client: AsyncClient, settings: Settings, *, manage_client: bool =
     if settings.inspector:
         app.include_router(inspection.router)
         inspection.mount_page(app)
+    # Set once the routers are in: `include_router` wraps the app's lifespan in each router's.
+    app.router.lifespan_context = lifespan
     app.exception_handler(APIError)(_api_error)
     app.exception_handler(StarletteHTTPException)(_http_error)
     app.exception_handler(Exception)(_unexpected)
