@@ -14,7 +14,7 @@ every `/v1` route of the wire contract instead:
 
 Besides the contract, `GET /v1/models` and `GET /v1/models/{model}` (openai-python's
 `client.models`: what this server can run). Routes outside both (the run events extension,
-`/health`) are left out.
+the inspector's `/v1/inspector/` reads, `/health`) are left out.
 """
 
 from __future__ import annotations

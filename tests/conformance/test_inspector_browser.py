@@ -392,6 +392,34 @@ def test_cancel_copy_and_assistants(server: Serve, browser: webdriver.Chrome) ->
     assert "get_weather" in card.text
 
 
+def test_keyboard_only__outputs_typed_and_submitted(
+    server: Serve, browser: webdriver.Chrome
+) -> None:
+    """Tab reaches the output box and the submit button, Enter submits: no mouse needed."""
+    with server.sdk() as sdk:
+        thread_id, run_id, call_id = paused_run(sdk, "keys only")
+    sign_in(browser, server, "key-a")
+    open_run(browser, server, thread_id, run_id)
+    wait(browser, lambda d: run_status(d) == "requires_action")
+    css(browser, "form.outputs")
+
+    def tab_to(selector: str) -> WebElement:
+        for _ in range(60):
+            browser.switch_to.active_element.send_keys(Keys.TAB)
+            active = browser.switch_to.active_element
+            if browser.execute_script(
+                "return arguments[0].matches(arguments[1])", active, selector
+            ):
+                return active
+        raise AssertionError(f"Tab never reached {selector}")
+
+    tab_to(f"textarea[data-call='{call_id}']").send_keys("typed")
+    tab_to("form.outputs button[type=submit]").send_keys(Keys.ENTER)
+    wait(browser, lambda d: run_status(d) == "completed")
+    with server.sdk() as sdk:
+        assert "typed" in message_text(sdk, thread_id, run_id)
+
+
 def transition_statuses(driver: webdriver.Chrome) -> list[str]:
     found = driver.execute_script(
         "return [...document.querySelectorAll('.transitions .badge')].map((b) => b.dataset.status)"

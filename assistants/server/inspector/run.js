@@ -317,10 +317,12 @@ export async function runView(root, threadId, runId) {
       if (value === "ended") {
         refreshHistory();
         spanTree(spansArea, runId, true);
-        get(base).then((fresh) => {
-          state.run = fresh;
-          schedule();
-        });
+        get(base)
+          .then((fresh) => {
+            state.run = fresh;
+            schedule();
+          })
+          .catch(showError);
         log.live(state.lastSeq);
       }
     },
