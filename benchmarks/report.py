@@ -71,6 +71,7 @@ SUITE = (
     Bench("completions", "completions.py", "Chat completions through the runtime"),
     Bench("imports", "imports.py", "`import assistants` in fresh interpreters"),
     Bench("restart", "restart.py", "`kill -9` of `assistants serve` on SQLite, then restart"),
+    Bench("tracing", "tracing.py", "Runs and streams with tracing on against tracing off"),
     Bench("scale", "scale.py", "Worker processes on Postgres, 500 ms model", needs_postgres=True),
 )
 NAMES = tuple(b.name for b in SUITE)
@@ -335,7 +336,33 @@ def restart_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def tracing_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
+    out = result["output"]
+    found = []
+    for label, pattern, target, upper in (
+        ("create_and_poll p50, tracing on / off", r"create_and_poll p50 ratio on/off\s+([\d.]+)",
+         1.05, True),
+        ("Streaming deltas/s, tracing on / off", r"streaming deltas/s ratio on/off\s+([\d.]+)",
+         0.97, False),
+    ):  # fmt: skip
+        match = re.search(pattern, out)
+        if match:
+            ratio = float(match.group(1))
+            found.append(
+                {
+                    "figure": label,
+                    "value": f"{ratio:.3f}",
+                    "floor": "the same work with tracing off, interleaved",
+                    "ratio": ratio,
+                    "target": f"{'<=' if upper else '>='} {target}",
+                    "met": ratio <= target if upper else ratio >= target,
+                }
+            )
+    return found
+
+
 READERS: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
+    "tracing": tracing_figures,
     "streaming": streaming_figures,
     "server": server_figures,
     "imports": imports_figures,

@@ -185,10 +185,9 @@ class OtelExporter:
                 else:
                     self.processor.on_end(to_otel(item, self.resource))
                 continue
-            span = item.span or self._open.pop(item.id, None)
+            span = self._open.pop(item.id, None) or item.span
             if span is None:
                 continue  # opened in another process: its end alone cannot make a span
-            self._open.pop(item.id, None)
             closed = SpanRecord(
                 **{
                     **{f: getattr(span, f) for f in SpanRecord.__dataclass_fields__},

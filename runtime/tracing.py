@@ -428,12 +428,23 @@ class Tracer:
             return
         now = time.time()
         for output in outputs:
+            span_id = trace.tool_span_id(output["tool_call_id"])
+            # The whole span too, in case the worker that opened it has not written it yet.
+            opened = trace.span(
+                id=span_id,
+                kind="tool",
+                name="execute_tool",
+                status="in_progress",
+                started_at=now,
+                metadata={"tool_call_id": output["tool_call_id"]},
+            )
             self.record(
                 SpanEnd(
-                    trace.tool_span_id(output["tool_call_id"]),
+                    span_id,
                     now,
                     status="completed",
                     output={"output": output["output"]} if trace.store_content else None,
+                    span=opened,
                 )
             )
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field
@@ -201,7 +201,17 @@ _NAMES = [c.strip() for c in _COLUMNS.split(",")]
 _JSON = frozenset({"error", "fallbacks", "tags", "metadata", "input", "output"})
 _INSERT = (
     f"INSERT INTO spans ({_COLUMNS}) VALUES ({', '.join(':' + n for n in _NAMES)}) "
-    "ON CONFLICT (id) DO NOTHING"
+    # A tool span's end may be stored first, by the process that took its output, while the
+    # worker that opened it has not written yet: the opening then fills in what only it knew.
+    # Any other id already stored keeps its first span.
+    "ON CONFLICT (id) DO UPDATE SET started_at = excluded.started_at, name = excluded.name, "
+    "input = excluded.input, metadata = excluded.metadata "
+    "WHERE spans.kind = 'tool' AND excluded.kind = 'tool' AND excluded.ended_at IS NULL "
+    "AND spans.ended_at IS NOT NULL"
+)
+_END = (
+    "UPDATE spans SET ended_at = :ended_at, status = COALESCE(:status, status), "
+    "output = COALESCE(:output, output) WHERE id = :id"
 )
 
 
@@ -267,8 +277,24 @@ def span_dict(row: Row, run: Row | None = None) -> dict[str, Any]:
 
 
 def _params(record: SpanRecord) -> dict[str, Any]:
-    values = asdict(record)
-    return {k: (dumps(v) if k in _JSON else v) for k, v in values.items()}
+    """The record's columns (JSON ones encoded), read field by field: no deep copies."""
+    return {
+        name: (dumps(value) if name in _JSON else value)
+        for name, value in ((n, getattr(record, n)) for n in _NAMES)
+    }
+
+
+def _ended(end: SpanEnd) -> dict[str, Any] | None:
+    """The whole span an end carries, ended, as columns (None if it carries none)."""
+    if end.span is None:
+        return None
+    row = _params(end.span)
+    row["ended_at"] = end.ended_at
+    if end.status is not None:
+        row["status"] = end.status
+    if end.output is not None:
+        row["output"] = dumps(end.output)
+    return row
 
 
 def _like(text: str) -> str:
@@ -296,31 +322,30 @@ class SpanPart:
         self.db = db
 
     async def write(self, items: Sequence[SpanRecord | SpanEnd]) -> None:
-        """Insert new spans and record ends, in order, in one transaction (one commit a batch).
+        """Insert new spans, then record ends, in one transaction (one commit a batch).
 
-        A span whose id is already stored is skipped (ids are unique; the first one wins).
+        A span id already stored keeps its first span (a tool span's opening excepted: see
+        `_INSERT`). An end whose span is not stored yet (opened by another process, whose
+        writer has not run) stores the whole span it carries, if it carries one.
         """
-        inserts: list[dict[str, Any]] = []
+        inserts = [_params(i) for i in items if isinstance(i, SpanRecord)]
+        ends = [i for i in items if isinstance(i, SpanEnd)]
         async with self.db.transaction() as tx:
-            for item in items:
-                if isinstance(item, SpanRecord):
-                    inserts.append(_params(item))
-                    continue
-                if inserts:
-                    await tx.executemany(_INSERT, inserts)
-                    inserts = []
-                await tx.execute(
-                    "UPDATE spans SET ended_at = :ended_at, status = COALESCE(:status, status), "
-                    "output = COALESCE(:output, output) WHERE id = :id",
-                    {
-                        "id": item.id,
-                        "ended_at": item.ended_at,
-                        "status": item.status,
-                        "output": dumps(item.output),
-                    },
-                )
             if inserts:
                 await tx.executemany(_INSERT, inserts)
+            for end in ends:
+                changed = await tx.execute(
+                    _END,
+                    {
+                        "id": end.id,
+                        "ended_at": end.ended_at,
+                        "status": end.status,
+                        "output": dumps(end.output),
+                    },
+                )
+                whole = _ended(end) if changed == 0 else None
+                if whole is not None:
+                    await tx.execute(_INSERT, whole)
 
     async def _with_runs(self, rows: Sequence[Row]) -> list[dict[str, Any]]:
         """Render rows, reading the runs of root spans (one statement) for their live fields."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import anyio
 import pytest
@@ -12,7 +13,8 @@ from assistants import AsyncClient
 from assistants.errors import BadRequestError, NotFoundError
 from assistants.testing import ScriptedModel
 from runtime.providers.base import ProviderCallError
-from store.spans import SpanRecord
+from store.spans import SpanEnd, SpanRecord
+from store.store import Store
 from tests.conftest import WEATHER_TOOL
 
 pytestmark = pytest.mark.timeout(30)
@@ -353,3 +355,39 @@ async def test_retention__prunes_spans_older_than_the_setting(database_url: str)
         assert (await client.for_project("other").spans.list()).data == []
     finally:
         await client.aclose()
+
+
+async def test_tool_span__end_written_before_its_opening_is_completed_later(
+    store: Store,
+) -> None:
+    """A tool output taken by one process may be stored before the worker (another process)
+    writes the span it opened: the end stores the span, and the opening then fills in the
+    name, start and arguments without reopening it."""
+
+    def tool(name: str, started: float, **more: Any) -> SpanRecord:
+        return SpanRecord(
+            id="sp_00000000000000bb",
+            project="default",
+            trace_id="tr_" + "3" * 32,
+            parent_span_id="sp_00000000000000aa",
+            kind="tool",
+            name=name,
+            status="in_progress",
+            started_at=started,
+            metadata={"tool_call_id": "call_1"},
+            **more,
+        )
+
+    closing = tool("execute_tool", 20.0)
+    await store.spans.write(
+        [SpanEnd("sp_00000000000000bb", 20.0, "completed", {"output": "ok"}, span=closing)]
+    )
+    await store.spans.write([tool("execute_tool get_weather", 12.5, input={"arguments": "{}"})])
+    span = await store.spans.get("default", "sp_00000000000000bb")
+    assert span.name == "execute_tool get_weather"
+    assert span.status == "completed"
+    assert span.started_at == 12.5
+    assert span.ended_at == 20.0
+    assert span.duration_ms == 7500.0
+    assert span.input == {"arguments": "{}"}
+    assert span.output == {"output": "ok"}
