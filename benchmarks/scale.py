@@ -54,8 +54,10 @@ provider streams it, each server-sent event its own HTTP chunk and its own write
     the other re-queues the run once the lease lapses and completes it (the model answers the
     second call). Reported: kill -> completed, and lease expiry (the lease's last renewal, read
     from the database) -> reclaimed and -> completed; the sweep that notices runs every second
-    (`ASSISTANTS_SWEEP_SECONDS`), so expiry -> reclaimed is up to a second. Target: kill ->
-    completed within lease + 2 s. `--lease` sets `ASSISTANTS_LEASE_SECONDS` (default 2).
+    (`ASSISTANTS_SWEEP_SECONDS`). Both workers run on this host, so the survivor proves the
+    holder's process gone at its next sweep and reclaims before the lease lapses (the lease
+    figures then come out negative). Target: kill -> completed within lease + 2 s. `--lease`
+    sets `ASSISTANTS_LEASE_SECONDS` (default 2).
 
 `--only throughput,drain,latency,recovery` (or repeated) runs only those parts;
 `--models fake,test,floor` picks the scenarios of (a) (and (b): `floor` has no latency part;
