@@ -15,13 +15,13 @@ ours, so an app's existing handler works unchanged.
 
 from __future__ import annotations
 
-import queue
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from anyio.from_thread import BlockingPortal
 
+from assistants.streaming.pump import BlockingIterator
 from store.events import StreamEvent, parse_event
 from store.types import RunEvent
 
@@ -53,50 +53,12 @@ class AsyncEventStream:
             await aclose()
 
 
-_END = object()
-
-
-class EventStream:
+class EventStream(BlockingIterator[StreamEvent]):
     """The typed events of one run stream, for blocking code (see the module docstring)."""
 
     def __init__(self, portal: BlockingPortal, stream: AsyncEventStream) -> None:
-        self._portal = portal
+        super().__init__(portal, stream, stream.close)
         self._stream = stream
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._done = False
-        self._future = portal.start_task_soon(self._pump)
-
-    async def _pump(self) -> None:
-        try:
-            async for event in self._stream:
-                self._queue.put(event)
-        except Exception as exc:  # noqa: BLE001  (re-raised in the reading thread)
-            self._queue.put(exc)
-        finally:
-            await self._stream.close()
-            self._queue.put(_END)
-
-    def __iter__(self) -> Iterator[StreamEvent]:
-        return self
-
-    def __next__(self) -> StreamEvent:
-        if self._done:
-            raise StopIteration
-        item = self._queue.get()
-        if item is _END:
-            self._done = True
-            raise StopIteration
-        if isinstance(item, Exception):
-            self._done = True
-            raise item
-        event: StreamEvent = item
-        return event
-
-    def close(self) -> None:
-        """Stop following the run (the run itself goes on)."""
-        self._done = True
-        if not self._future.done():
-            self._future.cancel()
 
 
 # --- the openai SDK's handlers ------------------------------------------------------------------

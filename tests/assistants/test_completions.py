@@ -389,3 +389,13 @@ async def test_create__takes_the_sdks_typed_messages(chat: AsyncClient) -> None:
     ]
     answer = await chat.chat.completions.create(model="test", messages=messages, tools=tools)
     assert answer.choices[0].finish_reason == "tool_calls"
+
+
+def test_sync_stream__close_stops_reading() -> None:
+    """Closing a blocking stream mid-way ends the iteration; nothing more arrives."""
+    with Client(database_url="sqlite+aiosqlite:///:memory:", worker=False) as client:
+        stream = client.chat.completions.create(model="test", messages=USER, stream=True)
+        first = next(stream)
+        assert first.choices[0].delta.role == "assistant"
+        stream.close()
+        assert list(stream) == []
