@@ -19,6 +19,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 
+from runtime import file_search
 from runtime.providers.base import ChatMessage, ToolCall
 from runtime.providers.testmodel import estimate_tokens
 from store.context import context_page_limit
@@ -114,6 +115,18 @@ def _compose(
                     )
                 )
         else:
+            searched = file_search.for_model(step, details)
+            if searched:
+                own.append(ChatMessage(role="assistant", content=None, tool_calls=searched))
+                own.extend(
+                    ChatMessage(
+                        role="tool",
+                        content=file_search.output_for_model(step, c.id),
+                        tool_call_id=c.id,
+                        name=c.name,
+                    )
+                    for c in searched
+                )
             calls = [c for c in details["tool_calls"] if c.get("type") == "function"]
             if not calls:
                 continue

@@ -19,7 +19,7 @@ from typing import Any
 import anyio
 import structlog
 
-from runtime import states
+from runtime import file_search, states
 from runtime.context import message_tokens, read_context
 from runtime.providers.base import (
     Finish,
@@ -84,6 +84,7 @@ class _Turn:
     pending_since: float = 0.0
     seq: int = 0  # the last event sequence number persisted (or published) for the run
     first_token: float | None = None  # when the first text or tool-call delta came (monotonic)
+    searches: list[dict[str, Any]] = field(default_factory=list)  # the run's file searches
 
 
 def _partial(turn: _Turn | None) -> tuple[str, list[dict[str, Any]]] | None:
@@ -327,6 +328,14 @@ class Executor:
             await self._incomplete(run_id, "max_prompt_tokens", usage)
             return
         tools = [t for t in loads(run["tools"]) if t.get("type") == "function"]
+        search_config = file_search.tool_config(loads(run["tools"]))
+        searches = file_search.rounds(steps) if search_config is not None else []
+        if (
+            search_config is not None
+            and len(searches) < file_search.MAX_ROUNDS
+            and all(t["function"]["name"] != file_search.NAME for t in tools)
+        ):
+            tools = [*tools, file_search.FUNCTION]
         tool_choice = loads(run["tool_choice"]) or "auto"
         if tool_choice != "none" and any(
             s["type"] == "tool_calls" and s["status"] == StepStatus.COMPLETED for s in steps
@@ -351,7 +360,7 @@ class Executor:
                 timeout=self.settings.provider_timeout_seconds,
                 retry_budget=budget,
             )
-            turn = _Turn(seq=int(run["event_seq"]))
+            turn = _Turn(seq=int(run["event_seq"]), searches=searches)
             started = time.perf_counter()
             retries_left = budget.remaining
             try:
@@ -442,6 +451,13 @@ class Executor:
             if turn.message is not None and not turn.message_done:
                 await self._finish_message(run_id, turn, step_usage=None, run_usage=usage, ext=ext)
             assert turn.tool_step is not None
+            made = [c for _, c in sorted(turn.calls.items())]
+            if search_config is not None and file_search.is_search(made):
+                await self._search_round(
+                    run, turn, made, search_config, stop, successor,
+                    step_usage=step_usage, run_usage=usage, ext=ext,
+                )  # fmt: skip
+                return
             tool_calls = [
                 {
                     "id": c.id,
@@ -504,6 +520,49 @@ class Executor:
             completion_tokens=usage["completion_tokens"],
             cost=(run_extensions or run_ext).get("cost"),  # USD, when `prices` covers the model
         )
+
+    async def _search_round(
+        self,
+        run: Row,
+        turn: _Turn,
+        calls: list[_Call],
+        config: dict[str, Any],
+        stop: StopSignal,
+        successor: Claim | None,
+        *,
+        step_usage: dict[str, int],
+        run_usage: dict[str, int],
+        ext: dict[str, Any],
+    ) -> None:
+        """The model searched the files: search, complete the step, and call the model again."""
+        run_id = run["id"]
+        assert turn.tool_step is not None
+        await self._flush(run_id, turn)
+        try:
+            details, kept, _ = await file_search.search(
+                self.store, run, calls, config, len(turn.searches)
+            )
+        except file_search.SearchFailed as exc:
+            await self._fail(run_id, "server_error", str(exc), run_usage, turn.pending, turn)
+            return
+        try:
+            with _write():
+                await file_search.complete_step(
+                    self.store,
+                    run_id,
+                    self.worker_id,
+                    step_id=turn.tool_step["id"],
+                    tool_calls=details,
+                    extensions={**ext, **kept},
+                    step_usage=step_usage,
+                    run_usage=run_usage,
+                )
+        except LostClaim:
+            log.info("run_claim_lost", status=await self.store.held_status(run_id, self.worker_id))
+            return
+        fresh = await self.store.run_row(run_id)
+        if fresh is not None:
+            await self._execute(fresh, stop, successor)
 
     async def _incomplete(self, run_id: str, reason: str, usage: dict[str, int]) -> None:
         self._end_root(run_id, "incomplete")
@@ -576,7 +635,33 @@ class Executor:
     ) -> None:
         assert turn.step is not None
         assert turn.message is not None
-        content = [{"type": "text", "text": {"value": turn.text, "annotations": []}}]
+        cited = file_search.citations(turn.text, turn.searches) if turn.searches else []
+        if cited:  # the annotations reach streams as one last delta, as OpenAI sent them
+            self._queue(
+                run_id,
+                turn,
+                (
+                    "thread.message.delta",
+                    {
+                        "id": turn.message["id"],
+                        "object": "thread.message.delta",
+                        "delta": {
+                            "content": [
+                                {
+                                    "index": 0,
+                                    "type": "text",
+                                    "text": {
+                                        "annotations": [
+                                            {"index": i, **a} for i, a in enumerate(cited)
+                                        ]
+                                    },
+                                }
+                            ]
+                        },
+                    },
+                ),
+            )
+        content = [{"type": "text", "text": {"value": turn.text, "annotations": cited}}]
         with _write():
             turn.seq = await self.store.finish_message(
                 run_id,

@@ -6,6 +6,10 @@ Documented behaviour, which tests, demos and conformance runs rely on:
   with arguments valid against that tool's JSON schema. Which tool: the named `tool_choice`;
   else every tool whose name appears in the last user message (several at once when
   `parallel_tool_calls` is on, else the first of them); else the first function tool.
+- The `file_search` tool present (a run with `{"type": "file_search"}`): it calls it, with the
+  last user message as the `query`; the runtime's results come back as its tool outputs, so the
+  answer quotes the retrieved passages with their `【r:i†file】` markers (which become
+  `file_citation` annotations).
 - After tool outputs (tool messages last): it answers with text containing every output verbatim:
   `Tool results: <output 1>; <output 2>`.
 - Otherwise: it answers with text containing the last user message verbatim: `You said: <text>`.
@@ -119,6 +123,9 @@ class TestModel:
         if isinstance(choice, dict) and choice.get("type") == "function":
             named = [f for f in functions if f["name"] == choice["function"]["name"]]
             return named[:1]
+        searching = [f for f in functions if f["name"] == "file_search"]
+        if searching:  # the file_search tool: search for the user's message
+            return searching
         mentioned = [f for f in functions if f["name"] in last_user]
         if mentioned:
             return mentioned if request.parallel_tool_calls else mentioned[:1]
@@ -147,7 +154,11 @@ class TestModel:
             if calls:
                 completion = 0
                 for index, fn in enumerate(calls):
-                    arguments = json.dumps(example_for_schema(fn.get("parameters") or {}))
+                    arguments = json.dumps(
+                        {"query": last_user}
+                        if fn["name"] == "file_search"
+                        else example_for_schema(fn.get("parameters") or {})
+                    )
                     digest = hashlib.sha256(f"{prompt}|{index}|{fn['name']}".encode()).hexdigest()
                     pieces = _chunks(arguments, 8)
                     yield ToolCallDelta(

@@ -105,3 +105,76 @@ def test_crud_and_bad_requests(server: LiveServer, sdk: openai.OpenAI) -> None:
     assert deleted.deleted
     with pytest.raises(openai.NotFoundError):
         sdk.vector_stores.retrieve(store.id)
+
+
+def test_assistant_with_file_search__cited_answer(sdk: openai.OpenAI) -> None:
+    """The SDK's whole path: PDF upload, `upload_and_poll`, a run with file_search, a cited
+    answer whose annotation indexes cut exactly the markers; steps include result content."""
+    store = sdk.vector_stores.create(name="timetable")
+    pdf = make_pdf(["The last bus departs at midnight from the harbour."])
+    done = sdk.vector_stores.files.upload_and_poll(
+        vector_store_id=store.id, file=("bus.pdf", pdf), poll_interval_ms=POLL
+    )
+    assert done.status == "completed"
+    assistant = sdk.beta.assistants.create(
+        model="test",
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
+    )
+    assert assistant.tool_resources is not None
+    assert assistant.tool_resources.file_search is not None
+    assert assistant.tool_resources.file_search.vector_store_ids == [store.id]
+    thread = sdk.beta.threads.create(
+        messages=[{"role": "user", "content": "When does the last bus depart?"}]
+    )
+    run = sdk.beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=POLL
+    )
+    assert run.status == "completed", run.last_error
+    message = sdk.beta.threads.messages.list(thread.id).data[0]
+    block = message.content[0]
+    assert block.type == "text"
+    text = block.text
+    assert "midnight" in text.value
+    assert text.annotations
+    for note in text.annotations:
+        assert note.type == "file_citation"
+        assert note.file_citation.file_id == done.id
+        assert text.value[note.start_index : note.end_index] == note.text
+    steps = sdk.beta.threads.runs.steps.list(
+        run.id,
+        thread_id=thread.id,
+        order="asc",
+        include=["step_details.tool_calls[*].file_search.results[*].content"],
+    ).data
+    assert steps[0].step_details.type == "tool_calls"
+    call = steps[0].step_details.tool_calls[0]
+    assert call.type == "file_search"
+    assert call.file_search.results is not None
+    assert call.file_search.results[0].file_name == "bus.pdf"
+    assert call.file_search.results[0].content is not None
+
+
+def test_stream__annotations_arrive_in_message_deltas(sdk: openai.OpenAI) -> None:
+    """Streaming a file_search run: the handler's final message carries the annotations."""
+    store = sdk.vector_stores.create()
+    sdk.vector_stores.files.upload_and_poll(
+        vector_store_id=store.id,
+        file=("n.txt", b"Otters hold hands while sleeping."),
+        poll_interval_ms=POLL,
+    )
+    assistant = sdk.beta.assistants.create(
+        model="test",
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
+    )
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": "otters sleeping"}])
+    with sdk.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id) as stream:
+        stream.until_done()
+        final = stream.get_final_messages()[-1]
+        assert stream.get_final_run().status == "completed"
+    block = final.content[0]
+    assert block.type == "text"
+    assert block.text.annotations
+    note = block.text.annotations[0]
+    assert block.text.value[note.start_index : note.end_index] == note.text

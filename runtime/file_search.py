@@ -1,0 +1,231 @@
+"""The `file_search` tool inside a run: the model sees it as a function with a `query`; when it
+calls it, the runtime searches the run's vector stores itself (no `requires_action`), records a
+`tool_calls` step whose call is of type `file_search` (with `ranking_options` and the results:
+file ids, names, scores, content), and calls the model again with the results.
+
+The results reach the model as lines `【r:i†filename】 text` (round `r` of the run's searches,
+result `i`). Markers the answer repeats become `file_citation` annotations on the final
+message, each cutting exactly its marker's text and naming the cited file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from runtime.providers.base import ToolCall
+from store.base import StoreBase, now
+from store.db import Row
+from store.execution import LostClaim
+from store.log import get_logger
+from store.rows import STEP_COLUMNS, dumps, loads, step_dict
+from store.store import Store
+
+log = get_logger("assistants.file_search")
+
+NAME = "file_search"
+DEFAULT_RESULTS = 20
+MAX_ROUNDS = 3
+"""Searches one run may make; then the tool is withdrawn and the model must answer."""
+MARKER = re.compile(r"【(\d+):(\d+)†([^】]*)】")
+
+FUNCTION = {
+    "type": "function",
+    "function": {
+        "name": NAME,
+        "description": (
+            "Search the files attached to this conversation. Returns passages, each marked "
+            "【r:i†source】; quote a passage's marker when you use it."
+        ),
+        "parameters": {
+            "type": "object",
+            "properties": {"query": {"type": "string", "description": "What to look for."}},
+            "required": ["query"],
+        },
+    },
+}
+
+
+def tool_config(run_tools: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The run's `file_search` tool settings, or None without the tool."""
+    for tool in run_tools:
+        if tool.get("type") == NAME:
+            return dict(tool.get(NAME) or {})
+    return None
+
+
+def rounds(steps: list[Row]) -> list[dict[str, Any]]:
+    """The run's completed searches, in order: each `{call_id: {"files": [...]}}` from its step."""
+    out = []
+    for step in steps:
+        ext = loads(step["extensions"]) or {}
+        if step["type"] == "tool_calls" and NAME in ext:
+            out.append(ext[NAME])
+    return out
+
+
+def is_search(calls: list[Any]) -> bool:
+    return bool(calls) and all(c.name == NAME for c in calls)
+
+
+async def vector_store_ids(store: Store, run: Row) -> list[str]:
+    """The stores a run searches: its assistant's and its thread's `file_search` resources."""
+    found: list[str] = []
+    for table, key in (("assistants", run["assistant_id"]), ("threads", run["thread_id"])):
+        row = await store.db.fetchrow(
+            f"SELECT tool_resources FROM {table} WHERE id = :id", {"id": key}
+        )
+        resources = loads(row["tool_resources"]) if row is not None else None
+        for vs_id in ((resources or {}).get(NAME) or {}).get("vector_store_ids") or []:
+            if vs_id not in found:
+                found.append(vs_id)
+    return found
+
+
+async def search(
+    store: Store, run: Row, calls: list[Any], config: dict[str, Any], round_index: int
+) -> tuple[list[dict[str, Any]], dict[str, Any], list[ToolCall]]:
+    """Run the model's searches: the step's `file_search` calls, what the step keeps for the
+    next prompt and the citations (`extensions.file_search`), and the calls as the model made
+    them."""
+    vs_ids = await vector_store_ids(store, run)
+    expired = await store.vector_stores.expired(run["project"], vs_ids)
+    if expired:
+        raise SearchFailed(
+            f"The vector store '{expired[0]}' has expired (or was deleted): file_search cannot "
+            "run. Create a new vector store and attach it."
+        )
+    limit = int(config.get("max_num_results") or DEFAULT_RESULTS)
+    ranking = dict(config.get("ranking_options") or {})
+    ranking.setdefault("ranker", "default_2024_08_21")
+    ranking.setdefault("score_threshold", 0.0)
+    details, kept, model_calls = [], {}, []
+    for call in calls:
+        try:
+            query = str(json.loads(call.arguments or "{}").get("query") or "")
+        except (ValueError, AttributeError):
+            query = call.arguments or ""
+        results = (
+            await store.vector_stores.search(
+                run["project"],
+                vs_ids,
+                query,
+                limit=limit,
+                score_threshold=float(ranking["score_threshold"]),
+            )
+            if vs_ids
+            else []
+        )
+        await store.vector_stores.touch(run["project"], vs_ids)
+        lines = [
+            f"【{round_index}:{i}†{r.filename}】 {r.content[0].text}" for i, r in enumerate(results)
+        ]
+        details.append(
+            {
+                "id": call.id,
+                "type": NAME,
+                NAME: {
+                    "ranking_options": ranking,
+                    "results": [
+                        {
+                            "file_id": r.file_id,
+                            "file_name": r.filename,
+                            "score": r.score,
+                            "content": [{"type": "text", "text": r.content[0].text}],
+                        }
+                        for r in results
+                    ],
+                },
+            }
+        )
+        kept[call.id] = {
+            "query": query,
+            "output": "\n".join(lines) if lines else "No results found in the files.",
+            "files": [r.file_id for r in results],
+        }
+        model_calls.append(ToolCall(call.id, NAME, call.arguments))
+        log.info("file_search", run_id=run["id"], results=len(results), stores=len(vs_ids))
+    return details, {NAME: kept}, model_calls
+
+
+class SearchFailed(Exception):
+    """The run cannot search (an expired store): it fails with this message."""
+
+
+def citations(text: str, searches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`file_citation` annotations for the markers in `text` that name a search result."""
+    out = []
+    for match in MARKER.finditer(text):
+        round_index, result = int(match.group(1)), int(match.group(2))
+        if round_index >= len(searches):
+            continue
+        files = [f for call in searches[round_index].values() for f in call.get("files", [])]
+        if result >= len(files):
+            continue
+        out.append(
+            {
+                "type": "file_citation",
+                "text": match.group(0),
+                "start_index": match.start(),
+                "end_index": match.end(),
+                "file_citation": {"file_id": files[result]},
+            }
+        )
+    return out
+
+
+async def complete_step(
+    store: StoreBase,
+    run_id: str,
+    worker_id: str,
+    *,
+    step_id: str,
+    tool_calls: list[dict[str, Any]],
+    extensions: dict[str, Any],
+    step_usage: dict[str, int],
+    run_usage: dict[str, int],
+) -> None:
+    """Complete the search step (the run keeps its claim and goes on) and log its event."""
+    async with store.db.transaction() as tx:
+        held = await tx.fetchrow(
+            "UPDATE runs SET usage = :u WHERE id = :id AND worker_id = :w "
+            "AND status = 'in_progress' RETURNING id",
+            {"u": dumps(run_usage), "id": run_id, "w": worker_id},
+        )
+        if held is None:
+            raise LostClaim(run_id)
+        done = await tx.fetchrow(
+            "UPDATE run_steps SET status = 'completed', completed_at = :t, step_details = :d, "
+            "usage = :u, extensions = :e WHERE id = :id AND status = 'in_progress' "
+            f"RETURNING {STEP_COLUMNS}",
+            {
+                "t": now(),
+                "d": dumps({"type": "tool_calls", "tool_calls": tool_calls}),
+                "u": dumps(step_usage),
+                "e": dumps(extensions),
+                "id": step_id,
+            },
+        )
+        if done is None:
+            raise LostClaim(run_id)
+        await store._append_events(tx, run_id, [("thread.run.step.completed", step_dict(done))])
+    store._notify(run_id)
+
+
+def for_model(step: Row, details: dict[str, Any]) -> tuple[ToolCall, ...] | None:
+    """A completed search step as the model's tool calls (None if it is not one)."""
+    ext = loads(step["extensions"]) or {}
+    kept = ext.get(NAME)
+    if not kept:
+        return None
+    return tuple(
+        ToolCall(c["id"], NAME, json.dumps({"query": kept.get(c["id"], {}).get("query", "")}))
+        for c in details["tool_calls"]
+        if c.get("type") == NAME
+    )
+
+
+def output_for_model(step: Row, call_id: str) -> str:
+    ext = loads(step["extensions"]) or {}
+    return str(ext.get(NAME, {}).get(call_id, {}).get("output", ""))
