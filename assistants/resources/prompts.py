@@ -369,7 +369,12 @@ class AsyncPrompts(Resource):
         )
         _known(body, pv.RUN_PARAMS)
         name = pv.prompt_name(prompt_name, "prompt_name")
-        number, label = pv.run_choice(body.get("prompt_version"), body.get("prompt_release_label"))
+        number, label = pv.choice(
+            body.get("prompt_version"),
+            body.get("prompt_release_label"),
+            version_param="prompt_version",
+            label_param="prompt_release_label",
+        )
         variables = v.variables(_plain(body.get("input_variables")), "input_variables")
         streaming = v.boolean(body.get("stream", False), "stream")
         store = await self._store()

@@ -15,23 +15,18 @@ runs: only providers the operator configured are called.
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 
 from assistants._client import AsyncClient
 from assistants.server.deps import caller_client
 from assistants.server.guard import read_json_body
+from assistants.server.wire import data_sse
 from runtime.completions import AsyncCompletionStream
 from store.completion_types import ChatCompletion
-from store.errors import APIError, BadRequestError, InternalServerError
-from store.log import get_logger
-
-log = get_logger("assistants.server")
+from store.errors import BadRequestError
 
 router = APIRouter()
 
@@ -48,11 +43,7 @@ async def create_chat_completion(request: Request) -> Response:
         model=model, messages=messages, extra_body=body
     )
     if isinstance(result, AsyncCompletionStream):
-        return StreamingResponse(
-            _sse(result),
-            media_type="text/event-stream",
-            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-        )
+        return data_sse(result)
     return JSONResponse(result.to_dict())
 
 
@@ -80,21 +71,3 @@ def _check_provider_overrides(client: AsyncClient, body: dict[str, Any]) -> None
             param="api_base",
             code="api_base_not_configured",
         )
-
-
-async def _sse(stream: AsyncCompletionStream) -> AsyncIterator[bytes]:
-    """The chunks as `data:` events, then `[DONE]`; an error mid-way as a last error event."""
-    try:
-        async for chunk in stream:
-            yield b"data: " + chunk.model_dump_json(by_alias=True).encode() + b"\n\n"
-        yield b"data: [DONE]\n\n"
-    except Exception as exc:
-        if isinstance(exc, APIError):
-            error = exc
-        else:
-            log.exception("completion_stream_failed")
-            error = InternalServerError("The server had an error while streaming this answer.")
-        yield f"data: {json.dumps(error.to_body())}\n\n".encode()
-    finally:
-        with anyio.CancelScope(shield=True):
-            await stream.close()

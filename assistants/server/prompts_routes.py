@@ -24,21 +24,14 @@ OpenAI's shape (a lost compare-and-set is a 400, never a 409 the SDKs would retr
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
-
-import anyio
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 
 from assistants.server.deps import Caller, JsonBody
-from assistants.server.wire import as_json, check_keys, list_query
+from assistants.server.wire import as_json, check_keys, data_sse, list_query
 from assistants.streaming.prompts import AsyncPromptRunStream
-from store.errors import APIError, BadRequestError, InternalServerError
-from store.log import get_logger
+from store.errors import BadRequestError
 from store.prompt_types import PromptRun
-
-log = get_logger("assistants.server")
 
 router = APIRouter()
 
@@ -119,28 +112,5 @@ async def run_prompt(caller: Caller, body: JsonBody, name: str) -> Response:
     # `stream` travels in `extra_body`: either answer may come back.
     result: PromptRun | AsyncPromptRunStream = await caller.prompts.run(name, extra_body=body)
     if isinstance(result, AsyncPromptRunStream):
-        return StreamingResponse(
-            _sse(result),
-            media_type="text/event-stream",
-            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-        )
+        return data_sse(result)
     return as_json(result)
-
-
-async def _sse(stream: AsyncPromptRunStream) -> AsyncIterator[bytes]:
-    """The chunks, then the `prompt.run` object, as `data:` events, then `[DONE]`; an error
-    mid-way as a last error event."""
-    try:
-        async for item in stream:
-            yield b"data: " + item.model_dump_json(by_alias=True).encode() + b"\n\n"
-        yield b"data: [DONE]\n\n"
-    except Exception as exc:
-        if isinstance(exc, APIError):
-            error = exc
-        else:
-            log.exception("prompt_stream_failed")
-            error = InternalServerError("The server had an error while streaming this answer.")
-        yield f"data: {json.dumps(error.to_body())}\n\n".encode()
-    finally:
-        with anyio.CancelScope(shield=True):
-            await stream.close()

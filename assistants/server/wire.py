@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel
 
 from assistants.streaming.manager import AsyncEventStream
 from store.errors import APIError, BadRequestError, InternalServerError
@@ -105,6 +106,42 @@ async def _sse_events(stream: AsyncEventStream, *, ids: bool = False) -> AsyncIt
             else InternalServerError("The server had an error while streaming this run.")
         )
         yield f"event: error\ndata: {json.dumps(error.to_body())}\n\n".encode()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await stream.close()
+
+
+class DataStream(Protocol):
+    """A stream of wire objects (completion chunks, ...) that holds a request until closed."""
+
+    def __aiter__(self) -> AsyncIterator[BaseModel]: ...
+
+    async def close(self) -> None: ...
+
+
+def data_sse(stream: DataStream) -> StreamingResponse:
+    """The objects of `stream` as OpenAI's chat-completion SSE: one `data:` event each, then
+    `data: [DONE]`; an error once events have gone out is a last `data: {"error": {...}}`
+    event (which the SDKs raise), without `[DONE]`."""
+    return StreamingResponse(
+        _data_events(stream),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
+
+
+async def _data_events(stream: DataStream) -> AsyncIterator[bytes]:
+    try:
+        async for item in stream:
+            yield b"data: " + item.model_dump_json(by_alias=True).encode() + b"\n\n"
+        yield b"data: [DONE]\n\n"
+    except Exception as exc:
+        if isinstance(exc, APIError):
+            error = exc
+        else:
+            log.exception("stream_failed")
+            error = InternalServerError("The server had an error while streaming this answer.")
+        yield f"data: {json.dumps(error.to_body())}\n\n".encode()
     finally:
         with anyio.CancelScope(shield=True):
             await stream.close()

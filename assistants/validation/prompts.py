@@ -26,6 +26,7 @@ from assistants.validation.scalars import (
 from assistants.validation.tools import response_format, tool_choice, tools
 from assistants.validation.tree import json_tree
 from store.errors import BadRequestError
+from store.prompts import VERSION_FIELDS
 
 PROMPT_NAME_MAX: Final = 128
 LABEL_MAX: Final = 64
@@ -33,19 +34,8 @@ COMMIT_MESSAGE_MAX: Final = 512
 STOP_MAX: Final = 4
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 TEMPLATE_ROLES: Final = ("system", "developer", "user", "assistant")
-VERSION_PARAMS: Final = (
-    "messages",
-    "instructions",
-    "model",
-    "temperature",
-    "top_p",
-    "max_tokens",
-    "stop",
-    "response_format",
-    "tools",
-    "tool_choice",
-    "commit_message",
-)
+VERSION_PARAMS: Final = VERSION_FIELDS
+"""What `prompts.versions.create` takes: the fields a version stores."""
 
 
 def _slug(value: object, param: str, max_length: int, what: str) -> str:
@@ -167,17 +157,24 @@ def version_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def choice(version: object, label_name: object) -> tuple[int | None, str | None]:
+def choice(
+    version: object,
+    label_name: object,
+    *,
+    version_param: str = "version",
+    label_param: str = "label",
+) -> tuple[int | None, str | None]:
     """A version number or a label (at most one) choosing a prompt's version."""
     if version is not None and label_name is not None:
         raise BadRequestError(
-            "Pass either a version or a label to choose a prompt's version, not both.",
-            param="label",
+            f"Pass either '{version_param}' or '{label_param}' to choose a prompt's version, "
+            "not both.",
+            param=label_param,
             code="invalid_value",
         )
     return (
-        None if version is None else version_number(version),
-        None if label_name is None else label(label_name),
+        None if version is None else version_number(version, version_param),
+        None if label_name is None else label(label_name, label_param),
     )
 
 
@@ -193,20 +190,6 @@ RUN_PARAMS: Final = (
     "model",
     "stream",
 )
-
-
-def run_choice(version: object, release_label: object) -> tuple[int | None, str | None]:
-    """`prompts.run`'s `prompt_version` or `prompt_release_label` (at most one)."""
-    if version is not None and release_label is not None:
-        raise BadRequestError(
-            "Pass either 'prompt_version' or 'prompt_release_label', not both.",
-            param="prompt_release_label",
-            code="invalid_value",
-        )
-    return (
-        None if version is None else version_number(version, "prompt_version"),
-        None if release_label is None else label(release_label, "prompt_release_label"),
-    )
 
 
 def prompt_ref(value: object, param: str = "prompt") -> dict[str, Any] | None:
