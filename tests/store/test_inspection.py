@@ -9,7 +9,7 @@ import pytest
 
 from assistants import AsyncClient
 from store.errors import NotFoundError
-from store.inspection import InspectionPart
+from store.inspection import WINDOW, InspectionPart
 from tests.conftest import WEATHER_TOOL
 
 ROUND_TRIP_STATUSES = [
@@ -128,3 +128,27 @@ async def test_events__pages_both_ways_and_filter(live_client: AsyncClient) -> N
     assert none.data == []
     with pytest.raises(NotFoundError, match=f"No run found with id '{run_id}'"):
         await part.events("someone-else", run_id, after=0, before=None, limit=5, name=None)
+
+
+@pytest.mark.timeout(120)
+async def test_search__reads_window_after_window(client: AsyncClient) -> None:
+    """A search finds matches spread over more threads than one window reads (`WINDOW`), in
+    order, and pages through them; an empty search of them all finds nothing."""
+    part = await _part(client)
+    project = client.project
+    tagged = []
+    for i in range(WINDOW * 2 + 100):
+        metadata = {"n": str(i), "tag": "needle"} if i % 700 == 0 else {"n": str(i)}
+        created = await client.threads.create(metadata=metadata)
+        if "tag" in metadata:
+            tagged.append(created.id)
+    newest_first = list(reversed(tagged))
+    found, more = await part.threads(project, search="NEEDLE", limit=100, after=None)
+    assert [t.id for t in found] == newest_first
+    assert not more
+    first, more = await part.threads(project, search="needle", limit=2, after=None)
+    assert more
+    rest, more = await part.threads(project, search="needle", limit=2, after=first[-1].id)
+    assert [t.id for t in first + rest] == newest_first
+    assert not more
+    assert (await part.threads(project, search="haystack", limit=10, after=None)) == ([], False)
