@@ -261,25 +261,35 @@ class _Call:
         self._rest: AsyncGenerator[Chunk, None] | None = None
         router = engine.router
         retries = params.num_retries
-        self.routes = [
-            router.resolve_call(
-                params.model,
-                provider=params.provider,
-                api_key=params.api_key,
-                api_base=params.api_base,
-                max_retries=retries,
-            ),
-            *(
-                router.resolve_call(
+        first = router.resolve_call(
+            params.model,
+            provider=params.provider,
+            api_key=params.api_key,
+            api_base=params.api_base,
+            max_retries=retries,
+        )
+        self.routes = [first]
+        for i, model in enumerate(params.fallbacks):
+            self.routes.append(self._fallback(router, model, f"fallbacks[{i}]", first))
+
+    def _fallback(self, router: ProviderRouter, model: str, param: str, first: Route) -> Route:
+        """A fallback's route: with the call's own `api_key` / `api_base` only when it is served
+        by the same provider as the first model (a key is never sent to another vendor)."""
+        params = self.params
+        if params.api_key is not None or params.api_base is not None:
+            try:
+                route = router.resolve_call(
                     model,
-                    api_key=params.api_key if params.provider is None else None,
-                    api_base=params.api_base if params.provider is None else None,
-                    max_retries=retries,
-                    param=f"fallbacks[{i}]",
+                    api_key=params.api_key,
+                    api_base=params.api_base,
+                    max_retries=params.num_retries,
+                    param=param,
                 )
-                for i, model in enumerate(params.fallbacks)
-            ),
-        ]
+            except BadRequestError:
+                route = None
+            if route is not None and _provider(route) == _provider(first):
+                return route
+        return router.resolve_call(model, max_retries=params.num_retries, param=param)
 
     def _request(self, route: Route) -> ModelRequest:
         p = self.params
@@ -489,6 +499,11 @@ class _Call:
         )
         with anyio.CancelScope(shield=True):
             await self.engine._tell(record)
+
+
+def _provider(route: Route) -> str:
+    """The provider's name of a route (`openai` for `openai/gpt-4o`)."""
+    return route.label.partition("/")[0]
 
 
 def _api_error(exc: ProviderCallError) -> APIError:

@@ -441,3 +441,37 @@ async def test_openai_tool_call_stream_is_passed_through(
     assert calls is not None
     assert calls[0].id == "call_a"
     assert calls[0].function.arguments == '{"city": "Oslo"}'
+
+
+async def test_per_call_key_never_goes_to_another_vendor(
+    chat: AsyncClient, server: FakeServer
+) -> None:
+    """A call's `api_key` goes to fallbacks of the same provider only; another vendor's
+    fallback is called with its own configured key."""
+    server.queue(
+        Reply(500, {"error": {"message": "down"}}),
+        Reply(500, {"error": {"message": "down too"}}),
+        Reply(
+            events=[
+                start(),
+                text_block(0),
+                text(0, "from claude"),
+                stop_block(0),
+                end(),
+                anthropic_sse("message_stop", {"type": "message_stop"}),
+            ]
+        ),
+    )
+    answer = await chat.chat.completions.create(
+        model="gpt-x",
+        messages=USER,
+        api_key="sk-call",
+        fallbacks=["openai/gpt-y", "claude-x"],
+        num_retries=0,
+    )
+    assert answer.choices[0].message.content == "from claude"
+    first, second, third = server.requests
+    assert first.headers["authorization"] == "Bearer sk-call"
+    assert second.headers["authorization"] == "Bearer sk-call"
+    assert third.headers["x-api-key"] == "sk-server-anthropic"
+    assert "sk-call" not in json.dumps(third.headers)
