@@ -367,6 +367,9 @@ class Run(Model):
     parallel_tool_calls: bool = True
     response_format: ResponseFormat | None = None
     reasoning_effort: str | None = None
+    # Extensions: the run's trace (`client.traces.retrieve`) and its root span.
+    trace_id: str | None = None
+    span_id: str | None = None
 
 
 # --- run steps ------------------------------------------------------------------------------

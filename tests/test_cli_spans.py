@@ -36,8 +36,8 @@ async def _traced_run(url: str) -> str:
             thread_id=thread.id,
             tool_outputs=[{"tool_call_id": c.id, "output": "dry"} for c in calls],
         )
-        trace_id: str = run.trace_id  # type: ignore[attr-defined]
-        return trace_id
+        assert run.trace_id is not None
+        return run.trace_id
 
 
 def test_spans_and_trace__table_and_tree(tmp_path: Path) -> None:

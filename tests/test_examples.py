@@ -33,6 +33,9 @@ EXPECTED = {
     "refused: The label 'prod' of prompt 'support-reply' moved: it points at version 2, not 1.",
     "prompt_assistant.py": "run completed: version 1 -> Greet Ms. Lovelace formally.\n"
     "run completed: version 2 -> Greet Ms. Lovelace warmly.",
+    "tracing.py": "tool: execute_tool get_weather completed\n"
+    "  model: chat test completed, 15 tokens, $0.0000058\n"
+    "completion: completed by test after ollama/llama3.2 failed\nsession_abc: 5 spans",
     "providers.py": "run: completed, answered by test: You said: What is the capital of France?\n"
     "  failed first: ollama/llama3.2 (server_error)",
 }

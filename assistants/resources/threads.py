@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal, overload
 
 from assistants import validation as v
@@ -149,6 +149,9 @@ class AsyncThreads(Resource):
         top_p: float | NotGiven | None = NOT_GIVEN,
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        user_id: str | NotGiven | None = NOT_GIVEN,
+        session_id: str | NotGiven | None = NOT_GIVEN,
         prompt: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
@@ -177,6 +180,9 @@ class AsyncThreads(Resource):
         top_p: float | NotGiven | None = NOT_GIVEN,
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        user_id: str | NotGiven | None = NOT_GIVEN,
+        session_id: str | NotGiven | None = NOT_GIVEN,
         prompt: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
@@ -204,6 +210,9 @@ class AsyncThreads(Resource):
         top_p: float | NotGiven | None = NOT_GIVEN,
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        user_id: str | NotGiven | None = NOT_GIVEN,
+        session_id: str | NotGiven | None = NOT_GIVEN,
         prompt: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
@@ -232,6 +241,9 @@ class AsyncThreads(Resource):
             top_p=top_p,
             truncation_strategy=truncation_strategy,
             variables=variables,
+            tags=tags,
+            user_id=user_id,
+            session_id=session_id,
             prompt=prompt,
         )
         body = merge_extra(params, extra_body)
@@ -274,6 +286,9 @@ class AsyncThreads(Resource):
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         poll_interval_ms: int | NotGiven = NOT_GIVEN,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        user_id: str | NotGiven | None = NOT_GIVEN,
+        session_id: str | NotGiven | None = NOT_GIVEN,
         prompt: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
@@ -298,6 +313,9 @@ class AsyncThreads(Resource):
             top_p=top_p,
             truncation_strategy=truncation_strategy,
             variables=variables,
+            tags=tags,
+            user_id=user_id,
+            session_id=session_id,
             prompt=prompt,
             extra_body=extra_body,
         )
@@ -323,6 +341,9 @@ class AsyncThreads(Resource):
         truncation_strategy: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         event_handler: Any = None,
         variables: dict[str, str] | NotGiven | None = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        user_id: str | NotGiven | None = NOT_GIVEN,
+        session_id: str | NotGiven | None = NOT_GIVEN,
         prompt: dict[str, Any] | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
@@ -337,6 +358,7 @@ class AsyncThreads(Resource):
             temperature=temperature, thread=thread, tool_choice=tool_choice,
             tool_resources=tool_resources, tools=tools, top_p=top_p,
             truncation_strategy=truncation_strategy, variables=variables, prompt=prompt,
+            tags=tags, user_id=user_id, session_id=session_id,
         )  # fmt: skip
 
         async def request() -> AsyncEventStream:

@@ -58,12 +58,13 @@ async def test_run__root_and_model_spans_form_a_tree(traced: AsyncClient) -> Non
     run = await traced.threads.runs.retrieve(
         run_id, thread_id=(await traced.spans.list(run_id=run_id)).data[0].thread_id or ""
     )
-    trace_id = run.trace_id  # type: ignore[attr-defined]
+    trace_id = run.trace_id
+    assert trace_id is not None
     assert trace_id.startswith("tr_")
     trace = await traced.traces.retrieve(trace_id)
     (root,) = trace.spans
     assert root["kind"] == "run"
-    assert root["id"] == run.span_id  # type: ignore[attr-defined]
+    assert root["id"] == run.span_id
     assert root["status"] == "completed"
     assert root["tags"] == ["prod", "weather"]
     assert root["user_id"] == "u_1"
@@ -246,7 +247,8 @@ async def test_run_with_fallback__failed_model_is_a_span_of_its_own(database_url
             thread_id=thread.id, assistant_id=assistant.id
         )
         assert run.status == "completed"
-        trace = await client.traces.retrieve(run.trace_id)  # type: ignore[attr-defined]
+        assert run.trace_id is not None
+        trace = await client.traces.retrieve(run.trace_id)
         (root,) = trace.spans
         failed, answered = root["children"]
         assert failed["status"] == "failed"
