@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistants.cli import _inspector_on
+from assistants.cli_serve import inspector_on
 from assistants.server.inspection import PAGE_DIR
 from store.errors import ConfigurationError
 from tests.conformance.conftest import LiveServer
@@ -275,16 +275,16 @@ def test_switch__on_for_loopback_flag_and_setting(monkeypatch: pytest.MonkeyPatc
     """On by default on loopback only; `--inspector` / `--no-inspector` win, then
     `ASSISTANTS_INSPECTOR`; a value that is not a yes or no is a clear start-up error."""
     monkeypatch.delenv("ASSISTANTS_INSPECTOR", raising=False)
-    assert _inspector_on(None, "127.0.0.1")
-    assert _inspector_on(None, "::1")
-    assert not _inspector_on(None, "0.0.0.0")
-    assert _inspector_on(True, "0.0.0.0")
-    assert not _inspector_on(False, "127.0.0.1")
+    assert inspector_on(None, "127.0.0.1")
+    assert inspector_on(None, "::1")
+    assert not inspector_on(None, "0.0.0.0")
+    assert inspector_on(True, "0.0.0.0")
+    assert not inspector_on(False, "127.0.0.1")
     monkeypatch.setenv("ASSISTANTS_INSPECTOR", "1")
-    assert _inspector_on(None, "0.0.0.0")
-    assert not _inspector_on(False, "0.0.0.0")
+    assert inspector_on(None, "0.0.0.0")
+    assert not inspector_on(False, "0.0.0.0")
     monkeypatch.setenv("ASSISTANTS_INSPECTOR", "off")
-    assert not _inspector_on(None, "127.0.0.1")
+    assert not inspector_on(None, "127.0.0.1")
     monkeypatch.setenv("ASSISTANTS_INSPECTOR", "maybe")
     with pytest.raises(ConfigurationError, match="ASSISTANTS_INSPECTOR is 'maybe'"):
-        _inspector_on(None, "127.0.0.1")
+        inspector_on(None, "127.0.0.1")

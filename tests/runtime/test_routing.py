@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistants import AsyncClient
-from assistants.cli import operator_settings
+from assistants.cli_config import operator_settings
 from assistants.errors import BadRequestError, ConfigurationError
 from runtime.providers.router import LOCAL_PRESETS, ProviderRouter
 from runtime.settings import Settings
