@@ -143,7 +143,7 @@ LONG_MODULES: dict[str, tuple[int, str]] = {
     "store/fused.py": (450, "to split: the Postgres-only fused writes, by operation"),
     "store/prompts.py": (500, "to split: versions and labels"),
     "store/runs.py": (600, "to split into parts (runs, steps)"),
-    "store/spans.py": (450, "to split: span writes and trace reads"),
+    "store/spans.py": (500, "to split: span writes and trace reads"),
     "store/tables.py": (550, "one SQLModel class per table, kept together beside schema.sql"),
     "store/types.py": (550, "the wire models, one per API object"),
     "store/vector_stores.py": (750, "to split: stores, files, batches and search"),
