@@ -17,6 +17,7 @@ from assistants.resources._base import (
     check_list,
     merge_extra,
 )
+from assistants.resources.vector_stores import settle_tool_resources
 from assistants.tools import FunctionTool, tool_definitions
 from assistants.validation import prompts as pv
 from store import ids
@@ -167,6 +168,10 @@ class AsyncAssistants(Resource):
         if "extensions" in fields:
             fields["extensions"] = _present(fields["extensions"])
             await self._check_prompt(store, fields["extensions"])
+        if "tool_resources" in fields:
+            fields["tool_resources"] = await settle_tool_resources(
+                store, self._project, fields["tool_resources"]
+            )
         return await store.create_assistant(self._project, fields)
 
     async def retrieve(
@@ -227,6 +232,10 @@ class AsyncAssistants(Resource):
             current = await store.get_assistant(self._project, assistant_id)
             fields["extensions"] = _present({**(current.model_extra or {}), **fields["extensions"]})
             await self._check_prompt(store, fields["extensions"])
+        if "tool_resources" in fields:
+            fields["tool_resources"] = await settle_tool_resources(
+                store, self._project, fields["tool_resources"]
+            )
         return await store.update_assistant(self._project, assistant_id, fields)
 
     def list(

@@ -18,6 +18,7 @@ from assistants.resources._base import (
     merge_extra,
 )
 from assistants.resources.runs import _listed
+from assistants.resources.vector_stores import attach_files, check_attachments
 from store import ids
 from store.types import ListPage, Message, MessageDeleted
 
@@ -49,7 +50,10 @@ class AsyncMessages(Resource):
         )
         message = v.new_message(fields, "")
         store = await self._store()
-        return await store.create_message(self._project, thread_id, message)
+        await check_attachments(store, self._project, message.get("attachments"))
+        created = await store.create_message(self._project, thread_id, message)
+        await attach_files(store, self._project, thread_id, message.get("attachments"))
+        return created
 
     async def retrieve(
         self,

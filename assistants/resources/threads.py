@@ -18,6 +18,12 @@ from assistants.resources._base import (
 )
 from assistants.resources.messages import AsyncMessages
 from assistants.resources.runs import _THREAD_AND_RUN_PARAMS, AsyncRuns, _listed, check_run
+from assistants.resources.vector_stores import (
+    attach_files,
+    check_attachments,
+    searched_files,
+    settle_tool_resources,
+)
 from assistants.streaming.handler import AsyncAssistantEventHandler
 from assistants.streaming.manager import AsyncAssistantStreamManager, AsyncEventStream
 from assistants.tools import FunctionTool, tool_definitions
@@ -72,12 +78,21 @@ class AsyncThreads(Resource):
         )
         thread = check_thread(body, "")
         store = await self._store()
-        return await store.create_thread(
+        for message in thread["messages"]:
+            await check_attachments(store, self._project, message.get("attachments"))
+        created = await store.create_thread(
             self._project,
             messages=thread["messages"],
             metadata=thread["metadata"],
-            tool_resources=thread["tool_resources"],
+            tool_resources=await settle_tool_resources(
+                store, self._project, thread["tool_resources"]
+            ),
         )
+        attached = [a for m in thread["messages"] for a in m.get("attachments") or ()]
+        if searched_files(attached):
+            await attach_files(store, self._project, created.id, attached)
+            return await store.get_thread(self._project, created.id)
+        return created
 
     async def retrieve(
         self,
@@ -112,6 +127,10 @@ class AsyncThreads(Resource):
         if tool_resources is not NOT_GIVEN:
             fields["tool_resources"] = v.tool_resources(tool_resources)
         store = await self._store()
+        if fields.get("tool_resources") is not None:
+            fields["tool_resources"] = await settle_tool_resources(
+                store, self._project, fields["tool_resources"]
+            )
         return await store.update_thread(self._project, thread_id, fields)
 
     async def delete(
@@ -254,6 +273,9 @@ class AsyncThreads(Resource):
         overrides = check_run(body, allowed=_THREAD_AND_RUN_PARAMS)
         overrides.pop("additional_messages", None)
         store = await self._store()
+        thread_body["tool_resources"] = await settle_tool_resources(
+            store, self._project, thread_body["tool_resources"]
+        )
         _, run = await control.create_thread_and_run(
             store,
             self._ctx.router,

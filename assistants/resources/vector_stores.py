@@ -38,6 +38,7 @@ from store.filetypes import (
     VectorStoreFileDeleted,
     VectorStoreSearchResult,
 )
+from store.store import Store
 from store.types import ListPage
 
 POLL_MS = 100
@@ -583,3 +584,77 @@ class AsyncVectorStores(Resource):
             return ListPage[VectorStoreSearchResult](data=results, has_more=False)
 
         return AsyncPaginator(fetch)
+
+
+async def settle_tool_resources(
+    store: Store, project: str, resources: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """`tool_resources` as stored: every `file_search.vector_store_ids` entry exists for this
+    project (else a 404 in OpenAI's wording), and a `vector_stores` helper becomes a new store
+    (its files ingested by a worker) named by its id."""
+    search = (resources or {}).get("file_search")
+    if resources is None or search is None:
+        return resources
+    if "vector_stores" in search:
+        made = [
+            await store.vector_stores.create(
+                project,
+                name=None,
+                metadata=helper["metadata"],
+                expires_after=None,
+                file_ids=helper["file_ids"],
+                chunking=helper["chunking_strategy"],
+            )
+            for helper in search["vector_stores"]
+        ]
+        return {**resources, "file_search": {"vector_store_ids": [m.id for m in made]}}
+    await store.vector_stores.require_usable(project, search.get("vector_store_ids") or [])
+    return resources
+
+
+def searched_files(attachments: Iterable[dict[str, Any]] | None) -> list[str]:
+    """The attached file ids meant for `file_search`."""
+    return [
+        a["file_id"]
+        for a in attachments or ()
+        if any(t.get("type") == "file_search" for t in a.get("tools") or ())
+    ]
+
+
+async def check_attachments(
+    store: Store, project: str, attachments: Iterable[dict[str, Any]] | None
+) -> None:
+    """404 for an attached file (for `file_search`) this project does not have."""
+    for file_id in searched_files(attachments):
+        await store.files.get(project, file_id)
+
+
+async def attach_files(
+    store: Store, project: str, thread_id: str, attachments: Iterable[dict[str, Any]] | None
+) -> None:
+    """Files attached to a message for `file_search` go into the thread's vector store (made
+    for it, and set on the thread, when it has none), as the hosted API did."""
+    wanted = searched_files(attachments)
+    if not wanted:
+        return
+    thread = await store.get_thread(project, thread_id)
+    resources = thread.to_dict().get("tool_resources") or {}
+    current = (resources.get("file_search") or {}).get("vector_store_ids") or []
+    if current:
+        vs_id = current[0]
+    else:
+        made = await store.vector_stores.create(
+            project,
+            name=f"vector store for {thread_id}",
+            metadata=None,
+            expires_after={"anchor": "last_active_at", "days": 7},
+            file_ids=[],
+            chunking=dict(vv.AUTO_CHUNKING),
+        )
+        vs_id = made.id
+        resources = {**resources, "file_search": {"vector_store_ids": [vs_id]}}
+        await store.update_thread(project, thread_id, {"tool_resources": resources})
+    for file_id in dict.fromkeys(wanted):
+        await store.vector_stores.add_file(
+            project, vs_id, file_id, chunking=dict(vv.AUTO_CHUNKING), attributes=None
+        )

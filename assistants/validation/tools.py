@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
+from assistants.validation import vector_stores as vv
 from assistants.validation.base import invalid_value, missing
 from assistants.validation.limits import FILE_IDS_MAX, FUNCTION_NAME_MAX
-from assistants.validation.scalars import array, boolean, integer, number, obj, string
+from assistants.validation.scalars import array, boolean, integer, metadata, number, obj, string
 from assistants.validation.tree import json_tree
 from store.errors import BadRequestError
 
@@ -148,14 +149,16 @@ def tool_resources(
         for j, vid in enumerate(ids_list):
             string(vid, f"{param}.file_search.vector_store_ids[{j}]")
         if stores is not None:
-            array(stores, f"{param}.file_search.vector_stores", max_length=1)
-            raise BadRequestError(
-                "Creating vector stores is not supported by this server: create the vector store "
-                "elsewhere and pass 'vector_store_ids'.",
-                param=f"{param}.file_search.vector_stores",
-                code="unsupported_parameter",
-            )
-        out["file_search"] = {"vector_store_ids": ids_list}
+            # The helper that creates a vector store on the fly: checked here, made (and
+            # replaced by its id) when the object is created.
+            helpers = array(stores, f"{param}.file_search.vector_stores", max_length=1)
+            made = [
+                vector_store_helper(h, f"{param}.file_search.vector_stores[{j}]")
+                for j, h in enumerate(helpers)
+            ]
+            out["file_search"] = {"vector_stores": made}
+        else:
+            out["file_search"] = {"vector_store_ids": ids_list}
     return out
 
 
@@ -242,3 +245,23 @@ def reasoning_effort(value: object, param: str = "reasoning_effort") -> str | No
     if value not in _REASONING_EFFORTS:
         raise invalid_value(param, value, list(_REASONING_EFFORTS))
     return str(value)
+
+
+def vector_store_helper(value: object, param: str) -> dict[str, Any]:
+    """One `vector_stores` entry: `{file_ids?, chunking_strategy?, metadata?}`."""
+    fields = obj(value, param)
+    for key in fields:
+        if key not in ("file_ids", "chunking_strategy", "metadata"):
+            raise BadRequestError(
+                f"Unrecognized request argument supplied: {param}.{key}",
+                param=f"{param}.{key}",
+                code="unknown_parameter",
+            )
+    file_ids = fields.get("file_ids")
+    return {
+        "file_ids": [] if file_ids is None else vv.file_ids(file_ids, f"{param}.file_ids"),
+        "chunking_strategy": vv.chunking_strategy(
+            fields.get("chunking_strategy"), f"{param}.chunking_strategy"
+        ),
+        "metadata": metadata(fields.get("metadata"), f"{param}.metadata"),
+    }

@@ -245,12 +245,13 @@ async def test_update_thread__replaces_metadata_and_persists(client: AsyncClient
 
 async def test_update_thread__tool_resources(client: AsyncClient, thread: Thread) -> None:
     """Update sets the thread's tool resources."""
+    store = await client.vector_stores.create()
     updated = ok(
         await client.threads.update(
-            thread.id, tool_resources={"file_search": {"vector_store_ids": ["vs_1"]}}
+            thread.id, tool_resources={"file_search": {"vector_store_ids": [store.id]}}
         )
     )
-    assert updated.to_dict()["tool_resources"]["file_search"] == {"vector_store_ids": ["vs_1"]}
+    assert updated.to_dict()["tool_resources"]["file_search"] == {"vector_store_ids": [store.id]}
 
 
 async def test_delete_thread__removes_its_messages_and_runs(
@@ -337,6 +338,7 @@ async def test_create_message__parts_attachments_and_metadata(
     client: AsyncClient, thread: Thread
 ) -> None:
     """Content parts become output parts; attachments and metadata are echoed."""
+    attached = await client.files.create(file=("a.txt", b"a"), purpose="assistants")
     m = ok(
         await client.threads.messages.create(
             thread.id,
@@ -346,7 +348,7 @@ async def test_create_message__parts_attachments_and_metadata(
                 {"type": "image_file", "image_file": {"file_id": "file_9", "detail": "high"}},
                 {"type": "image_url", "image_url": {"url": "https://example.com/c.png"}},
             ],
-            attachments=[{"file_id": "file_2", "tools": [{"type": "file_search"}]}],
+            attachments=[{"file_id": attached.id, "tools": [{"type": "file_search"}]}],
             metadata={"source": "test"},
         )
     )
@@ -358,7 +360,7 @@ async def test_create_message__parts_attachments_and_metadata(
         "image_file": {"file_id": "file_9", "detail": "high"},
     }
     assert d["content"][2]["image_url"] == {"url": "https://example.com/c.png", "detail": "auto"}
-    assert d["attachments"] == [{"file_id": "file_2", "tools": [{"type": "file_search"}]}]
+    assert d["attachments"] == [{"file_id": attached.id, "tools": [{"type": "file_search"}]}]
     assert d["metadata"] == {"source": "test"}
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from assistants import AsyncClient
 from tests.files.pdfs import make_pdf
+from tests.helpers import api_error, count_rows, error_fields
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -89,3 +90,67 @@ async def test_run__expired_store_fails_clearly(client: AsyncClient) -> None:
     assert run.status == "failed"
     assert run.last_error is not None
     assert f"'{store.id}' has expired" in run.last_error.message
+
+
+async def test_unknown_vector_store__404_on_every_object(client: AsyncClient) -> None:
+    """An unknown vector store id (or another project's) is a 404 at creation and update."""
+    theirs = await client.for_project("other").vector_stores.create()
+    resources = {"file_search": {"vector_store_ids": [theirs.id]}}
+    expected = (404, f"No vector store found with id '{theirs.id}'.", None, None)
+    calls = [
+        lambda: client.assistants.create(model="test", tool_resources=resources),
+        lambda: client.threads.create(tool_resources=resources),
+        lambda: client.threads.create_and_run(
+            assistant_id="asst_x", thread={"tool_resources": resources}
+        ),
+    ]
+    for call in calls:
+        assert error_fields(await api_error(call)) == expected
+    assert await count_rows(client, "assistants") == 0
+    assert await count_rows(client, "threads") == 0
+
+
+async def test_vector_stores_helper__makes_a_store(client: AsyncClient) -> None:
+    """`tool_resources.file_search.vector_stores` creates a store with the files, by id."""
+    created = await client.files.create(file=("k.txt", b"kelp forests"), purpose="assistants")
+    thread = await client.threads.create(
+        tool_resources={"file_search": {"vector_stores": [{"file_ids": [created.id]}]}}
+    )
+    (vs_id,) = thread.to_dict()["tool_resources"]["file_search"]["vector_store_ids"]
+    done = await client.vector_stores.files.poll(created.id, vector_store_id=vs_id)
+    assert done.status == "completed"
+
+
+async def test_attachments__go_into_the_threads_store_and_are_cited(client: AsyncClient) -> None:
+    """A message's file_search attachment lands in the thread's (new) vector store; a run then
+    finds and cites it."""
+    created = await client.files.create(
+        file=("menu.txt", b"The soup of the day is pumpkin."), purpose="assistants"
+    )
+    thread = await client.threads.create()
+    await client.threads.messages.create(
+        thread.id,
+        role="user",
+        content="What is the soup of the day?",
+        attachments=[{"file_id": created.id, "tools": [{"type": "file_search"}]}],
+    )
+    resources = (await client.threads.retrieve(thread.id)).to_dict()["tool_resources"]
+    (vs_id,) = resources["file_search"]["vector_store_ids"]
+    done = await client.vector_stores.files.poll(created.id, vector_store_id=vs_id)
+    assert done.status == "completed"
+    assistant = await client.assistants.create(model="test", tools=[{"type": "file_search"}])
+    run = await client.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    assert run.status == "completed"
+    answer = (await client.threads.messages.list(thread.id)).data[0].to_dict()
+    notes = answer["content"][0]["text"]["annotations"]
+    assert notes
+    assert notes[0]["file_citation"]["file_id"] == created.id
+    missing = await api_error(
+        lambda: client.threads.messages.create(
+            thread.id,
+            role="user",
+            content="x",
+            attachments=[{"file_id": "file-nope", "tools": [{"type": "file_search"}]}],
+        )
+    )
+    assert missing.status_code == 404
