@@ -28,7 +28,7 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import suppress
 from types import TracebackType
 from typing import Any
@@ -114,8 +114,12 @@ class Completions:
         try:
             for chunk in await call.open():
                 call.take(chunk)
-            async for chunk in call.rest():
-                call.take(chunk)
+            try:
+                async for chunk in call.answer():
+                    call.take(chunk)
+            except ProviderCallError as exc:
+                raise _api_error(exc) from exc
+            await call.close()  # read to its end: nothing left to shield
         except APIError as exc:
             await call.report("failed", exc)
             raise
@@ -123,8 +127,9 @@ class Completions:
             await call.report("cancelled", None)
             raise
         finally:
-            with anyio.CancelScope(shield=True):
-                await call.close()
+            if call.open_answer:
+                with anyio.CancelScope(shield=True):
+                    await call.close()
         completion = call.completion()
         await call.report("completed", None, completion)
         return completion
@@ -215,10 +220,14 @@ class AsyncCompletionStream:
                 out = call.take(chunk)
                 if out is not None:
                     yield out
-            async for chunk in call.rest():
-                out = call.take(chunk)
-                if out is not None:
-                    yield out
+            try:
+                async for chunk in call.answer():
+                    out = call.take(chunk)
+                    if out is not None:
+                        yield out
+            except ProviderCallError as exc:
+                raise _api_error(exc) from exc
+            await call.close()  # read to its end: nothing left to shield
             if call.params.include_usage:
                 yield call.last_chunk()
             status = "completed"
@@ -227,8 +236,9 @@ class AsyncCompletionStream:
             status, error = "failed", exc
             raise
         finally:
-            with anyio.CancelScope(shield=True):
-                await call.close()
+            if call.open_answer:
+                with anyio.CancelScope(shield=True):
+                    await call.close()
             await call.report(status, error, call.completion() if status == "completed" else None)
 
 
@@ -353,27 +363,31 @@ class _Call:
             raise error
         raise last
 
-    async def rest(self) -> AsyncIterator[Chunk]:
-        """The chunks after the first, the adapter's errors as `APIError`s."""
+    def answer(self) -> AsyncGenerator[Chunk, None]:
+        """The provider's chunks after the first (its `ProviderCallError`s as they are)."""
         assert self._rest is not None
-        try:
-            async for chunk in self._rest:
-                yield chunk
-        except ProviderCallError as exc:
-            raise _api_error(exc) from exc
-        finally:
-            await self._rest.aclose()
+        return self._rest
+
+    @property
+    def open_answer(self) -> bool:
+        """Whether the provider's answer is still open (not read to its end, nor closed)."""
+        return self._rest is not None
 
     async def close(self) -> None:
         """Close the provider's answer (its HTTP response), read to the end or not."""
         if self._rest is not None:
-            await self._rest.aclose()
+            rest, self._rest = self._rest, None
+            await rest.aclose()
 
     def take(self, chunk: Chunk) -> ChatCompletionChunk | None:
         """Remember `chunk`; its OpenAI chunk, if it says anything."""
         if isinstance(chunk, TextDelta):
             self.text.append(chunk.text)
-            return self.chunk(ChunkDelta(content=chunk.text)) if self.streamed else None
+            return (
+                self.chunk(ChunkDelta.model_construct(content=chunk.text))
+                if self.streamed
+                else None
+            )
         if isinstance(chunk, ToolCallDelta):
             index = self.indices.setdefault(chunk.index, len(self.indices))
             parts = self.calls.setdefault(index, ["", ""])
