@@ -461,8 +461,8 @@ def render(report: dict[str, Any]) -> str:
             lines += [f"Not run: {result['skipped']}.", ""]
             continue
         status = "" if result["exit_status"] == 0 else f", exit status {result['exit_status']}"
-        if "measured" not in result and "updated" in report:
-            status += f"; re-measured by `{report['updated']}`"
+        if result.get("measured_by", "") != f"`{report['command']}` on {report['date']}":
+            status += f"; measured by {result.get('measured_by', 'an earlier run')}"
         lines += [
             f"`{result['command']}` ({result['seconds']:.0f} s{status})",
             "",
@@ -503,6 +503,7 @@ def main() -> None:
                 if bench.name not in only:
                     continue
                 result = run_bench(bench, args, Path(scratch))
+                result["measured_by"] = f"`{command}` on {report['date']}"
                 if "output" in result and bench.name in READERS:
                     result["headline"] = READERS[bench.name](result)
                 report["results"][bench.name] = result
@@ -512,10 +513,8 @@ def main() -> None:
             previous = json.loads(earlier.read_text(encoding="utf-8"))
             for name, result in previous.get("results", {}).items():
                 if name not in report["results"]:
-                    result.setdefault("measured", previous.get("date", ""))
                     report["results"][name] = result
             report["command"] = previous.get("command", command)
-            report["updated"] = f"{command} on {report['date']}"
             report["date"] = previous.get("date", report["date"])
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
