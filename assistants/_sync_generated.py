@@ -29,7 +29,8 @@ from assistants.resources.chat import AsyncChat, AsyncChatCompletions
 from assistants.resources.files import AsyncFiles
 from assistants.resources.messages import AsyncMessages
 from assistants.resources.models import AsyncModels
-from assistants.resources.prompts import AsyncPromptLabels, AsyncPrompts, AsyncPromptVersions
+from assistants.resources.prompt_versions import AsyncPromptLabels, AsyncPromptVersions
+from assistants.resources.prompts import AsyncPrompts
 from assistants.resources.runs import AsyncRuns
 from assistants.resources.spans import AsyncSpans, AsyncTraces
 from assistants.resources.steps import AsyncSteps

@@ -14,78 +14,30 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from store import ids
 from store.base import StoreBase, now
-from store.db import Database, Params, Row, Tx, UniqueViolation
+from store.db import Database, Tx, UniqueViolation
 from store.errors import BadRequestError, NotFoundError
-from store.prompt_types import (
-    Prompt,
-    PromptDeleted,
-    PromptLabel,
-    PromptLabelDeleted,
-    PromptLabelList,
-    PromptLabelMove,
-    PromptVersion,
-    ResolvedPrompt,
+from store.prompt_labels import PromptLabelPart
+from store.prompt_rows import (
+    DEFAULT_LABEL,
+    JSON_FIELDS,
+    PROMPT_COLUMNS,
+    VERSION_COLUMNS,
+    VERSION_FIELDS,
+    label_not_found,
+    lock_prompt,
+    prompt_from_row,
+    prompt_not_found,
+    qualified,
+    version_from_row,
+    version_not_found,
 )
+from store.prompt_types import Prompt, PromptDeleted, PromptVersion, ResolvedPrompt
 from store.rows import dumps, loads
 from store.types import ListPage
-
-DEFAULT_LABEL = "prod"
-"""The label a prompt resolves through when neither a version nor a label is given (if it
-exists; otherwise the latest version)."""
-
-PROMPT_COLUMNS = "id, name, description, metadata, created_at, latest_version"
-VERSION_COLUMNS = (
-    "id, version, created_at, messages, instructions, model, temperature, top_p, max_tokens, "
-    "stop, response_format, tools, tool_choice, commit_message"
-)
-VERSION_FIELDS = (
-    "messages",
-    "instructions",
-    "model",
-    "temperature",
-    "top_p",
-    "max_tokens",
-    "stop",
-    "response_format",
-    "tools",
-    "tool_choice",
-    "commit_message",
-)
-_JSON_FIELDS = frozenset({"messages", "stop", "response_format", "tools", "tool_choice"})
-
-
-def prompt_from_row(row: Row) -> Prompt:
-    return Prompt(
-        id=row["id"],
-        name=row["name"],
-        description=row["description"],
-        metadata=loads(row["metadata"]) or {},
-        created_at=row["created_at"],
-        latest_version=row["latest_version"],
-    )
-
-
-def version_from_row(name: str, row: Row) -> PromptVersion:
-    fields = {f: loads(row[f]) if f in _JSON_FIELDS else row[f] for f in VERSION_FIELDS}
-    return PromptVersion(
-        id=row["id"], prompt=name, version=row["version"], created_at=row["created_at"], **fields
-    )
-
-
-def prompt_not_found(name: str) -> NotFoundError:
-    return NotFoundError(f"No prompt found with name '{name}'.", param="name")
-
-
-def label_not_found(name: str, label: str) -> NotFoundError:
-    return NotFoundError(f"No label '{label}' found for prompt '{name}'.", param="label")
-
-
-def version_not_found(name: str, version: int) -> NotFoundError:
-    return NotFoundError(f"No version {version} found for prompt '{name}'.", param="version")
 
 
 class PromptPart:
@@ -94,6 +46,7 @@ class PromptPart:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._pages = StoreBase(db)
+        self.labels = PromptLabelPart(db)
 
     # --- prompts -------------------------------------------------------------------------------
 
@@ -163,7 +116,7 @@ class PromptPart:
         # Its cost grows with the prompt's versions (and the project's prompt-backed
         # assistants): off the event loop on SQLite.
         async with self.db.transaction(heavy=True) as tx:
-            prompt_id, _ = await self._lock(tx, project, name)
+            prompt_id, _ = await lock_prompt(tx, project, name)
             users = await self._assistants_using(tx, project, name)
             if users:
                 shown = ", ".join(users[:5]) + (
@@ -197,21 +150,6 @@ class PromptPart:
                 using.append(str(row["id"]))
         return using
 
-    async def _lock(
-        self, tx: Tx, project: str, name: str, *, bump: bool = False
-    ) -> tuple[str, int]:
-        """The prompt's id and latest version, its row locked until the transaction ends
-        (writers of one prompt's versions and labels go one at a time); with `bump`, its
-        `latest_version` advanced first."""
-        row = await tx.fetchrow(
-            "UPDATE prompts SET latest_version = latest_version + :bump "
-            "WHERE project = :project AND name = :name RETURNING id, latest_version",
-            {"project": project, "name": name, "bump": 1 if bump else 0},
-        )
-        if row is None:
-            raise prompt_not_found(name)
-        return str(row["id"]), int(row["latest_version"])
-
     # --- versions ------------------------------------------------------------------------------
 
     async def create_version(
@@ -219,10 +157,10 @@ class PromptPart:
     ) -> PromptVersion:
         """Add the next version (`fields`: validated `VERSION_FIELDS`)."""
         row = {
-            f: dumps(fields.get(f)) if f in _JSON_FIELDS else fields.get(f) for f in VERSION_FIELDS
+            f: dumps(fields.get(f)) if f in JSON_FIELDS else fields.get(f) for f in VERSION_FIELDS
         }
         async with self.db.transaction() as tx:
-            prompt_id, number = await self._lock(tx, project, name, bump=True)
+            prompt_id, number = await lock_prompt(tx, project, name, bump=True)
             created = await tx.fetchrow(
                 f"INSERT INTO prompt_versions (id, prompt_id, version, created_at, "
                 f"{', '.join(VERSION_FIELDS)}) VALUES (:id, :prompt_id, :version, :created_at, "
@@ -277,7 +215,7 @@ class PromptPart:
         # the version chosen: the one asked for, else the label's, else (nothing asked) the
         # latest. A label and the version it points at are thus read together.
         row = await self.db.fetchrow(
-            f"SELECT p.latest_version AS latest, l.label AS via, {_qualified('v')} "
+            f"SELECT p.latest_version AS latest, l.label AS via, {qualified('v')} "
             "FROM prompts p "
             "LEFT JOIN prompt_labels l ON l.prompt_id = p.id AND l.label = :label "
             "LEFT JOIN prompt_versions v ON v.prompt_id = p.id AND v.version = COALESCE("
@@ -305,151 +243,3 @@ class PromptPart:
             f"The prompt '{name}' has no versions yet: create one with prompts.versions.create.",
             param="version",
         )
-
-    # --- labels --------------------------------------------------------------------------------
-
-    async def set_label(
-        self,
-        project: str,
-        name: str,
-        *,
-        label: str,
-        version: int,
-        expected_version: int | None = None,
-    ) -> PromptLabel:
-        """Point `label` at `version`. With `expected_version`, only if the label still points
-        there (compare-and-set); otherwise a 400 saying where it points now."""
-        async with self.db.transaction() as tx:
-            prompt_id, _ = await self._lock(tx, project, name)
-            key = {"prompt_id": prompt_id, "label": label}
-            exists = await tx.fetchrow(
-                "SELECT 1 AS found FROM prompt_versions "
-                "WHERE prompt_id = :prompt_id AND version = :version",
-                {"prompt_id": prompt_id, "version": version},
-            )
-            if exists is None:
-                raise version_not_found(name, version)
-            t = now()
-            if expected_version is None:
-                before = await tx.fetchrow(
-                    "SELECT version FROM prompt_labels WHERE prompt_id = :prompt_id AND "
-                    "label = :label",
-                    key,
-                )
-                previous = None if before is None else int(before["version"])
-                await tx.execute(
-                    "INSERT INTO prompt_labels (prompt_id, label, version, updated_at) "
-                    "VALUES (:prompt_id, :label, :version, :t) ON CONFLICT (prompt_id, label) "
-                    "DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at",
-                    {**key, "version": version, "t": t},
-                )
-            else:
-                moved = await tx.execute(
-                    "UPDATE prompt_labels SET version = :version, updated_at = :t "
-                    "WHERE prompt_id = :prompt_id AND label = :label AND version = :expected",
-                    {**key, "version": version, "t": t, "expected": expected_version},
-                )
-                if not moved:
-                    await self._lost_race(tx, name, key, expected_version)
-                previous = expected_version
-            if previous != version:
-                await tx.execute(
-                    "INSERT INTO prompt_label_moves (prompt_id, label, from_version, to_version, "
-                    "moved_at) VALUES (:prompt_id, :label, :previous, :version, :t)",
-                    {**key, "previous": previous, "version": version, "t": t},
-                )
-            (found,) = await _labels(tx, name, prompt_id, label)
-        return found
-
-    async def _lost_race(
-        self, tx: Tx, name: str, key: dict[str, Any], expected_version: int
-    ) -> None:
-        """The 400 for a compare-and-set that found the label elsewhere (or gone)."""
-        row = await tx.fetchrow(
-            "SELECT version FROM prompt_labels WHERE prompt_id = :prompt_id AND label = :label",
-            key,
-        )
-        label = key["label"]
-        if row is None:
-            raise BadRequestError(
-                f"The label '{label}' of prompt '{name}' does not exist, so it does not point "
-                f"at version {expected_version}. Set it without 'expected_version' to create it.",
-                param="expected_version",
-                code="label_moved",
-            )
-        current = int(row["version"])
-        raise BadRequestError(
-            f"The label '{label}' of prompt '{name}' moved: it points at version {current}, "
-            f"not {expected_version}. Read it again and retry with expected_version={current}.",
-            param="expected_version",
-            code="label_moved",
-        )
-
-    async def delete_label(self, project: str, name: str, *, label: str) -> PromptLabelDeleted:
-        async with self.db.transaction() as tx:
-            prompt_id, _ = await self._lock(tx, project, name)
-            key = {"prompt_id": prompt_id, "label": label}
-            row = await tx.fetchrow(
-                "DELETE FROM prompt_labels WHERE prompt_id = :prompt_id AND label = :label "
-                "RETURNING version",
-                key,
-            )
-            if row is None:
-                raise label_not_found(name, label)
-            await tx.execute(
-                "INSERT INTO prompt_label_moves (prompt_id, label, from_version, to_version, "
-                "moved_at) VALUES (:prompt_id, :label, :previous, NULL, :t)",
-                {**key, "previous": row["version"], "t": now()},
-            )
-        return PromptLabelDeleted(prompt=name, label=label)
-
-    async def list_labels(self, project: str, name: str) -> PromptLabelList:
-        """The prompt's labels, each with its history (oldest move first), by label name."""
-        prompt = await self.get(project, name)
-        return PromptLabelList(data=await _labels(self.db, name, prompt.id))
-
-
-class _Reader(Protocol):
-    async def fetch(self, sql: str, params: Params | None = None) -> list[Row]: ...
-
-
-async def _labels(
-    reader: _Reader, name: str, prompt_id: str, label: str | None = None
-) -> list[PromptLabel]:
-    """The prompt's labels (or just `label`) with their histories, by label name."""
-    params: dict[str, Any] = {"prompt_id": prompt_id}
-    only = ""
-    if label is not None:
-        params["label"] = label
-        only = " AND label = :label"
-    labels = await reader.fetch(
-        "SELECT label, version, updated_at FROM prompt_labels WHERE prompt_id = :prompt_id"
-        f"{only} ORDER BY label",
-        params,
-    )
-    moves = await reader.fetch(
-        "SELECT label, from_version, to_version, moved_at FROM prompt_label_moves "
-        f"WHERE prompt_id = :prompt_id{only} ORDER BY seq",
-        params,
-    )
-    history: dict[str, list[PromptLabelMove]] = {}
-    for m in moves:
-        history.setdefault(m["label"], []).append(
-            PromptLabelMove(
-                from_version=m["from_version"], to_version=m["to_version"], moved_at=m["moved_at"]
-            )
-        )
-    return [
-        PromptLabel(
-            prompt=name,
-            label=r["label"],
-            version=r["version"],
-            updated_at=r["updated_at"],
-            history=history.get(r["label"], []),
-        )
-        for r in labels
-    ]
-
-
-def _qualified(alias: str) -> str:
-    return ", ".join(f"{alias}.{c.strip()}" for c in VERSION_COLUMNS.split(","))

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, overload
 
 from assistants import validation as v
@@ -30,6 +30,12 @@ from assistants.resources._base import (
     merge_extra,
 )
 from assistants.resources.chat import AsyncChatCompletions
+from assistants.resources.prompt_versions import (
+    AsyncPromptLabels,
+    AsyncPromptVersions,
+    known,
+    plain,
+)
 from assistants.streaming.prompts import AsyncPromptRunStream, prompt_run
 from assistants.validation import prompts as pv
 from runtime.completions import AsyncCompletionStream
@@ -40,166 +46,10 @@ from store.prompt_types import (
     Prompt,
     PromptBlueprint,
     PromptDeleted,
-    PromptLabel,
-    PromptLabelDeleted,
-    PromptLabelList,
     PromptRun,
     PromptVersion,
 )
 from store.types import ListPage
-
-
-def _known(fields: Mapping[str, Any], allowed: Iterable[str]) -> None:
-    allowed = set(allowed)
-    for key in fields:
-        if key not in allowed:
-            raise BadRequestError(
-                f"Unrecognized request argument supplied: {key}",
-                param=key,
-                code="unknown_parameter",
-            )
-
-
-class AsyncPromptVersions(Resource):
-    async def create(
-        self,
-        name: str,
-        *,
-        messages: Iterable[Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
-        instructions: str | NotGiven | None = NOT_GIVEN,
-        model: str | NotGiven | None = NOT_GIVEN,
-        temperature: float | NotGiven | None = NOT_GIVEN,
-        top_p: float | NotGiven | None = NOT_GIVEN,
-        max_tokens: int | NotGiven | None = NOT_GIVEN,
-        stop: str | Sequence[str] | NotGiven | None = NOT_GIVEN,
-        response_format: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        tools: Iterable[Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
-        tool_choice: str | Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
-        commit_message: str | NotGiven | None = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: Timeout = NOT_GIVEN,
-    ) -> PromptVersion:
-        """Add the prompt's next version (numbered 1, 2, 3...; versions never change).
-
-        The template is `messages` (chat messages whose content may hold `{{variables}}`) or
-        `instructions` (text), exactly one of them.
-        """
-        prompt = pv.prompt_name(name)
-        body = merge_extra(
-            given(
-                messages=_plain_list(messages),
-                instructions=instructions,
-                model=model,
-                temperature=temperature,
-                top_p=top_p,
-                max_tokens=max_tokens,
-                stop=list(stop) if isinstance(stop, list | tuple) else stop,
-                response_format=_plain(response_format),
-                tools=_plain_list(tools),
-                tool_choice=_plain(tool_choice),
-                commit_message=commit_message,
-            ),
-            extra_body,
-        )
-        _known(body, pv.VERSION_PARAMS)
-        v.json_tree(body)
-        fields = pv.version_fields(body)
-        store = await self._store()
-        return await store.prompts.create_version(self._project, prompt, fields)
-
-    def list(
-        self,
-        name: str,
-        *,
-        after: str | NotGiven = NOT_GIVEN,
-        before: str | NotGiven = NOT_GIVEN,
-        limit: int | NotGiven = NOT_GIVEN,
-        order: Literal["asc", "desc"] | NotGiven = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: Timeout = NOT_GIVEN,
-    ) -> AsyncPaginator[PromptVersion]:
-        """List the prompt's versions, newest first: await for one page, or iterate them all."""
-        prompt = pv.prompt_name(name)
-        lim, ordering, first_after, first_before = check_list(limit, order, after, before)
-
-        async def fetch(cursor: str | None) -> ListPage[PromptVersion]:
-            store = await self._store()
-            return await store.prompts.list_versions(
-                self._project,
-                prompt,
-                limit=lim,
-                order=ordering,
-                after=cursor if cursor is not None else first_after,
-                before=None if cursor is not None else first_before,
-            )
-
-        return AsyncPaginator(fetch)
-
-
-class AsyncPromptLabels(Resource):
-    async def set(
-        self,
-        name: str,
-        *,
-        label: str,
-        version: int,
-        expected_version: int | NotGiven | None = NOT_GIVEN,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: Timeout = NOT_GIVEN,
-    ) -> PromptLabel:
-        """Point `label` at `version` (creating the label if needed).
-
-        With `expected_version`, the move happens only if the label still points there; if it
-        moved meanwhile, a 400 (`code="label_moved"`) says where it points now.
-        """
-        prompt = pv.prompt_name(name)
-        expected = None if expected_version is NOT_GIVEN else expected_version
-        store = await self._store()
-        return await store.prompts.set_label(
-            self._project,
-            prompt,
-            label=pv.label(label),
-            version=pv.version_number(version),
-            expected_version=(
-                None if expected is None else pv.version_number(expected, "expected_version")
-            ),
-        )
-
-    async def delete(
-        self,
-        name: str,
-        *,
-        label: str,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: Timeout = NOT_GIVEN,
-    ) -> PromptLabelDeleted:
-        """Remove a label (its history is kept). Assistants that take their instructions
-        through it fail to start new runs (400) until it is set again."""
-        store = await self._store()
-        return await store.prompts.delete_label(
-            self._project, pv.prompt_name(name), label=pv.label(label)
-        )
-
-    async def list(
-        self,
-        name: str,
-        *,
-        extra_headers: Headers | None = None,
-        extra_query: Query | None = None,
-        extra_body: Body | None = None,
-        timeout: Timeout = NOT_GIVEN,
-    ) -> PromptLabelList:
-        """The prompt's labels, each with the version it points at and its history."""
-        store = await self._store()
-        return await store.prompts.list_labels(self._project, pv.prompt_name(name))
 
 
 class AsyncPrompts(Resource):
@@ -221,7 +71,7 @@ class AsyncPrompts(Resource):
     ) -> Prompt:
         """Create a prompt (a name unique in the project); add versions with `versions.create`."""
         body = merge_extra(given(name=name, description=description, metadata=metadata), extra_body)
-        _known(body, ("name", "description", "metadata"))
+        known(body, ("name", "description", "metadata"))
         store = await self._store()
         return await store.prompts.create(
             self._project,
@@ -367,7 +217,7 @@ class AsyncPrompts(Resource):
             ),
             extra_body,
         )
-        _known(body, pv.RUN_PARAMS)
+        known(body, pv.RUN_PARAMS)
         name = pv.prompt_name(prompt_name, "prompt_name")
         number, label = pv.choice(
             body.get("prompt_version"),
@@ -375,7 +225,7 @@ class AsyncPrompts(Resource):
             version_param="prompt_version",
             label_param="prompt_release_label",
         )
-        variables = v.variables(_plain(body.get("input_variables")), "input_variables")
+        variables = v.variables(plain(body.get("input_variables")), "input_variables")
         streaming = v.boolean(body.get("stream", False), "stream")
         store = await self._store()
         resolved = await store.prompts.resolve(self._project, name, version=number, label=label)
@@ -401,7 +251,7 @@ class AsyncPrompts(Resource):
             "prompt_version": str(version.version),
             **({"prompt_release_label": resolved.label} if resolved.label else {}),
             **({"group_id": str(body["group_id"])} if body.get("group_id") is not None else {}),
-            **(v.metadata(_plain(body.get("metadata"))) or {}),
+            **(v.metadata(plain(body.get("metadata"))) or {}),
         }
         call = {
             **blueprint.parameters,
@@ -450,7 +300,7 @@ def _parameters(version: PromptVersion, overrides: object) -> dict[str, Any]:
             out["tool_choice"] = version.tool_choice
     if overrides is None:
         return out
-    given = v.obj(_plain(overrides), "model_parameter_overrides")
+    given = v.obj(plain(overrides), "model_parameter_overrides")
     for key in given:
         if key in _NOT_OVERRIDABLE:
             raise BadRequestError(
@@ -460,13 +310,3 @@ def _parameters(version: PromptVersion, overrides: object) -> dict[str, Any]:
                 code="invalid_value",
             )
     return {**out, **given}
-
-
-def _plain(value: Any) -> Any:
-    return dict(value) if isinstance(value, Mapping) and not isinstance(value, dict) else value
-
-
-def _plain_list(value: Any) -> Any:
-    if value is NOT_GIVEN or value is None or isinstance(value, list):
-        return value
-    return [_plain(item) for item in value]

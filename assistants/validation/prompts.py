@@ -26,7 +26,7 @@ from assistants.validation.scalars import (
 from assistants.validation.tools import response_format, tool_choice, tools
 from assistants.validation.tree import json_tree
 from store.errors import BadRequestError
-from store.prompts import VERSION_FIELDS
+from store.prompt_rows import VERSION_FIELDS
 
 PROMPT_NAME_MAX: Final = 128
 LABEL_MAX: Final = 64

@@ -81,11 +81,11 @@ async def test_resolve__version_label_default_and_errors(store: Store) -> None:
     await _prompt(store, versions=3)
     resolved = await store.prompts.resolve(P, "greeting")
     assert (resolved.version.version, resolved.label) == (3, None)
-    await store.prompts.set_label(P, "greeting", label="prod", version=1)
+    await store.prompts.labels.set(P, "greeting", label="prod", version=1)
     resolved = await store.prompts.resolve(P, "greeting")
     assert (resolved.version.version, resolved.label) == (1, "prod")
     assert (await store.prompts.resolve(P, "greeting", version=2)).version.version == 2
-    await store.prompts.set_label(P, "greeting", label="staging", version=2)
+    await store.prompts.labels.set(P, "greeting", label="staging", version=2)
     resolved = await store.prompts.resolve(P, "greeting", label="staging")
     assert (resolved.version.instructions, resolved.label) == ("v2: greet {{who}}", "staging")
     with pytest.raises(BadRequestError, match="not both"):
@@ -105,26 +105,26 @@ async def test_labels__compare_and_set_moves_and_history(store: Store) -> None:
     """A move with the right `expected_version` happens; a stale one is a 400 naming the
     current version and changes nothing; set, moves and delete are all in the history."""
     await _prompt(store, versions=3)
-    await store.prompts.set_label(P, "greeting", label="prod", version=1)
-    moved = await store.prompts.set_label(
+    await store.prompts.labels.set(P, "greeting", label="prod", version=1)
+    moved = await store.prompts.labels.set(
         P, "greeting", label="prod", version=2, expected_version=1
     )
     assert moved.version == 2
     with pytest.raises(BadRequestError, match="points at version 2, not 1") as info:
-        await store.prompts.set_label(P, "greeting", label="prod", version=3, expected_version=1)
+        await store.prompts.labels.set(P, "greeting", label="prod", version=3, expected_version=1)
     assert (info.value.code, info.value.param) == ("label_moved", "expected_version")
     with pytest.raises(BadRequestError, match="does not exist"):
-        await store.prompts.set_label(P, "greeting", label="beta", version=3, expected_version=1)
+        await store.prompts.labels.set(P, "greeting", label="beta", version=3, expected_version=1)
     with pytest.raises(NotFoundError, match="No version 7"):
-        await store.prompts.set_label(P, "greeting", label="prod", version=7)
-    (label,) = (await store.prompts.list_labels(P, "greeting")).data
+        await store.prompts.labels.set(P, "greeting", label="prod", version=7)
+    (label,) = (await store.prompts.labels.list(P, "greeting")).data
     assert (label.label, label.version) == ("prod", 2)
     assert [(m.from_version, m.to_version) for m in label.history] == [(None, 1), (1, 2)]
-    await store.prompts.delete_label(P, "greeting", label="prod")
-    assert (await store.prompts.list_labels(P, "greeting")).data == []
+    await store.prompts.labels.delete(P, "greeting", label="prod")
+    assert (await store.prompts.labels.list(P, "greeting")).data == []
     with pytest.raises(NotFoundError, match="No label 'prod'"):
-        await store.prompts.delete_label(P, "greeting", label="prod")
-    again = await store.prompts.set_label(P, "greeting", label="prod", version=3)
+        await store.prompts.labels.delete(P, "greeting", label="prod")
+    again = await store.prompts.labels.set(P, "greeting", label="prod", version=3)
     assert [(m.from_version, m.to_version) for m in again.history] == [
         (None, 1),
         (1, 2),
@@ -140,7 +140,7 @@ async def test_labels__concurrent_compare_and_set__exactly_one_wins(
     one move happens, the seven others get the 400 naming the winner's version, and the
     history holds exactly the one move."""
     await _prompt(store, versions=9)
-    await store.prompts.set_label(P, "greeting", label="prod", version=1)
+    await store.prompts.labels.set(P, "greeting", label="prod", version=1)
     go = anyio.Event()
     won: list[int] = []
     lost: list[str] = []
@@ -149,7 +149,7 @@ async def test_labels__concurrent_compare_and_set__exactly_one_wins(
         async def move(target: int, via: Store) -> None:
             await go.wait()
             try:
-                await via.prompts.set_label(
+                await via.prompts.labels.set(
                     P, "greeting", label="prod", version=target, expected_version=1
                 )
             except BadRequestError as exc:
@@ -166,7 +166,7 @@ async def test_labels__concurrent_compare_and_set__exactly_one_wins(
     assert len(won) == 1
     assert len(lost) == 7
     assert all(f"points at version {won[0]}, not 1" in m for m in lost)
-    (label,) = (await store.prompts.list_labels(P, "greeting")).data
+    (label,) = (await store.prompts.labels.list(P, "greeting")).data
     assert label.version == won[0]
     assert [(m.from_version, m.to_version) for m in label.history] == [(None, 1), (1, won[0])]
 
@@ -202,7 +202,7 @@ async def test_delete__refused_while_an_assistant_uses_it(store: Store) -> None:
     """An assistant taking its instructions from the prompt blocks its deletion (400 naming
     the assistant); once it is gone, the prompt goes with its versions and labels."""
     await _prompt(store)
-    await store.prompts.set_label(P, "greeting", label="prod", version=2)
+    await store.prompts.labels.set(P, "greeting", label="prod", version=2)
     other = await store.create_assistant(
         P, {"model": "test", "extensions": {"prompt": {"name": "greeting-2", "label": "prod"}}}
     )
