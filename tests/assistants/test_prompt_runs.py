@@ -236,7 +236,8 @@ async def test_prompt_run__trace_names_the_prompt(live_client: AsyncClient) -> N
             variables={"customer": "Gus"},
         )
     assert run.status == "completed"
-    span = await live_client.spans.retrieve((run.model_extra or {})["span_id"])
+    assert run.span_id is not None
+    span = await live_client.spans.retrieve(run.span_id)
     assert (span.kind, span.metadata) == (
         "run",
         {"prompt_name": "support", "prompt_version": "1", "prompt_release_label": "prod"},
