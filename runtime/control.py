@@ -155,10 +155,15 @@ async def create_thread_and_run(
     return created, run
 
 
-async def cancel_run(store: Store, project: str, thread_id: str, run_id: str) -> Run:
-    return await store.cancel_run(
+async def cancel_run(
+    store: Store, project: str, thread_id: str, run_id: str, *, tracer: Tracer | None = None
+) -> Run:
+    run = await store.cancel_run(
         project, thread_id, run_id, cancellable=states.sources(RunStatus.CANCELLING)
     )
+    if tracer is not None and run.status == RunStatus.CANCELLED.value:
+        await tracer.end_run(store, run.id, run.status)  # no worker held it: it ended here
+    return run
 
 
 async def submit_tool_outputs(

@@ -418,6 +418,13 @@ class Tracer:
                 )
             )
 
+    async def end_run(self, store: Store, run_id: str, status: str) -> None:
+        """Record the end of a run that stopped outside a worker (cancelled while waiting)."""
+        row = await store.run_row(run_id)
+        trace = None if row is None else RunTrace.of(row, self.settings)
+        if trace is not None:
+            self.record(SpanEnd(trace.span_id, time.time(), status, span=trace.root()))
+
     async def close_tools(
         self, store: Store, run_id: str, outputs: Sequence[dict[str, str]]
     ) -> None:

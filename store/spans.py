@@ -226,14 +226,27 @@ def _duration(started: float, ended: float | None) -> float | None:
     return None if ended is None else round((ended - started) * 1000, 3)
 
 
+def _stopped_at(run: Row, started: float) -> float | None:
+    """When the run stopped, by its whole-second timestamps (never before `started`)."""
+    stops = [run[k] for k in ("completed_at", "failed_at", "cancelled_at") if run[k]]
+    return max(float(max(stops)), started) if stops else None
+
+
 def span_dict(row: Row, run: Row | None = None) -> dict[str, Any]:
-    """The span as the API shows it; a root span's status, error, usage and cost from `run`."""
+    """The span as the API shows it; a root span's status, error, usage and cost from `run`.
+
+    A tool call still open when its run stopped (cancelled or expired while waiting for the
+    output) ends with the run: status `cancelled`.
+    """
     ended_at = row["ended_at"]
     status = row["status"]
     error = loads(row["error"])
     usage = _usage(row["prompt_tokens"], row["completion_tokens"])
     cost = row["cost"]
-    if run is not None:
+    if run is not None and row["kind"] == "tool":
+        if ended_at is None and run["status"] in _TERMINAL_RUN:
+            status, ended_at = "cancelled", _stopped_at(run, row["started_at"])
+    elif run is not None:
         status = run["status"]
         error = loads(run["last_error"])
         usage = loads(run["usage"])
@@ -241,8 +254,7 @@ def span_dict(row: Row, run: Row | None = None) -> dict[str, Any]:
         if status not in _TERMINAL_RUN:
             ended_at = None
         elif ended_at is None:
-            stops = [run[k] for k in ("completed_at", "failed_at", "cancelled_at") if run[k]]
-            ended_at = float(max(stops)) if stops else None
+            ended_at = _stopped_at(run, row["started_at"])
     return {
         "id": row["id"],
         "object": "span",
@@ -348,8 +360,12 @@ class SpanPart:
                     await tx.execute(_INSERT, whole)
 
     async def _with_runs(self, rows: Sequence[Row]) -> list[dict[str, Any]]:
-        """Render rows, reading the runs of root spans (one statement) for their live fields."""
-        run_ids = sorted({r["run_id"] for r in rows if r["kind"] == "run" and r["run_id"]})
+        """Render rows, reading (in one statement) the runs of root spans, for their live
+        fields, and of open tool spans, which end with their run."""
+        live = [
+            r for r in rows if r["kind"] == "run" or (r["kind"] == "tool" and not r["ended_at"])
+        ]
+        run_ids = sorted({r["run_id"] for r in live if r["run_id"]})
         runs: dict[str, Row] = {}
         if run_ids:
             names = {f"r{i}": rid for i, rid in enumerate(run_ids)}
@@ -359,7 +375,10 @@ class SpanPart:
                 names,
             )
             runs = {r["id"]: r for r in found}
-        return [span_dict(r, runs.get(r["run_id"]) if r["kind"] == "run" else None) for r in rows]
+        return [
+            span_dict(r, runs.get(r["run_id"]) if r["kind"] in ("run", "tool") else None)
+            for r in rows
+        ]
 
     async def get(self, project: str, span_id: str) -> Span:
         row = await self.db.fetchrow(

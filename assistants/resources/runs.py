@@ -346,7 +346,9 @@ class AsyncRuns(Resource):
         ids.check_id("thread_id", thread_id, "thread")
         ids.check_id("run_id", run_id, "run")
         store = await self._store()
-        return await control.cancel_run(store, self._project, thread_id, run_id)
+        return await control.cancel_run(
+            store, self._project, thread_id, run_id, tracer=await self._tracer()
+        )
 
     @overload
     async def submit_tool_outputs(

@@ -393,3 +393,25 @@ async def test_tool_span__end_written_before_its_opening_is_completed_later(
     assert span.duration_ms == 7500.0
     assert span.input == {"arguments": "{}"}
     assert span.output == {"output": "ok"}
+
+
+async def test_tool_span__cancelled_while_waiting_ends_with_the_run(traced: AsyncClient) -> None:
+    """A run cancelled while it waits for tool outputs: its open tool span shows `cancelled`,
+    ended when the run was; the root shows the run's `cancelled`."""
+    assistant = await traced.assistants.create(model="test", tools=[WEATHER_TOOL])
+    thread = await traced.threads.create(messages=[{"role": "user", "content": "Weather?"}])
+    run = await traced.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=assistant.id
+    )
+    assert run.status == "requires_action"
+    run = await traced.threads.runs.cancel(run.id, thread_id=thread.id)
+    assert run.status == "cancelled"
+    assert run.trace_id is not None
+    (root,) = (await traced.traces.retrieve(run.trace_id)).spans
+    assert root["status"] == "cancelled"
+    assert root["ended_at"] is not None
+    (tool,) = [c for c in root["children"] if c["kind"] == "tool"]
+    assert tool["status"] == "cancelled"
+    assert tool["ended_at"] is not None
+    assert root["duration_ms"] >= 0
+    assert tool["duration_ms"] >= 0
