@@ -400,9 +400,7 @@ async def test_tool_span__cancelled_while_waiting_ends_with_the_run(traced: Asyn
     ended when the run was; the root shows the run's `cancelled`."""
     assistant = await traced.assistants.create(model="test", tools=[WEATHER_TOOL])
     thread = await traced.threads.create(messages=[{"role": "user", "content": "Weather?"}])
-    run = await traced.threads.runs.create_and_poll(
-        thread_id=thread.id, assistant_id=assistant.id
-    )
+    run = await traced.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
     assert run.status == "requires_action"
     run = await traced.threads.runs.cancel(run.id, thread_id=thread.id)
     assert run.status == "cancelled"
