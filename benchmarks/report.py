@@ -292,6 +292,17 @@ def scale_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "note": f"projected {cpu['runs_per_s_per_core']:.0f} runs/s per core",
             }
         )
+    for n, rate in (figures.get("throughput", {}).get("tool") or {}).items():
+        found.append(
+            {
+                "figure": f"Worker CPU per tool round trip run (2 model calls), {n} worker(s)",
+                "value": f"{rate['worker_cpu_ms']:.2f} ms (+ Postgres "
+                f"{rate['postgres_cpu_ms']:.2f} ms)",
+                "target": "reported",
+                "met": None,
+                "note": f"{rate['runs_per_s']:.1f} runs/s",
+            }
+        )
     drain = figures.get("drain")
     if drain:
         clean = drain["lost"] == 0 and drain["claimed_twice"] == 0 and drain["called_twice"] == 0
@@ -435,7 +446,7 @@ def render(report: dict[str, Any]) -> str:
         for f in report["results"].get(name, {}).get("headline", []):
             ratio = f"{f['ratio']:.2f}x" if "ratio" in f else ""
             note = f" ({f['note']})" if "note" in f else ""
-            met = "yes" if f["met"] else "**no**"
+            met = "n/a" if f["met"] is None else "yes" if f["met"] else "**no**"
             lines.append(
                 f"| {f['figure']} ({name}) | {f['value']}{note} | {f.get('floor', '')} "
                 f"| {ratio} | {f['target']} | {met} |"
@@ -444,7 +455,7 @@ def render(report: dict[str, Any]) -> str:
         (f["figure"], LIMITS[key])
         for name in NAMES
         for f in report["results"].get(name, {}).get("headline", [])
-        if not f["met"]
+        if f["met"] is False
         for key in LIMITS
         if f["figure"].startswith(key)
     ]

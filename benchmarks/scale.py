@@ -17,7 +17,9 @@ the two CPUs this machine has. The fake model counts the calls per run (its user
 called twice is reported. The `floor` model runs the same runs through `floor_worker`, a
 hand-written worker (asyncpg + httpx, no events, steps, leases or logging): what a run costs at
 the least, measured the same way, so the worker's CPU per run is judged as a ratio to it
-(target <= 3x). That server
+(target <= 3x). The `tool` model makes each run a tool round trip: the fake model answers with
+one `lookup` call, this process submits its output (harness CPU), and the continuation's call
+answers with text; its CPU per run is reported as is. That server
 is built to cost as little CPU as it can, since it shares the machine with what is measured (a
 real provider runs elsewhere): one asyncio event loop, keep-alive connections, a timer per call
 rather than a thread, and the answer's bytes built once; the answer is still streamed the way a
@@ -60,7 +62,7 @@ provider streams it, each server-sent event its own HTTP chunk and its own write
     sets `ASSISTANTS_LEASE_SECONDS` (default 2).
 
 `--only throughput,drain,latency,recovery` (or repeated) runs only those parts;
-`--models fake,test,floor` picks the scenarios of (a) (and (b): `floor` has no latency part;
+`--models fake,test,floor,tool` picks the scenarios of (a) (and (b): only fake and test have one;
 (c) always uses the fake model). `--json PATH` writes every figure (for `benchmarks/report.py`).
 The output ends with markdown tables. Numbers, not pass/fail; compare only runs on the
 same machine (it prints the CPU count and load average).
@@ -102,9 +104,18 @@ from assistants import AsyncClient
 
 FAKE_MODEL = "ollama/fake"
 HOLD_PREFIX = "hold-once"  # the first call for such a message never answers
+TOOL_PREFIX = "tool "  # such a message is answered with a tool call, then (after it) with text
+LOOKUP_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "lookup",
+        "description": "Look a key up.",
+        "parameters": {"type": "object", "properties": {"key": {"type": "string"}}},
+    },
+}
 WORKER_COUNTS = (1, 2, 4)
 PARTS = ("throughput", "drain", "latency", "recovery")
-MODELS = ("fake", "test", "floor")
+MODELS = ("fake", "test", "floor", "tool")
 STALL_SECONDS = 60  # (a) gives up when no run completes for this long (workers that cannot claim)
 RESULTS: dict[str, Any] = {}  # every figure, written as JSON by `--json`
 
@@ -140,13 +151,23 @@ QUICK = Sizes(
 # --- the fake model (a process of its own) ------------------------------------------------------
 
 
-def _answer_writes() -> tuple[bytes, ...]:
+def _answer_writes(tool_call: bool = False) -> tuple[bytes, ...]:
     """The streamed answer, write by write: the head, each server-sent event as an HTTP chunk of
-    its own ("Hello", " there.", the finish, the usage, `[DONE]`), the last chunk."""
+    its own ("Hello", " there.", the finish, the usage, `[DONE]`; or one `lookup` tool call in
+    two fragments), the last chunk."""
     events: list[str] = []
     deltas: list[dict[str, Any]] = [{"content": "Hello"}, {"content": " there."}, {}]
+    finish = "stop"
+    if tool_call:
+        call = {"index": 0, "id": "call_1", "type": "function"}
+        deltas = [
+            {"tool_calls": [{**call, "function": {"name": "lookup", "arguments": '{"key":'}}]},
+            {"tool_calls": [{"index": 0, "function": {"arguments": ' "a"}'}}]},
+            {},
+        ]
+        finish = "tool_calls"
     for i, delta in enumerate(deltas):
-        choice = {"index": 0, "delta": delta, "finish_reason": "stop" if i == 2 else None}
+        choice = {"index": 0, "delta": delta, "finish_reason": finish if i == 2 else None}
         events.append(json.dumps({"object": "chat.completion.chunk", "choices": [choice]}))
     usage = {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}
     events.append(json.dumps({"object": "chat.completion.chunk", "choices": [], "usage": usage}))
@@ -180,6 +201,7 @@ class _ModelConnection(asyncio.Protocol):
         self.delay = delay
         self.seen = seen  # calls per last user message, shared by all connections
         self.writes = writes
+        self.tool_writes = _answer_writes(tool_call=True)
         self.buffer = bytearray()
         self.owed: deque[_Answer] = deque()
         self.loop = asyncio.get_running_loop()
@@ -218,15 +240,22 @@ class _ModelConnection(asyncio.Protocol):
             )
             self.flush()
             return
-        users = [m for m in json.loads(body)["messages"] if m["role"] == "user"]
+        messages = json.loads(body)["messages"]
+        users = [m for m in messages if m["role"] == "user"]
         key = str(users[-1]["content"]) if users else ""
-        self.seen[key] += 1
-        if key.startswith(HOLD_PREFIX) and self.seen[key] == 1:
+        answered = any(m["role"] == "tool" for m in messages)
+        # Calls are counted per run and per round: a tool run's second call is its own key.
+        counted = f"{key} (after the tool)" if answered else key
+        self.seen[counted] += 1
+        if key.startswith(HOLD_PREFIX) and self.seen[counted] == 1:
             return  # the worker holding this call is killed; nobody reads the answer
-        self.loop.call_later(self.delay, self.due, answer)
+        tool_call = TOOL_PREFIX in key and not answered
+        self.loop.call_later(
+            self.delay, self.due, answer, self.tool_writes if tool_call else self.writes
+        )
 
-    def due(self, answer: _Answer) -> None:
-        answer.writes = self.writes
+    def due(self, answer: _Answer, writes: tuple[bytes, ...]) -> None:
+        answer.writes = writes
         self.flush()
 
     def flush(self) -> None:
@@ -638,13 +667,18 @@ async def throughput(
     runs: int,
     *,
     floor: bool = False,
+    tools: bool = False,
 ) -> Throughput:
-    """Runs/s (and CPU per run) between the 10th and 90th percentile of completions."""
+    """Runs/s (and CPU per run) between the 10th and 90th percentile of completions. With
+    `tools`, each run asks for one tool call, whose output this process submits (its CPU is the
+    harness's), then completes with text: a tool round trip."""
     schema = Schema(base_url)
-    prefix = f"{schema.name} "
+    prefix = f"{TOOL_PREFIX if tools else ''}{schema.name} "
     async with schema as url:
         async with AsyncClient(database_url=url, worker=False) as client:
-            assistant = await client.assistants.create(model=model_name)
+            assistant = await client.assistants.create(
+                model=model_name, tools=[LOOKUP_TOOL] if tools else []
+            )
             await queue_runs(client, assistant.id, runs, prefix)
         conn = await asyncpg.connect(
             admin_dsn(base_url), server_settings={"search_path": schema.name}
@@ -675,30 +709,22 @@ async def throughput(
                 )
 
             low, high = math.ceil(0.1 * runs), math.floor(0.9 * runs)
-            first: Clocks | None = None
             progress = (-1, time.perf_counter())  # runs completed, and since when
-            while True:
-                done, ended = await counts.fetchrow()
-                if ended:  # the window would never close
-                    error = await conn.fetchval("SELECT max(last_error) FROM runs")
-                    raise RuntimeError(f"{ended} runs ended without completing: {error}")
-                if done != progress[0]:
-                    progress = (done, time.perf_counter())
-                elif time.perf_counter() - progress[1] > STALL_SECONDS:
-                    log = started[0].log.read_text(errors="replace")[-400:]
-                    raise RuntimeError(f"no run completed in {STALL_SECONDS} s; a worker: {log}")
-                if first is None and done >= low:
-                    first = await clocks(done)
-                if done >= high:
-                    last = await clocks(done)
-                    break
-                await anyio.sleep(0.02)
+            measured = anyio.Event()
+            async with anyio.create_task_group() as tg:
+                if tools:
+                    tg.start_soon(submit_outputs, url, measured)
+                try:
+                    first, last = await _window(
+                        counts, conn, clocks, started, runs, low, high, progress
+                    )
+                finally:
+                    measured.set()
             workers.stop_all()
             waits = [float(r["wait"]) for r in await conn.fetch(QUEUE_WAITS)]
         finally:
             workers.stop_all()
             await conn.close()
-    assert first is not None
     twice, _ = await duplicates_at_model(model, prefix)
     rate = Throughput.between(first, last)
     if waits:
@@ -708,6 +734,54 @@ async def throughput(
             wait_p99_ms=percentile(waits, 0.99) * 1000,
         )
     return replace(rate, duplicates=twice)
+
+
+async def submit_outputs(url: str, done: anyio.Event) -> None:
+    """Answer every run waiting for tool outputs (one `lookup` call each), until `done`."""
+    async with AsyncClient(database_url=url, worker=False) as client:
+        store = await client.store()
+        while not done.is_set():
+            for row in await store.db.fetch(
+                "SELECT id, thread_id, required_action FROM runs WHERE status = 'requires_action'"
+            ):
+                action = json.loads(row["required_action"])
+                calls = action["submit_tool_outputs"]["tool_calls"]
+                await client.threads.runs.submit_tool_outputs(
+                    row["id"],
+                    thread_id=row["thread_id"],
+                    tool_outputs=[{"tool_call_id": c["id"], "output": "42"} for c in calls],
+                )
+            await anyio.sleep(0.02)
+
+
+async def _window(
+    counts: Any,
+    conn: Any,
+    clocks: Callable[[int], Any],
+    started: list[Worker],
+    runs: int,
+    low: int,
+    high: int,
+    progress: tuple[int, float],
+) -> tuple[Clocks, Clocks]:
+    """Sample until the 90th percentile of completions; the clocks at the 10th and the 90th."""
+    first: Clocks | None = None
+    while True:
+        done, ended = await counts.fetchrow()
+        if ended:  # the window would never close
+            error = await conn.fetchval("SELECT max(last_error) FROM runs")
+            raise RuntimeError(f"{ended} runs ended without completing: {error}")
+        if done != progress[0]:
+            progress = (done, time.perf_counter())
+        elif time.perf_counter() - progress[1] > STALL_SECONDS:
+            log = started[0].log.read_text(errors="replace")[-400:]
+            raise RuntimeError(f"no run completed in {STALL_SECONDS} s; a worker: {log}")
+        if first is None and done >= low:
+            first = await clocks(done)
+        if done >= high:
+            assert first is not None
+            return first, await clocks(done)
+        await anyio.sleep(0.02)
 
 
 # --- (a') drain: a large queue, 4 workers of 16 slots -------------------------------------------
@@ -950,6 +1024,8 @@ async def run_throughput(
                  sizes.runs_per_worker_test, False),
         "floor": (f"hand-written floor worker, fake model {delay}", FAKE_MODEL, per_worker_fake,
                   True),
+        "tool": (f"`assistants worker`, tool round trip (2 calls), fake model {delay}",
+                 FAKE_MODEL, per_worker_fake // 2, False),
     }  # fmt: skip
     rates: dict[str, dict[int, Throughput]] = {}
     for key in args.models:
@@ -960,7 +1036,14 @@ async def run_throughput(
             for i in range(args.repeats):
                 started = time.perf_counter()
                 rate = await throughput(
-                    args.database_url, workers, model, name, n, per_worker * n, floor=floor
+                    args.database_url,
+                    workers,
+                    model,
+                    name,
+                    n,
+                    per_worker * n,
+                    floor=floor,
+                    tools=key == "tool",
                 )
                 repeats.append(rate)
                 print(
