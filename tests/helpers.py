@@ -15,7 +15,7 @@ from store.db import Database
 from store.migrate import migrations
 from store.statuses import RunStatus
 from store.store import Store
-from store.types import Model
+from store.types import Model, Run
 from tests.conftest import WEATHER_TOOL
 from tests.sdk import sdk_validate
 
@@ -196,3 +196,29 @@ async def rejected(
     err = await api_error(call)
     assert error_fields(err) == expected
     assert await snapshot(client, w) == before
+
+
+async def tool_round_trip(
+    client: AsyncClient,
+    output: str = "sunny, 21C",
+    *,
+    prompt: str = "Weather in Paris?",
+    **trace: Any,
+) -> Run:
+    """A completed run of the `test` model through one `get_weather` call and its `output`,
+    created with the trace fields `trace` (through `extra_body`)."""
+    assistant = await client.assistants.create(model="test", tools=[WEATHER_TOOL])
+    thread = await client.threads.create(messages=[{"role": "user", "content": prompt}])
+    run = await client.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=assistant.id, extra_body=dict(trace)
+    )
+    assert run.status == "requires_action"
+    assert run.required_action is not None
+    calls = run.required_action.submit_tool_outputs.tool_calls
+    run = await client.threads.runs.submit_tool_outputs_and_poll(
+        run_id=run.id,
+        thread_id=thread.id,
+        tool_outputs=[{"tool_call_id": c.id, "output": output} for c in calls],
+    )
+    assert run.status == "completed"
+    return run

@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from assistants import AsyncClient
-from tests.conftest import WEATHER_TOOL
+from tests.helpers import tool_round_trip
 
 CLI = [sys.executable, "-m", "assistants.cli"]
 pytestmark = pytest.mark.timeout(120)
@@ -24,18 +24,7 @@ async def _traced_run(url: str) -> str:
     async with AsyncClient(
         database_url=url, poll_seconds=0.05, prices={"test": {"prompt": 1, "completion": 3}}
     ) as client:
-        assistant = await client.assistants.create(model="test", tools=[WEATHER_TOOL])
-        thread = await client.threads.create(messages=[{"role": "user", "content": "Rain?"}])
-        run = await client.threads.runs.create_and_poll(
-            thread_id=thread.id, assistant_id=assistant.id, extra_body={"tags": ["cli"]}
-        )
-        assert run.required_action is not None
-        calls = run.required_action.submit_tool_outputs.tool_calls
-        run = await client.threads.runs.submit_tool_outputs_and_poll(
-            run_id=run.id,
-            thread_id=thread.id,
-            tool_outputs=[{"tool_call_id": c.id, "output": "dry"} for c in calls],
-        )
+        run = await tool_round_trip(client, "dry", prompt="Rain?", tags=["cli"])
         assert run.trace_id is not None
         return run.trace_id
 

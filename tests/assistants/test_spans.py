@@ -16,6 +16,7 @@ from runtime.providers.base import ProviderCallError
 from store.spans import SpanEnd, SpanRecord
 from store.store import Store
 from tests.conftest import WEATHER_TOOL
+from tests.helpers import tool_round_trip
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -31,25 +32,9 @@ async def traced(database_url: str) -> AsyncIterator[AsyncClient]:
         yield c
 
 
-async def _tool_round_trip(client: AsyncClient, **trace: object) -> str:
+async def _tool_round_trip(client: AsyncClient, **trace: Any) -> str:
     """Run the test model through one tool call and its output; returns the run's id."""
-    assistant = await client.assistants.create(model="test", tools=[WEATHER_TOOL])
-    thread = await client.threads.create(
-        messages=[{"role": "user", "content": "Weather in Paris?"}]
-    )
-    run = await client.threads.runs.create_and_poll(
-        thread_id=thread.id, assistant_id=assistant.id, extra_body=dict(trace)
-    )
-    assert run.status == "requires_action"
-    assert run.required_action is not None
-    calls = run.required_action.submit_tool_outputs.tool_calls
-    run = await client.threads.runs.submit_tool_outputs_and_poll(
-        run_id=run.id,
-        thread_id=thread.id,
-        tool_outputs=[{"tool_call_id": c.id, "output": "sunny, 21C"} for c in calls],
-    )
-    assert run.status == "completed"
-    return run.id
+    return (await tool_round_trip(client, **trace)).id
 
 
 async def test_run__root_and_model_spans_form_a_tree(traced: AsyncClient) -> None:

@@ -7,7 +7,6 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -15,28 +14,14 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from assistants import AsyncClient
 from runtime.otel import OtelExporter
-from tests.conftest import WEATHER_TOOL
+from store.types import Run
+from tests.helpers import tool_round_trip
 
 pytestmark = pytest.mark.timeout(60)
 
 
-async def _tool_round_trip(client: AsyncClient) -> Any:
-    assistant = await client.assistants.create(model="test", tools=[WEATHER_TOOL])
-    thread = await client.threads.create(messages=[{"role": "user", "content": "Weather?"}])
-    run = await client.threads.runs.create_and_poll(
-        thread_id=thread.id,
-        assistant_id=assistant.id,
-        extra_body={"tags": ["otel"], "session_id": "s_1"},
-    )
-    assert run.required_action is not None
-    calls = run.required_action.submit_tool_outputs.tool_calls
-    run = await client.threads.runs.submit_tool_outputs_and_poll(
-        run_id=run.id,
-        thread_id=thread.id,
-        tool_outputs=[{"tool_call_id": c.id, "output": "rain"} for c in calls],
-    )
-    assert run.status == "completed"
-    return run
+async def _tool_round_trip(client: AsyncClient) -> Run:
+    return await tool_round_trip(client, "rain", prompt="Weather?", tags=["otel"], session_id="s_1")
 
 
 async def test_in_memory__a_run_exports_as_a_genai_tree(anyio_backend: str) -> None:
@@ -53,11 +38,11 @@ async def test_in_memory__a_run_exports_as_a_genai_tree(anyio_backend: str) -> N
         await (await client._ctx.tracer()).flush()
         assert exporter.force_flush()
         spans = {s.name: s for s in memory.get_finished_spans()}
-    trace_hex = run.trace_id[3:]
+    trace_hex = (run.trace_id or "")[3:]
     root = spans[f"invoke_agent {run.assistant_id}"]
     assert root.context is not None
     assert f"{root.context.trace_id:032x}" == trace_hex
-    assert f"{root.context.span_id:016x}" == run.span_id[3:]
+    assert f"{root.context.span_id:016x}" == (run.span_id or "")[3:]
     assert root.attributes is not None
     assert root.attributes["gen_ai.operation.name"] == "invoke_agent"
     assert root.attributes["gen_ai.conversation.id"] == run.thread_id
@@ -143,7 +128,7 @@ async def test_otlp_http__a_real_receiver_gets_the_spans(
         for scope in resource.scope_spans
         for span in scope.spans
     ]
-    assert {s.trace_id.hex() for s in spans} == {run.trace_id[3:]}
+    assert {s.trace_id.hex() for s in spans} == {(run.trace_id or "")[3:]}
     names = sorted(s.name for s in spans)
     assert names == sorted(
         ["chat test", "chat test", "execute_tool get_weather", f"invoke_agent {run.assistant_id}"]
@@ -155,7 +140,7 @@ async def test_otlp_http__a_real_receiver_gets_the_spans(
     assert attrs["gen_ai.usage.input_tokens"].int_value > 0
     root = next(s for s in spans if s.name.startswith("invoke_agent"))
     assert model.parent_span_id == root.span_id
-    assert root.span_id.hex() == run.span_id[3:]
+    assert root.span_id.hex() == (run.span_id or "")[3:]
 
 
 def _closed_port() -> int:
