@@ -112,7 +112,6 @@ LONG_MODULES: dict[str, str] = {
     "assistants/resources/prompts.py": "prompts, versions, labels and run, as one resource",
     "assistants/resources/runs.py": "openai-python's runs and steps surface: create/poll/stream and their overloads",
     "assistants/resources/vector_stores.py": "vector stores, their files and batches, with the SDK's polling helpers",
-    "assistants/server/openapi.py": "the request and stream-event schemas are still written by hand",
     "assistants/streaming/handler.py": "the SDK's event handlers, one callback per event kind, sync and async",
     "assistants/validation/completions.py": "chat-completion request checks, one field each",
     "runtime/completions/engine.py": "to split: request building, fallbacks and streaming",

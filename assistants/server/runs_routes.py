@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from assistants.server.deps import Caller, Config, JsonBody
+from assistants.server.openapi import LIST_QUERY, operation
 from assistants.server.wire import (
     as_json,
     check_keys,
@@ -33,7 +34,20 @@ POLL_AFTER_MS = 25
 """`openai-poll-after-ms`: the SDK pollers' interval (ours hold poll GETs open besides)."""
 
 
-@router.post("/v1/threads/{thread_id}/runs", response_model=None)
+@router.post(
+    "/v1/threads/{thread_id}/runs",
+    response_model=None,
+    **operation(
+        "createRun",
+        "Create a run",
+        "Runs",
+        "Run",
+        body="CreateRunRequest",
+        body_required=True,
+        query=("include[]",),
+        streams=True,
+    ),
+)
 async def create_run(caller: Caller, body: JsonBody, request: Request, thread_id: str) -> Response:
     named, rest = split(body, "assistant_id")
     rest.update(include_query(request))
@@ -45,12 +59,17 @@ async def create_run(caller: Caller, body: JsonBody, request: Request, thread_id
     return object_or_stream(result)
 
 
-@router.get("/v1/threads/{thread_id}/runs")
+@router.get(
+    "/v1/threads/{thread_id}/runs",
+    **operation("listRuns", "List runs", "Runs", "Run", query=LIST_QUERY, is_list=True),
+)
 async def list_runs(caller: Caller, request: Request, thread_id: str) -> JSONResponse:
     return as_json(await caller.threads.runs.list(thread_id, **list_query(request)))
 
 
-@router.get("/v1/threads/{thread_id}/runs/{run_id}")
+@router.get(
+    "/v1/threads/{thread_id}/runs/{run_id}", **operation("getRun", "Retrieve a run", "Runs", "Run")
+)
 async def get_run(
     caller: Caller, config: Config, request: Request, thread_id: str, run_id: str
 ) -> JSONResponse:
@@ -68,7 +87,10 @@ async def get_run(
     return JSONResponse(run.to_dict(), headers={"openai-poll-after-ms": str(POLL_AFTER_MS)})
 
 
-@router.post("/v1/threads/{thread_id}/runs/{run_id}")
+@router.post(
+    "/v1/threads/{thread_id}/runs/{run_id}",
+    **operation("modifyRun", "Modify a run", "Runs", "Run", body="ModifyMetadataRequest"),
+)
 async def update_run(caller: Caller, body: JsonBody, thread_id: str, run_id: str) -> JSONResponse:
     check_keys(body, {"metadata"})
     return as_json(
@@ -76,12 +98,27 @@ async def update_run(caller: Caller, body: JsonBody, thread_id: str, run_id: str
     )
 
 
-@router.post("/v1/threads/{thread_id}/runs/{run_id}/cancel")
+@router.post(
+    "/v1/threads/{thread_id}/runs/{run_id}/cancel",
+    **operation("cancelRun", "Cancel a run", "Runs", "Run"),
+)
 async def cancel_run(caller: Caller, thread_id: str, run_id: str) -> JSONResponse:
     return as_json(await caller.threads.runs.cancel(run_id, thread_id=thread_id))
 
 
-@router.post("/v1/threads/{thread_id}/runs/{run_id}/submit_tool_outputs", response_model=None)
+@router.post(
+    "/v1/threads/{thread_id}/runs/{run_id}/submit_tool_outputs",
+    response_model=None,
+    **operation(
+        "submitToolOuputsToRun",
+        "Submit tool outputs to a run",
+        "Runs",
+        "Run",
+        body="SubmitToolOutputsRequest",
+        body_required=True,
+        streams=True,
+    ),
+)
 async def submit_tool_outputs(
     caller: Caller, body: JsonBody, thread_id: str, run_id: str
 ) -> Response:

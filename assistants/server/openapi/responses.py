@@ -1,0 +1,92 @@
+"""Response objects, generated from the wire models in `store.types` (every field a plain
+model serialises is required, nulls included; the `OmitNone` pieces leave unset keys out), and
+OpenAI's error shape."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from assistants.server.openapi.common import ref
+from store import types
+
+_RESPONSE_MODELS: Final[tuple[type[BaseModel], ...]] = (
+    types.Assistant,
+    types.AssistantDeleted,
+    types.Thread,
+    types.ThreadDeleted,
+    types.Message,
+    types.MessageDeleted,
+    types.Run,
+    types.RunStep,
+    types.ModelCard,
+)
+
+
+def response_schemas() -> dict[str, Any]:
+    """JSON schemas of the wire objects, keyed by model name, referring to each other.
+
+    The top-level objects carry every field, nulls included (CONTRACT §3 marks them required).
+    A nested object requires its fields without defaults and its `type` discriminator; its
+    optional keys may be absent (a streamed payload leaves out what the caller left out,
+    e.g. `{"type": "file_search"}` as a tool) or null.
+    """
+    _, top = models_json_schema(
+        [(model, "validation") for model in _RESPONSE_MODELS],
+        ref_template="#/components/schemas/{model}",
+    )
+    defs: dict[str, Any] = top["$defs"]
+    top_level = {model.__name__ for model in _RESPONSE_MODELS}
+    for name, schema in defs.items():
+        properties = schema.get("properties")
+        if not properties:
+            continue
+        if name in top_level:
+            schema["required"] = list(properties)
+        elif "type" in properties and "type" not in schema.get("required", []):
+            schema["required"] = ["type", *schema.get("required", [])]
+    return defs
+
+
+def list_schema(item: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["object", "data", "first_id", "last_id", "has_more"],
+        "properties": {
+            "object": {"const": "list"},
+            "data": {"type": "array", "items": ref(item)},
+            "first_id": {"type": ["string", "null"]},
+            "last_id": {"type": ["string", "null"]},
+            "has_more": {"type": "boolean"},
+        },
+    }
+
+
+MODEL_LIST: Final = {
+    "type": "object",
+    "required": ["object", "data"],
+    "properties": {
+        "object": {"const": "list"},
+        "data": {"type": "array", "items": ref("ModelCard")},
+    },
+}
+
+
+ERROR_RESPONSE: Final = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["message", "type", "param", "code"],
+            "properties": {
+                "message": {"type": "string"},
+                "type": {"type": "string"},
+                "param": {"type": ["string", "null"]},
+                "code": {"type": ["string", "null"]},
+            },
+        }
+    },
+}
