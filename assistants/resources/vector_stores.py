@@ -613,11 +613,12 @@ async def settle_tool_resources(
 
 
 def searched_files(attachments: Iterable[dict[str, Any]] | None) -> list[str]:
-    """The attached file ids meant for `file_search`."""
+    """The attached file ids meant for `file_search` (an attachment may name no file)."""
     return [
         a["file_id"]
         for a in attachments or ()
-        if any(t.get("type") == "file_search" for t in a.get("tools") or ())
+        if a.get("file_id") is not None
+        and any(t.get("type") == "file_search" for t in a.get("tools") or ())
     ]
 
 

@@ -154,3 +154,16 @@ async def test_attachments__go_into_the_threads_store_and_are_cited(client: Asyn
         )
     )
     assert missing.status_code == 404
+
+
+async def test_attachment_without_a_file__for_file_search_attaches_nothing(
+    client: AsyncClient,
+) -> None:
+    """An attachment may leave out `file_id` (the SDK's type does): no file goes into a store."""
+    thread = await client.threads.create()
+    message = await client.threads.messages.create(
+        thread.id, role="user", content="x", attachments=[{"tools": [{"type": "file_search"}]}]
+    )
+    assert message.attachments is not None
+    assert message.attachments[0].file_id is None
+    assert (await client.threads.retrieve(thread.id)).tool_resources is None
