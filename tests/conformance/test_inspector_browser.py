@@ -420,6 +420,44 @@ def test_keyboard_only__outputs_typed_and_submitted(
         assert "typed" in message_text(sdk, thread_id, run_id)
 
 
+def test_html_in_tool_arguments_and_names__shown_as_text(
+    server: Serve, browser: webdriver.Chrome
+) -> None:
+    """A call whose arguments carry markup (the `test` model fills an `enum` value) and an
+    assistant named in markup are displayed as text in every view, and nothing of it runs; an
+    unknown run of a real thread is OpenAI's 404 message."""
+    markup = XSS.replace("__xss=1", "__xss=3")
+    tool: Any = {
+        "type": "function",
+        "function": {
+            "name": "render",
+            "parameters": {
+                "type": "object",
+                "properties": {"html": {"type": "string", "enum": [markup]}},
+                "required": ["html"],
+            },
+        },
+    }
+    with server.sdk() as sdk:
+        assistant = sdk.beta.assistants.create(model="test", tools=[tool], name=XSS)
+        thread = sdk.beta.threads.create(messages=[{"role": "user", "content": "render it"}])
+        run = sdk.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+        assert run.status == "requires_action"
+    sign_in(browser, server, "key-a")
+    open_run(browser, server, thread.id, run.id)
+    wait(browser, lambda d: run_status(d) == "requires_action")
+    assert json.dumps(markup) in css(browser, "form.outputs").text  # pretty-printed JSON
+    browser.get(f"{server.root}/inspector/#/threads/{thread.id}")
+    assert json.dumps(markup) in css(browser, ".conversation").text
+    browser.get(f"{server.root}/inspector/#/assistants/{assistant.id}")
+    assert XSS in css(browser, ".assistants-view h2").text
+    assert browser.execute_script("return window.__xss") is None
+    assert not browser.find_elements(By.CSS_SELECTOR, "main img")
+
+    browser.get(f"{server.root}/inspector/#/threads/{thread.id}/runs/run_nope")
+    assert css(browser, "main .error").text == "No run found with id 'run_nope'."
+
+
 def transition_statuses(driver: webdriver.Chrome) -> list[str]:
     found = driver.execute_script(
         "return [...document.querySelectorAll('.transitions .badge')].map((b) => b.dataset.status)"
