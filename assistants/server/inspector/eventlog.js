@@ -44,13 +44,17 @@ export function eventLog(runId) {
   let atEnd = true;
   let newest = 0;
   let timer = null;
-  let loading = null;
+  let generation = 0; // each request's number: an answer to an older one is dropped
 
   async function fetchPage(params) {
+    const mine = ++generation;
     const name = filter.value.trim();
-    page = await get(`/inspector/runs/${runId}/events${query({ ...params, limit: PAGE, event: name })}`);
+    const found = await get(`/inspector/runs/${runId}/events${query({ ...params, limit: PAGE, event: name })}`);
+    if (mine !== generation) return false;
+    page = found;
     newest = Math.max(newest, page.run_last_seq);
     render();
+    return true;
   }
 
   function render() {
@@ -77,18 +81,18 @@ export function eventLog(runId) {
     try {
       if (where === "first") {
         atEnd = false;
-        await fetchPage({ after: 0 });
-        atEnd = !page.has_more;
+        if (await fetchPage({ after: 0 })) atEnd = !page.has_more;
       } else if (where === "prev") {
-        await fetchPage({ before: page.first_seq });
         atEnd = false;
+        await fetchPage({ before: page.first_seq });
       } else if (where === "next") {
-        await fetchPage({ after: page.last_seq });
-        atEnd = !page.has_more;
+        atEnd = false;
+        if (await fetchPage({ after: page.last_seq })) atEnd = !page.has_more;
       } else {
         atEnd = true;
         await fetchPage({ before: END });
       }
+      if (page) render(); // the buttons follow `atEnd`
     } catch (error) {
       replace(body, h("tr", {}, h("td", { colspan: 3 }, errorBox(error))));
     }
@@ -111,12 +115,9 @@ export function eventLog(runId) {
         return;
       }
       if (timer) return;
-      timer = setTimeout(async () => {
+      timer = setTimeout(() => {
         timer = null;
-        if (loading) await loading;
-        loading = fetchPage({ before: END }).catch(() => {});
-        await loading;
-        loading = null;
+        if (atEnd) fetchPage({ before: END }).catch(() => {});
       }, 500);
     },
   };
