@@ -11,6 +11,7 @@ from store.prompt_types import (
     PromptRun,
     PromptVersion,
 )
+from store.spans import Span, Trace
 from store.types import (
     Annotation,
     Assistant,
@@ -73,11 +74,13 @@ __all__ = [
     "RunEvent",
     "RunStatus",
     "RunStep",
+    "Span",
     "Text",
     "TextContentBlock",
     "Thread",
     "ThreadDeleted",
     "Tool",
     "ToolCallsStepDetails",
+    "Trace",
     "Usage",
 ]

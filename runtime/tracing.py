@@ -38,7 +38,16 @@ from store.store import Store
 
 log = get_logger("assistants.tracing")
 
-TRACE_FIELDS = ("tags", "user_id", "session_id", "store_content", "send_trace")
+TRACE_FIELDS = (
+    "tags",
+    "user_id",
+    "session_id",
+    "group_id",
+    "trace_id",
+    "parent_span_id",
+    "store_content",
+    "send_trace",
+)
 """The trace fields runs and threads accept (extension fields: keyword-only in Python,
 `extra_body` over HTTP)."""
 
@@ -131,9 +140,13 @@ def check_trace_fields(fields: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if fields.get("tags") is not None:
         out["tags"] = _tags(fields["tags"])
-    for name in ("user_id", "session_id"):
+    for name in ("user_id", "session_id", "group_id"):
         if fields.get(name) is not None:
             out[name] = _string(fields[name], name)
+    if fields.get("trace_id") is not None:
+        out["trace_id"] = sp.check_trace_id(fields["trace_id"])
+    if fields.get("parent_span_id") is not None:
+        out["parent_span_id"] = sp.check_span_id(fields["parent_span_id"], "parent_span_id")
     for name in ("store_content", "send_trace"):
         if fields.get(name) is not None:
             out[name] = _boolean(fields[name], name)
@@ -146,11 +159,15 @@ def run_trace_extensions(
     """The extension fields that make a run traceable: its trace and root span ids, its trace
     fields (the request's, else the thread's `inherited`) and when it started, precisely."""
     merged = {**(inherited or {}), **fields}
-    ext: dict[str, Any] = {"trace_id": sp.new_trace_id(), "span_id": sp.new_span_id()}
-    for name in ("tags", "user_id", "session_id"):
+    ext: dict[str, Any] = {
+        "trace_id": merged.get("trace_id") or sp.new_trace_id(),
+        "span_id": sp.new_span_id(),
+    }
+    for name in ("tags", "user_id", "session_id", "group_id"):
         if merged.get(name):
             ext[name] = merged[name]
     ext["trace"] = {
+        "parent": merged.get("parent_span_id"),
         "started": time.time(),
         "store_content": merged.get("store_content"),
         "send": merged.get("send_trace", True),
@@ -174,6 +191,8 @@ class RunTrace:
     store_content: bool
     started: float
     model: str | None = None
+    group_id: str | None = None
+    parent_span_id: str | None = None
 
     @classmethod
     def of(cls, run: Row, settings: Settings) -> RunTrace | None:
@@ -221,6 +240,8 @@ class RunTrace:
             store_content=settings.trace_store_content if content is None else bool(content),
             started=float(trace.get("started") or created_at),
             model=model,
+            group_id=ext.get("group_id"),
+            parent_span_id=trace.get("parent"),
         )
 
     def span(self, **fields: Any) -> SpanRecord:
@@ -233,6 +254,7 @@ class RunTrace:
             tags=self.tags,
             user_id=self.user_id,
             session_id=self.session_id,
+            group_id=self.group_id,
             run_id=self.run_id,
             thread_id=self.thread_id,
             assistant_id=self.assistant_id,
@@ -251,11 +273,13 @@ class RunTrace:
             id=self.span_id,
             project=self.project,
             trace_id=self.trace_id,
+            parent_span_id=self.parent_span_id,
             kind="run",
             name=f"invoke_agent {self.assistant_id}",
             status="queued",
             started_at=self.started,
             requested_model=self.model,
+            group_id=self.group_id,
             tags=self.tags,
             user_id=self.user_id,
             session_id=self.session_id,
@@ -512,14 +536,15 @@ class Tracer:
         )
         if trace is not None:
             root = trace.root()
+            metadata: dict[str, Any] = dict(getattr(run, "metadata", None) or {})
             prompt = ext.get("prompt")
             if prompt:  # the prompt the instructions came from (`runtime.prompts`)
-                root = replace(
-                    root,
-                    metadata={
+                metadata.update(
+                    {
                         "prompt_name": prompt["name"],
                         "prompt_version": str(prompt["version"]),
                         **({"prompt_release_label": prompt["label"]} if prompt["label"] else {}),
-                    },
+                    }
                 )
+            root = replace(root, metadata=metadata or None)
             self.record(root)

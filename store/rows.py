@@ -169,6 +169,7 @@ RUN_PUBLIC_EXTENSIONS = (
     "tags",
     "user_id",
     "session_id",
+    "group_id",
     "prompt",
 )
 """Extension fields a run shows (others, like `variables`, may hold secrets and stay inside)."""

@@ -398,3 +398,33 @@ async def test_tool_span__cancelled_while_waiting_ends_with_the_run(traced: Asyn
     assert tool["ended_at"] is not None
     assert root["duration_ms"] >= 0
     assert tool["duration_ms"] >= 0
+
+
+async def test_run__joins_the_callers_trace_under_its_parent(traced: AsyncClient) -> None:
+    """A run given `trace_id`, `parent_span_id` and `group_id` puts its root in that trace
+    under that parent (stored elsewhere: shown as a root), its metadata on the root, and the
+    group on every span; malformed ids are 400s naming the field and the format."""
+    trace_id = "tr_" + "c" * 32
+    run_id = await _tool_round_trip(
+        traced,
+        trace_id=trace_id,
+        parent_span_id="sp_00000000000000cc",
+        group_id="g-7",
+        metadata={"ticket": "T-1"},
+    )
+    trace = await traced.traces.retrieve(trace_id)
+    (root,) = trace.spans
+    assert root["run_id"] == run_id
+    assert root["parent_span_id"] == "sp_00000000000000cc"
+    assert root["metadata"] == {"ticket": "T-1"}
+    assert {s["group_id"] for s in [root, *root["children"]]} == {"g-7"}
+    assistant = await traced.assistants.create(model="test")
+    thread = await traced.threads.create()
+    for body, param, wording in (
+        ({"trace_id": "abc"}, "trace_id", "'tr_' followed by 32"),
+        ({"parent_span_id": "sp_1"}, "parent_span_id", "'sp_' followed by 16"),
+        ({"group_id": 7}, "group_id", "expected a string"),
+    ):
+        with pytest.raises(BadRequestError, match=wording) as info:
+            await traced.threads.runs.create(thread.id, assistant_id=assistant.id, extra_body=body)
+        assert info.value.param == param
