@@ -185,12 +185,10 @@ def serve(args: argparse.Namespace) -> None:
             f"Refusing to listen on {args.host} without API keys: pass --api-key (or "
             "ASSISTANTS_API_KEYS), or --insecure-no-auth if this network is trusted."
         )
-    origins = list(args.cors_origin)
-    origins += [o for o in os.environ.get("ASSISTANTS_CORS_ORIGINS", "").split(",") if o.strip()]
     inspector = inspector_on(args.inspector, args.host)
     server_settings = ServerSettings(
         keys=keys,
-        cors_origins=[o.strip() for o in origins],
+        cors_origins=_cors_origins(args),
         allowed_hosts=[*LOOPBACK_HOSTS, *args.allowed_host],
         inspector=inspector,
     )
@@ -205,17 +203,7 @@ def serve(args: argparse.Namespace) -> None:
             log.warning("no_api_keys", host=args.host, note="every caller shares one project")
 
         def started() -> None:
-            log.info(
-                "server_started",
-                url=f"{url}/v1",
-                inspector=f"{url}/inspector/" if inspector else None,
-                database=shown_url(settings.database_url),
-                worker="embedded" if not args.no_worker else "none (run `assistants worker`)",
-                model_aliases=dict(settings.model_aliases) or None,
-                providers_with_keys=configured_providers(settings),
-                api_keys=len(specs),
-                stop="Ctrl-C to stop",
-            )
+            _log_started(url, settings, args, inspector=inspector, api_keys=len(specs))
 
         def in_flight() -> int:
             return len(client.worker.active_runs) if client.worker is not None else 0
@@ -231,6 +219,30 @@ def serve(args: argparse.Namespace) -> None:
         server.run(sockets=[sock])
     finally:
         sock.close()
+
+
+def _log_started(
+    url: str, settings: Settings, args: argparse.Namespace, *, inspector: bool, api_keys: int
+) -> None:
+    """The one line that says the server listens, and where and with what."""
+    log.info(
+        "server_started",
+        url=f"{url}/v1",
+        inspector=f"{url}/inspector/" if inspector else None,
+        database=shown_url(settings.database_url),
+        worker="embedded" if not args.no_worker else "none (run `assistants worker`)",
+        model_aliases=dict(settings.model_aliases) or None,
+        providers_with_keys=configured_providers(settings),
+        api_keys=api_keys,
+        stop="Ctrl-C to stop",
+    )
+
+
+def _cors_origins(args: argparse.Namespace) -> list[str]:
+    """--cors-origin, then ASSISTANTS_CORS_ORIGINS (comma-separated)."""
+    origins = list(args.cors_origin)
+    origins += [o for o in os.environ.get("ASSISTANTS_CORS_ORIGINS", "").split(",") if o.strip()]
+    return [o.strip() for o in origins]
 
 
 def _key_specs(args: argparse.Namespace) -> list[str]:

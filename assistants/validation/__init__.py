@@ -36,7 +36,6 @@ from assistants.validation.limits import (
     METADATA_KEY_MAX,
     METADATA_MAX_PAIRS,
     METADATA_VALUE_MAX,
-    MODEL_NAME_MAX,
     RUN_TOOLS_MAX,
     THREAD_MESSAGES_MAX,
     TOKENS_MIN,
@@ -80,6 +79,7 @@ from assistants.validation.tree import (
     body_checked,
     json_tree,
 )
+from runtime.providers.names import MODEL_NAME_MAX
 
 __all__ = [
     "ALLOWED_INCLUDE",

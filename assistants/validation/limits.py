@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Final
 
-from runtime.providers.names import MODEL_NAME_MAX
-
 METADATA_MAX_PAIRS: Final = 16
 METADATA_KEY_MAX: Final = 64
 METADATA_VALUE_MAX: Final = 512
@@ -37,28 +35,3 @@ INTEGER_MAX: Final = 2**31 - 1
 
 FALLBACKS_MAX: Final = 5
 """Models a run may fall back to, in order, when its own model fails for good."""
-
-__all__ = [
-    "ALLOWED_INCLUDE",
-    "ASSISTANT_DESCRIPTION_MAX",
-    "ASSISTANT_NAME_MAX",
-    "ASSISTANT_TOOLS_MAX",
-    "FALLBACKS_MAX",
-    "FILE_IDS_MAX",
-    "FUNCTION_NAME_MAX",
-    "INSTRUCTIONS_MAX",
-    "INTEGER_MAX",
-    "INT_DIGITS_MAX",
-    "JSON_DEPTH_MAX",
-    "MESSAGE_ATTACHMENTS_MAX",
-    "MESSAGE_CONTENT_MAX",
-    "MESSAGE_PARTS_MAX",
-    "METADATA_KEY_MAX",
-    "METADATA_MAX_PAIRS",
-    "METADATA_VALUE_MAX",
-    "MODEL_NAME_MAX",
-    "RUN_TOOLS_MAX",
-    "THREAD_MESSAGES_MAX",
-    "TOKENS_MIN",
-    "TOOL_OUTPUT_MAX",
-]

@@ -10,7 +10,6 @@ from assistants.validation.limits import (
     METADATA_KEY_MAX,
     METADATA_MAX_PAIRS,
     METADATA_VALUE_MAX,
-    MODEL_NAME_MAX,
     TOKENS_MIN,
 )
 from runtime.providers import names
@@ -33,7 +32,7 @@ def string(value: object, param: str, *, max_length: int | None = None) -> str:
 
 def model_name(value: object, param: str = "model") -> str:
     """A string that is a model name the router takes (`runtime.providers.names`)."""
-    return names.model_name(string(value, param, max_length=MODEL_NAME_MAX), param)
+    return names.model_name(string(value, param, max_length=names.MODEL_NAME_MAX), param)
 
 
 def optional_string(value: object, param: str, *, max_length: int | None = None) -> str | None:
