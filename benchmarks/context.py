@@ -109,10 +109,10 @@ async def bench(url: str, lengths: list[int], iterations: int) -> None:
                 run = await client.threads.runs.create(
                     threads[n], assistant_id=assistant.id, **options
                 )
-                (row,) = await store.claim("bench", limit=1, lease_seconds=600)
+                (row,) = await store.claims.claim("bench", limit=1, lease_seconds=600)
                 assert row["id"] == run.id
                 budget = row["max_prompt_tokens"]
-                fresh = await store.run_row(run.id)
+                fresh = await store.runs.row(run.id)
                 assert fresh is not None
 
                 async def paged(fresh: Any = fresh, budget: int | None = budget) -> object:
@@ -127,7 +127,7 @@ async def bench(url: str, lengths: list[int], iterations: int) -> None:
                 print(f"{label:<24}{n:>9,}{p50:>11.0f}{p99:>9.0f}{w50:>11.0f}{w99:>9.0f}"
                       f"{w50 / p50:>12.1f}x")  # fmt: skip
                 await client.threads.runs.cancel(run.id, thread_id=threads[n])
-                await store.end_run(
+                await store.transitions.end(
                     run.id,
                     to=RunStatus.CANCELLED,
                     allowed=(RunStatus.CANCELLING,),

@@ -167,11 +167,11 @@ async def _claim_costs(url: str, queue: int, projects: int, claims: int) -> list
         samples = []
         for _ in range(claims + 10):
             started = time.perf_counter()
-            (run,) = await store.claim("bench-claim", limit=1, lease_seconds=60)
+            (run,) = await store.claims.claim("bench-claim", limit=1, lease_seconds=60)
             samples.append(time.perf_counter() - started)
             held.append(run["id"])
             if len(held) > 10:
-                await store.end_run(
+                await store.transitions.end(
                     held.pop(0),
                     to=RunStatus.CANCELLED,
                     allowed=(RunStatus.IN_PROGRESS,),

@@ -73,7 +73,8 @@ TOOL = {
         },
     },
 }
-FINAL_TRANSITIONS = frozenset({"finish_message", "end_run", "pause_for_tools"})
+# The store methods (their function names) whose commit ends a run or pauses it.
+FINAL_TRANSITIONS = frozenset({"finish_message", "end", "pause_for_tools"})
 
 
 @dataclass(frozen=True)
@@ -158,10 +159,10 @@ class TxProbe:
 
     def __init__(self, store: Store) -> None:
         self._original = store.db.transaction
-        self._claim = store.claim
+        self._claim = store.claims.claim
         self.commits: list[tuple[str, int]] = []
         store.db.transaction = self._transaction  # type: ignore[method-assign]
-        store.claim = self._claimed  # type: ignore[method-assign]
+        store.claims.claim = self._claimed  # type: ignore[method-assign]
 
     def _transaction(self, *, heavy: bool = False) -> AbstractAsyncContextManager[Tx]:
         return self._observed(sys._getframe(1).f_code.co_name, heavy)
@@ -205,7 +206,7 @@ class ProbeStats:
 
     def record(self, commits: list[tuple[str, int]], returned_ns: int) -> None:
         """One run's commits (from just before its creation to `poll()` returning)."""
-        worker = [(c, t) for c, t in commits if c != "create_run"]
+        worker = [(c, t) for c, t in commits if c != "create"]  # `store.runs.create`: the API's
         self.runs += 1
         self.per_run.append(len(worker))
         self.nonempty_per_run.append(sum(1 for c, _ in worker if c != EMPTY_CLAIM))

@@ -935,7 +935,7 @@ async def recover_once(
     async def calling() -> bool:
         if await model.calls(key) == 0:
             return False
-        row = await store.run_row(run.id)
+        row = await store.runs.row(run.id)
         assert row is not None
         holder.append(row["worker_id"])
         return True
@@ -956,7 +956,7 @@ async def recover_once(
 
     async def finished() -> bool:
         nonlocal reclaimed_at, completed_at
-        current = await store.run_row(run.id)
+        current = await store.runs.row(run.id)
         assert current is not None
         if not reclaimed_at and current["worker_id"] not in (None, holder[0]):
             reclaimed_at = time.time()

@@ -319,10 +319,10 @@ async def seed(client: AsyncClient, store: Store, sizes: Sizes, path: str) -> Se
 
     # Held runs first: `claim` takes the oldest queued runs.
     toggles = [(await queued_run())[1] for _ in range(2)]
-    claimed = await store.claim("bench-raw", limit=2, lease_seconds=3600)
+    claimed = await store.claims.claim("bench-raw", limit=2, lease_seconds=3600)
     assert sorted(r["id"] for r in claimed) == sorted(toggles)
     await queued_run()
-    assert len(await store.claim("bench-heartbeat", limit=1, lease_seconds=3600)) == 1
+    assert len(await store.claims.claim("bench-heartbeat", limit=1, lease_seconds=3600)) == 1
     retrieve = [await queued_run() for _ in range(sizes.retrieve_runs)]
     # The claim benchmark takes the retrieve runs too, then these, and then finds none left.
     for _ in range(max(0, sizes.warmup + sizes.iterations - sizes.retrieve_runs)):
@@ -394,7 +394,7 @@ async def benchmark(
         return await aio.write(INSERT_MESSAGE_SQL, (raw_id(), PROJECT, s.raw_thread, 0, CONTENT))
 
     async def store_create(i: int) -> object:
-        return await store.create_message(PROJECT, s.threads[i % len(s.threads)], message)
+        return await store.threads.create_message(PROJECT, s.threads[i % len(s.threads)], message)
 
     async def client_create(i: int) -> object:
         return await client.threads.messages.create(
@@ -422,7 +422,7 @@ async def benchmark(
 
     async def store_get(i: int) -> object:
         thread_id, run_id = pick(i)
-        return await store.get_run(PROJECT, thread_id, run_id)
+        return await store.runs.get(PROJECT, thread_id, run_id)
 
     async def client_get(i: int) -> object:
         thread_id, run_id = pick(i)
@@ -451,7 +451,7 @@ async def benchmark(
         return await aio.fetchall(FIRST_PAGE_SQL, (s.small_thread,))
 
     async def store_deep(i: int) -> object:
-        page = await store.list_messages(
+        page = await store.threads.list_messages(
             PROJECT,
             s.big_thread,
             limit=20,
@@ -464,7 +464,7 @@ async def benchmark(
         return page
 
     async def store_small(i: int) -> object:
-        return await store.list_messages(
+        return await store.threads.list_messages(
             PROJECT, s.small_thread, limit=20, order="desc", after=None, before=None, run_id=None
         )
 
@@ -520,15 +520,15 @@ async def benchmark(
         return None
 
     async def store_claim(i: int) -> object:
-        rows = await store.claim("bench-claim", limit=1, lease_seconds=30)
+        rows = await store.claims.claim("bench-claim", limit=1, lease_seconds=30)
         assert len(rows) == 1
         return rows
 
     async def store_claim_empty(i: int) -> object:
         if i == 0:  # any run the claims above left queued
-            while await store.claim("bench-claim", limit=100, lease_seconds=30):
+            while await store.claims.claim("bench-claim", limit=100, lease_seconds=30):
                 pass
-        rows = await store.claim("bench-claim", limit=1, lease_seconds=30)
+        rows = await store.claims.claim("bench-claim", limit=1, lease_seconds=30)
         assert not rows
         return rows
 
@@ -551,7 +551,7 @@ async def benchmark(
     assert mine is not None
 
     async def store_heartbeat(i: int) -> object:
-        held = await store.heartbeat("bench-heartbeat", [mine["id"]], lease_seconds=30)
+        held = await store.claims.heartbeat("bench-heartbeat", [mine["id"]], lease_seconds=30)
         assert len(held) == 1
         return held
 

@@ -173,7 +173,7 @@ async def read_context(
     """The prompt for the run's next model call (`assemble`) and the run's steps, reading only
     the history the prompt can use: the first page comes with the run, older pages only while
     the budget has room and `last_messages` are not all read."""
-    messages, steps = await store.run_context(run)
+    messages, steps = await store.context.first_page(run)
     run_id = run["id"]
     own = [m for m in messages if m["run_id"] == run_id]
     rows = [m for m in messages if m["run_id"] != run_id]
@@ -203,7 +203,7 @@ async def read_context(
             break
         # Inline SQLite never suspends: let other tasks run between pages.
         await anyio.lowlevel.checkpoint()
-        older = await store.history_page(run, oldest, limit)
+        older = await store.context.older_page(run, oldest, limit)
         read += len(older)
         more = take(older) and len(older) == limit
         if older:

@@ -124,12 +124,12 @@ async def create_run(
     *,
     tracer: Tracer | None = None,
 ) -> Run:
-    assistant = await store.get_assistant(project, overrides["assistant_id"])
+    assistant = await store.assistants.get(project, overrides["assistant_id"])
     fields = run_fields(
         assistant, overrides, await run_prompt(store, project, assistant, overrides)
     )
     _check_models(router, fields)
-    run = await store.create_run(project, thread_id, fields, additional_messages)
+    run = await store.runs.create(project, thread_id, fields, additional_messages)
     if tracer is not None:
         tracer.start_run(project, run, fields["extensions"])
     return run
@@ -144,12 +144,12 @@ async def create_thread_and_run(
     *,
     tracer: Tracer | None = None,
 ) -> tuple[Thread, Run]:
-    assistant = await store.get_assistant(project, overrides["assistant_id"])
+    assistant = await store.assistants.get(project, overrides["assistant_id"])
     fields = run_fields(
         assistant, overrides, await run_prompt(store, project, assistant, overrides)
     )
     _check_models(router, fields)
-    created, run = await store.create_thread_and_run(project, thread, fields)
+    created, run = await store.runs.create_with_thread(project, thread, fields)
     if tracer is not None:
         tracer.start_run(project, run, fields["extensions"])
     return created, run
@@ -158,7 +158,7 @@ async def create_thread_and_run(
 async def cancel_run(
     store: Store, project: str, thread_id: str, run_id: str, *, tracer: Tracer | None = None
 ) -> Run:
-    run = await store.cancel_run(
+    run = await store.transitions.cancel(
         project, thread_id, run_id, cancellable=states.sources(RunStatus.CANCELLING)
     )
     if tracer is not None and run.status == RunStatus.CANCELLED.value:
@@ -177,7 +177,7 @@ async def submit_tool_outputs(
 ) -> tuple[Run, int]:
     """Submit outputs; returns the run and the sequence number its continuation follows."""
     assert states.can_transition(RunStatus.REQUIRES_ACTION, RunStatus.QUEUED)
-    submitted = await store.submit_tool_outputs(
+    submitted = await store.transitions.submit_tool_outputs(
         project,
         thread_id,
         run_id,
@@ -194,7 +194,7 @@ async def wait_until_stopped(store: Store, run_id: str, *, poll: float = 0.25) -
     """Wait until the run is terminal or paused (the SDK pollers' stop set); return the status."""
     while True:
         event = store.notifier.event(run_id)
-        status = await store.run_status(run_id)
+        status = await store.runs.status(run_id)
         if status is None or status in states.POLL_STOP:
             return status or "unknown"
         with anyio.move_on_after(poll):

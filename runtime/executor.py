@@ -3,7 +3,7 @@
 A claim runs the model once: the answer either finishes the run (a message), pauses it for
 function calls (`requires_action`, the claim released), or ends it (`failed`, `incomplete`,
 `cancelled`). After tool outputs the run is queued again and the next claim continues it, with
-the outputs in the prompt. Every write is guarded by the claim (see `store.execution`), so a
+the outputs in the prompt. Every write is guarded by the claim (see `store.work`), so a
 worker that lost its run can never overwrite what happened since.
 """
 
@@ -36,14 +36,14 @@ from runtime.states import RunStatus, StepStatus
 from runtime.tracing import RunTrace, Tracer, prompt_message
 from store import ids
 from store.db import Row
-from store.errors import BadRequestError
-from store.execution import Event, LostClaim
-from store.fused import Claim
+from store.errors import BadRequestError, LostClaim
 from store.log import get_logger
+from store.picking import Claim
 from store.rows import loads
 from store.spans import SpanEnd
 from store.store import Store
 from store.types import RunEvent
+from store.work import Event
 
 log = get_logger("assistants.executor")
 
@@ -256,7 +256,7 @@ class Executor:
         )
 
     async def _after_lost_claim(self, run_id: str) -> None:
-        status = await self.store.held_status(run_id, self.worker_id)
+        status = await self.store.claims.held_status(run_id, self.worker_id)
         if status == RunStatus.CANCELLING:
             await self._finish_cancel(run_id)
         else:
@@ -272,7 +272,7 @@ class Executor:
         """End a run that was asked to stop: `cancelled`, or `expired` past its `expires_at`."""
         to = RunStatus.EXPIRED if reason == "expire" else RunStatus.CANCELLED
         self._end_root(run_id, to.value)
-        await self.store.end_run(
+        await self.store.transitions.end(
             run_id,
             to=to,
             allowed=states.sources(to),
@@ -292,7 +292,7 @@ class Executor:
         turn: _Turn | None = None,
     ) -> None:
         self._end_root(run_id, "failed")
-        await self.store.end_run(
+        await self.store.transitions.end(
             run_id,
             to=RunStatus.FAILED,
             allowed=states.sources(RunStatus.FAILED),
@@ -366,7 +366,7 @@ class Executor:
             try:
                 await self._stream(run, route, request, turn, stop)
             except LostClaim:
-                status = await self.store.held_status(run_id, self.worker_id)
+                status = await self.store.claims.held_status(run_id, self.worker_id)
                 if status == RunStatus.CANCELLING:
                     await self._finish_cancel(run_id, turn.pending, turn)
                 else:
@@ -469,7 +469,7 @@ class Executor:
             trace = self._traces.get(run_id)
             if trace is not None and self.tracer is not None:
                 self.tracer.open_tools(trace, tool_calls)
-            await self.store.pause_for_tools(
+            await self.store.work.pause_for_tools(
                 run_id,
                 self.worker_id,
                 step_id=turn.tool_step["id"],
@@ -558,15 +558,17 @@ class Executor:
                     run_usage=run_usage,
                 )
         except LostClaim:
-            log.info("run_claim_lost", status=await self.store.held_status(run_id, self.worker_id))
+            log.info(
+                "run_claim_lost", status=await self.store.claims.held_status(run_id, self.worker_id)
+            )
             return
-        fresh = await self.store.run_row(run_id)
+        fresh = await self.store.runs.row(run_id)
         if fresh is not None:
             await self._execute(fresh, stop, successor)
 
     async def _incomplete(self, run_id: str, reason: str, usage: dict[str, int]) -> None:
         self._end_root(run_id, "incomplete")
-        await self.store.end_run(
+        await self.store.transitions.end(
             run_id,
             to=RunStatus.INCOMPLETE,
             allowed=states.sources(RunStatus.INCOMPLETE),
@@ -615,7 +617,7 @@ class Executor:
     async def _open_message(self, run: Row, turn: _Turn) -> None:
         pending, turn.pending = turn.pending, []
         with _write():
-            turn.step, turn.message, turn.seq = await self.store.begin_step(
+            turn.step, turn.message, turn.seq = await self.store.work.begin_step(
                 run, self.worker_id, kind="message_creation", message=True, pending=pending
             )
 
@@ -663,7 +665,7 @@ class Executor:
             )
         content = [{"type": "text", "text": {"value": turn.text, "annotations": cited}}]
         with _write():
-            turn.seq = await self.store.finish_message(
+            turn.seq = await self.store.work.finish_message(
                 run_id,
                 self.worker_id,
                 step_id=turn.step["id"],
@@ -717,7 +719,7 @@ class Executor:
                     )
                 pending, turn.pending = turn.pending, []
                 with _write():
-                    turn.tool_step, _, turn.seq = await self.store.begin_step(
+                    turn.tool_step, _, turn.seq = await self.store.work.begin_step(
                         run, self.worker_id, kind="tool_calls", message=False, pending=pending
                     )
             assert turn.tool_step is not None
@@ -778,6 +780,6 @@ class Executor:
         if turn.pending:
             events, turn.pending = turn.pending, []
             with _write():
-                turn.seq = await self.store.append_events(
+                turn.seq = await self.store.work.append_events(
                     run_id, self.worker_id, events, prepublished=len(events)
                 )

@@ -15,9 +15,9 @@ import re
 from typing import Any
 
 from runtime.providers.base import ToolCall
-from store.base import StoreBase, now
+from store.base import now
 from store.db import Row
-from store.execution import LostClaim
+from store.errors import LostClaim
 from store.log import get_logger
 from store.rows import STEP_COLUMNS, dumps, loads, step_dict
 from store.store import Store
@@ -176,7 +176,7 @@ def citations(text: str, searches: list[dict[str, Any]]) -> list[dict[str, Any]]
 
 
 async def complete_step(
-    store: StoreBase,
+    store: Store,
     run_id: str,
     worker_id: str,
     *,
@@ -209,8 +209,8 @@ async def complete_step(
         )
         if done is None:
             raise LostClaim(run_id)
-        await store._append_events(tx, run_id, [("thread.run.step.completed", step_dict(done))])
-    store._notify(run_id)
+        await store.log.append(tx, run_id, [("thread.run.step.completed", step_dict(done))])
+    store.log.wake(run_id)
 
 
 def for_model(step: Row, details: dict[str, Any]) -> tuple[ToolCall, ...] | None:

@@ -35,7 +35,7 @@ async def check_after(store: Store, run_id: str, after: int) -> None:
             param="after",
             code="invalid_value",
         )
-    row = await store.run_row(run_id)
+    row = await store.runs.row(run_id)
     last = 0 if row is None else int(row["event_seq"])
     if after > last:
         raise BadRequestError(
@@ -58,12 +58,12 @@ async def run_events(
     stops = TERMINAL_EVENTS if through_pauses else STOP_EVENTS
     last = after
     ended = False
-    async with store.following(run_id):
+    async with store.log.following(run_id):
         with store.notifier.listen(run_id) as live:
             while True:
                 # Catch up from the durable log.
                 while True:
-                    batch = await store.read_events(run_id, after=last, limit=_PAGE)
+                    batch = await store.log.read_events(run_id, after=last, limit=_PAGE)
                     for event in batch:
                         yield event
                         last = event.seq
@@ -73,7 +73,7 @@ async def run_events(
                         break
                 if ended:
                     return
-                status = await store.run_status(run_id)
+                status = await store.runs.status(run_id)
                 if status is None:
                     return
                 if states.is_terminal(status) and not live.buffer:

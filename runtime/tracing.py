@@ -444,7 +444,7 @@ class Tracer:
 
     async def end_run(self, store: Store, run_id: str, status: str) -> None:
         """Record the end of a run that stopped outside a worker (cancelled while waiting)."""
-        row = await store.run_row(run_id)
+        row = await store.runs.row(run_id)
         trace = None if row is None else RunTrace.of(row, self.settings)
         if trace is not None:
             self.record(SpanEnd(trace.span_id, time.time(), status, span=trace.root()))
@@ -453,7 +453,7 @@ class Tracer:
         self, store: Store, run_id: str, outputs: Sequence[dict[str, str]]
     ) -> None:
         """End the tool spans of a run whose outputs were just submitted."""
-        row = await store.run_row(run_id)
+        row = await store.runs.row(run_id)
         trace = None if row is None else RunTrace.of(row, self.settings)
         if trace is None:
             return

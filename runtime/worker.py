@@ -35,11 +35,10 @@ from runtime.settings import Settings
 from runtime.states import RunStatus
 from runtime.tracing import Tracer
 from store.db import Row
-from store.errors import DatabaseUnavailableError
-from store.execution import LostClaim
-from store.fused import Claim
+from store.errors import DatabaseUnavailableError, LostClaim
 from store.log import get_logger
 from store.notify import QUEUE
+from store.picking import Claim
 from store.store import Store
 from store.workers import this_process
 
@@ -175,7 +174,7 @@ class Worker:
                 await wake.wait()
                 continue
             try:
-                rows = await self.store.claim(
+                rows = await self.store.claims.claim(
                     self.worker_id,
                     limit=min(free, 100),
                     lease_seconds=self.settings.lease_seconds,
@@ -292,7 +291,7 @@ class Worker:
 
     async def _fail_crashed(self, run_id: str, exc: Exception) -> None:
         try:
-            await self.store.end_run(
+            await self.store.transitions.end(
                 run_id,
                 to=RunStatus.FAILED,
                 allowed=states.sources(RunStatus.FAILED),
@@ -308,13 +307,13 @@ class Worker:
     async def _release(self, run_id: str, *, interrupted: bool = False) -> None:
         """Give a run back (a stop, a lost lease, or `interrupted` by the database): re-queue it
         (an interruption spends an attempt; the last one fails the run), or finish its cancel."""
-        held = await self.store.held_attempts(run_id, self.worker_id)
+        held = await self.store.claims.held_attempts(run_id, self.worker_id)
         if held is None:
             return
         status, attempts = held
         try:
             if status == RunStatus.CANCELLING:
-                await self.store.end_run(
+                await self.store.transitions.end(
                     run_id,
                     to=RunStatus.CANCELLED,
                     allowed=(RunStatus.CANCELLING,),
@@ -323,7 +322,7 @@ class Worker:
             elif status != RunStatus.IN_PROGRESS:
                 return
             elif interrupted and attempts + 1 >= self.settings.max_attempts:
-                await self.store.end_run(
+                await self.store.transitions.end(
                     run_id,
                     to=RunStatus.FAILED,
                     allowed=(RunStatus.IN_PROGRESS,),
@@ -335,7 +334,7 @@ class Worker:
                     },
                 )
             else:
-                await self.store.release(
+                await self.store.claims.release(
                     run_id,
                     self.worker_id,
                     to=RunStatus.QUEUED,
@@ -367,7 +366,7 @@ class Worker:
             if not executing:
                 continue
             try:
-                held = await self.store.heartbeat(
+                held = await self.store.claims.heartbeat(
                     self.worker_id, list(executing), lease_seconds=self.settings.lease_seconds
                 )
             except Exception:
@@ -393,7 +392,7 @@ class Worker:
         another worker, deleted) means the lease lapsed and the run was given away.
         """
         try:
-            status = await self.store.run_status(run_id)
+            status = await self.store.runs.status(run_id)
         except Exception:
             log.exception("heartbeat_failed")
             return False
@@ -414,10 +413,10 @@ class Worker:
         if self.process is not None:
             for dead in await self.store.workers.end_dead_leases(self.process):
                 log.warning("worker_gone", lost_worker=dead)
-        for row in await self.store.lapsed_runs():
+        for row in await self.store.claims.lapsed_runs():
             run_id, status = row["id"], row["status"]
             if status == RunStatus.CANCELLING:
-                await self.store.end_run(
+                await self.store.transitions.end(
                     run_id,
                     to=RunStatus.CANCELLED,
                     allowed=(RunStatus.CANCELLING,),
@@ -426,7 +425,7 @@ class Worker:
             elif row["attempts"] + 1 >= self.settings.max_attempts:
                 # `attempts` counts interruptions (lapsed leases), not claims: tool rounds
                 # re-claim a run without spending its budget.
-                await self.store.end_run(
+                await self.store.transitions.end(
                     run_id,
                     to=RunStatus.FAILED,
                     allowed=(RunStatus.IN_PROGRESS,),
@@ -438,12 +437,12 @@ class Worker:
                     },
                 )
                 log.warning("run_attempts_exhausted", run_id=run_id)
-            elif await self.store.requeue_lapsed(
+            elif await self.store.claims.requeue_lapsed(
                 run_id, to=RunStatus.QUEUED, allowed=(RunStatus.IN_PROGRESS,)
             ):
                 log.warning("run_requeued", run_id=run_id, lost_worker=row["worker_id"])
-        for run_id in await self.store.overdue_runs():
-            ended = await self.store.end_run(
+        for run_id in await self.store.claims.overdue_runs():
+            ended = await self.store.transitions.end(
                 run_id, to=RunStatus.EXPIRED, allowed=states.sources(RunStatus.EXPIRED)
             )
             if ended is not None:

@@ -12,6 +12,7 @@ a page holds, in Python and (the first page) in SQL.
 
 from __future__ import annotations
 
+from store.db import Database, Row
 from store.rows import MESSAGE_COLUMNS, STEP_COLUMNS, loads
 from store.statuses import MessageStatus, sql_is
 
@@ -82,3 +83,52 @@ def context_messages_sql(thread_id: str, run_id: str, limit: str) -> str:
         f"UNION ALL SELECT * FROM (SELECT {MESSAGE_COLUMNS}, seq FROM messages "
         f"WHERE run_id = {run_id} AND {_FINISHED}) AS own"
     )
+
+
+class ContextPart:
+    """The prompt reads of a run: its context's first page, and older pages on demand."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def first_page(self, run: Row) -> tuple[list[Row], list[Row]]:
+        """What prompt assembly reads first for `run`, oldest first: the messages (the first
+        page of the thread's from before this run, the newest `context_page_limit` of them, and
+        every finished message of the run itself) and the run's steps (for resuming after tool
+        outputs). Older messages, when the prompt has room for them, come from `older_page`.
+
+        A run claimed on Postgres carries them already (`claim` reads them in its statement);
+        otherwise one round trip on Postgres, two in-process queries on SQLite.
+        """
+        if "context_messages" in run:
+            return run["context_messages"], run["context_steps"]
+        params = {
+            "thread_id": run["thread_id"],
+            "run_id": run["id"],
+            "page": context_page_limit(run["truncation_strategy"]),
+        }
+        messages = context_messages_sql(":thread_id", ":run_id", ":page")
+        steps = STEPS_SQL.format(run_id=":run_id")
+        if self.db.dialect == "postgresql":
+            row = await self.db.fetchrow(
+                f"SELECT (SELECT json_agg(m ORDER BY m.seq) FROM ({messages}) AS m) AS messages, "
+                f"(SELECT json_agg(s ORDER BY s.seq) FROM ({steps}) AS s) AS steps",
+                params,
+            )
+            assert row is not None
+            return loads(row["messages"]) or [], loads(row["steps"]) or []
+        found = await self.db.fetch(f"SELECT * FROM ({messages}) AS m ORDER BY seq", params)
+        return found, await self.db.fetch(f"{steps} ORDER BY seq", params)
+
+    async def older_page(self, run: Row, before_seq: int, limit: int) -> list[Row]:
+        """The next page of the prompt history of `run`: at most `limit` of its thread's
+        finished messages from before the run and older than `before_seq`, newest first."""
+        return await self.db.fetch(
+            history_page_sql(":thread_id", ":run_id", ":page", before=":before"),
+            {
+                "thread_id": run["thread_id"],
+                "run_id": run["id"],
+                "page": limit,
+                "before": before_seq,
+            },
+        )

@@ -3,6 +3,7 @@
     AssistantsError                      any error raised on purpose by this package
     ├── ConfigurationError               bad settings or arguments at start-up (no HTTP status)
     ├── DatabaseUnavailableError         the database did not answer; nothing was written
+    ├── LostClaim                        a worker wrote for a run it no longer holds; discarded
     └── APIError                         an error in OpenAI's wire shape: status, type, param, code
         ├── BadRequestError        400   invalid_request_error: validation and state conflicts
         ├── AuthenticationError    401   missing or unknown API key
@@ -32,6 +33,10 @@ class AssistantsError(Exception):
 
 class ConfigurationError(AssistantsError):
     """The settings or arguments given at start-up are not valid."""
+
+
+class LostClaim(AssistantsError):
+    """The worker no longer holds this run; whatever it was about to write is discarded."""
 
 
 class APIError(AssistantsError):

@@ -25,11 +25,12 @@ from typing import Any, BinaryIO
 import anyio.to_thread
 
 from store import ids
-from store.base import StoreBase, now
+from store.base import now
 from store.db import Database, Row
 from store.errors import BadRequestError, InternalServerError, RequestTooLargeError, not_found
 from store.filetypes import FileDeleted, FileObject
 from store.log import get_logger
+from store.paging import page
 from store.types import ListPage
 
 log = get_logger("assistants.store")
@@ -69,7 +70,6 @@ class FilePart:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.directory = default_directory(db)
-        self._pages = StoreBase(db)
 
     def use_directory(self, directory: str | os.PathLike[str] | None) -> None:
         """Keep the bytes of SQLite-file uploads in `directory` (None: the default)."""
@@ -230,7 +230,8 @@ class FilePart:
         if purpose is not None:
             scope += " AND purpose = :purpose"
             params["purpose"] = purpose
-        return await self._pages._page(
+        return await page(
+            self.db,
             table="files",
             columns=FILE_COLUMNS,
             scope=scope,

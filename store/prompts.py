@@ -17,9 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 from store import ids
-from store.base import StoreBase, now
+from store.base import now
 from store.db import Database, Tx, UniqueViolation
 from store.errors import BadRequestError, NotFoundError
+from store.paging import page
 from store.prompt_labels import PromptLabelPart
 from store.prompt_rows import (
     DEFAULT_LABEL,
@@ -45,7 +46,6 @@ class PromptPart:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._pages = StoreBase(db)
         self.labels = PromptLabelPart(db)
 
     # --- prompts -------------------------------------------------------------------------------
@@ -97,7 +97,8 @@ class PromptPart:
         self, project: str, *, limit: int, order: str, after: str | None, before: str | None
     ) -> ListPage[Prompt]:
         """A page of the project's prompts; `after`/`before` are prompt ids."""
-        return await self._pages._page(
+        return await page(
+            self.db,
             table="prompts",
             columns=PROMPT_COLUMNS,
             scope="project = :project",
@@ -188,7 +189,8 @@ class PromptPart:
     ) -> ListPage[PromptVersion]:
         """A page of the prompt's versions (newest first by default); cursors are version ids."""
         prompt = await self.get(project, name)
-        return await self._pages._page(
+        return await page(
+            self.db,
             table="prompt_versions",
             columns=VERSION_COLUMNS,
             scope="prompt_id = :prompt_id",

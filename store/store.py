@@ -5,19 +5,27 @@ from __future__ import annotations
 import anyio
 from anyio.abc import TaskStatus
 
+from store.assistants import AssistantPart
 from store.base import RUNS_CHANNEL, WORK_CHANNEL
+from store.claims import ClaimPart
+from store.context import ContextPart
 from store.db import Database, open_database
 from store.errors import ConfigurationError
-from store.execution import ExecutionMixin
+from store.eventlog import EventLog
 from store.files import FilePart
 from store.inspection import InspectionPart
 from store.log import get_logger
 from store.migrate import current_version, latest_version, pending, upgrade
 from store.notify import Notifier
+from store.pg import PgWrites
 from store.postgres import PostgresDatabase
 from store.prompts import PromptPart
+from store.runs import RunPart
 from store.spans import SpanPart
+from store.threads import ThreadPart
+from store.transitions import TransitionPart
 from store.vector_stores import VectorStorePart
+from store.work import WorkPart
 from store.workers import WorkerPart
 
 log = get_logger("assistants.store")
@@ -25,11 +33,33 @@ log = get_logger("assistants.store")
 SCHEMA_VERSION = latest_version()
 
 
-class Store(ExecutionMixin):
-    """Assistants, threads, messages, runs, steps and events, on SQLite or Postgres."""
+class Store:
+    """Assistants, threads, messages, runs, steps and events, on SQLite or Postgres.
+
+    Made of parts, each a small class over the one shared `Database`, named by what it owns:
+
+    - `assistants`; `threads` (threads and their messages); `runs` (runs and steps: creation
+      and lookups); `transitions` (cancel, tool outputs, the end of a run);
+    - `log` (each run's event log, and the wake-ups after commits);
+    - `claims` (claims, leases, heartbeats, the sweeper's reads and re-queues); `context` (a
+      run's prompt reads); `work` (what a worker writes for a run it holds);
+    - `pg`: the one-statement Postgres twins of the hot worker writes, which `claims` and `work`
+      take on Postgres (tests/store/test_pg_twin.py holds them to the general path).
+    """
 
     def __init__(self, db: Database, notifier: Notifier | None = None) -> None:
-        super().__init__(db, notifier)
+        self.db = db
+        self.notifier = notifier or Notifier()
+        self.log = EventLog(db, self.notifier)
+        self.assistants = AssistantPart(db)
+        self.threads = ThreadPart(db)
+        self.runs = RunPart(db, self.log, self.threads)
+        self.transitions = TransitionPart(db, self.log)
+        self.pg = PgWrites(db, self.log)
+        self.claims = ClaimPart(db, self.log, self.pg)
+        self.context = ContextPart(db)
+        twins = self.pg if db.dialect == "postgresql" else None
+        self.work = WorkPart(db, self.log, self.transitions, twins)
         self.spans = SpanPart(db)
         self.workers = WorkerPart(db)
         self.inspection = InspectionPart(db)
@@ -101,7 +131,7 @@ class Store(ExecutionMixin):
         try:
             while True:
                 try:
-                    async with self.db.listening(channel, self.on_remote) as lost:
+                    async with self.db.listening(channel, self.log.on_remote) as lost:
                         if not started:
                             started = True
                             task_status.started()
@@ -118,5 +148,22 @@ class Store(ExecutionMixin):
         finally:
             self._listening = False
 
+    async def move_projects(self, moves: dict[str, str]) -> int:
+        """Give every object of project `old` to project `new`, for each `old -> new` of `moves`,
+        in one transaction; the rows moved (0 once done: running it again changes nothing)."""
+        moved = 0
+        async with self.db.transaction() as tx:
+            for old, new in moves.items():
+                for table in _PROJECT_TABLES:
+                    moved += await tx.execute(
+                        f"UPDATE {table} SET project = :new WHERE project = :old",
+                        {"old": old, "new": new},
+                    )
+        return moved
+
     async def close(self) -> None:
         await self.db.close()
+
+
+_PROJECT_TABLES = ("assistants", "threads", "messages", "runs", "run_steps", "prompts")
+"""Every table with a `project` column."""

@@ -123,7 +123,8 @@ class RunRow(Base, table=True):
             postgresql_where=text(_ACTIVE_SQL),
         ),
         # A claim finds the projects with queued runs and reads each one's oldest, and counts
-        # each one's runs in flight (`store.fused.pick_sql`); the sweeper scans held runs by lease.
+        # each one's runs in flight (`store.picking.pick_sql`); the sweeper scans held runs by
+        # lease.
         Index(
             "ix_runs_queued_project",
             "project",

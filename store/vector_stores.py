@@ -21,7 +21,7 @@ from typing import Any
 import anyio
 
 from store import ids
-from store.base import StoreBase, now
+from store.base import now
 from store.db import Database, Row, Tx
 from store.errors import BadRequestError, not_found
 from store.filetypes import (
@@ -37,6 +37,7 @@ from store.filetypes import (
     counts,
 )
 from store.log import get_logger
+from store.paging import page
 from store.rows import dumps, loads
 from store.types import ListPage, Model
 
@@ -105,7 +106,6 @@ class VectorStorePart:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._pages = StoreBase(db)
         self._added: anyio.Event | None = None
 
     # --- ingestion wake-ups -------------------------------------------------------------------
@@ -214,7 +214,8 @@ class VectorStorePart:
     async def list(
         self, project: str, *, limit: int, order: str, after: str | None, before: str | None
     ) -> ListPage[VectorStore]:
-        rows = await self._pages._page(
+        rows = await page(
+            self.db,
             table="vector_stores",
             columns=VS_COLUMNS,
             scope="project = :project",
@@ -396,7 +397,8 @@ class VectorStorePart:
         if batch_id is not None:
             scope += " AND batch_id = :batch"
             params["batch"] = batch_id
-        return await self._pages._page(
+        return await page(
+            self.db,
             table="vector_store_files",
             columns=VSF_COLUMNS,
             scope=scope,

@@ -76,7 +76,9 @@ USAGE = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
 async def open_message(store: Store, run: Any, worker: str = TEST_WORKER) -> tuple[str, str]:
     """Open a `message_creation` step and its message for a claimed run, as a worker does:
     `(step_id, message_id)`."""
-    step, message, _ = await store.begin_step(run, worker, kind="message_creation", message=True)
+    step, message, _ = await store.work.begin_step(
+        run, worker, kind="message_creation", message=True
+    )
     assert message is not None
     return str(step["id"]), str(message["id"])
 
@@ -99,7 +101,7 @@ async def finish_message(
         "end_run": RunStatus.COMPLETED,
         **options,
     }
-    return await store.finish_message(
+    return await store.work.finish_message(
         run_id, worker, step_id=step_id, message_id=message_id, **arguments
     )
 
@@ -111,7 +113,7 @@ async def complete_with_message(client: AsyncClient, text: str) -> tuple[str, st
     writes `text` and completes the run. Returns `(run_id, step_id, message_id)`.
     """
     store = await client.store()
-    (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
+    (run,) = await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60)
     step_id, message_id = await open_message(store, run)
     content = [{"type": "text", "text": {"value": text, "annotations": []}}]
     await finish_message(store, run["id"], step_id, message_id, content=content)

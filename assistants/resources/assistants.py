@@ -172,7 +172,7 @@ class AsyncAssistants(Resource):
             fields["tool_resources"] = await settle_tool_resources(
                 store, self._project, fields["tool_resources"]
             )
-        return await store.create_assistant(self._project, fields)
+        return await store.assistants.create(self._project, fields)
 
     async def retrieve(
         self,
@@ -186,7 +186,7 @@ class AsyncAssistants(Resource):
         """Retrieve an assistant by id."""
         ids.check_id("assistant_id", assistant_id, "assistant")
         store = await self._store()
-        return await store.get_assistant(self._project, assistant_id)
+        return await store.assistants.get(self._project, assistant_id)
 
     async def update(
         self,
@@ -229,14 +229,14 @@ class AsyncAssistants(Resource):
         self._check_models(fields)
         store = await self._store()
         if "extensions" in fields:
-            current = await store.get_assistant(self._project, assistant_id)
+            current = await store.assistants.get(self._project, assistant_id)
             fields["extensions"] = _present({**(current.model_extra or {}), **fields["extensions"]})
             await self._check_prompt(store, fields["extensions"])
         if "tool_resources" in fields:
             fields["tool_resources"] = await settle_tool_resources(
                 store, self._project, fields["tool_resources"]
             )
-        return await store.update_assistant(self._project, assistant_id, fields)
+        return await store.assistants.update(self._project, assistant_id, fields)
 
     def list(
         self,
@@ -255,7 +255,7 @@ class AsyncAssistants(Resource):
 
         async def fetch(cursor: str | None) -> ListPage[Assistant]:
             store = await self._store()
-            return await store.list_assistants(
+            return await store.assistants.list(
                 self._project,
                 limit=lim,
                 order=ordering,
@@ -277,7 +277,7 @@ class AsyncAssistants(Resource):
         """Delete an assistant. Runs already created keep their copy of its settings."""
         ids.check_id("assistant_id", assistant_id, "assistant")
         store = await self._store()
-        return await store.delete_assistant(self._project, assistant_id)
+        return await store.assistants.delete(self._project, assistant_id)
 
 
 def _present(extensions: dict[str, Any]) -> dict[str, Any] | None:

@@ -51,7 +51,7 @@ class AsyncMessages(Resource):
         message = v.new_message(fields, "")
         store = await self._store()
         await check_attachments(store, self._project, message.get("attachments"))
-        created = await store.create_message(self._project, thread_id, message)
+        created = await store.threads.create_message(self._project, thread_id, message)
         await attach_files(store, self._project, thread_id, message.get("attachments"))
         return created
 
@@ -69,7 +69,7 @@ class AsyncMessages(Resource):
         ids.check_id("thread_id", thread_id, "thread")
         ids.check_id("message_id", message_id, "message")
         store = await self._store()
-        return await store.get_message(self._project, thread_id, message_id)
+        return await store.threads.get_message(self._project, thread_id, message_id)
 
     async def update(
         self,
@@ -87,8 +87,8 @@ class AsyncMessages(Resource):
         ids.check_id("message_id", message_id, "message")
         store = await self._store()
         if metadata is NOT_GIVEN:
-            return await store.get_message(self._project, thread_id, message_id)
-        return await store.update_message(
+            return await store.threads.get_message(self._project, thread_id, message_id)
+        return await store.threads.update_message(
             self._project, thread_id, message_id, v.metadata(metadata)
         )
 
@@ -113,7 +113,7 @@ class AsyncMessages(Resource):
 
         async def fetch(cursor: str | None) -> ListPage[Message]:
             store = await self._store()
-            return await store.list_messages(
+            return await store.threads.list_messages(
                 self._project,
                 thread_id,
                 limit=lim,
@@ -139,4 +139,4 @@ class AsyncMessages(Resource):
         ids.check_id("thread_id", thread_id, "thread")
         ids.check_id("message_id", message_id, "message")
         store = await self._store()
-        return await store.delete_message(self._project, thread_id, message_id)
+        return await store.threads.delete_message(self._project, thread_id, message_id)

@@ -281,7 +281,7 @@ class AsyncRuns(Resource):
         ids.check_id("thread_id", thread_id, "thread")
         ids.check_id("run_id", run_id, "run")
         store = await self._store()
-        return await store.get_run(self._project, thread_id, run_id)
+        return await store.runs.get(self._project, thread_id, run_id)
 
     async def update(
         self,
@@ -299,8 +299,8 @@ class AsyncRuns(Resource):
         ids.check_id("run_id", run_id, "run")
         store = await self._store()
         if metadata is NOT_GIVEN:
-            return await store.get_run(self._project, thread_id, run_id)
-        return await store.update_run(self._project, thread_id, run_id, v.metadata(metadata))
+            return await store.runs.get(self._project, thread_id, run_id)
+        return await store.runs.update(self._project, thread_id, run_id, v.metadata(metadata))
 
     def list(
         self,
@@ -321,7 +321,7 @@ class AsyncRuns(Resource):
 
         async def fetch(cursor: str | None) -> ListPage[Run]:
             store = await self._store()
-            return await store.list_runs(
+            return await store.runs.list(
                 self._project,
                 thread_id,
                 limit=lim,
@@ -425,7 +425,7 @@ class AsyncRuns(Resource):
         ids.check_id("run_id", run_id, "run")
         after = v.integer(after, "after")
         store = await self._store()
-        await store.get_run(self._project, thread_id, run_id)
+        await store.runs.get(self._project, thread_id, run_id)
         await check_after(store, run_id, after)
         return AsyncEventStream(run_events(store, run_id, after=after, through_pauses=True))
 
@@ -569,12 +569,12 @@ class AsyncRuns(Resource):
         ids.check_id("thread_id", thread_id, "thread")
         ids.check_id("run_id", run_id, "run")
         store = await self._store()
-        await store.get_run(self._project, thread_id, run_id)
+        await store.runs.get(self._project, thread_id, run_id)
         interval = (
             0.25 if isinstance(poll_interval_ms, NotGiven) else max(poll_interval_ms, 1) / 1000
         )
         await control.wait_until_stopped(store, run_id, poll=interval)
-        return await store.get_run(self._project, thread_id, run_id)
+        return await store.runs.get(self._project, thread_id, run_id)
 
     async def create_and_poll(
         self,

@@ -32,7 +32,7 @@ class AsyncSteps(Resource):
         ids.check_id("step_id", step_id, "step")
         v.include(None if include is NOT_GIVEN else include)
         store = await self._store()
-        return await store.get_step(self._project, thread_id, run_id, step_id)
+        return await store.runs.get_step(self._project, thread_id, run_id, step_id)
 
     def list(
         self,
@@ -57,7 +57,7 @@ class AsyncSteps(Resource):
 
         async def fetch(cursor: str | None) -> ListPage[RunStep]:
             store = await self._store()
-            return await store.list_steps(
+            return await store.runs.list_steps(
                 self._project,
                 thread_id,
                 run_id,

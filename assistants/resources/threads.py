@@ -80,7 +80,7 @@ class AsyncThreads(Resource):
         store = await self._store()
         for message in thread["messages"]:
             await check_attachments(store, self._project, message.get("attachments"))
-        created = await store.create_thread(
+        created = await store.threads.create(
             self._project,
             messages=thread["messages"],
             metadata=thread["metadata"],
@@ -91,7 +91,7 @@ class AsyncThreads(Resource):
         attached = [a for m in thread["messages"] for a in m.get("attachments") or ()]
         if searched_files(attached):
             await attach_files(store, self._project, created.id, attached)
-            return await store.get_thread(self._project, created.id)
+            return await store.threads.get(self._project, created.id)
         return created
 
     async def retrieve(
@@ -106,7 +106,7 @@ class AsyncThreads(Resource):
         """Retrieve a thread."""
         ids.check_id("thread_id", thread_id, "thread")
         store = await self._store()
-        return await store.get_thread(self._project, thread_id)
+        return await store.threads.get(self._project, thread_id)
 
     async def update(
         self,
@@ -131,7 +131,7 @@ class AsyncThreads(Resource):
             fields["tool_resources"] = await settle_tool_resources(
                 store, self._project, fields["tool_resources"]
             )
-        return await store.update_thread(self._project, thread_id, fields)
+        return await store.threads.update(self._project, thread_id, fields)
 
     async def delete(
         self,
@@ -145,7 +145,7 @@ class AsyncThreads(Resource):
         """Delete a thread with its messages and runs (refused while a run is active)."""
         ids.check_id("thread_id", thread_id, "thread")
         store = await self._store()
-        return await store.delete_thread(self._project, thread_id)
+        return await store.threads.delete(self._project, thread_id)
 
     @overload
     async def create_and_run(

@@ -638,7 +638,7 @@ async def attach_files(
     wanted = searched_files(attachments)
     if not wanted:
         return
-    thread = await store.get_thread(project, thread_id)
+    thread = await store.threads.get(project, thread_id)
     resources = thread.to_dict().get("tool_resources") or {}
     current = (resources.get("file_search") or {}).get("vector_store_ids") or []
     if current:
@@ -654,7 +654,7 @@ async def attach_files(
         )
         vs_id = made.id
         resources = {**resources, "file_search": {"vector_store_ids": [vs_id]}}
-        await store.update_thread(project, thread_id, {"tool_resources": resources})
+        await store.threads.update(project, thread_id, {"tool_resources": resources})
     for file_id in dict.fromkeys(wanted):
         await store.vector_stores.add_file(
             project, vs_id, file_id, chunking=dict(vv.AUTO_CHUNKING), attributes=None

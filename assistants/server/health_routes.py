@@ -14,5 +14,5 @@ router = APIRouter()
 @router.get("/health")
 async def health(client: Served) -> dict[str, Any]:
     store = await client.store()
-    await store.queued_count()
+    await store.claims.queued_count()
     return {"status": "ok", "worker": client.worker is not None}

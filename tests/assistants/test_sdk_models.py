@@ -97,7 +97,7 @@ async def test_run_event_log__every_event_validates_as_an_sdk_stream_event(
         tool_outputs=[{"tool_call_id": c.id, "output": "ok"} for c in calls],
     )
     store = await client.store()
-    events = await store.read_events(run.id)
+    events = await store.log.read_events(run.id)
     names = [e.event for e in events]
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     for event in events:

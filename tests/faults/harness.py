@@ -227,7 +227,7 @@ async def queue_run(
 
 
 async def status(store: Store, run_id: str) -> str:
-    value = await store.run_status(run_id)
+    value = await store.runs.status(run_id)
     assert value is not None
     return value
 
@@ -262,7 +262,7 @@ async def wait_for(client: AsyncClient, sql: str, params: dict[str, Any], at_lea
 async def submit_outputs(client: AsyncClient, fake: FakeModel, run: Tracked) -> None:
     """Submit the outputs the paused run asks for; remember each round's calls at that time."""
     store = await client.store()
-    row = await store.run_row(run.run_id)
+    row = await store.runs.row(run.run_id)
     assert row is not None
     required = json.loads(row["required_action"])
     outputs = []
@@ -313,13 +313,13 @@ class Outcome:
 async def verify(client: AsyncClient, fake: FakeModel, run: Tracked) -> Outcome:
     """Check `run` against the invariants of the module docstring; return what it took."""
     store = await client.store()
-    row = await store.run_row(run.run_id)
+    row = await store.runs.row(run.run_id)
     assert row is not None
     context = f"run {run.run_id} ({run.key!r})"
     assert row["status"] == "completed", f"{context}: {row['status']} {row['last_error']}"
     assert row["worker_id"] is None
 
-    events = await store.read_events(run.run_id, limit=100_000)
+    events = await store.log.read_events(run.run_id, limit=100_000)
     names = [e.event for e in events]
     assert [e.seq for e in events] == list(range(1, len(events) + 1)), context
     assert sum(n in TERMINAL_EVENTS for n in names) == 1, f"{context}: {names}"

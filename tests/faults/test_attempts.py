@@ -29,7 +29,7 @@ async def test_one_crash_in_the_third_round__run_resumed_not_failed(
         hold.release()
         workers.start(database_url, fake_model)
     store = await client.store()
-    row = await store.run_row(run.run_id)
+    row = await store.runs.row(run.run_id)
     assert row is not None
     assert row["status"] == "completed", row["last_error"]
     outcome = await verify(client, fake_model, run)

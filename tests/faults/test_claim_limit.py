@@ -27,7 +27,7 @@ async def test_claim__takes_at_most_limit_runs(database_url: str, client: AsyncC
     for i in range(30):
         await queue_run(client, assistant_id, f"queued {i}")
     store = await client.store()
-    claimed = await store.claim("one-worker", limit=5, lease_seconds=30)
+    claimed = await store.claims.claim("one-worker", limit=5, lease_seconds=30)
     assert len(claimed) == 5
     assert await _count(client, "status = 'in_progress'") == 5
 

@@ -175,7 +175,7 @@ async def test_client_far_behind__its_run_is_executed_not_expired(
             env={**os.environ, **_skewed(-900)},
         )
         run_id = created.stdout.decode().strip()
-        row = await store.run_row(run_id)
+        row = await store.runs.row(run_id)
         assert row is not None
         stamped = f"expires_at {row['expires_at'] - time.time():+.0f} s from now"
         workers.start(postgres_url, fake_model)

@@ -105,7 +105,7 @@ async def test_sigkill_at_each_point_of_a_run__another_worker_finishes_each_once
 
     # The half-streamed message was closed for live readers, then removed from the thread.
     store = await client.store()
-    events = await store.read_events(mid_stream.run_id)
+    events = await store.log.read_events(mid_stream.run_id)
     incomplete = [e for e in events if e.event == "thread.message.incomplete"]
     assert [e.data["id"] for e in incomplete] == [abandoned.id]
     thread_messages = (await client.threads.messages.list(mid_stream.thread_id)).data

@@ -212,7 +212,7 @@ async def test_database_down_during_a_write__the_run_is_resumed(
         )
         events = [e["event"] for e in worker.events()]
         raise AssertionError(f"{dict(row or {})} {events}") from None
-    row = await store.run_row(hit.run_id)
+    row = await store.runs.row(hit.run_id)
     assert row is not None
     busy_hold.release()
     await wait_status(client, busy.run_id, ("completed",))
@@ -252,7 +252,7 @@ async def test_worker_connection_cut_during_a_write__the_run_is_not_failed(
                 await locker.execute("SELECT pg_terminate_backend($1)", pid)
         await worker.logged("run_interrupted", timeout=10)
         final = await wait_status(client, run.run_id, ("completed", "failed"), timeout=15)
-        row = await store.run_row(run.run_id)
+        row = await store.runs.row(run.run_id)
         assert row is not None
         assert final == "completed", row["last_error"]
         assert worker.terminate() == 0
@@ -296,7 +296,7 @@ async def test_statement_timeout_during_a_write__the_run_is_resumed(
             hold.release()  # the answer streams; its write waits on the lock, then times out
             await worker.logged("run_interrupted", timeout=15)
         final = await wait_status(client, run.run_id, ("completed", "failed"), timeout=15)
-        row = await store.run_row(run.run_id)
+        row = await store.runs.row(run.run_id)
         assert row is not None
         assert final == "completed", row["last_error"]
         messages = await client.threads.messages.list(run.thread_id, run_id=run.run_id)

@@ -43,7 +43,7 @@ async def test_sigkill_then_restart__runs_resume_without_waiting_out_the_lease(
         lost = _worker_id(victim)
         victim.kill()
         for run in runs:
-            row = await store.run_row(run.run_id)
+            row = await store.runs.row(run.run_id)
             assert row is not None
             assert row["worker_id"] == lost  # still leased to the dead process
 

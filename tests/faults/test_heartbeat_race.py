@@ -54,7 +54,7 @@ async def _beside_a_worker(
 
 
 async def _completed(store: Store, *run_ids: str) -> bool:
-    return all([await store.run_status(run_id) == "completed" for run_id in run_ids])
+    return all([await store.runs.status(run_id) == "completed" for run_id in run_ids])
 
 
 async def test_run_claimed_during_a_heartbeat__kept_and_executed_once(
@@ -84,7 +84,7 @@ async def test_run_claimed_during_a_heartbeat__kept_and_executed_once(
 
         late: list[str] = []
         beats = 0
-        original = store.heartbeat
+        original = store.claims.heartbeat
 
         async def heartbeat(*args: Any, **kwargs: Any) -> dict[str, Row]:
             nonlocal beats
@@ -96,7 +96,7 @@ async def test_run_claimed_during_a_heartbeat__kept_and_executed_once(
                 await until(lambda: late[0] in worker.active_runs)
             return held
 
-        monkeypatch.setattr(store, "heartbeat", heartbeat)
+        monkeypatch.setattr(store.claims, "heartbeat", heartbeat)
         async with anyio.create_task_group() as tg:
             await tg.start(worker.run)
             first = await queue("first")  # held at the model: the heartbeat has a run to renew
@@ -105,7 +105,7 @@ async def test_run_claimed_during_a_heartbeat__kept_and_executed_once(
             gate.set()
             await until(lambda: _completed(store, first, late[0]))
             await worker.stop()
-        events = [e.event for e in await store.read_events(late[0])]
+        events = [e.event for e in await store.log.read_events(late[0])]
         assert (calls["late"], events.count("thread.run.in_progress")) == (1, 1)
 
 
@@ -132,7 +132,7 @@ async def test_run_ended_during_a_heartbeat__not_taken_for_lost(
         worker,
         assistant,
     ):
-        real_finish, real_heartbeat = store.finish_message, store.heartbeat
+        real_finish, real_heartbeat = store.work.finish_message, store.claims.heartbeat
         beats = 0
 
         async def finish_message(*args: Any, **kwargs: Any) -> Any:
@@ -151,8 +151,8 @@ async def test_run_ended_during_a_heartbeat__not_taken_for_lost(
                 judged.set()  # the worker has acted on the first answer
             return await real_heartbeat(*args, **kwargs)
 
-        monkeypatch.setattr(store, "finish_message", finish_message)
-        monkeypatch.setattr(store, "heartbeat", heartbeat)
+        monkeypatch.setattr(store.work, "finish_message", finish_message)
+        monkeypatch.setattr(store.claims, "heartbeat", heartbeat)
         # Info lines too (the suite logs warnings and up), then the suite's set-up again.
         configured = structlog.get_config()
         structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
@@ -175,4 +175,4 @@ async def test_run_ended_during_a_heartbeat__not_taken_for_lost(
         names = [(e["event"], e.get("run_id")) for e in logs]
         assert ("run_lease_lost", run.id) not in names
         assert ("run_finished", run.id) in names
-        assert await store.run_status(run.id) == "completed"
+        assert await store.runs.status(run.id) == "completed"

@@ -34,7 +34,7 @@ async def main() -> None:
             assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "one"}]}
         )
         async with store.db.transaction() as tx:  # a change of the run that is not work
-            await store._notify_remote(tx, first.id, "")
+            await store.log.notify_remote(tx, first.id, "")
         await client.threads.create_and_run(
             assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "two"}]}
         )
@@ -99,12 +99,12 @@ async def test_runs_channel__announces_stops_always_other_appends_while_followed
             unfollowed, _, _ = await _run_once(client, assistant.id)
             thread = await client.threads.create()
             run = await client.threads.runs.create(thread.id, assistant_id=assistant.id)
-            async with store.following(run.id):
-                row = await store.run_row(run.id)
+            async with store.log.following(run.id):
+                row = await store.runs.row(run.id)
                 assert row is not None
                 assert row["followers"] == 1
                 followed, _, _ = await complete_with_message(client, "hi")
-            row = await store.run_row(run.id)
+            row = await store.runs.row(run.id)
             assert row is not None
             assert row["followers"] == 0
         # Announcements arrive in commit order: once this one is heard, all the others were.

@@ -49,7 +49,7 @@ async def _held(client: AsyncClient, runs: list[Tracked]) -> int:
     store = await client.store()
     held = 0
     for run in runs:
-        row = await store.run_row(run.run_id)
+        row = await store.runs.row(run.run_id)
         assert row is not None
         held += row["worker_id"] is not None
     return held

@@ -28,7 +28,7 @@ async def _claimed_run(
         await client.threads.messages.create(thread.id, role="user", content=f"m{i} {WORDS}")
     await client.threads.runs.create(thread.id, assistant_id=assistant.id, **options)
     store = await client.store()
-    (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
+    (run,) = await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60)
     return store, dict(run)
 
 
@@ -119,7 +119,7 @@ async def test_read_context__reads_pages_only_while_the_budget_has_room(
         seen = _history_pages(store)
         try:
             await read_context(
-                store, await store.run_row(run["id"]) or {}, prompt_budget=run["max_prompt_tokens"]
+                store, await store.runs.row(run["id"]) or {}, prompt_budget=run["max_prompt_tokens"]
             )
         finally:
             assert isinstance(store.db, SqliteDatabase)

@@ -68,7 +68,7 @@ async def test_run_ending_between_log_read_and_status_check__stream_still_reache
         assistant = await reader.assistants.create(model="test")
         thread = await reader.threads.create(messages=[{"role": "user", "content": "hello there"}])
         run = await reader.threads.runs.create(thread.id, assistant_id=assistant.id)
-        real_status = store.run_status
+        real_status = store.runs.status
         executed = False
 
         async def run_status(run_id: str) -> str | None:
@@ -80,7 +80,7 @@ async def test_run_ending_between_log_read_and_status_check__stream_still_reache
                     assert ended.status == "completed"
             return await real_status(run_id)
 
-        monkeypatch.setattr(store, "run_status", run_status)
+        monkeypatch.setattr(store.runs, "status", run_status)
         with anyio.fail_after(30):
             events = [event async for event in run_events(store, run.id, poll=0.05)]
         assert executed

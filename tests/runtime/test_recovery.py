@@ -35,9 +35,9 @@ async def test_lapsed_lease__run_requeued_and_completed_once(database_url: str) 
         assistant_id, thread_id = await _setup(client, "survive")
         run = await client.threads.runs.create(thread_id, assistant_id=assistant_id)
         store = await client.store()
-        (claimed,) = await store.claim("ghost", limit=1, lease_seconds=60)
+        (claimed,) = await store.claims.claim("ghost", limit=1, lease_seconds=60)
         # The ghost got as far as opening the answer, then died.
-        await store.begin_step(claimed, "ghost", kind="message_creation", message=True)
+        await store.work.begin_step(claimed, "ghost", kind="message_creation", message=True)
         await _lapse(store, run.id)
         worker = Worker(store, client.settings)
         async with anyio.create_task_group() as tg:
@@ -51,10 +51,10 @@ async def test_lapsed_lease__run_requeued_and_completed_once(database_url: str) 
         assert messages[0].status == "completed"
         steps = (await client.threads.runs.steps.list(run.id, thread_id=thread_id)).data
         assert [s.status for s in steps] == ["completed"]
-        names = [e.event for e in await store.read_events(run.id)]
+        names = [e.event for e in await store.log.read_events(run.id)]
         assert names.count("thread.run.in_progress") == 2
         assert "thread.message.incomplete" in names  # live streams saw the abandoned message end
-        row = await store.run_row(run.id)
+        row = await store.runs.row(run.id)
         assert row is not None
         assert row["attempts"] == 1  # one interruption (claims of tool rounds do not count)
 
@@ -67,7 +67,7 @@ async def test_lapsed_lease__attempt_budget_spent_fails_the_run(database_url: st
         assistant_id, thread_id = await _setup(client)
         run = await client.threads.runs.create(thread_id, assistant_id=assistant_id)
         store = await client.store()
-        await store.claim("ghost", limit=1, lease_seconds=60)
+        await store.claims.claim("ghost", limit=1, lease_seconds=60)
         await _lapse(store, run.id)
         worker = Worker(store, client.settings)
         await worker.sweep()
@@ -84,7 +84,7 @@ async def test_live_lease__sweeper_leaves_it_alone(database_url: str) -> None:
         assistant_id, thread_id = await _setup(client)
         run = await client.threads.runs.create(thread_id, assistant_id=assistant_id)
         store = await client.store()
-        await store.claim("alive", limit=1, lease_seconds=60)
+        await store.claims.claim("alive", limit=1, lease_seconds=60)
         await Worker(store, client.settings).sweep()
         still = await client.threads.runs.retrieve(run.id, thread_id=thread_id)
         assert still.status == "in_progress"
@@ -98,7 +98,7 @@ async def test_cancelling_run_of_a_vanished_worker__sweeper_finishes_the_cancel(
         assistant_id, thread_id = await _setup(client)
         run = await client.threads.runs.create(thread_id, assistant_id=assistant_id)
         store = await client.store()
-        await store.claim("ghost", limit=1, lease_seconds=60)
+        await store.claims.claim("ghost", limit=1, lease_seconds=60)
         cancelling = await client.threads.runs.cancel(run.id, thread_id=thread_id)
         assert cancelling.status == "cancelling"
         await _lapse(store, run.id)

@@ -15,8 +15,8 @@ from assistants.testing import FunctionModel, ModelRequest
 from runtime.providers.base import Chunk, TextDelta
 from runtime.providers.router import ProviderRouter
 from runtime.worker import Worker
-from store.execution import LostClaim
-from store.fused import Claim
+from store.errors import LostClaim
+from store.picking import Claim
 from store.statuses import RunStatus
 from tests.helpers import TEST_WORKER, USAGE, finish_message, open_message
 
@@ -36,11 +36,11 @@ async def test_finish__claims_the_next_queued_run_for_the_slot(client: AsyncClie
     await _queue(client, assistant.id, "first")
     _, second_id = await _queue(client, assistant.id, "second")
     store = await client.store()
-    (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
+    (run,) = await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60)
     step_id, message_id = await open_message(store, run)
     successor = Claim(TEST_WORKER, 60)
     await finish_message(store, run["id"], step_id, message_id, successor=successor)
-    second = await store.run_row(second_id)
+    second = await store.runs.row(second_id)
     assert second is not None
     if store.db.dialect != "postgresql":
         assert successor.rows == []
@@ -50,12 +50,12 @@ async def test_finish__claims_the_next_queued_run_for_the_slot(client: AsyncClie
     assert taken["id"] == second_id
     assert (second["status"], second["worker_id"]) == ("in_progress", TEST_WORKER)
     assert taken["event_seq"] == second["event_seq"]
-    messages, steps = await store.run_context(taken)
+    messages, steps = await store.context.first_page(taken)
     assert [m["content"] for m in messages] == [
-        m["content"] for m in (await store.run_context(second))[0]
+        m["content"] for m in (await store.context.first_page(second))[0]
     ]
     assert steps == []
-    events = await store.read_events(second_id)
+    events = await store.log.read_events(second_id)
     assert [e.event for e in events][-1] == "thread.run.in_progress"
     assert events[-1].data["status"] == "in_progress"
 
@@ -66,14 +66,14 @@ async def test_finish__without_the_claim__takes_no_successor(client: AsyncClient
     thread_id, first_id = await _queue(client, assistant.id, "first")
     _, second_id = await _queue(client, assistant.id, "second")
     store = await client.store()
-    (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
+    (run,) = await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60)
     step_id, message_id = await open_message(store, run)
     await client.threads.runs.cancel(first_id, thread_id=thread_id)
     successor = Claim(TEST_WORKER, 60)
     with pytest.raises(LostClaim, match=first_id):
         await finish_message(store, first_id, step_id, message_id, successor=successor)
     assert successor.rows == []
-    second = await store.run_row(second_id)
+    second = await store.runs.row(second_id)
     assert second is not None
     assert (second["status"], second["worker_id"]) == ("queued", None)
 
@@ -84,10 +84,10 @@ async def test_pause__claims_the_next_queued_run_for_the_slot(client: AsyncClien
     await _queue(client, assistant.id, "first")
     _, second_id = await _queue(client, assistant.id, "second")
     store = await client.store()
-    (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
-    step, _, _ = await store.begin_step(run, TEST_WORKER, kind="tool_calls", message=False)
+    (run,) = await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60)
+    step, _, _ = await store.work.begin_step(run, TEST_WORKER, kind="tool_calls", message=False)
     successor = Claim(TEST_WORKER, 60)
-    await store.pause_for_tools(
+    await store.work.pause_for_tools(
         run["id"],
         TEST_WORKER,
         step_id=step["id"],
@@ -165,7 +165,7 @@ async def test_worker__successor_taken_as_it_stops__goes_back_to_the_queue(
         released = await client.threads.runs.retrieve(second, thread_id=second_thread)
         assert released.status == "queued"
         assert len(model.requests) == 1
-        names = [e.event for e in await store.read_events(second)]
+        names = [e.event for e in await store.log.read_events(second)]
         # On Postgres the first run's completion took it (and it was given back); on SQLite the
         # stopping worker claimed no more.
         taken = 1 if store.db.dialect == "postgresql" else 0

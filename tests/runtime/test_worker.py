@@ -312,7 +312,7 @@ async def test_cancel_during_streaming__run_cancelled_message_incomplete() -> No
         (step,) = (await client.threads.runs.steps.list(run.id, thread_id=thread_id)).data
         assert step.status == "cancelled"
         store = await client.store()
-        names = [e.event for e in await store.read_events(run.id)]
+        names = [e.event for e in await store.log.read_events(run.id)]
         assert names[-4:] == [
             "thread.run.cancelling",
             "thread.message.incomplete",

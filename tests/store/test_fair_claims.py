@@ -10,7 +10,7 @@ from typing import Any
 
 from assistants import AsyncClient
 from store.db import Row
-from store.fused import Claim
+from store.picking import Claim
 from store.statuses import RunStatus
 from store.store import Store
 from tests.helpers import TEST_WORKER, USAGE, finish_message, open_message
@@ -50,7 +50,10 @@ async def test_claim__a_later_project_goes_before_an_earlier_flood(client: Async
     flood = await _flood(client, "a", 50)
     (late,) = await _flood(client, "b", 1)
     store = await client.store()
-    taken = [(await store.claim(TEST_WORKER, limit=1, lease_seconds=60))[0]["id"] for _ in range(4)]
+    taken = [
+        (await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60))[0]["id"]
+        for _ in range(4)
+    ]
     assert taken == [flood[0], late, flood[1], flood[2]]
 
 
@@ -60,7 +63,7 @@ async def test_claim__a_batch_interleaves_projects(client: AsyncClient) -> None:
     b = await _flood(client, "b", 20)
     c = await _flood(client, "c", 1)
     store = await client.store()
-    taken = await store.claim(TEST_WORKER, limit=5, lease_seconds=60)
+    taken = await store.claims.claim(TEST_WORKER, limit=5, lease_seconds=60)
     assert sorted(r["id"] for r in taken) == sorted([a[0], b[0], c[0], a[1], b[1]])
     assert await _in_flight(store) == {"a": 2, "b": 2, "c": 1}
 
@@ -72,9 +75,9 @@ async def test_claim__the_project_with_fewer_runs_in_flight_goes_first(
     has caught up, whatever the age of its queued runs."""
     a = await _flood(client, "a", 10)
     store = await client.store()
-    await store.claim(TEST_WORKER, limit=3, lease_seconds=60)
+    await store.claims.claim(TEST_WORKER, limit=3, lease_seconds=60)
     b = await _flood(client, "b", 10)
-    taken = await store.claim(TEST_WORKER, limit=4, lease_seconds=60)
+    taken = await store.claims.claim(TEST_WORKER, limit=4, lease_seconds=60)
     assert sorted(r["id"] for r in taken) == sorted([*b[:3], a[3]])
 
 
@@ -86,15 +89,17 @@ async def test_claim__a_project_at_its_limit_is_passed_over(client: AsyncClient)
     b = await _flood(client, "b", 10)
     store = await client.store()
     limits: dict[str, Any] = {"project_limits": {"a": 2}}
-    held = await store.claim(TEST_WORKER, limit=5, lease_seconds=60, **limits)
+    held = await store.claims.claim(TEST_WORKER, limit=5, lease_seconds=60, **limits)
     assert await _in_flight(store) == {"a": 2, "b": 3}
-    assert not await store.claim(TEST_WORKER, limit=5, lease_seconds=60, project_limit=3, **limits)
+    assert not await store.claims.claim(
+        TEST_WORKER, limit=5, lease_seconds=60, project_limit=3, **limits
+    )
     done = 0
     while held:
         run = held.pop(0)
         await _complete(store, run)
         done += 1
-        held += await store.claim(TEST_WORKER, limit=1, lease_seconds=60, **limits)
+        held += await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60, **limits)
         flight = await _in_flight(store)
         assert flight.get("a", 0) <= 2, (done, flight)
         assert sum(flight.values()) == len(held) <= 5
@@ -110,7 +115,7 @@ async def test_claim__the_default_limit_applies_to_every_project(client: AsyncCl
     await _flood(client, "b", 5)
     await _flood(client, "c", 5)
     store = await client.store()
-    taken = await store.claim(
+    taken = await store.claims.claim(
         TEST_WORKER, limit=10, lease_seconds=60, project_limit=2, project_limits={"c": 3}
     )
     assert len(taken) == 7
@@ -123,7 +128,7 @@ async def test_successor__takes_the_other_projects_run(client: AsyncClient) -> N
     does."""
     await _flood(client, "a", 10)
     store = await client.store()
-    held = await store.claim(TEST_WORKER, limit=3, lease_seconds=60)
+    held = await store.claims.claim(TEST_WORKER, limit=3, lease_seconds=60)
     (late,) = await _flood(client, "b", 1)
     successor = Claim(TEST_WORKER, 60)
     await _complete(store, held[0], successor)
@@ -131,9 +136,9 @@ async def test_successor__takes_the_other_projects_run(client: AsyncClient) -> N
         assert [r["id"] for r in successor.rows] == [late]
     else:
         assert successor.rows == []
-        assert [r["id"] for r in await store.claim(TEST_WORKER, limit=1, lease_seconds=60)] == [
-            late
-        ]
+        assert [
+            r["id"] for r in await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60)
+        ] == [late]
 
 
 async def test_successor__respects_the_limit_and_frees_its_own_place(client: AsyncClient) -> None:
@@ -143,7 +148,7 @@ async def test_successor__respects_the_limit_and_frees_its_own_place(client: Asy
     (b,) = await _flood(client, "b", 1)
     store = await client.store()
     limits: dict[str, Any] = {"project_limits": {"a": 1}}
-    first = await store.claim(TEST_WORKER, limit=5, lease_seconds=60, **limits)
+    first = await store.claims.claim(TEST_WORKER, limit=5, lease_seconds=60, **limits)
     assert sorted(r["id"] for r in first) == sorted([a[0], b])
     by_id = {r["id"]: r for r in first}
     # b's run ends: a is at its limit, so nothing is taken for the slot.
@@ -158,7 +163,7 @@ async def test_successor__respects_the_limit_and_frees_its_own_place(client: Asy
         assert [r["id"] for r in successor.rows] == [a[1]]
     else:
         assert successor.rows == []
-        taken = await store.claim(TEST_WORKER, limit=5, lease_seconds=60, **limits)
+        taken = await store.claims.claim(TEST_WORKER, limit=5, lease_seconds=60, **limits)
         assert [r["id"] for r in taken] == [a[1]]
     assert await _in_flight(store) == {"a": 1}
 
@@ -169,12 +174,12 @@ async def test_pause__successor_respects_the_limit(client: AsyncClient) -> None:
     a = await _flood(client, "a", 3)
     store = await client.store()
     limits: dict[str, Any] = {"project_limit": 2}
-    held = await store.claim(TEST_WORKER, limit=5, lease_seconds=60, **limits)
+    held = await store.claims.claim(TEST_WORKER, limit=5, lease_seconds=60, **limits)
     assert sorted(r["id"] for r in held) == sorted(a[:2])
     run = next(r for r in held if r["id"] == a[0])
-    step, _, _ = await store.begin_step(run, TEST_WORKER, kind="tool_calls", message=False)
+    step, _, _ = await store.work.begin_step(run, TEST_WORKER, kind="tool_calls", message=False)
     successor = Claim(TEST_WORKER, 60, **limits)
-    await store.pause_for_tools(
+    await store.work.pause_for_tools(
         run["id"],
         TEST_WORKER,
         step_id=step["id"],
@@ -200,7 +205,7 @@ async def test_claim__expired_runs_are_not_offered(client: AsyncClient) -> None:
     store = await client.store()
     async with store.db.transaction() as tx:
         await tx.execute("UPDATE runs SET expires_at = 1 WHERE id IN (:x, :y)", {"x": a[0], "y": b})
-    taken = await store.claim(TEST_WORKER, limit=5, lease_seconds=60)
+    taken = await store.claims.claim(TEST_WORKER, limit=5, lease_seconds=60)
     assert [r["id"] for r in taken] == [a[1]]
 
 

@@ -203,17 +203,17 @@ async def test_delete__refused_while_an_assistant_uses_it(store: Store) -> None:
     the assistant); once it is gone, the prompt goes with its versions and labels."""
     await _prompt(store)
     await store.prompts.labels.set(P, "greeting", label="prod", version=2)
-    other = await store.create_assistant(
+    other = await store.assistants.create(
         P, {"model": "test", "extensions": {"prompt": {"name": "greeting-2", "label": "prod"}}}
     )
-    user = await store.create_assistant(
+    user = await store.assistants.create(
         P, {"model": "test", "extensions": {"prompt": {"name": "greeting", "label": "prod"}}}
     )
     with pytest.raises(BadRequestError, match=f"assistant\\(s\\) {user.id}\\.") as info:
         await store.prompts.delete(P, "greeting")
     assert info.value.code == "prompt_in_use"
     assert (await store.prompts.resolve(P, "greeting")).version.version == 2
-    await store.delete_assistant(P, user.id)
+    await store.assistants.delete(P, user.id)
     deleted = await store.prompts.delete(P, "greeting")
     assert (deleted.name, deleted.deleted) == ("greeting", True)
     with pytest.raises(NotFoundError):

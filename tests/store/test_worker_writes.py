@@ -1,5 +1,5 @@
 """A worker's writes (claim, open a step, finish, pause): what they log, and what a lost claim
-leaves behind. On Postgres each is one statement logging row snapshots (`store.fused`); on SQLite
+leaves behind. On Postgres each is one statement logging row snapshots (`store.pg`); on SQLite
 a transaction logging payloads: both must read back the same."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from assistants import AsyncClient
 from store.db import open_database
-from store.execution import LostClaim
+from store.errors import LostClaim
 from store.migrate import migrations, upgrade
 from store.rows import loads, render_snapshot
 from store.statuses import RunStatus
@@ -37,7 +37,7 @@ async def _queued(client: AsyncClient, *, tools: bool = False) -> tuple[str, str
 
 async def _state(store: Store, run_id: str) -> tuple[Any, ...]:
     """Everything a worker's write could change: the run row and the run's rows and events."""
-    row = await store.run_row(run_id)
+    row = await store.runs.row(run_id)
     assert row is not None
     steps = await store.db.fetch(
         "SELECT id, status, step_details FROM run_steps WHERE run_id = :id ORDER BY seq",
@@ -46,7 +46,7 @@ async def _state(store: Store, run_id: str) -> tuple[Any, ...]:
     messages = await store.db.fetch(
         "SELECT id, status, content FROM messages WHERE run_id = :id ORDER BY seq", {"id": run_id}
     )
-    events = await store.read_events(run_id)
+    events = await store.log.read_events(run_id)
     return (
         dict(row),
         [dict(s) for s in steps],
@@ -63,11 +63,11 @@ async def test_logged_events__equal_the_live_ones_and_the_objects_retrieved(
     thread_id, run_id = await _queued(client)
     store = await client.store()
     with store.notifier.listen(run_id) as live:
-        (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
+        (run,) = await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60)
         step_id, message_id = await open_message(store, run)
         await finish_message(store, run_id, step_id, message_id, step_extensions={"model": "test"})
         published = live.drain()
-    logged = await store.read_events(run_id)
+    logged = await store.log.read_events(run_id)
     assert [e.event for e in logged] == TEXT_RUN_EVENTS  # no deltas: the text came whole
     assert [(e.seq, e.event, e.data) for e in published] == [
         (e.seq, e.event, e.data) for e in logged[2:]
@@ -96,10 +96,10 @@ async def test_begin_step__by_a_worker_without_the_claim__changes_nothing(
     """Opening a step for a run another worker holds raises LostClaim and writes nothing."""
     _, run_id = await _queued(client)
     store = await client.store()
-    (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
+    (run,) = await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60)
     before = await _state(store, run_id)
     with pytest.raises(LostClaim):
-        await store.begin_step(run, "someone-else", kind="message_creation", message=True)
+        await store.work.begin_step(run, "someone-else", kind="message_creation", message=True)
     assert await _state(store, run_id) == before
 
 
@@ -108,7 +108,7 @@ async def test_finish__after_a_cancel__changes_nothing(client: AsyncClient) -> N
     the cancel to close, nothing is logged."""
     thread_id, run_id = await _queued(client)
     store = await client.store()
-    (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
+    (run,) = await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60)
     step_id, message_id = await open_message(store, run)
     await client.threads.runs.cancel(run_id, thread_id=thread_id)
     before = await _state(store, run_id)
@@ -124,11 +124,11 @@ async def test_finish__with_another_step_open__closes_it_before_the_run_ends(
     """Ending a run closes (and logs) every step still open, not only the finished one."""
     thread_id, run_id = await _queued(client)
     store = await client.store()
-    (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
-    other, _, _ = await store.begin_step(run, TEST_WORKER, kind="tool_calls", message=False)
+    (run,) = await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60)
+    other, _, _ = await store.work.begin_step(run, TEST_WORKER, kind="tool_calls", message=False)
     step_id, message_id = await open_message(store, run)
     await finish_message(store, run_id, step_id, message_id)
-    events = await store.read_events(run_id)
+    events = await store.log.read_events(run_id)
     assert [(e.event, e.data["id"]) for e in events[-4:]] == [
         ("thread.message.completed", message_id),
         ("thread.run.step.completed", step_id),
@@ -145,18 +145,18 @@ async def test_finish__keeping_the_run__logs_the_message_and_step_only(
     """A message finished before tool calls leaves the run in progress and held, with its usage."""
     thread_id, run_id = await _queued(client)
     store = await client.store()
-    (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
+    (run,) = await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60)
     step_id, message_id = await open_message(store, run)
     last = await finish_message(
         store, run_id, step_id, message_id, step_usage=None, step_extensions={}, end_run=None
     )
-    events = await store.read_events(run_id)
+    events = await store.log.read_events(run_id)
     assert events[-1].seq == last
     assert [e.event for e in events[-2:]] == [
         "thread.message.completed",
         "thread.run.step.completed",
     ]
-    row = await store.run_row(run_id)
+    row = await store.runs.row(run_id)
     assert row is not None
     assert (row["status"], row["worker_id"]) == ("in_progress", TEST_WORKER)
     current = await client.threads.runs.retrieve(run_id, thread_id=thread_id)
@@ -169,8 +169,8 @@ async def test_pause_for_tools__logs_the_paused_run_and_releases_it(client: Asyn
     by a worker without the claim it changes nothing."""
     thread_id, run_id = await _queued(client, tools=True)
     store = await client.store()
-    (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
-    step, _, _ = await store.begin_step(run, TEST_WORKER, kind="tool_calls", message=False)
+    (run,) = await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60)
+    step, _, _ = await store.work.begin_step(run, TEST_WORKER, kind="tool_calls", message=False)
     calls = [
         {
             "id": "call_1",
@@ -189,16 +189,16 @@ async def test_pause_for_tools__logs_the_paused_run_and_releases_it(client: Asyn
     }
     before = await _state(store, run_id)
     with pytest.raises(LostClaim):
-        await store.pause_for_tools(run_id, "someone-else", **options)
+        await store.work.pause_for_tools(run_id, "someone-else", **options)
     assert await _state(store, run_id) == before
-    await store.pause_for_tools(run_id, TEST_WORKER, **options)
-    events = await store.read_events(run_id)
+    await store.work.pause_for_tools(run_id, TEST_WORKER, **options)
+    events = await store.log.read_events(run_id)
     assert events[-1].event == "thread.run.requires_action"
     paused = await client.threads.runs.retrieve(run_id, thread_id=thread_id)
     assert events[-1].data == paused.to_dict()
     assert paused.required_action is not None
     assert [c.id for c in paused.required_action.submit_tool_outputs.tool_calls] == ["call_1"]
-    row = await store.run_row(run_id)
+    row = await store.runs.row(run_id)
     assert row is not None
     assert row["worker_id"] is None
     listed = (await client.threads.runs.steps.list(run_id, thread_id=thread_id)).data
@@ -218,7 +218,7 @@ async def test_events_logged_before_the_row_format__read_unchanged(database_url:
                 {"data": '{"id": "run_old", "object": "thread.run", "status": "queued"}'},
             )
         assert await upgrade(db) == [m.version for m in migrations(db.dialect)[1:]]
-        (event,) = await Store(db).read_events("run_old")
+        (event,) = await Store(db).log.read_events("run_old")
         assert event.data == {"id": "run_old", "object": "thread.run", "status": "queued"}
     finally:
         await db.close()
@@ -250,22 +250,22 @@ async def test_run_context__the_newest_messages_and_the_runs_own(
     )
     run_id = created.id
     store = await client.store()
-    (run,) = await store.claim(TEST_WORKER, limit=1, lease_seconds=60)
+    (run,) = await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60)
     kept = min(5, (truncation or {}).get("last_messages") or 5)
     earlier = [f"m{i}" for i in range(5 - kept, 5)]
 
     def texts(messages: list[Any]) -> list[str]:
         return [loads(m["content"])[0]["text"]["value"] for m in messages]
 
-    messages, steps = await store.run_context(run)
+    messages, steps = await store.context.first_page(run)
     assert (texts(messages), steps) == (earlier, [])
     step_id, message_id = await open_message(store, run)
     await finish_message(
         store, run_id, step_id, message_id, step_usage=None, step_extensions={}, end_run=None
     )
-    fresh = await store.run_row(run_id)
+    fresh = await store.runs.row(run_id)
     assert fresh is not None
-    messages, steps = await store.run_context(fresh)
+    messages, steps = await store.context.first_page(fresh)
     assert texts(messages) == [*earlier, "Hi."]
     assert [m["id"] for m in messages][-1] == message_id
     assert [s["id"] for s in steps] == [step_id]

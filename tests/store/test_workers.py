@@ -50,7 +50,7 @@ def _child(
 async def _claimed(client: AsyncClient, store: Store, assistant_id: str, worker_id: str) -> str:
     thread = await client.threads.create(messages=[{"role": "user", "content": worker_id}])
     run = await client.threads.runs.create(thread.id, assistant_id=assistant_id)
-    (row,) = await store.claim(worker_id, limit=1, lease_seconds=600)
+    (row,) = await store.claims.claim(worker_id, limit=1, lease_seconds=600)
     assert row["id"] == run.id
     return run.id
 
@@ -72,20 +72,22 @@ async def test_dead_worker_of_this_host__its_leases_end_at_once(
         await store.workers.register(worker_id, identity)
         held[worker_id] = await _claimed(client, store, assistant.id, worker_id)
     assert await store.workers.end_dead_leases(me) == []  # every process still runs
-    assert await store.lapsed_runs() == []
+    assert await store.claims.lapsed_runs() == []
 
     dead_child.kill()
     dead_child.wait(10)
     assert await store.workers.end_dead_leases(me) == ["dead"]
-    assert [r["id"] for r in await store.lapsed_runs()] == [held["dead"]]
+    assert [r["id"] for r in await store.claims.lapsed_runs()] == [held["dead"]]
     assert await store.workers.end_dead_leases(me) == []  # forgotten once handled
-    assert await store.requeue_lapsed(held["dead"], to=R.QUEUED, allowed=(R.IN_PROGRESS,))
-    assert not await store.requeue_lapsed(held["dead"], to=R.QUEUED, allowed=(R.IN_PROGRESS,))
-    row = await store.run_row(held["dead"])
+    assert await store.claims.requeue_lapsed(held["dead"], to=R.QUEUED, allowed=(R.IN_PROGRESS,))
+    assert not await store.claims.requeue_lapsed(
+        held["dead"], to=R.QUEUED, allowed=(R.IN_PROGRESS,)
+    )
+    row = await store.runs.row(held["dead"])
     assert row is not None
     assert (row["status"], row["worker_id"], row["attempts"]) == ("queued", None, 1)
     for worker_id in ("live", "elsewhere"):
-        row = await store.run_row(held[worker_id])
+        row = await store.runs.row(held[worker_id])
         assert row is not None
         assert (row["status"], row["worker_id"]) == ("in_progress", worker_id)
 
