@@ -44,7 +44,11 @@ class Store:
     - `claims` (claims, leases, heartbeats, the sweeper's reads and re-queues); `context` (a
       run's prompt reads); `work` (what a worker writes for a run it holds);
     - `pg`: the one-statement Postgres twins of the hot worker writes, which `claims` and `work`
-      take on Postgres (tests/store/test_pg_twin.py holds them to the general path).
+      take on Postgres (tests/store/test_pg_twin.py holds them to the general path);
+    - and each feature's own: `prompts`, `spans`, `workers`, `inspection`, `files`,
+      `vector_stores`.
+
+    A part owns its tables' SQL; parts that write a run's log share `log`, its one writer.
     """
 
     def __init__(self, db: Database, notifier: Notifier | None = None) -> None:
