@@ -1072,7 +1072,7 @@ async def run_throughput(
         table.append(
             f"| Queue wait p50 / p99 (ms), {scenarios[key][0]} "
             + "".join(
-                f"| {by_n[n].wait_p50_ms:.0f} / {by_n[n].wait_p99_ms:.0f} " for n in WORKER_COUNTS
+                f"| {ms(by_n[n].wait_p50_ms)} / {ms(by_n[n].wait_p99_ms)} " for n in WORKER_COUNTS
             )
             + f"| runs called twice: {sum(by_n[n].duplicates for n in WORKER_COUNTS):.0f} | |"
         )
