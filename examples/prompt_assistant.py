@@ -37,8 +37,9 @@ def main() -> None:
                 thread={"messages": [{"role": "user", "content": "Hello!"}]},
                 variables={"guest": "Ms. Lovelace"},
             )
-            used = (run.model_extra or {})["prompt"]
-            print(f"run {run.status}: version {used['version']} -> {run.instructions}")
+            used = run.prompt  # the version the run took its instructions from
+            assert used is not None
+            print(f"run {run.status}: version {used.version} -> {run.instructions}")
 
         run_once()
         # The operator moves `prod` (only if it still points at 1); the assistant is untouched.

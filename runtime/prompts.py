@@ -118,8 +118,7 @@ async def run_prompt(
     ref = overrides.get("prompt")
     stored = False
     if ref is None and overrides.get("instructions") is None:
-        extra = assistant.model_extra or {}
-        ref = extra.get("prompt")
+        ref = None if assistant.prompt is None else assistant.prompt.to_dict()
         stored = ref is not None
     if not ref:
         return None

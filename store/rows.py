@@ -61,6 +61,7 @@ def assistant_dict(row: Any) -> dict[str, Any]:
         "top_p": row["top_p"],
         "response_format": loads(row["response_format"]),
         "reasoning_effort": row["reasoning_effort"],
+        "prompt": None,  # an extension, set below when the instructions come from a prompt
         **(loads(row["extensions"]) or {}),
     }
 
@@ -157,6 +158,7 @@ def run_dict(row: Any) -> dict[str, Any]:
         "parallel_tool_calls": bool(row["parallel_tool_calls"]),
         "response_format": loads(row["response_format"]),
         "reasoning_effort": row["reasoning_effort"],
+        "prompt": None,  # an extension, set below when the instructions came from a prompt
         **_public_extensions(row["extensions"]),
     }
 

@@ -160,6 +160,16 @@ class Usage(Model):
 # --- assistants and threads -----------------------------------------------------------------
 
 
+class PromptReference(OmitNone):
+    """The prompt an assistant or run takes its instructions from (an extension): on an
+    assistant, a `label` or a `version` (or neither: `prod`, else the latest); on a run, the
+    `version` it used and the `label` it went through."""
+
+    name: str
+    version: int | None = None
+    label: str | None = None
+
+
 class Assistant(Model):
     id: str
     object: Literal["assistant"] = "assistant"
@@ -175,6 +185,8 @@ class Assistant(Model):
     top_p: float | None = None
     response_format: ResponseFormat | None = None
     reasoning_effort: str | None = None
+    # Extension: the prompt the instructions come from (`client.prompts`).
+    prompt: PromptReference | None = None
 
 
 class AssistantDeleted(Model):
@@ -370,6 +382,8 @@ class Run(Model):
     # Extensions: the run's trace (`client.traces.retrieve`) and its root span.
     trace_id: str | None = None
     span_id: str | None = None
+    # Extension: the prompt version the instructions came from, resolved at creation.
+    prompt: PromptReference | None = None
 
 
 # --- run steps ------------------------------------------------------------------------------

@@ -230,7 +230,10 @@ class AsyncAssistants(Resource):
         store = await self._store()
         if "extensions" in fields:
             current = await store.assistants.get(self._project, assistant_id)
-            fields["extensions"] = _present({**(current.model_extra or {}), **fields["extensions"]})
+            stored = {**(current.model_extra or {}), "prompt": current.prompt}
+            if current.prompt is not None:
+                stored["prompt"] = current.prompt.to_dict()
+            fields["extensions"] = _present({**stored, **fields["extensions"]})
             await self._check_prompt(store, fields["extensions"])
         if "tool_resources" in fields:
             fields["tool_resources"] = await settle_tool_resources(

@@ -12,12 +12,13 @@ import pytest
 
 from assistants import AsyncClient
 from assistants.errors import BadRequestError, NotFoundError
-from store.types import Run
+from store.types import PromptReference, Run
 
 
 def _used(run: Run) -> dict[str, Any]:
     """The prompt a run recorded (name, version, label)."""
-    return dict((run.model_extra or {})["prompt"])
+    assert run.prompt is not None
+    return {"name": run.prompt.name, "version": run.prompt.version, "label": run.prompt.label}
 
 
 async def _support_prompt(client: AsyncClient) -> None:
@@ -41,7 +42,8 @@ async def test_assistant_prompt__label_move_changes_new_runs_only(client: AsyncC
     assistant = await client.assistants.create(
         model="test", prompt={"name": "support", "label": "prod"}
     )
-    assert (assistant.model_extra or {})["prompt"] == {"name": "support", "label": "prod"}
+    assert assistant.prompt == PromptReference(name="support", label="prod")
+    assert assistant.to_dict()["prompt"] == {"name": "support", "label": "prod"}
     first = await client.threads.create_and_run(
         assistant_id=assistant.id, variables={"customer": "Ada"}
     )
@@ -78,12 +80,12 @@ async def test_run_prompt__overrides_and_pinned_versions(client: AsyncClient) ->
     await client.threads.runs.cancel(run.id, thread_id=thread.id)
     literal = await client.threads.create_and_run(assistant_id=pinned.id, instructions="Plain.")
     assert literal.instructions == "Plain."
-    assert "prompt" not in (literal.model_extra or {})
+    assert literal.prompt is None
     await client.prompts.labels.set("support", label="prod", version=2)
     kept = await client.threads.create_and_run(assistant_id=pinned.id, variables={"customer": "Di"})
     assert _used(kept) == {"name": "support", "version": 2, "label": None}
     updated = await client.assistants.update(pinned.id, prompt=None, instructions="Own words.")
-    assert "prompt" not in (updated.model_extra or {})
+    assert updated.prompt is None
     plain = await client.threads.create_and_run(assistant_id=pinned.id)
     assert plain.instructions == "Own words."
 
