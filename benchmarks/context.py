@@ -45,6 +45,7 @@ import structlog
 
 from assistants import AsyncClient
 from runtime.context import assemble, read_context
+from store.records import MessageRecord, RunRecord, StepRecord
 from store.rows import MESSAGE_COLUMNS
 from store.statuses import RunStatus
 from store.store import Store
@@ -80,15 +81,20 @@ async def timed(call: Callable[[], Awaitable[object]], iterations: int) -> tuple
     return percentile(samples, 0.5) / 1000, percentile(samples, 0.99) / 1000
 
 
-async def whole_read(store: Store, run: Any, budget: int | None) -> object:
+async def whole_read(store: Store, run: RunRecord, budget: int | None) -> object:
     """Every finished message of the thread, then assembly: a turn's read without pages."""
     messages = await store.db.fetch(
         f"SELECT {MESSAGE_COLUMNS}, seq FROM messages WHERE thread_id = :t "
         "AND status != 'in_progress' ORDER BY seq",
-        {"t": run["thread_id"]},
+        {"t": run.thread_id},
     )
-    steps = await store.db.fetch("SELECT * FROM run_steps WHERE run_id = :r", {"r": run["id"]})
-    return assemble(run, messages, steps, prompt_budget=budget)
+    steps = await store.db.fetch("SELECT * FROM run_steps WHERE run_id = :r", {"r": run.id})
+    return assemble(
+        run,
+        [MessageRecord.from_row(m) for m in messages],
+        [StepRecord.from_row(s) for s in steps],
+        prompt_budget=budget,
+    )
 
 
 async def bench(url: str, lengths: list[int], iterations: int) -> None:
@@ -110,15 +116,16 @@ async def bench(url: str, lengths: list[int], iterations: int) -> None:
                     threads[n], assistant_id=assistant.id, **options
                 )
                 (row,) = await store.claims.claim("bench", limit=1, lease_seconds=600)
-                assert row["id"] == run.id
-                budget = row["max_prompt_tokens"]
-                fresh = await store.runs.row(run.id)
-                assert fresh is not None
+                assert row.id == run.id
+                budget = row.max_prompt_tokens
+                fresh_row = await store.runs.row(run.id)
+                assert fresh_row is not None
+                fresh = RunRecord.from_row(fresh_row)
 
-                async def paged(fresh: Any = fresh, budget: int | None = budget) -> object:
+                async def paged(fresh: RunRecord = fresh, budget: int | None = budget) -> object:
                     return await read_context(store, fresh, prompt_budget=budget)
 
-                async def whole(fresh: Any = fresh, budget: int | None = budget) -> object:
+                async def whole(fresh: RunRecord = fresh, budget: int | None = budget) -> object:
                     return await whole_read(store, fresh, budget)
 
                 p50, p99 = await timed(paged, iterations)

@@ -169,7 +169,7 @@ async def _claim_costs(url: str, queue: int, projects: int, claims: int) -> list
             started = time.perf_counter()
             (run,) = await store.claims.claim("bench-claim", limit=1, lease_seconds=60)
             samples.append(time.perf_counter() - started)
-            held.append(run["id"])
+            held.append(run.id)
             if len(held) > 10:
                 await store.transitions.end(
                     held.pop(0),

@@ -57,7 +57,8 @@ import structlog
 
 from assistants import AsyncClient, Client
 from runtime.providers.testmodel import TestModel
-from store.db import Row, Tx
+from store.db import Tx
+from store.records import RunRecord
 from store.store import Store
 
 USER_TEXT = "Hello there, what is the weather like in Paris today?"
@@ -181,7 +182,7 @@ class TxProbe:
         lease_seconds: float,
         project_limit: int | None = None,
         project_limits: dict[str, int] | None = None,
-    ) -> list[Row]:
+    ) -> list[RunRecord]:
         rows = await self._claim(
             worker_id,
             limit=limit,

@@ -320,7 +320,7 @@ async def seed(client: AsyncClient, store: Store, sizes: Sizes, path: str) -> Se
     # Held runs first: `claim` takes the oldest queued runs.
     toggles = [(await queued_run())[1] for _ in range(2)]
     claimed = await store.claims.claim("bench-raw", limit=2, lease_seconds=3600)
-    assert sorted(r["id"] for r in claimed) == sorted(toggles)
+    assert sorted(r.id for r in claimed) == sorted(toggles)
     await queued_run()
     assert len(await store.claims.claim("bench-heartbeat", limit=1, lease_seconds=3600)) == 1
     retrieve = [await queued_run() for _ in range(sizes.retrieve_runs)]

@@ -23,8 +23,7 @@ from runtime import file_search
 from runtime.providers.base import ChatMessage, ToolCall
 from runtime.providers.testmodel import estimate_tokens
 from store.context import context_page_limit
-from store.db import Row
-from store.rows import loads
+from store.records import MessageRecord, RunRecord, StepRecord
 from store.statuses import StepStatus
 from store.store import Store
 
@@ -57,10 +56,8 @@ def _content_for_model(content: list[dict[str, Any]], role: str) -> str | list[d
     return parts if has_image else "\n".join(texts)
 
 
-def _history_message(message: Row) -> ChatMessage:
-    return ChatMessage(
-        role=message["role"], content=_content_for_model(loads(message["content"]), message["role"])
-    )
+def _history_message(message: MessageRecord) -> ChatMessage:
+    return ChatMessage(role=message.role, content=_content_for_model(message.content, message.role))
 
 
 def message_tokens(message: ChatMessage) -> int:
@@ -74,85 +71,31 @@ def message_tokens(message: ChatMessage) -> int:
 
 
 def assemble(
-    run: Row,
-    thread_messages: Sequence[Row],
-    steps: Sequence[Row],
+    run: RunRecord,
+    thread_messages: Sequence[MessageRecord],
+    steps: Sequence[StepRecord],
     *,
     prompt_budget: int | None,
 ) -> list[ChatMessage]:
     """The conversation for the run's next model call (see the module docstring)."""
-    run_id = run["id"]
-    history = [_history_message(m) for m in thread_messages if m["run_id"] != run_id]
-    own = [m for m in thread_messages if m["run_id"] == run_id]
+    history = [_history_message(m) for m in thread_messages if m.run_id != run.id]
+    own = [m for m in thread_messages if m.run_id == run.id]
     return _compose(run, history, own, steps, prompt_budget)
 
 
 def _compose(
-    run: Row,
+    run: RunRecord,
     history: list[ChatMessage],
-    own_messages: Sequence[Row],
-    steps: Sequence[Row],
+    own_messages: Sequence[MessageRecord],
+    steps: Sequence[StepRecord],
     prompt_budget: int | None,
 ) -> list[ChatMessage]:
     """`assemble` over the thread's earlier messages already converted (`history`)."""
-    by_id = {m["id"]: m for m in own_messages}
-    truncation = loads(run["truncation_strategy"]) or {"type": "auto"}
+    truncation = run.truncation_strategy
     if truncation.get("type") == "last_messages" and truncation.get("last_messages"):
         history = history[-int(truncation["last_messages"]) :]
-
-    own: list[ChatMessage] = []
-    for step in steps:
-        if step["status"] != StepStatus.COMPLETED:
-            continue
-        details = loads(step["step_details"])
-        if details["type"] == "message_creation":
-            msg = by_id.get(details["message_creation"]["message_id"])
-            if msg is not None:
-                own.append(
-                    ChatMessage(
-                        role="assistant",
-                        content=_content_for_model(loads(msg["content"]), "assistant"),
-                    )
-                )
-        else:
-            searched = file_search.for_model(step, details)
-            if searched:
-                own.append(ChatMessage(role="assistant", content=None, tool_calls=searched))
-                own.extend(
-                    ChatMessage(
-                        role="tool",
-                        content=file_search.output_for_model(step, c.id),
-                        tool_call_id=c.id,
-                        name=c.name,
-                    )
-                    for c in searched
-                )
-            calls = [c for c in details["tool_calls"] if c.get("type") == "function"]
-            if not calls:
-                continue
-            own.append(
-                ChatMessage(
-                    role="assistant",
-                    content=None,
-                    tool_calls=tuple(
-                        ToolCall(c["id"], c["function"]["name"], c["function"]["arguments"])
-                        for c in calls
-                    ),
-                )
-            )
-            own.extend(
-                ChatMessage(
-                    role="tool",
-                    content=c["function"].get("output") or "",
-                    tool_call_id=c["id"],
-                    name=c["function"]["name"],
-                )
-                for c in calls
-            )
-
-    system = (
-        [ChatMessage(role="system", content=run["instructions"])] if run["instructions"] else []
-    )
+    own = _own_turns(own_messages, steps)
+    system = [ChatMessage(role="system", content=run.instructions)] if run.instructions else []
     if prompt_budget is None:
         prompt_budget = MODEL_CONTEXT_TOKENS
     # The oldest history goes first until the prompt fits the budget.
@@ -167,21 +110,60 @@ def _compose(
     return system + history + own
 
 
+def _own_turns(
+    own_messages: Sequence[MessageRecord], steps: Sequence[StepRecord]
+) -> list[ChatMessage]:
+    """The run's own completed steps, in order: its messages, and each tool round as an
+    assistant tool-call message and the tool outputs."""
+    by_id = {m.id: m for m in own_messages}
+    own: list[ChatMessage] = []
+    for step in steps:
+        if step.status != StepStatus.COMPLETED:
+            continue
+        if step.type == "message_creation":
+            msg = by_id.get(step.message_id or "")
+            if msg is not None:
+                content = _content_for_model(msg.content, "assistant")
+                own.append(ChatMessage(role="assistant", content=content))
+        elif step.type == "tool_calls":
+            searched = file_search.for_model(step)
+            if searched:
+                own.append(ChatMessage(role="assistant", content=None, tool_calls=searched))
+                own.extend(
+                    ChatMessage(
+                        role="tool",
+                        content=file_search.output_for_model(step, c.id),
+                        tool_call_id=c.id,
+                        name=c.name,
+                    )
+                    for c in searched
+                )
+            if not step.calls:
+                continue
+            calls = tuple(ToolCall(c.id, c.name, c.arguments) for c in step.calls)
+            own.append(ChatMessage(role="assistant", content=None, tool_calls=calls))
+            own.extend(
+                ChatMessage(role="tool", content=c.output or "", tool_call_id=c.id, name=c.name)
+                for c in step.calls
+            )
+    return own
+
+
 async def read_context(
-    store: Store, run: Row, *, prompt_budget: int | None
-) -> tuple[list[ChatMessage], list[Row]]:
+    store: Store, run: RunRecord, *, prompt_budget: int | None
+) -> tuple[list[ChatMessage], list[StepRecord]]:
     """The prompt for the run's next model call (`assemble`) and the run's steps, reading only
     the history the prompt can use: the first page comes with the run, older pages only while
     the budget has room and `last_messages` are not all read."""
-    messages, steps = await store.context.first_page(run)
-    run_id = run["id"]
-    own = [m for m in messages if m["run_id"] == run_id]
-    rows = [m for m in messages if m["run_id"] != run_id]
+    context = await store.context.first_page(run)
+    messages, steps = context.messages, context.steps
+    own = [m for m in messages if m.run_id == run.id]
+    rows = [m for m in messages if m.run_id != run.id]
     budget = MODEL_CONTEXT_TOKENS if prompt_budget is None else prompt_budget
     used = sum(message_tokens(m) for m in _compose(run, [], own, steps, None))
     history: list[ChatMessage] = []  # newest first until the end
 
-    def take(newest_first: Sequence[Row]) -> bool:
+    def take(newest_first: Sequence[MessageRecord]) -> bool:
         """Add messages, newest first, until one overflows the budget; False once one did
         (that one and all older are dropped: converting them would be wasted)."""
         nonlocal used
@@ -195,10 +177,10 @@ async def read_context(
 
     # A short page holds the thread's oldest message.
     room = take(rows[::-1])
-    read, oldest = len(rows), rows[0]["seq"] if rows else 0
-    more = room and read == context_page_limit(run["truncation_strategy"])
+    read, oldest = len(rows), rows[0].seq if rows else 0
+    more = room and read == context_page_limit(run.truncation_strategy)
     while more:
-        limit = context_page_limit(run["truncation_strategy"], read)
+        limit = context_page_limit(run.truncation_strategy, read)
         if not limit:
             break
         # Inline SQLite never suspends: let other tasks run between pages.
@@ -207,6 +189,6 @@ async def read_context(
         read += len(older)
         more = take(older) and len(older) == limit
         if older:
-            oldest = older[-1]["seq"]
+            oldest = older[-1].seq
     history.reverse()
     return _compose(run, history, own, steps, prompt_budget), steps

@@ -35,11 +35,10 @@ from runtime.settings import Settings
 from runtime.states import RunStatus, StepStatus
 from runtime.tracing import RunTrace, Tracer, prompt_message
 from store import ids
-from store.db import Row
 from store.errors import BadRequestError, LostClaim
 from store.log import get_logger
 from store.picking import Claim
-from store.rows import loads
+from store.records import RunRecord
 from store.spans import SpanEnd
 from store.store import Store
 from store.types import RunEvent
@@ -71,11 +70,11 @@ class _Call:
 class _Turn:
     """What one model call produced so far."""
 
-    step: Row | None = None
-    message: Row | None = None
+    step: str | None = None  # the open step's id
+    message: str | None = None  # the open message's id
     text: str = ""
     message_done: bool = False
-    tool_step: Row | None = None
+    tool_step: str | None = None  # the open tool_calls step's id
     calls: dict[int, _Call] = field(default_factory=dict)
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -91,7 +90,7 @@ def _partial(turn: _Turn | None) -> tuple[str, list[dict[str, Any]]] | None:
     """The open message's streamed text, to keep when the run ends mid-message."""
     if turn is None or turn.message is None or turn.message_done:
         return None
-    return turn.message["id"], [{"type": "text", "text": {"value": turn.text, "annotations": []}}]
+    return turn.message, [{"type": "text", "text": {"value": turn.text, "annotations": []}}]
 
 
 def _forced(tool_choice: Any) -> bool:
@@ -175,15 +174,17 @@ class Executor:
         self.tracer = tracer
         self._traces: dict[str, RunTrace] = {}  # the runs being executed that are traced
 
-    async def execute(self, run: Row, stop: StopSignal, successor: Claim | None = None) -> None:
+    async def execute(
+        self, run: RunRecord, stop: StopSignal, successor: Claim | None = None
+    ) -> None:
         """Execute one claimed run until it pauses or ends (or the claim is lost).
 
         `successor`, if given, is claimed by the write that completes or pauses the run (on
         Postgres, in the same statement): its `rows` are the runs this slot takes next.
         """
-        run_id = run["id"]
+        run_id = run.id
         with structlog.contextvars.bound_contextvars(
-            run_id=run_id, thread_id=run["thread_id"], worker_id=self.worker_id
+            run_id=run_id, thread_id=run.thread_id, worker_id=self.worker_id
         ):
             trace = None if self.tracer is None else RunTrace.of(run, self.settings)
             if trace is not None:
@@ -203,7 +204,7 @@ class Executor:
 
     def _trace_call(
         self,
-        run: Row,
+        run: RunRecord,
         route: Route,
         request: ModelRequest,
         turn: _Turn,
@@ -216,7 +217,7 @@ class Executor:
         cost: float | None = None,
     ) -> None:
         """Record the model call just made as a span of the run (nothing if not traced)."""
-        trace = self._traces.get(run["id"])
+        trace = self._traces.get(run.id)
         if trace is None or self.tracer is None:
             return
         ended = time.perf_counter()
@@ -241,7 +242,7 @@ class Executor:
                     if turn.first_token is None
                     else round((turn.first_token - started) * 1000, 3)
                 ),
-                requested_model=run["model"],
+                requested_model=run.model,
                 model=route.label,
                 provider=route.provider.name,
                 prompt_tokens=turn.prompt_tokens,
@@ -304,18 +305,18 @@ class Executor:
         )
         log.info("run_failed", code=code, error=message)
 
-    async def _execute(self, run: Row, stop: StopSignal, successor: Claim | None) -> None:
+    async def _execute(self, run: RunRecord, stop: StopSignal, successor: Claim | None) -> None:
         started = time.monotonic()
-        run_id = run["id"]
-        usage = loads(run["usage"]) or _zero_usage()
-        run_ext = loads(run["extensions"]) or {}
+        run_id = run.id
+        usage = dict(run.usage or _zero_usage())
+        run_ext = run.extensions
         try:
-            routes = [self.router.resolve(m) for m in [run["model"], *run_ext.get("fallbacks", [])]]
+            routes = [self.router.resolve(m) for m in [run.model, *run_ext.get("fallbacks", [])]]
         except BadRequestError as exc:
             await self._fail(run_id, "invalid_prompt", exc.message, None)
             return
-        max_prompt = run["max_prompt_tokens"]
-        max_completion = run["max_completion_tokens"]
+        max_prompt = run.max_prompt_tokens
+        max_completion = run.max_completion_tokens
         prompt_budget = None if max_prompt is None else max_prompt - usage["prompt_tokens"]
         completion_budget = (
             None if max_completion is None else max_completion - usage["completion_tokens"]
@@ -327,8 +328,8 @@ class Executor:
         if prompt_budget is not None and sum(message_tokens(m) for m in messages) > prompt_budget:
             await self._incomplete(run_id, "max_prompt_tokens", usage)
             return
-        tools = [t for t in loads(run["tools"]) if t.get("type") == "function"]
-        search_config = file_search.tool_config(loads(run["tools"]))
+        tools = [t for t in run.tools if t.get("type") == "function"]
+        search_config = file_search.tool_config(run.tools)
         searches = file_search.rounds(steps) if search_config is not None else []
         if (
             search_config is not None
@@ -336,9 +337,9 @@ class Executor:
             and all(t["function"]["name"] != file_search.NAME for t in tools)
         ):
             tools = [*tools, file_search.FUNCTION]
-        tool_choice = loads(run["tool_choice"]) or "auto"
+        tool_choice = run.tool_choice
         if tool_choice != "none" and any(
-            s["type"] == "tool_calls" and s["status"] == StepStatus.COMPLETED for s in steps
+            s.type == "tool_calls" and s.status == StepStatus.COMPLETED for s in steps
         ):
             tool_choice = "auto"  # "required" or a named function forces the first call only
         if stop.reason is not None:
@@ -352,15 +353,15 @@ class Executor:
                 messages=messages,
                 tools=tools,
                 tool_choice=tool_choice,
-                parallel_tool_calls=bool(run["parallel_tool_calls"]),
-                temperature=run["temperature"],
-                top_p=run["top_p"],
+                parallel_tool_calls=run.parallel_tool_calls,
+                temperature=run.temperature,
+                top_p=run.top_p,
                 max_tokens=completion_budget,
-                response_format=loads(run["response_format"]),
+                response_format=run.response_format,
                 timeout=self.settings.provider_timeout_seconds,
                 retry_budget=budget,
             )
-            turn = _Turn(seq=int(run["event_seq"]), searches=searches)
+            turn = _Turn(seq=run.event_seq, searches=searches)
             started = time.perf_counter()
             retries_left = budget.remaining
             try:
@@ -437,7 +438,7 @@ class Executor:
         log.info(
             "model_call",
             model=route.label,
-            requested_model=run["model"],
+            requested_model=run.model,
             latency_ms=latency_ms,
             finish=turn.finish,
             prompt_tokens=turn.prompt_tokens,
@@ -472,7 +473,7 @@ class Executor:
             await self.store.work.pause_for_tools(
                 run_id,
                 self.worker_id,
-                step_id=turn.tool_step["id"],
+                step_id=turn.tool_step,
                 tool_calls=tool_calls,
                 step_usage=step_usage,
                 run_usage=usage,
@@ -523,7 +524,7 @@ class Executor:
 
     async def _search_round(
         self,
-        run: Row,
+        run: RunRecord,
         turn: _Turn,
         calls: list[_Call],
         config: dict[str, Any],
@@ -535,7 +536,7 @@ class Executor:
         ext: dict[str, Any],
     ) -> None:
         """The model searched the files: search, complete the step, and call the model again."""
-        run_id = run["id"]
+        run_id = run.id
         assert turn.tool_step is not None
         await self._flush(run_id, turn)
         try:
@@ -551,7 +552,7 @@ class Executor:
                     self.store,
                     run_id,
                     self.worker_id,
-                    step_id=turn.tool_step["id"],
+                    step_id=turn.tool_step,
                     tool_calls=details,
                     extensions={**ext, **kept},
                     step_usage=step_usage,
@@ -562,7 +563,7 @@ class Executor:
                 "run_claim_lost", status=await self.store.claims.held_status(run_id, self.worker_id)
             )
             return
-        fresh = await self.store.runs.row(run_id)
+        fresh = await self.store.runs.record(run_id)
         if fresh is not None:
             await self._execute(fresh, stop, successor)
 
@@ -603,7 +604,7 @@ class Executor:
     # --- streaming ---------------------------------------------------------------------------
 
     async def _stream(
-        self, run: Row, route: Route, request: ModelRequest, turn: _Turn, stop: StopSignal
+        self, run: RunRecord, route: Route, request: ModelRequest, turn: _Turn, stop: StopSignal
     ) -> None:
         """Consume the model's stream; a stop request (cancel, expiry) interrupts it at once,
         between chunks or while waiting for one (never inside a write: those are shielded)."""
@@ -614,7 +615,7 @@ class Executor:
         if scope.cancelled_caught:
             raise RunCancelled
 
-    async def _open_message(self, run: Row, turn: _Turn) -> None:
+    async def _open_message(self, run: RunRecord, turn: _Turn) -> None:
         pending, turn.pending = turn.pending, []
         with _write():
             turn.step, turn.message, turn.seq = await self.store.work.begin_step(
@@ -645,7 +646,7 @@ class Executor:
                 (
                     "thread.message.delta",
                     {
-                        "id": turn.message["id"],
+                        "id": turn.message,
                         "object": "thread.message.delta",
                         "delta": {
                             "content": [
@@ -668,8 +669,8 @@ class Executor:
             turn.seq = await self.store.work.finish_message(
                 run_id,
                 self.worker_id,
-                step_id=turn.step["id"],
-                message_id=turn.message["id"],
+                step_id=turn.step,
+                message_id=turn.message,
                 content=content,
                 step_usage=step_usage,
                 run_usage=run_usage,
@@ -685,7 +686,7 @@ class Executor:
         turn.pending = []
         turn.message_done = True
 
-    async def _on_chunk(self, run: Row, turn: _Turn, chunk: Any) -> None:
+    async def _on_chunk(self, run: RunRecord, turn: _Turn, chunk: Any) -> None:
         if turn.first_token is None and isinstance(chunk, TextDelta | ToolCallDelta):
             turn.first_token = time.perf_counter()
         if isinstance(chunk, TextDelta):
@@ -700,12 +701,12 @@ class Executor:
                 text["annotations"] = []
             turn.text += chunk.text
             self._queue(
-                run["id"],
+                run.id,
                 turn,
                 (
                     "thread.message.delta",
                     {
-                        "id": turn.message["id"],
+                        "id": turn.message,
                         "object": "thread.message.delta",
                         "delta": {"content": [{"index": 0, "type": "text", "text": text}]},
                     },
@@ -715,7 +716,7 @@ class Executor:
             if turn.tool_step is None:
                 if turn.message is not None and not turn.message_done:
                     await self._finish_message(
-                        run["id"], turn, step_usage=None, run_usage=_zero_usage(), ext={}
+                        run.id, turn, step_usage=None, run_usage=_zero_usage(), ext={}
                     )
                 pending, turn.pending = turn.pending, []
                 with _write():
@@ -742,12 +743,12 @@ class Executor:
                 }
             call.arguments += chunk.arguments
             self._queue(
-                run["id"],
+                run.id,
                 turn,
                 (
                     "thread.run.step.delta",
                     {
-                        "id": turn.tool_step["id"],
+                        "id": turn.tool_step,
                         "object": "thread.run.step.delta",
                         "delta": {"step_details": {"type": "tool_calls", "tool_calls": [delta]}},
                     },
@@ -762,7 +763,7 @@ class Executor:
             len(turn.pending) >= self.settings.delta_flush_count
             or time.monotonic() - turn.pending_since >= self.settings.delta_flush_seconds
         ):
-            await self._flush(run["id"], turn)
+            await self._flush(run.id, turn)
 
     def _queue(self, run_id: str, turn: _Turn, event: Event) -> None:
         """Buffer a delta for the next batch, and publish it live at once."""

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from runtime.providers.base import ToolCall
 from store.base import now
-from store.db import Row
 from store.errors import LostClaim
 from store.log import get_logger
+from store.records import RunRecord, StepRecord
 from store.rows import STEP_COLUMNS, dumps, loads, step_dict
 from store.store import Store
 
@@ -55,24 +56,19 @@ def tool_config(run_tools: list[dict[str, Any]]) -> dict[str, Any] | None:
     return None
 
 
-def rounds(steps: list[Row]) -> list[dict[str, Any]]:
+def rounds(steps: Sequence[StepRecord]) -> list[dict[str, Any]]:
     """The run's completed searches, in order: each `{call_id: {"files": [...]}}` from its step."""
-    out = []
-    for step in steps:
-        ext = loads(step["extensions"]) or {}
-        if step["type"] == "tool_calls" and NAME in ext:
-            out.append(ext[NAME])
-    return out
+    return [s.extensions[NAME] for s in steps if s.type == "tool_calls" and NAME in s.extensions]
 
 
 def is_search(calls: list[Any]) -> bool:
     return bool(calls) and all(c.name == NAME for c in calls)
 
 
-async def vector_store_ids(store: Store, run: Row) -> list[str]:
+async def vector_store_ids(store: Store, run: RunRecord) -> list[str]:
     """The stores a run searches: its assistant's and its thread's `file_search` resources."""
     found: list[str] = []
-    for table, key in (("assistants", run["assistant_id"]), ("threads", run["thread_id"])):
+    for table, key in (("assistants", run.assistant_id), ("threads", run.thread_id)):
         row = await store.db.fetchrow(
             f"SELECT tool_resources FROM {table} WHERE id = :id", {"id": key}
         )
@@ -84,13 +80,13 @@ async def vector_store_ids(store: Store, run: Row) -> list[str]:
 
 
 async def search(
-    store: Store, run: Row, calls: list[Any], config: dict[str, Any], round_index: int
+    store: Store, run: RunRecord, calls: list[Any], config: dict[str, Any], round_index: int
 ) -> tuple[list[dict[str, Any]], dict[str, Any], list[ToolCall]]:
     """Run the model's searches: the step's `file_search` calls, what the step keeps for the
     next prompt and the citations (`extensions.file_search`), and the calls as the model made
     them."""
     vs_ids = await vector_store_ids(store, run)
-    expired = await store.vector_stores.expired(run["project"], vs_ids)
+    expired = await store.vector_stores.expired(run.project, vs_ids)
     if expired:
         raise SearchFailed(
             f"The vector store '{expired[0]}' has expired (or was deleted): file_search cannot "
@@ -108,7 +104,7 @@ async def search(
             query = call.arguments or ""
         results = (
             await store.vector_stores.search(
-                run["project"],
+                run.project,
                 vs_ids,
                 query,
                 limit=limit,
@@ -117,7 +113,7 @@ async def search(
             if vs_ids
             else []
         )
-        await store.vector_stores.touch(run["project"], vs_ids)
+        await store.vector_stores.touch(run.project, vs_ids)
         lines = [
             f"【{round_index}:{i}†{r.filename}】 {r.content[0].text}" for i, r in enumerate(results)
         ]
@@ -145,7 +141,7 @@ async def search(
             "files": [r.file_id for r in results],
         }
         model_calls.append(ToolCall(call.id, NAME, call.arguments))
-        log.info("file_search", run_id=run["id"], results=len(results), stores=len(vs_ids))
+        log.info("file_search", run_id=run.id, results=len(results), stores=len(vs_ids))
     return details, {NAME: kept}, model_calls
 
 
@@ -213,19 +209,16 @@ async def complete_step(
     store.log.wake(run_id)
 
 
-def for_model(step: Row, details: dict[str, Any]) -> tuple[ToolCall, ...] | None:
+def for_model(step: StepRecord) -> tuple[ToolCall, ...] | None:
     """A completed search step as the model's tool calls (None if it is not one)."""
-    ext = loads(step["extensions"]) or {}
-    kept = ext.get(NAME)
+    kept = step.extensions.get(NAME)
     if not kept:
         return None
     return tuple(
-        ToolCall(c["id"], NAME, json.dumps({"query": kept.get(c["id"], {}).get("query", "")}))
-        for c in details["tool_calls"]
-        if c.get("type") == NAME
+        ToolCall(i, NAME, json.dumps({"query": kept.get(i, {}).get("query", "")}))
+        for i in step.searches
     )
 
 
-def output_for_model(step: Row, call_id: str) -> str:
-    ext = loads(step["extensions"]) or {}
-    return str(ext.get(NAME, {}).get(call_id, {}).get("output", ""))
+def output_for_model(step: StepRecord, call_id: str) -> str:
+    return str(step.extensions.get(NAME, {}).get(call_id, {}).get("output", ""))

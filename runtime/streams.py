@@ -35,8 +35,7 @@ async def check_after(store: Store, run_id: str, after: int) -> None:
             param="after",
             code="invalid_value",
         )
-    row = await store.runs.row(run_id)
-    last = 0 if row is None else int(row["event_seq"])
+    last = await store.log.last_seq(run_id)
     if after > last:
         raise BadRequestError(
             f"Invalid 'after': {after}. Run {run_id} has logged {last} events so far; resume "

@@ -29,10 +29,9 @@ from runtime.completions.record import FinishedCall
 from runtime.providers.base import ChatMessage
 from runtime.settings import Settings
 from store import spans as sp
-from store.db import Row
 from store.errors import BadRequestError, ConfigurationError
 from store.log import get_logger
-from store.rows import loads
+from store.records import RunRecord
 from store.spans import SpanEnd, SpanRecord
 from store.store import Store
 
@@ -195,17 +194,17 @@ class RunTrace:
     parent_span_id: str | None = None
 
     @classmethod
-    def of(cls, run: Row, settings: Settings) -> RunTrace | None:
-        """The context of a run row (`store.rows.RUN_COLUMNS`); None when it is not traced."""
+    def of(cls, run: RunRecord, settings: Settings) -> RunTrace | None:
+        """The context of a claimed run; None when it is not traced."""
         return cls.from_extensions(
-            loads(run["extensions"]) or {},
+            run.extensions,
             settings,
-            project=run["project"],
-            run_id=run["id"],
-            thread_id=run["thread_id"],
-            assistant_id=run["assistant_id"],
-            created_at=run["created_at"],
-            model=run["model"],
+            project=run.project,
+            run_id=run.id,
+            thread_id=run.thread_id,
+            assistant_id=run.assistant_id,
+            created_at=run.created_at,
+            model=run.model,
         )
 
     @classmethod
@@ -444,8 +443,8 @@ class Tracer:
 
     async def end_run(self, store: Store, run_id: str, status: str) -> None:
         """Record the end of a run that stopped outside a worker (cancelled while waiting)."""
-        row = await store.runs.row(run_id)
-        trace = None if row is None else RunTrace.of(row, self.settings)
+        run = await store.runs.record(run_id)
+        trace = None if run is None else RunTrace.of(run, self.settings)
         if trace is not None:
             self.record(SpanEnd(trace.span_id, time.time(), status, span=trace.root()))
 
@@ -453,8 +452,8 @@ class Tracer:
         self, store: Store, run_id: str, outputs: Sequence[dict[str, str]]
     ) -> None:
         """End the tool spans of a run whose outputs were just submitted."""
-        row = await store.runs.row(run_id)
-        trace = None if row is None else RunTrace.of(row, self.settings)
+        run = await store.runs.record(run_id)
+        trace = None if run is None else RunTrace.of(run, self.settings)
         if trace is None:
             return
         now = time.time()

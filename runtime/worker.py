@@ -34,11 +34,11 @@ from runtime.providers.router import ProviderRouter
 from runtime.settings import Settings
 from runtime.states import RunStatus
 from runtime.tracing import Tracer
-from store.db import Row
 from store.errors import DatabaseUnavailableError, LostClaim
 from store.log import get_logger
 from store.notify import QUEUE
 from store.picking import Claim
+from store.records import RunRecord
 from store.store import Store
 from store.workers import this_process
 
@@ -208,40 +208,40 @@ class Worker:
         with anyio.move_on_after(timeout):
             await wake.wait()
 
-    async def _execute(self, row: Row) -> None:
+    async def _execute(self, row: RunRecord) -> None:
         """Execute `row` in this slot, then each run the write that ended the last one claimed
         for the slot (on Postgres the completing or pausing statement claims the next queued
         run itself, sparing the slot a claim of its own)."""
-        current: Row | None = row
+        current: RunRecord | None = row
         while current is not None:
             successor = await self._execute_one(current)
             current = None
-            if successor is not None and successor.rows:
-                (current,) = successor.rows
+            if successor is not None and successor.runs:
+                (current,) = successor.runs
                 self._hold(current)
                 if self._stopping is not None and self._stopping.is_set():
                     await self._give_back(current)  # claimed as the stop began
                     current = None
         self._poke()
 
-    def _hold(self, row: Row) -> _Held:
-        held = self._active[row["id"]] = _Held(anyio.CancelScope(), StopSignal(), row["expires_at"])
+    def _hold(self, row: RunRecord) -> _Held:
+        held = self._active[row.id] = _Held(anyio.CancelScope(), StopSignal(), row.expires_at)
         return held
 
-    async def _give_back(self, row: Row) -> None:
+    async def _give_back(self, row: RunRecord) -> None:
         """Release a run claimed for this slot that it will not execute, for another worker (if
         the database is away, its lease lapses: it is no longer renewed)."""
         with anyio.CancelScope(shield=True):
             try:
-                await self._release(row["id"])
+                await self._release(row.id)
             except DatabaseUnavailableError as exc:
-                log.warning("run_release_deferred", run_id=row["id"], error=str(exc))
+                log.warning("run_release_deferred", run_id=row.id, error=str(exc))
             finally:
-                self._active.pop(row["id"], None)
+                self._active.pop(row.id, None)
 
-    async def _execute_one(self, row: Row) -> Claim | None:
+    async def _execute_one(self, row: RunRecord) -> Claim | None:
         """Execute one held run; the claim its last write made for this slot, if any."""
-        run_id = row["id"]
+        run_id = row.id
         held = self._active[run_id]
         stopping = self._stopping is not None and self._stopping.is_set()
         successor = (
@@ -271,10 +271,10 @@ class Worker:
                 with anyio.CancelScope(shield=True):
                     await self._release(run_id)
                 if successor is not None:
-                    for taken in successor.rows:  # the slot is given up: so are they
+                    for taken in successor.runs:  # the slot is given up: so are they
                         self._hold(taken)
                         await self._give_back(taken)
-                    successor.rows = []
+                    successor.rows, successor.runs = [], []
         finally:
             self._active.pop(run_id, None)
             self.runs_executed += 1
@@ -378,9 +378,9 @@ class Worker:
                     if run_id in self._active and await self._lost(run_id):
                         log.warning("run_lease_lost", run_id=run_id)
                         run.scope.cancel()
-                elif row["status"] == RunStatus.CANCELLING:
+                elif row.status == RunStatus.CANCELLING:
                     run.stop.set("cancel")
-                elif row["overdue"]:
+                elif row.overdue:
                     run.stop.set("expire")
 
     async def _lost(self, run_id: str) -> bool:
@@ -414,7 +414,7 @@ class Worker:
             for dead in await self.store.workers.end_dead_leases(self.process):
                 log.warning("worker_gone", lost_worker=dead)
         for row in await self.store.claims.lapsed_runs():
-            run_id, status = row["id"], row["status"]
+            run_id, status = row.id, row.status
             if status == RunStatus.CANCELLING:
                 await self.store.transitions.end(
                     run_id,
@@ -422,7 +422,7 @@ class Worker:
                     allowed=(RunStatus.CANCELLING,),
                     lapsed_only=True,
                 )
-            elif row["attempts"] + 1 >= self.settings.max_attempts:
+            elif row.attempts + 1 >= self.settings.max_attempts:
                 # `attempts` counts interruptions (lapsed leases), not claims: tool rounds
                 # re-claim a run without spending its budget.
                 await self.store.transitions.end(
@@ -432,7 +432,7 @@ class Worker:
                     lapsed_only=True,
                     last_error={
                         "code": "server_error",
-                        "message": f"The run was interrupted {row['attempts'] + 1} times (the "
+                        "message": f"The run was interrupted {row.attempts + 1} times (the "
                         "worker running it stopped responding); giving up.",
                     },
                 )
@@ -440,7 +440,7 @@ class Worker:
             elif await self.store.claims.requeue_lapsed(
                 run_id, to=RunStatus.QUEUED, allowed=(RunStatus.IN_PROGRESS,)
             ):
-                log.warning("run_requeued", run_id=run_id, lost_worker=row["worker_id"])
+                log.warning("run_requeued", run_id=run_id, lost_worker=row.worker_id)
         for run_id in await self.store.claims.overdue_runs():
             ended = await self.store.transitions.end(
                 run_id, to=RunStatus.EXPIRED, allowed=states.sources(RunStatus.EXPIRED)

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from store.base import ACTIVE, now
-from store.db import Database, Row, Tx
+from store.db import Database, Tx
 from store.errors import LostClaim
 from store.eventlog import EventLog
 from store.pg import PgWrites
 from store.picking import Claim, pick_sql
+from store.records import LapsedRun, Lease, RunRecord
 from store.rows import (
     MESSAGE_COLUMNS,
     RUN_COLUMNS,
@@ -50,7 +51,7 @@ class ClaimPart:
         lease_seconds: float,
         project_limit: int | None = None,
         project_limits: dict[str, int] | None = None,
-    ) -> list[Row]:
+    ) -> list[RunRecord]:
         """Take up to `limit` queued runs for `worker_id`, fairly between projects: the
         project with the fewest runs in flight first, the oldest run first (see `pick_sql`); a
         project at its limit (`project_limits.get(project, project_limit)`) is passed over.
@@ -62,7 +63,7 @@ class ClaimPart:
         if self.db.dialect == "postgresql":
             claimed = await self.pg.claim(claim)
             self.log.publish_claimed(claimed)
-            return claimed
+            return [RunRecord.from_row(row) for row in claimed]
         async with self.db.transaction() as tx:
             rows = await tx.fetch(
                 f"UPDATE runs SET status = {sql_is(R.IN_PROGRESS)}, worker_id = :worker_id, "
@@ -79,11 +80,11 @@ class ClaimPart:
                 claimed.append({**row, "event_seq": last})
         for row in claimed:
             self.log.wake(row["id"])
-        return claimed
+        return [RunRecord.from_row(row) for row in claimed]
 
     async def heartbeat(
         self, worker_id: str, run_ids: Sequence[str], *, lease_seconds: float
-    ) -> dict[str, Row]:
+    ) -> dict[str, Lease]:
         """Extend the leases of the runs `worker_id` is executing; return those it still holds.
 
         Only `run_ids` are renewed: a run whose execution ended without recording it (say the
@@ -110,23 +111,23 @@ class ClaimPart:
             params = {"worker_id": worker_id, "lease": lease_seconds, "ids": dumps(list(run_ids))}
             async with self.db.transaction() as tx:
                 rows = await tx.fetch(sql, params)
-        return {r["id"]: r for r in rows}
+        return {r["id"]: Lease.from_row(r) for r in rows}
 
-    async def held_attempts(self, run_id: str, worker_id: str) -> tuple[str, int] | None:
+    async def held_attempts(self, run_id: str, worker_id: str) -> tuple[R, int] | None:
         """The run's status and spent attempts if `worker_id` still holds it, else `None`."""
         row = await self.db.fetchrow(
             "SELECT status, attempts FROM runs WHERE id = :id AND worker_id = :worker_id",
             {"id": run_id, "worker_id": worker_id},
         )
-        return None if row is None else (str(row["status"]), int(row["attempts"]))
+        return None if row is None else (R(row["status"]), int(row["attempts"]))
 
-    async def held_status(self, run_id: str, worker_id: str) -> str | None:
+    async def held_status(self, run_id: str, worker_id: str) -> R | None:
         """The run's status if `worker_id` still holds it, else `None`."""
         row = await self.db.fetchrow(
             "SELECT status FROM runs WHERE id = :id AND worker_id = :worker_id",
             {"id": run_id, "worker_id": worker_id},
         )
-        return None if row is None else str(row["status"])
+        return None if row is None else R(row["status"])
 
     async def release(
         self,
@@ -184,13 +185,13 @@ class ClaimPart:
             await tx.execute("DELETE FROM run_steps WHERE id = :id", {"id": s["id"]})
         return events
 
-    async def lapsed_runs(self) -> list[Row]:
+    async def lapsed_runs(self) -> list[LapsedRun]:
         """Runs held by a worker whose lease has passed (database clock)."""
-        rows: list[Row] = await self.db.fetch(
+        rows = await self.db.fetch(
             "SELECT id, status, attempts, worker_id FROM runs WHERE worker_id IS NOT NULL "
             "AND lease_expires_at < {now}"
         )
-        return rows
+        return [LapsedRun.from_row(r) for r in rows]
 
     async def requeue_lapsed(self, run_id: str, *, to: R, allowed: Sequence[R]) -> bool:
         """Give a run whose worker vanished back to the queue, discarding its open work."""

@@ -12,7 +12,10 @@ a page holds, in Python and (the first page) in SQL.
 
 from __future__ import annotations
 
-from store.db import Database, Row
+from typing import Any
+
+from store.db import Database
+from store.records import Context, MessageRecord, RunRecord
 from store.rows import MESSAGE_COLUMNS, STEP_COLUMNS, loads
 from store.statuses import MessageStatus, sql_is
 
@@ -28,17 +31,21 @@ STEPS_SQL = f"SELECT {STEP_COLUMNS}, seq FROM run_steps WHERE run_id = {{run_id}
 _FINISHED = f"status != {sql_is(MessageStatus.IN_PROGRESS)}"
 
 
-def context_limit(truncation_strategy: str | None) -> int | None:
+def context_limit(truncation_strategy: str | dict[str, Any] | None) -> int | None:
     """How many messages from before the run its prompt keeps: `last_messages` of a
-    `last_messages` truncation strategy, else None (as many as the prompt budget takes)."""
-    truncation = loads(truncation_strategy) or {}
+    `last_messages` truncation strategy (its JSON, or decoded), else None (as many as the prompt
+    budget takes)."""
+    decoded = loads(truncation_strategy) if isinstance(truncation_strategy, str) else None
+    truncation: dict[str, Any] = (
+        decoded if isinstance(truncation_strategy, str) else truncation_strategy
+    ) or {}
     if truncation.get("type") != "last_messages":
         return None
     last = truncation.get("last_messages")
     return None if last is None else int(last)
 
 
-def context_page_limit(truncation_strategy: str | None, read: int = 0) -> int:
+def context_page_limit(truncation_strategy: str | dict[str, Any] | None, read: int = 0) -> int:
     """How many earlier messages the next page holds when `read` have been read already: as
     many as were read (`CONTEXT_PAGE` at first, `CONTEXT_PAGE_MAX` at most), or what is left of
     `last_messages` when that is less. `context_page_limit_sql` is the same rule in SQL for the
@@ -91,7 +98,7 @@ class ContextPart:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def first_page(self, run: Row) -> tuple[list[Row], list[Row]]:
+    async def first_page(self, run: RunRecord) -> Context:
         """What prompt assembly reads first for `run`, oldest first: the messages (the first
         page of the thread's from before this run, the newest `context_page_limit` of them, and
         every finished message of the run itself) and the run's steps (for resuming after tool
@@ -100,12 +107,12 @@ class ContextPart:
         A run claimed on Postgres carries them already (`claim` reads them in its statement);
         otherwise one round trip on Postgres, two in-process queries on SQLite.
         """
-        if "context_messages" in run:
-            return run["context_messages"], run["context_steps"]
+        if run.context is not None:
+            return run.context
         params = {
-            "thread_id": run["thread_id"],
-            "run_id": run["id"],
-            "page": context_page_limit(run["truncation_strategy"]),
+            "thread_id": run.thread_id,
+            "run_id": run.id,
+            "page": context_page_limit(run.truncation_strategy),
         }
         messages = context_messages_sql(":thread_id", ":run_id", ":page")
         steps = STEPS_SQL.format(run_id=":run_id")
@@ -116,19 +123,15 @@ class ContextPart:
                 params,
             )
             assert row is not None
-            return loads(row["messages"]) or [], loads(row["steps"]) or []
+            return Context.from_rows(loads(row["messages"]) or [], loads(row["steps"]) or [])
         found = await self.db.fetch(f"SELECT * FROM ({messages}) AS m ORDER BY seq", params)
-        return found, await self.db.fetch(f"{steps} ORDER BY seq", params)
+        return Context.from_rows(found, await self.db.fetch(f"{steps} ORDER BY seq", params))
 
-    async def older_page(self, run: Row, before_seq: int, limit: int) -> list[Row]:
+    async def older_page(self, run: RunRecord, before_seq: int, limit: int) -> list[MessageRecord]:
         """The next page of the prompt history of `run`: at most `limit` of its thread's
         finished messages from before the run and older than `before_seq`, newest first."""
-        return await self.db.fetch(
+        rows = await self.db.fetch(
             history_page_sql(":thread_id", ":run_id", ":page", before=":before"),
-            {
-                "thread_id": run["thread_id"],
-                "run_id": run["id"],
-                "page": limit,
-                "before": before_seq,
-            },
+            {"thread_id": run.thread_id, "run_id": run.id, "page": limit, "before": before_seq},
         )
+        return [MessageRecord.from_row(r) for r in rows]

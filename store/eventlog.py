@@ -285,6 +285,11 @@ class EventLog:
                 self.notifier.publish(row["id"], [event])
             self.wake(row["id"])
 
+    async def last_seq(self, run_id: str) -> int:
+        """The sequence number of the run's last event (0: none, or no such run)."""
+        row = await self.db.fetchrow("SELECT event_seq FROM runs WHERE id = :id", {"id": run_id})
+        return 0 if row is None else int(row["event_seq"])
+
     async def read_events(
         self, run_id: str, *, after: int = 0, limit: int = 1000
     ) -> list[RunEvent]:

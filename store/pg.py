@@ -39,6 +39,7 @@ from store.picking import (
     successor_parts,
     took_successors,
 )
+from store.records import RunRecord
 from store.rows import dumps, loads, snapshot_sql
 from store.statuses import MessageStatus as M
 from store.statuses import RunStatus as R
@@ -75,7 +76,7 @@ class PgWrites:
 
     async def begin_step(
         self,
-        run: Row,
+        run: RunRecord,
         worker_id: str,
         *,
         values: dict[str, Any],
@@ -109,7 +110,7 @@ class PgWrites:
             events.append(Logged("thread.message.in_progress", row="m"))
         row = await self.log.fused(
             None,
-            run["id"],
+            run.id,
             f"UPDATE runs SET event_seq = event_seq + :n WHERE {_held((R.IN_PROGRESS,))} "
             "RETURNING event_seq, followers",
             ctes,

@@ -12,6 +12,7 @@ from typing import Any
 from store.base import PROCESS_TOKEN, RUNS_CHANNEL, now
 from store.context import STEPS_SQL, context_messages_sql, context_page_limit_sql
 from store.db import Row
+from store.records import RunRecord
 from store.rows import RUN_COLUMNS, dumps, loads, snapshot_sql
 from store.statuses import RunStatus as R
 from store.statuses import sql_is
@@ -42,6 +43,8 @@ class Claim:
     project_limit: int | None = None
     project_limits: dict[str, int] = field(default_factory=dict)
     rows: list[Row] = field(default_factory=list)
+    runs: list[RunRecord] = field(default_factory=list)
+    """The runs taken, decoded for their executor (`rows`: as claimed, for their events)."""
 
     def params(self) -> dict[str, Any]:
         return {
@@ -205,6 +208,7 @@ def successor_parts(successor: Claim | None) -> tuple[list[str], str, dict[str, 
 def took_successors(successor: Claim | None, row: Row) -> None:
     if successor is not None:
         successor.rows = [claimed_row(run) for run in loads(row["successors"]) or []]
+        successor.runs = [RunRecord.from_row(run) for run in successor.rows]
 
 
 def qualified(columns: str) -> str:

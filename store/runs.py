@@ -16,6 +16,7 @@ from store.db import Database, Row, Tx, UniqueViolation
 from store.errors import BadRequestError, not_found
 from store.eventlog import EventLog
 from store.paging import page
+from store.records import RunRecord
 from store.rows import (
     RUN_COLUMNS,
     STEP_COLUMNS,
@@ -272,7 +273,12 @@ class RunPart:
         return found
 
     async def row(self, run_id: str) -> Row | None:
-        """The whole run row (execution columns included), unscoped: for the runtime."""
+        """The whole run row (execution columns included), unscoped."""
         return await self.db.fetchrow(
             f"SELECT {RUN_COLUMNS} FROM runs WHERE id = :id", {"id": run_id}
         )
+
+    async def record(self, run_id: str) -> RunRecord | None:
+        """The run as its executor reads it (`RunRecord`), unscoped: for the runtime."""
+        row = await self.row(run_id)
+        return None if row is None else RunRecord.from_row(row)

@@ -21,6 +21,7 @@ from store.errors import LostClaim
 from store.eventlog import EventLog
 from store.pg import PgWrites
 from store.picking import Claim
+from store.records import RunRecord
 from store.rows import (
     MESSAGE_COLUMNS,
     RUN_COLUMNS,
@@ -70,18 +71,18 @@ class WorkPart:
 
     async def begin_step(
         self,
-        run: Row,
+        run: RunRecord,
         worker_id: str,
         *,
         kind: str,
         message: bool,
         extensions: dict[str, Any] | None = None,
         pending: Sequence[Event] = (),
-    ) -> tuple[Row, Row | None, int]:
+    ) -> tuple[str, str | None, int]:
         """Open a step (`message_creation` with its in-progress message, or `tool_calls`).
 
-        `pending` (already published) events are persisted first; returns the step, the
-        message, and the run's last event sequence number.
+        `pending` (already published) events are persisted first; returns the step's id, the
+        message's, and the run's last event sequence number.
         """
         step_id = ids.new_id("step")
         message_id = ids.new_id("message") if message else None
@@ -91,12 +92,12 @@ class WorkPart:
             else {"type": "tool_calls", "tool_calls": []}
         )
         values = {
-            "id": run["id"],
-            "run_id": run["id"],
-            "thread_id": run["thread_id"],
-            "assistant_id": run["assistant_id"],
+            "id": run.id,
+            "run_id": run.id,
+            "thread_id": run.thread_id,
+            "assistant_id": run.assistant_id,
             "t": now(),
-            "project": str(run["project"]),  # a claimed row; the guarded append checks the claim
+            "project": run.project,  # a claimed run; the guarded append checks the claim
             "step_id": step_id,
             "message_id": message_id,
             "type": kind,
@@ -108,12 +109,13 @@ class WorkPart:
                 run, worker_id, values=values, message=message, pending=pending
             )
             if opened is None:
-                raise LostClaim(run["id"])
+                raise LostClaim(run.id)
         else:
             async with self.db.transaction() as tx:
                 opened = await self._begin_step(tx, worker_id, values, pending)
-        self.log.wake(run["id"])
-        return opened
+        self.log.wake(run.id)
+        step, opened_message, last = opened
+        return step["id"], None if opened_message is None else opened_message["id"], last
 
     async def _begin_step(
         self, tx: Tx, worker_id: str, values: dict[str, Any], pending: Sequence[Event]

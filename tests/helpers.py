@@ -80,7 +80,7 @@ async def open_message(store: Store, run: Any, worker: str = TEST_WORKER) -> tup
         run, worker, kind="message_creation", message=True
     )
     assert message is not None
-    return str(step["id"]), str(message["id"])
+    return str(step), str(message)
 
 
 async def finish_message(
@@ -116,8 +116,8 @@ async def complete_with_message(client: AsyncClient, text: str) -> tuple[str, st
     (run,) = await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60)
     step_id, message_id = await open_message(store, run)
     content = [{"type": "text", "text": {"value": text, "annotations": []}}]
-    await finish_message(store, run["id"], step_id, message_id, content=content)
-    return str(run["id"]), step_id, message_id
+    await finish_message(store, run.id, step_id, message_id, content=content)
+    return str(run.id), step_id, message_id
 
 
 async def apply_first_migration(db: Database) -> int:

@@ -26,7 +26,7 @@ from assistants import AsyncClient
 from assistants.testing import FunctionModel, ModelRequest
 from runtime.providers.router import ProviderRouter
 from runtime.worker import Worker
-from store.db import Row
+from store.records import Lease
 from store.store import Store
 from store.types import Assistant
 from tests.faults.harness import until
@@ -86,7 +86,7 @@ async def test_run_claimed_during_a_heartbeat__kept_and_executed_once(
         beats = 0
         original = store.claims.heartbeat
 
-        async def heartbeat(*args: Any, **kwargs: Any) -> dict[str, Row]:
+        async def heartbeat(*args: Any, **kwargs: Any) -> dict[str, Lease]:
             nonlocal beats
             beats += 1
             held = await original(*args, **kwargs)
@@ -141,7 +141,7 @@ async def test_run_ended_during_a_heartbeat__not_taken_for_lost(
             await judged.wait()  # the executor has not returned when the heartbeat is judged
             return result
 
-        async def heartbeat(*args: Any, **kwargs: Any) -> dict[str, Row]:
+        async def heartbeat(*args: Any, **kwargs: Any) -> dict[str, Lease]:
             nonlocal beats
             beats += 1
             if beats == 1:

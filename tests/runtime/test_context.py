@@ -11,6 +11,7 @@ from assistants import AsyncClient
 from runtime.context import MODEL_CONTEXT_TOKENS, assemble, read_context
 from store.context import CONTEXT_PAGE, CONTEXT_PAGE_MAX, context_page_limit, context_page_limit_sql
 from store.db import SqliteDatabase
+from store.records import MessageRecord, RunRecord
 from store.rows import MESSAGE_COLUMNS, dumps
 from store.store import Store
 from tests.helpers import TEST_WORKER
@@ -18,9 +19,7 @@ from tests.helpers import TEST_WORKER
 WORDS = "word " * 40  # 50 tokens a message, 54 with the message overhead
 
 
-async def _claimed_run(
-    client: AsyncClient, count: int, **options: Any
-) -> tuple[Store, dict[str, Any]]:
+async def _claimed_run(client: AsyncClient, count: int, **options: Any) -> tuple[Store, RunRecord]:
     """A claimed run on a thread of `count` messages (`m0` oldest), created with `options`."""
     assistant = await client.assistants.create(model="test")
     thread = await client.threads.create()
@@ -29,16 +28,17 @@ async def _claimed_run(
     await client.threads.runs.create(thread.id, assistant_id=assistant.id, **options)
     store = await client.store()
     (run,) = await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60)
-    return store, dict(run)
+    return store, run
 
 
-async def _whole_thread(store: Store, run: dict[str, Any]) -> list[Any]:
+async def _whole_thread(store: Store, run: RunRecord) -> list[MessageRecord]:
     """Every finished message of the run's thread, oldest first: the unpaged reference."""
-    return await store.db.fetch(
+    rows = await store.db.fetch(
         f"SELECT {MESSAGE_COLUMNS}, seq FROM messages WHERE thread_id = :t "
         "AND status != 'in_progress' ORDER BY seq",
-        {"t": run["thread_id"]},
+        {"t": run.thread_id},
     )
+    return [MessageRecord.from_row(r) for r in rows]
 
 
 @pytest.mark.parametrize(
@@ -77,8 +77,8 @@ async def test_read_context__drops_the_oldest_past_the_models_context(
     _, run = await _claimed_run(client, 3)
     big = "x" * (MODEL_CONTEXT_TOKENS * 4 * 2 // 5)  # two fifths of the context each
     thread_messages = [
-        {"id": f"msg_{i}", "run_id": None, "role": "user", "content": dumps(
-            [{"type": "text", "text": {"value": f"{i}{big}", "annotations": []}}])}
+        MessageRecord(f"msg_{i}", None, "user",
+                      [{"type": "text", "text": {"value": f"{i}{big}", "annotations": []}}], i)
         for i in range(3)
     ]  # fmt: skip
     prompt = assemble(run, thread_messages, [], prompt_budget=None)
@@ -118,9 +118,7 @@ async def test_read_context__reads_pages_only_while_the_budget_has_room(
         store, run = await _claimed_run(client, 250, **options)
         seen = _history_pages(store)
         try:
-            await read_context(
-                store, await store.runs.row(run["id"]) or {}, prompt_budget=run["max_prompt_tokens"]
-            )
+            await read_context(store, run, prompt_budget=run.max_prompt_tokens)
         finally:
             assert isinstance(store.db, SqliteDatabase)
             store.db._require().set_trace_callback(None)

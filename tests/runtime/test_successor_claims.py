@@ -17,6 +17,7 @@ from runtime.providers.router import ProviderRouter
 from runtime.worker import Worker
 from store.errors import LostClaim
 from store.picking import Claim
+from store.records import RunRecord
 from store.statuses import RunStatus
 from tests.helpers import TEST_WORKER, USAGE, finish_message, open_message
 
@@ -39,22 +40,21 @@ async def test_finish__claims_the_next_queued_run_for_the_slot(client: AsyncClie
     (run,) = await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60)
     step_id, message_id = await open_message(store, run)
     successor = Claim(TEST_WORKER, 60)
-    await finish_message(store, run["id"], step_id, message_id, successor=successor)
+    await finish_message(store, run.id, step_id, message_id, successor=successor)
     second = await store.runs.row(second_id)
     assert second is not None
     if store.db.dialect != "postgresql":
         assert successor.rows == []
         assert second["status"] == "queued"
         return
-    (taken,) = successor.rows
-    assert taken["id"] == second_id
+    (taken,) = successor.runs
+    assert taken.id == second_id
     assert (second["status"], second["worker_id"]) == ("in_progress", TEST_WORKER)
-    assert taken["event_seq"] == second["event_seq"]
-    messages, steps = await store.context.first_page(taken)
-    assert [m["content"] for m in messages] == [
-        m["content"] for m in (await store.context.first_page(second))[0]
-    ]
-    assert steps == []
+    assert taken.event_seq == second["event_seq"]
+    assert taken.context is not None  # read by the claiming statement
+    unclaimed = await store.context.first_page(RunRecord.from_row(second))
+    assert [m.content for m in taken.context.messages] == [m.content for m in unclaimed.messages]
+    assert taken.context.steps == []
     events = await store.log.read_events(second_id)
     assert [e.event for e in events][-1] == "thread.run.in_progress"
     assert events[-1].data["status"] == "in_progress"
@@ -88,9 +88,9 @@ async def test_pause__claims_the_next_queued_run_for_the_slot(client: AsyncClien
     step, _, _ = await store.work.begin_step(run, TEST_WORKER, kind="tool_calls", message=False)
     successor = Claim(TEST_WORKER, 60)
     await store.work.pause_for_tools(
-        run["id"],
+        run.id,
         TEST_WORKER,
-        step_id=step["id"],
+        step_id=step,
         tool_calls=[
             {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
         ],

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from assistants import AsyncClient
-from store.db import Row
 from store.picking import Claim
+from store.records import RunRecord
 from store.statuses import RunStatus
 from store.store import Store
 from tests.helpers import TEST_WORKER, USAGE, finish_message, open_message
@@ -38,10 +38,10 @@ async def _in_flight(store: Store) -> dict[str, int]:
     return {str(r["project"]): int(r["n"]) for r in rows}
 
 
-async def _complete(store: Store, run: Row, successor: Claim | None = None) -> None:
+async def _complete(store: Store, run: RunRecord, successor: Claim | None = None) -> None:
     """Do a worker's one-message turn for a claimed run, ending it (with `successor`'s claim)."""
     step_id, message_id = await open_message(store, run)
-    await finish_message(store, run["id"], step_id, message_id, successor=successor)
+    await finish_message(store, run.id, step_id, message_id, successor=successor)
 
 
 async def test_claim__a_later_project_goes_before_an_earlier_flood(client: AsyncClient) -> None:
@@ -51,8 +51,7 @@ async def test_claim__a_later_project_goes_before_an_earlier_flood(client: Async
     (late,) = await _flood(client, "b", 1)
     store = await client.store()
     taken = [
-        (await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60))[0]["id"]
-        for _ in range(4)
+        (await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60))[0].id for _ in range(4)
     ]
     assert taken == [flood[0], late, flood[1], flood[2]]
 
@@ -64,7 +63,7 @@ async def test_claim__a_batch_interleaves_projects(client: AsyncClient) -> None:
     c = await _flood(client, "c", 1)
     store = await client.store()
     taken = await store.claims.claim(TEST_WORKER, limit=5, lease_seconds=60)
-    assert sorted(r["id"] for r in taken) == sorted([a[0], b[0], c[0], a[1], b[1]])
+    assert sorted(r.id for r in taken) == sorted([a[0], b[0], c[0], a[1], b[1]])
     assert await _in_flight(store) == {"a": 2, "b": 2, "c": 1}
 
 
@@ -78,7 +77,7 @@ async def test_claim__the_project_with_fewer_runs_in_flight_goes_first(
     await store.claims.claim(TEST_WORKER, limit=3, lease_seconds=60)
     b = await _flood(client, "b", 10)
     taken = await store.claims.claim(TEST_WORKER, limit=4, lease_seconds=60)
-    assert sorted(r["id"] for r in taken) == sorted([*b[:3], a[3]])
+    assert sorted(r.id for r in taken) == sorted([*b[:3], a[3]])
 
 
 async def test_claim__a_project_at_its_limit_is_passed_over(client: AsyncClient) -> None:
@@ -136,9 +135,9 @@ async def test_successor__takes_the_other_projects_run(client: AsyncClient) -> N
         assert [r["id"] for r in successor.rows] == [late]
     else:
         assert successor.rows == []
-        assert [
-            r["id"] for r in await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60)
-        ] == [late]
+        assert [r.id for r in await store.claims.claim(TEST_WORKER, limit=1, lease_seconds=60)] == [
+            late
+        ]
 
 
 async def test_successor__respects_the_limit_and_frees_its_own_place(client: AsyncClient) -> None:
@@ -149,8 +148,8 @@ async def test_successor__respects_the_limit_and_frees_its_own_place(client: Asy
     store = await client.store()
     limits: dict[str, Any] = {"project_limits": {"a": 1}}
     first = await store.claims.claim(TEST_WORKER, limit=5, lease_seconds=60, **limits)
-    assert sorted(r["id"] for r in first) == sorted([a[0], b])
-    by_id = {r["id"]: r for r in first}
+    assert sorted(r.id for r in first) == sorted([a[0], b])
+    by_id = {r.id: r for r in first}
     # b's run ends: a is at its limit, so nothing is taken for the slot.
     successor = Claim(TEST_WORKER, 60, **limits)
     await _complete(store, by_id[b], successor)
@@ -164,7 +163,7 @@ async def test_successor__respects_the_limit_and_frees_its_own_place(client: Asy
     else:
         assert successor.rows == []
         taken = await store.claims.claim(TEST_WORKER, limit=5, lease_seconds=60, **limits)
-        assert [r["id"] for r in taken] == [a[1]]
+        assert [r.id for r in taken] == [a[1]]
     assert await _in_flight(store) == {"a": 1}
 
 
@@ -175,14 +174,14 @@ async def test_pause__successor_respects_the_limit(client: AsyncClient) -> None:
     store = await client.store()
     limits: dict[str, Any] = {"project_limit": 2}
     held = await store.claims.claim(TEST_WORKER, limit=5, lease_seconds=60, **limits)
-    assert sorted(r["id"] for r in held) == sorted(a[:2])
-    run = next(r for r in held if r["id"] == a[0])
+    assert sorted(r.id for r in held) == sorted(a[:2])
+    run = next(r for r in held if r.id == a[0])
     step, _, _ = await store.work.begin_step(run, TEST_WORKER, kind="tool_calls", message=False)
     successor = Claim(TEST_WORKER, 60, **limits)
     await store.work.pause_for_tools(
-        run["id"],
+        run.id,
         TEST_WORKER,
-        step_id=step["id"],
+        step_id=step,
         tool_calls=[
             {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
         ],
@@ -206,7 +205,7 @@ async def test_claim__expired_runs_are_not_offered(client: AsyncClient) -> None:
     async with store.db.transaction() as tx:
         await tx.execute("UPDATE runs SET expires_at = 1 WHERE id IN (:x, :y)", {"x": a[0], "y": b})
     taken = await store.claims.claim(TEST_WORKER, limit=5, lease_seconds=60)
-    assert [r["id"] for r in taken] == [a[1]]
+    assert [r.id for r in taken] == [a[1]]
 
 
 async def test_sqlite__temporary_btrees_stay_in_memory(anyio_backend: str, tmp_path: Path) -> None:

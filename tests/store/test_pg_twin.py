@@ -50,7 +50,7 @@ async def _turns(client: AsyncClient, store: Store, work: WorkPart) -> list[Any]
             await work.pause_for_tools(
                 run.id,
                 TEST_WORKER,
-                step_id=step["id"],
+                step_id=step,
                 tool_calls=[call],
                 step_usage=USAGE,
                 run_usage=USAGE,
@@ -59,13 +59,13 @@ async def _turns(client: AsyncClient, store: Store, work: WorkPart) -> list[Any]
                 allowed=(RunStatus.IN_PROGRESS,),
             )
         else:
-            delta = {"id": message["id"], "object": "thread.message.delta", "delta": {}}
+            delta = {"id": message, "object": "thread.message.delta", "delta": {}}
             await work.append_events(run.id, TEST_WORKER, [("thread.message.delta", delta)])
             await work.finish_message(
                 run.id,
                 TEST_WORKER,
-                step_id=step["id"],
-                message_id=message["id"],
+                step_id=step,
+                message_id=message,
                 content=TEXT,
                 step_usage=USAGE,
                 run_usage=USAGE,

@@ -12,7 +12,8 @@ from assistants import AsyncClient
 from store.db import open_database
 from store.errors import LostClaim
 from store.migrate import migrations, upgrade
-from store.rows import loads, render_snapshot
+from store.records import MessageRecord, RunRecord
+from store.rows import render_snapshot
 from store.statuses import RunStatus
 from store.store import Store
 from store.types import RunEvent
@@ -132,11 +133,11 @@ async def test_finish__with_another_step_open__closes_it_before_the_run_ends(
     assert [(e.event, e.data["id"]) for e in events[-4:]] == [
         ("thread.message.completed", message_id),
         ("thread.run.step.completed", step_id),
-        ("thread.run.step.completed", other["id"]),
+        ("thread.run.step.completed", other),
         ("thread.run.completed", run_id),
     ]
     steps = (await client.threads.runs.steps.list(run_id, thread_id=thread_id)).data
-    assert {s.id: s.status for s in steps} == {step_id: "completed", other["id"]: "completed"}
+    assert {s.id: s.status for s in steps} == {step_id: "completed", other: "completed"}
 
 
 async def test_finish__keeping_the_run__logs_the_message_and_step_only(
@@ -179,7 +180,7 @@ async def test_pause_for_tools__logs_the_paused_run_and_releases_it(client: Asyn
         }
     ]
     options: dict[str, Any] = {
-        "step_id": step["id"],
+        "step_id": step,
         "tool_calls": calls,
         "step_usage": USAGE,
         "run_usage": USAGE,
@@ -254,18 +255,18 @@ async def test_run_context__the_newest_messages_and_the_runs_own(
     kept = min(5, (truncation or {}).get("last_messages") or 5)
     earlier = [f"m{i}" for i in range(5 - kept, 5)]
 
-    def texts(messages: list[Any]) -> list[str]:
-        return [loads(m["content"])[0]["text"]["value"] for m in messages]
+    def texts(messages: list[MessageRecord]) -> list[str]:
+        return [m.content[0]["text"]["value"] for m in messages]
 
-    messages, steps = await store.context.first_page(run)
-    assert (texts(messages), steps) == (earlier, [])
+    first = await store.context.first_page(run)
+    assert (texts(first.messages), first.steps) == (earlier, [])
     step_id, message_id = await open_message(store, run)
     await finish_message(
         store, run_id, step_id, message_id, step_usage=None, step_extensions={}, end_run=None
     )
     fresh = await store.runs.row(run_id)
     assert fresh is not None
-    messages, steps = await store.context.first_page(fresh)
-    assert texts(messages) == [*earlier, "Hi."]
-    assert [m["id"] for m in messages][-1] == message_id
-    assert [s["id"] for s in steps] == [step_id]
+    again = await store.context.first_page(RunRecord.from_row(fresh))
+    assert texts(again.messages) == [*earlier, "Hi."]
+    assert [m.id for m in again.messages][-1] == message_id
+    assert [s.id for s in again.steps] == [step_id]

@@ -51,7 +51,7 @@ async def _claimed(client: AsyncClient, store: Store, assistant_id: str, worker_
     thread = await client.threads.create(messages=[{"role": "user", "content": worker_id}])
     run = await client.threads.runs.create(thread.id, assistant_id=assistant_id)
     (row,) = await store.claims.claim(worker_id, limit=1, lease_seconds=600)
-    assert row["id"] == run.id
+    assert row.id == run.id
     return run.id
 
 
@@ -77,7 +77,7 @@ async def test_dead_worker_of_this_host__its_leases_end_at_once(
     dead_child.kill()
     dead_child.wait(10)
     assert await store.workers.end_dead_leases(me) == ["dead"]
-    assert [r["id"] for r in await store.claims.lapsed_runs()] == [held["dead"]]
+    assert [r.id for r in await store.claims.lapsed_runs()] == [held["dead"]]
     assert await store.workers.end_dead_leases(me) == []  # forgotten once handled
     assert await store.claims.requeue_lapsed(held["dead"], to=R.QUEUED, allowed=(R.IN_PROGRESS,))
     assert not await store.claims.requeue_lapsed(
