@@ -128,6 +128,11 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     )
     serve.add_argument("--no-worker", action="store_true", help="leave runs to `assistants worker`")
     serve.add_argument(
+        "--accept-unsupported-tools",
+        action="store_true",
+        help="accept code_interpreter in tools and ignore it (logged) instead of a 400",
+    )
+    serve.add_argument(
         "--api-key",
         action="append",
         default=[],

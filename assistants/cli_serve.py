@@ -177,6 +177,8 @@ def serve(args: argparse.Namespace) -> None:
             "pip install 'assistants-runtime[server]'."
         ) from None
     allow = {"allow_request_provider_keys": True} if args.allow_request_provider_keys else {}
+    if args.accept_unsupported_tools:
+        allow["accept_unsupported_tools"] = True
     settings = settings_for(args, **allow)
     specs = _key_specs(args)
     keys = _key_ring(specs, settings, args.secret_file)

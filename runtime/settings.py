@@ -94,6 +94,9 @@ class Settings(BaseModel):
     files_dir: str | None = None
     """Where uploaded files' bytes live beside a SQLite database file (default
     `<database>.files/`). Postgres keeps them in the database, so every machine sees them."""
+    accept_unsupported_tools: bool = False
+    """Accept built-in tools this runtime cannot run (`code_interpreter`) and ignore them, logged
+    once per assistant, for apps that list them without using them; off: they are a 400."""
     max_file_bytes: int = Field(default=512 * 1024 * 1024, ge=1, le=2**31 - 1)
     """The largest file an upload may carry (bytes); a larger one is a 413 and nothing is kept."""
 

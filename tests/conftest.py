@@ -149,9 +149,14 @@ ECHOED_MODELS = {"gpt-4o": "test", "gpt-4o-mini": "test"}
 
 @pytest.fixture
 async def client(database_url: str) -> AsyncIterator[AsyncClient]:
-    """An `AsyncClient` with no worker: runs stay where the test puts them."""
+    """An `AsyncClient` with no worker: runs stay where the test puts them. It accepts (and
+    ignores) `code_interpreter`, as a server started with --accept-unsupported-tools does, so
+    the shape tests can echo every tool type."""
     async with AsyncClient(
-        database_url=database_url, worker=False, model_aliases=ECHOED_MODELS
+        database_url=database_url,
+        worker=False,
+        model_aliases=ECHOED_MODELS,
+        accept_unsupported_tools=True,
     ) as c:
         yield c
 

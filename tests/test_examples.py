@@ -14,6 +14,8 @@ EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.py"))
 # Examples that need a service the test machine does not run, and what they must say without it.
 NEEDS_SERVICE = {"ollama.py": "No Ollama server answered"}
 EXPECTED = {
+    "file_search.py": "run: completed\ncited 【0:0†handbook.pdf】 -> handbook.pdf\n"
+    "answer: Tool results: 【0:0†handbook.pdf】 Returns are accepted within 30 days",
     "quickstart.py": "assistant: Tool results: 18°C and sunny",
     "async_quickstart.py": "assistant: Tool results: -3°C and snowing",
     "python_tools.py": "unknown timezone",

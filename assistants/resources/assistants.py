@@ -17,7 +17,7 @@ from assistants.resources._base import (
     check_list,
     merge_extra,
 )
-from assistants.resources.vector_stores import settle_tool_resources
+from assistants.resources.vector_stores import check_tools, settle_tool_resources
 from assistants.tools import FunctionTool, tool_definitions
 from assistants.validation import prompts as pv
 from store import ids
@@ -168,11 +168,14 @@ class AsyncAssistants(Resource):
         if "extensions" in fields:
             fields["extensions"] = _present(fields["extensions"])
             await self._check_prompt(store, fields["extensions"])
+        check_tools(self._ctx.settings, fields.get("tools"))
         if "tool_resources" in fields:
             fields["tool_resources"] = await settle_tool_resources(
                 store, self._project, fields["tool_resources"]
             )
-        return await store.assistants.create(self._project, fields)
+        created = await store.assistants.create(self._project, fields)
+        check_tools(self._ctx.settings, fields.get("tools"), assistant_id=created.id)
+        return created
 
     async def retrieve(
         self,
@@ -235,11 +238,14 @@ class AsyncAssistants(Resource):
                 stored["prompt"] = current.prompt.to_dict()
             fields["extensions"] = _present({**stored, **fields["extensions"]})
             await self._check_prompt(store, fields["extensions"])
+        check_tools(self._ctx.settings, fields.get("tools"))
         if "tool_resources" in fields:
             fields["tool_resources"] = await settle_tool_resources(
                 store, self._project, fields["tool_resources"]
             )
-        return await store.assistants.update(self._project, assistant_id, fields)
+        updated = await store.assistants.update(self._project, assistant_id, fields)
+        check_tools(self._ctx.settings, fields.get("tools"), assistant_id=assistant_id)
+        return updated
 
     def list(
         self,

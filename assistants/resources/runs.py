@@ -19,6 +19,7 @@ from assistants.resources._base import (
     merge_extra,
 )
 from assistants.resources.steps import AsyncSteps
+from assistants.resources.vector_stores import check_tools
 from assistants.streaming.handler import AsyncAssistantEventHandler
 from assistants.streaming.manager import AsyncAssistantStreamManager, AsyncEventStream
 from assistants.tools import FunctionTool, as_tools, run_calls, tool_definitions
@@ -253,6 +254,7 @@ class AsyncRuns(Resource):
         )
         body = merge_extra(params, extra_body)
         overrides = check_run(body)
+        check_tools(self._ctx.settings, overrides.get("tools"))
         store = await self._store()
         run = await control.create_run(
             store,

@@ -21,6 +21,7 @@ from assistants.resources.runs import _THREAD_AND_RUN_PARAMS, AsyncRuns, _listed
 from assistants.resources.vector_stores import (
     attach_files,
     check_attachments,
+    check_tools,
     searched_files,
     settle_tool_resources,
 )
@@ -271,6 +272,7 @@ class AsyncThreads(Resource):
         if resources is not None:
             thread_body["tool_resources"] = resources
         overrides = check_run(body, allowed=_THREAD_AND_RUN_PARAMS)
+        check_tools(self._ctx.settings, overrides.get("tools"))
         overrides.pop("additional_messages", None)
         store = await self._store()
         thread_body["tool_resources"] = await settle_tool_resources(

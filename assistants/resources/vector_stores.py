@@ -28,6 +28,7 @@ from assistants.resources._base import (
 from assistants.resources.files import AsyncFiles
 from assistants.resources.uploads import FileTypes
 from assistants.validation import vector_stores as vv
+from runtime.settings import Settings
 from store import ids
 from store.errors import BadRequestError
 from store.filetypes import (
@@ -38,8 +39,11 @@ from store.filetypes import (
     VectorStoreFileDeleted,
     VectorStoreSearchResult,
 )
+from store.log import get_logger
 from store.store import Store
 from store.types import ListPage
+
+log = get_logger("assistants.tools")
 
 POLL_MS = 100
 """The in-process pollers' default interval (milliseconds)."""
@@ -659,3 +663,30 @@ async def attach_files(
         await store.vector_stores.add_file(
             project, vs_id, file_id, chunking=dict(vv.AUTO_CHUNKING), attributes=None
         )
+
+
+UNSUPPORTED_TOOLS = ("code_interpreter",)
+_warned: set[str] = set()
+
+
+def check_tools(
+    settings: Settings, tools: Iterable[dict[str, Any]] | None, *, assistant_id: str | None = None
+) -> None:
+    """A built-in tool this runtime cannot run is a 400 naming it, unless the operator accepts
+    and ignores such tools (`accept_unsupported_tools`; logged once per assistant)."""
+    for i, tool in enumerate(tools or ()):
+        kind = tool.get("type")
+        if kind not in UNSUPPORTED_TOOLS:
+            continue
+        if not settings.accept_unsupported_tools:
+            raise BadRequestError(
+                f"The tool '{kind}' is not supported by this server: it cannot run code. Remove "
+                f"it from 'tools', or start the server with --accept-unsupported-tools to accept "
+                "and ignore it.",
+                param=f"tools[{i}]",
+                code="unsupported_tool",
+            )
+        key = f"{assistant_id}:{kind}"
+        if assistant_id is not None and key not in _warned:
+            _warned.add(key)
+            log.warning("unsupported_tool_ignored", tool=kind, assistant_id=assistant_id)

@@ -30,7 +30,9 @@ META16 = {f"k{i:02d}" + "x" * 61: "v" * 512 for i in range(16)}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with serve(tmp_path_factory.mktemp("crud")) as live:
+    with serve(
+        tmp_path_factory.mktemp("crud"), client_options={"accept_unsupported_tools": True}
+    ) as live:
         yield live
 
 

@@ -167,3 +167,20 @@ async def test_attachment_without_a_file__for_file_search_attaches_nothing(
     assert message.attachments is not None
     assert message.attachments[0].file_id is None
     assert (await client.threads.retrieve(thread.id)).tool_resources is None
+
+
+async def test_code_interpreter__a_400_unless_the_operator_accepts_it(database_url: str) -> None:
+    """code_interpreter cannot run here: a 400 naming it; accepted (and ignored) with the
+    operator's option."""
+    async with AsyncClient(database_url=database_url, worker=False) as strict:
+        err = await api_error(
+            lambda: strict.assistants.create(model="test", tools=[{"type": "code_interpreter"}])
+        )
+        assert (err.status_code, err.param, err.code) == (400, "tools[0]", "unsupported_tool")
+        assert "'code_interpreter' is not supported" in err.message
+        assert await count_rows(strict, "assistants") == 0
+    async with AsyncClient(
+        database_url=database_url, worker=False, accept_unsupported_tools=True
+    ) as lenient:
+        made = await lenient.assistants.create(model="test", tools=[{"type": "code_interpreter"}])
+        assert made.to_dict()["tools"] == [{"type": "code_interpreter"}]

@@ -1,0 +1,168 @@
+"""What files and file_search cost: ingestion rates, lexical search latency at 10,000 chunks,
+and what one file_search round adds to a run.
+
+    .venv/bin/python benchmarks/files.py            # SQLite file in a temporary folder
+    .venv/bin/python benchmarks/files.py --quick    # smaller sizes (CI; numbers not judged)
+
+Cases (all in-process, `AsyncClient` with its embedded worker, the `test` model):
+
+- ingest, 100-page PDF: pages/s of text extraction and chunking alone (`runtime.ingest.prepare`,
+  in a thread as the worker runs it), and of the whole path (upload, claim, read, extract,
+  chunk, index: `upload_and_poll`);
+- ingest, 10 MB of text: chunks/s, the same two ways;
+- search: p50 / p95 of `vector_stores.search` over a store of 10,000 chunks, and of a bare FTS5
+  query (`MATCH` + `bm25`, top 20) on the same data through `sqlite3`, interleaved; the ratio is
+  what the API adds (query parsing, store checks, file names, scoring, the off-loop hop);
+- run: the median `create_and_poll` of a run with file_search (one search round, two model
+  calls) against the same run without the tool, interleaved; the difference is the round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from assistants import AsyncClient
+from runtime.ingest import prepare
+from store.vector_stores import query_terms
+from tests.files.pdfs import make_pdf
+
+STATIC = {"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 0}}
+
+
+def vocabulary(n: int = 5000) -> list[str]:
+    rng = random.Random(7)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return ["".join(rng.choice(letters) for _ in range(rng.randint(3, 10))) for _ in range(n)]
+
+
+def prose(words: list[str], count: int, seed: int) -> str:
+    rng = random.Random(seed)
+    return " ".join(rng.choice(words) for _ in range(count))
+
+
+def ms(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95) - 1] * 1000
+
+
+async def main(quick: bool) -> None:
+    words = vocabulary()
+    pages = 20 if quick else 100
+    text_mb = 1 if quick else 10
+    chunks_wanted = 1000 if quick else 10_000
+    queries = 50 if quick else 300
+    runs = 10 if quick else 60
+    folder = Path(tempfile.mkdtemp(prefix="bench-files-"))
+    url = f"sqlite+aiosqlite:///{folder / 'files.db'}"
+    print(f"database: SQLite file in {folder}")
+    async with AsyncClient(database_url=url, poll_seconds=0.01, sweep_seconds=0.5) as client:
+        # --- ingest: PDF ----------------------------------------------------------------------
+        pdf = make_pdf([prose(words, 60, i)[:400] for i in range(pages)])
+        await asyncio.to_thread(prepare, make_pdf(["warm up"]), "w.pdf", STATIC)  # imports
+        started = time.perf_counter()
+        await asyncio.to_thread(prepare, pdf, "doc.pdf", STATIC)
+        alone = time.perf_counter() - started
+        store = await client.vector_stores.create()
+        started = time.perf_counter()
+        done = await client.vector_stores.files.upload_and_poll(
+            vector_store_id=store.id, file=("doc.pdf", pdf), poll_interval_ms=5
+        )
+        whole = time.perf_counter() - started
+        assert done.status == "completed", done.last_error
+        print(f"ingest {pages}-page PDF: {pages / alone:,.0f} pages/s extract+chunk, "
+              f"{pages / whole:,.0f} pages/s whole path")  # fmt: skip
+        # --- ingest: text ---------------------------------------------------------------------
+        body = prose(words, text_mb * 150_000, 1).encode()[: text_mb * 1_000_000]
+        started = time.perf_counter()
+        chunks = await asyncio.to_thread(prepare, body, "big.txt", STATIC)
+        alone = time.perf_counter() - started
+        big = await client.vector_stores.create()
+        started = time.perf_counter()
+        done = await client.vector_stores.files.upload_and_poll(
+            vector_store_id=big.id,
+            file=("big.txt", body),
+            chunking_strategy=STATIC,
+            poll_interval_ms=5,
+        )
+        whole = time.perf_counter() - started
+        assert done.status == "completed", done.last_error
+        rate, rate_whole = len(chunks) / alone, len(chunks) / whole
+        print(f"ingest {text_mb} MB text ({len(chunks):,} chunks): {rate:,.0f} chunks/s "
+              f"extract+chunk, {rate_whole:,.0f} chunks/s whole path")  # fmt: skip
+        # --- search at N chunks ---------------------------------------------------------------
+        searched = await client.vector_stores.create()
+        per_file = 1000
+        for i in range(chunks_wanted // per_file):
+            data = prose(words, per_file * 100, 100 + i).encode()
+            await client.vector_stores.files.upload_and_poll(
+                vector_store_id=searched.id,
+                file=(f"part{i}.txt", data),
+                chunking_strategy=STATIC,
+                poll_interval_ms=5,
+            )
+        backing = await client.store()
+        row = await backing.db.fetchrow(
+            "SELECT count(*) AS n FROM chunks WHERE vector_store_id = :v", {"v": searched.id}
+        )
+        assert row is not None
+        rng = random.Random(3)
+        asks = [" ".join(rng.choice(words) for _ in range(3)) for _ in range(queries)]
+        bare = sqlite3.connect(folder / "files.db")
+        api_times, bare_times = [], []
+        for ask in asks:
+            started = time.perf_counter()
+            await client.vector_stores.search(searched.id, query=ask, max_num_results=20)
+            api_times.append(time.perf_counter() - started)
+            match = " OR ".join(f'"{t}"' for t in query_terms(ask))
+            started = time.perf_counter()
+            bare.execute(
+                "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? "
+                "ORDER BY bm25(chunks_fts) LIMIT 20",
+                (match,),
+            ).fetchall()
+            bare_times.append(time.perf_counter() - started)
+        bare.close()
+        (a50, a95), (b50, b95) = ms(api_times), ms(bare_times)
+        print(f"search over {row['n']:,} chunks ({queries} queries): API p50 {a50:.2f} ms, "
+              f"p95 {a95:.2f} ms; bare FTS5 p50 {b50:.2f} ms, p95 {b95:.2f} ms; "
+              f"ratio p50 {a50 / b50:.1f}x")  # fmt: skip
+        # --- a run with one file_search round -------------------------------------------------
+        plain = await client.assistants.create(model="test")
+        searching = await client.assistants.create(
+            model="test",
+            tools=[{"type": "file_search"}],
+            tool_resources={"file_search": {"vector_store_ids": [searched.id]}},
+        )
+        with_tool: list[float] = []
+        without: list[float] = []
+        for i in range(runs):
+            for assistant, sink in ((plain, without), (searching, with_tool)):
+                thread = await client.threads.create(
+                    messages=[{"role": "user", "content": asks[i % len(asks)]}]
+                )
+                started = time.perf_counter()
+                run = await client.threads.runs.create_and_poll(
+                    thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=1
+                )
+                sink.append(time.perf_counter() - started)
+                assert run.status == "completed", run.last_error
+        (w50, _), (p50, _) = ms(with_tool), ms(without)
+        print(f"run ({runs} each): with file_search {w50:.1f} ms median, without {p50:.1f} ms; "
+              f"the round adds {w50 - p50:.1f} ms")  # fmt: skip
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (CI)")
+    args = parser.parse_args()
+    asyncio.run(main(args.quick))
