@@ -90,7 +90,9 @@ async def test_async_client__refuses_what_is_not_a_tool(client: AsyncClient) -> 
 
 def test_sync_client__takes_function_tools_in_every_tools_parameter() -> None:
     """The blocking client converts FunctionTools the same way (through the async client)."""
-    with Client(database_url="sqlite+aiosqlite:///:memory:", worker=False) as client:
+    with Client(
+        database_url="sqlite+aiosqlite:///:memory:", worker=False, accept_unsupported_tools=True
+    ) as client:
         assistant = client.beta.assistants.create(model="test", tools=[get_weather])
         assert _json(assistant.tools) == [get_weather.definition]
         updated = client.beta.assistants.update(assistant.id, tools=[local_time, CODE_INTERPRETER])
