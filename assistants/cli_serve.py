@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextvars
 import errno
+import itertools
 import os
 import signal
 import socket
@@ -304,6 +305,9 @@ def _server_class(base: type[Any]) -> type[Any]:
         ) -> None:
             super().__init__(config)
             self.on_stop: Callable[[], None] = lambda: None
+            # Counted by a C call, which a nested signal handler cannot split: a second Ctrl-C
+            # that lands while the first one's handler is still logging is still the second.
+            self._signals = itertools.count()
             self._on_started = on_started
             self._in_flight = in_flight
             self._settings = settings
@@ -321,7 +325,7 @@ def _server_class(base: type[Any]) -> type[Any]:
             self._captured_signals.clear()
 
         def _stopping(self, sig: int) -> None:
-            if self.should_exit:  # the second Ctrl-C
+            if next(self._signals):  # the second Ctrl-C (or SIGTERM)
                 _force_exit(self._in_flight())
             runs = self._in_flight()
             log.info("server_stopping", signal=signal.Signals(sig).name)
