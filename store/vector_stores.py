@@ -174,8 +174,9 @@ class VectorStorePart:
             {"id": row["id"]},
         )
         file_counts = counts(stats)
-        expired = row["expires_at"] is not None and row["expires_at"] <= now()
-        status = "expired" if expired else "in_progress" if file_counts.in_progress else "completed"
+        status = "in_progress" if file_counts.in_progress else "completed"
+        if lapsed(row["expires_at"]):
+            status = "expired"
         return VectorStore.model_validate(
             {
                 "id": row["id"],
@@ -207,7 +208,7 @@ class VectorStorePart:
                 "SELECT expires_at FROM vector_stores WHERE id = :id AND project = :project",
                 {"id": vs_id, "project": project},
             )
-            if row is None or (row["expires_at"] is not None and row["expires_at"] <= now()):
+            if row is None or lapsed(row["expires_at"]):
                 out.append(vs_id)
         return out
 
@@ -255,14 +256,16 @@ class VectorStorePart:
         return await self.get(project, vs_id)
 
     async def touch(self, project: str, vs_ids: Sequence[str]) -> None:
-        """Mark the stores active now (a search or a run used them): their expiry moves on."""
+        """Mark the stores active now (a search or a run used them): their expiry moves on. An
+        expired store stays expired."""
         async with self.db.transaction() as tx:
             for vs_id in vs_ids:
                 row = await tx.fetchrow(
-                    "SELECT expires_after FROM vector_stores WHERE id = :id AND project = :p",
+                    "SELECT expires_after, expires_at FROM vector_stores "
+                    "WHERE id = :id AND project = :p",
                     {"id": vs_id, "p": project},
                 )
-                if row is None:
+                if row is None or lapsed(row["expires_at"]):
                     continue
                 stamp = now()
                 await tx.execute(
@@ -585,9 +588,16 @@ class VectorStorePart:
         score_threshold: float = 0.0,
         filters: dict[str, Any] | None = None,
     ) -> builtins.list[VectorStoreSearchResult]:
-        """The chunks best matching `query` in the stores, best first, scored 0..1."""
+        """The chunks best matching `query` in the stores, best first, scored 0..1; an expired
+        store is a 400 naming it."""
         for vs_id in vs_ids:
-            await self._row(project, vs_id)
+            if lapsed((await self._row(project, vs_id))["expires_at"]):
+                raise BadRequestError(
+                    f"The vector store '{vs_id}' has expired and can no longer be searched. "
+                    "Create a new vector store and add the files to it.",
+                    param="vector_store_id",
+                    code="vector_store_expired",
+                )
         terms = query_terms(query)
         if not terms or not vs_ids:
             return []
@@ -667,6 +677,11 @@ async def _drop_chunks(tx: Tx, dialect: str, where: str, params: dict[str, Any])
             params,
         )
     await tx.execute(f"DELETE FROM chunks WHERE {where}", params)
+
+
+def lapsed(expires_at: int | None) -> bool:
+    """Whether a vector store's `expires_at` has passed (the API's clock)."""
+    return expires_at is not None and expires_at <= now()
 
 
 def _expiry(expires_after: dict[str, Any] | None, anchor: int) -> int | None:

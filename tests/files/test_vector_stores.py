@@ -249,3 +249,47 @@ async def test_readding_a_failed_file__retries_it(client: AsyncClient) -> None:
     again = await client.vector_stores.files.create(store.id, file_id=created.id)
     assert again.status == "in_progress"
     assert again.last_error is None
+
+
+async def age(client: AsyncClient, vs_id: str, seconds: int) -> None:
+    """Move a store's times `seconds` into the past, as if that much time had gone by."""
+    backing = await client.store()
+    async with backing.db.transaction() as tx:
+        await tx.execute(
+            "UPDATE vector_stores SET created_at = created_at - :s, "
+            "last_active_at = last_active_at - :s, expires_at = expires_at - :s WHERE id = :id",
+            {"s": seconds, "id": vs_id},
+        )
+
+
+async def test_expiry__search_keeps_a_store_alive_until_it_lapses(client: AsyncClient) -> None:
+    """A search moves `expires_at` on; once it has passed the store reads `expired`, searching
+    it is a 400 naming it, and that refused search does not bring it back."""
+    store = await client.vector_stores.create(expires_after={"anchor": "last_active_at", "days": 1})
+    await client.vector_stores.files.upload_and_poll(
+        vector_store_id=store.id, file=("guide.txt", GUIDE.encode())
+    )
+    await age(client, store.id, 12 * 3600)
+    half = await client.vector_stores.retrieve(store.id)
+    assert half.status == "completed"
+    assert (await client.vector_stores.search(store.id, query="foghorn")).data
+    searched = await client.vector_stores.retrieve(store.id)
+    assert searched.last_active_at is not None
+    assert searched.expires_at is not None
+    assert searched.expires_at == searched.last_active_at + 86400
+    assert searched.expires_at >= half.expires_at + 12 * 3600  # type: ignore[operator]
+    await age(client, store.id, 2 * 86400)
+    lapsed = await client.vector_stores.retrieve(store.id)
+    assert lapsed.status == "expired"
+    strict(SDKVectorStore, lapsed)
+    assert [s.status for s in (await client.vector_stores.list()).data] == ["expired"]
+    err = await api_error(lambda: client.vector_stores.search(store.id, query="foghorn"))
+    assert error_fields(err) == (
+        400,
+        f"The vector store '{store.id}' has expired and can no longer be searched. "
+        "Create a new vector store and add the files to it.",
+        "vector_store_id",
+        "vector_store_expired",
+    )
+    after = await client.vector_stores.retrieve(store.id)
+    assert (after.status, after.expires_at) == ("expired", lapsed.expires_at)
