@@ -514,6 +514,7 @@ class Tracer:
                 tags=trace.get("tags"),
                 user_id=trace.get("user_id"),
                 session_id=trace.get("session_id"),
+                group_id=trace.get("group_id"),
                 metadata={**(trace.get("metadata") or {}), "stream": call.stream},
                 input=[prompt_message(m) for m in call.messages] if content else None,
                 output=output,

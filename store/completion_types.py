@@ -5,8 +5,9 @@ same for every provider. Besides OpenAI's fields, each object carries this runti
 which the openai SDK's models keep as extra attributes: `provider` (which provider answered),
 `cost` (USD, when the `prices` setting covers the model), `latency_ms`, `span_id`,
 `fallbacks_failed` (the models tried first, each with its error), and the trace fields the
-request gave (`tags`, `user_id`, `session_id`, `trace_id`, `parent_span_id`, `metadata`,
-`send_trace`), echoed. In a stream, the extensions ride on the last chunk (the usage chunk).
+request gave (`tags`, `user_id`, `session_id`, `group_id`, `trace_id`, `parent_span_id`,
+`metadata`, `send_trace`, `store_content`), echoed. In a stream, the extensions ride on the
+last chunk (the usage chunk).
 """
 
 from __future__ import annotations

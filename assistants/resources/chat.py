@@ -89,6 +89,8 @@ class AsyncChatCompletions(Resource):
         span_id: str | NotGiven | None = NOT_GIVEN,
         parent_span_id: str | NotGiven | None = NOT_GIVEN,
         send_trace: bool | NotGiven | None = NOT_GIVEN,
+        store_content: bool | NotGiven | None = NOT_GIVEN,
+        group_id: str | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -149,6 +151,8 @@ class AsyncChatCompletions(Resource):
         span_id: str | NotGiven | None = NOT_GIVEN,
         parent_span_id: str | NotGiven | None = NOT_GIVEN,
         send_trace: bool | NotGiven | None = NOT_GIVEN,
+        store_content: bool | NotGiven | None = NOT_GIVEN,
+        group_id: str | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -209,6 +213,8 @@ class AsyncChatCompletions(Resource):
         span_id: str | NotGiven | None = NOT_GIVEN,
         parent_span_id: str | NotGiven | None = NOT_GIVEN,
         send_trace: bool | NotGiven | None = NOT_GIVEN,
+        store_content: bool | NotGiven | None = NOT_GIVEN,
+        group_id: str | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -268,6 +274,8 @@ class AsyncChatCompletions(Resource):
         span_id: str | NotGiven | None = NOT_GIVEN,
         parent_span_id: str | NotGiven | None = NOT_GIVEN,
         send_trace: bool | NotGiven | None = NOT_GIVEN,
+        store_content: bool | NotGiven | None = NOT_GIVEN,
+        group_id: str | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
@@ -281,7 +289,8 @@ class AsyncChatCompletions(Resource):
         answering. Extensions (keyword-only): `num_retries`, `fallbacks`, `variables` (for
         `{{name}}` in message text), `provider` (for a custom model name), per-call `api_key`
         and `api_base`, and the trace fields `tags`, `user_id`, `session_id`, `trace_id`,
-        `span_id`, `parent_span_id`, `send_trace` (with `metadata`), echoed on the answer.
+        `span_id`, `parent_span_id`, `send_trace`, `store_content`, `group_id` (with
+        `metadata`), echoed on the answer.
         `timeout` bounds each attempt (seconds); the other `extra_*` options are ignored
         in-process.
         """
@@ -337,6 +346,8 @@ class AsyncChatCompletions(Resource):
                 span_id=span_id,
                 parent_span_id=parent_span_id,
                 send_trace=send_trace,
+                store_content=store_content,
+                group_id=group_id,
             ),
             extra_body,
         )

@@ -13,8 +13,9 @@ OpenAI's wording naming the field:
   (a string or up to 4), `tools`, `tool_choice`, `parallel_tool_calls`, `response_format`.
 - Call control (extensions): `timeout` (seconds per attempt), `num_retries`, `fallbacks`,
   `provider`, `api_key`, `api_base`.
-- Trace fields (extensions, echoed on the answer): `tags`, `user_id`, `session_id`, `trace_id`,
-  `span_id` (`sp_` + 16 hex digits), `parent_span_id`, `metadata`, `send_trace`.
+- Trace fields (extensions, echoed on the answer): `tags`, `user_id`, `session_id`, `group_id`,
+  `trace_id`, `span_id` (`sp_` + 16 hex digits), `parent_span_id`, `metadata`, `send_trace`,
+  `store_content`.
 
 OpenAI parameters this runtime cannot honour (`n` > 1, `logprobs`, `audio`...) are refused with
 a 400 rather than silently ignored; `user`, `store`, `service_tier` and the like, which change
@@ -78,6 +79,7 @@ _TRACE = (
     "tags",
     "user_id",
     "session_id",
+    "group_id",
     "trace_id",
     "parent_span_id",
     "metadata",
@@ -227,7 +229,7 @@ def _trace(body: dict[str, Any]) -> dict[str, Any]:
         trace["tags"] = [
             v.string(t, f"tags[{i}]", max_length=TRACE_STRING_MAX) for i, t in enumerate(tags)
         ]
-    for name in ("user_id", "session_id"):
+    for name in ("user_id", "session_id", "group_id"):
         if body.get(name) is not None:
             trace[name] = _short(body[name], name)
     if body.get("trace_id") is not None:

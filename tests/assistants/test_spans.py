@@ -287,6 +287,46 @@ async def test_completion__a_span_per_call_with_fallbacks(traced: AsyncClient) -
     assert kept.output is None
 
 
+async def test_completion__group_id_and_store_content_as_keywords(traced: AsyncClient) -> None:
+    """`group_id` and `store_content` are keyword arguments like the other trace fields: the
+    span carries the group and no content, and the answer echoes both."""
+    answer = await traced.chat.completions.create(
+        model="test",
+        messages=[{"role": "user", "content": "Hello"}],
+        group_id="experiment-7",
+        store_content=False,
+        user_id="u_2",
+    )
+    assert answer.to_dict()["group_id"] == "experiment-7"
+    assert answer.to_dict()["store_content"] is False
+    span = await traced.spans.retrieve(answer.span_id or "")
+    assert span.group_id == "experiment-7"
+    assert span.user_id == "u_2"
+    assert span.input is None
+    assert span.output is None
+    assert [s.id for s in (await traced.spans.list(user_id="u_2")).data] == [span.id]
+
+
+@pytest.mark.parametrize(
+    ("group_id", "wording"),
+    [
+        ("", "empty string"),
+        ("g" * 257, "string too long"),
+        (7, "expected a string"),
+    ],
+)
+async def test_completion__bad_group_id_is_a_400(
+    traced: AsyncClient, group_id: Any, wording: str
+) -> None:
+    """A completion's `group_id` is a non-empty string of at most 256 characters."""
+    with pytest.raises(BadRequestError, match=wording) as info:
+        await traced.chat.completions.create(
+            model="test", messages=[{"role": "user", "content": "x"}], group_id=group_id
+        )
+    assert info.value.param == "group_id"
+    assert (await traced.spans.list(kind="completion")).data == []
+
+
 async def test_completion__fallback_recorded_on_the_span(database_url: str) -> None:
     """A completion whose first model fails records the failure on its span."""
     down = ScriptedModel([ProviderCallError("upstream is down (503)")], name="down")

@@ -43,6 +43,23 @@ async def async_app(client: AsyncClient) -> str:
     await client.beta.threads.runs.create("thread_x", assistant_id="asst_x")  # KEYWORD
     run = await client.beta.threads.runs.retrieve("run_x", thread_id="thread_x")
     return run.status  # ATTRIBUTE
+
+
+def sync_completion(client: Client) -> object:
+    return client.chat.completions.create(
+        model="test", messages=[{"role": "user", "content": "x"}], tags=["a"], user_id="u",
+        session_id="s", trace_id="tr_x", span_id="sp_x", parent_span_id="sp_y",
+        metadata={"k": "v"}, send_trace=True, store_content=False, group_id="g",
+    ).span_id
+
+
+async def async_completion(client: AsyncClient) -> object:
+    answer = await client.chat.completions.create(
+        model="test", messages=[{"role": "user", "content": "x"}], tags=["a"], user_id="u",
+        session_id="s", trace_id="tr_x", span_id="sp_x", parent_span_id="sp_y",
+        metadata={"k": "v"}, send_trace=True, store_content=False, group_id="g",
+    )
+    return answer.span_id
 """
 
 
@@ -104,7 +121,7 @@ def test_generated_sync_module__matches_the_async_resources() -> None:
 @pytest.mark.timeout(600)
 def test_mypy__reports_a_misspelt_keyword_and_attribute_on_both_clients(tmp_path: Path) -> None:
     """mypy --strict on user code flags `assistant_idd=` and `run.statuss` on Client and AsyncClient,
-    and passes the same code spelt right."""
+    and passes the same code spelt right (chat completions' trace fields included)."""
     bad = _misspelt(USER_CODE)
     status, output = _mypy(tmp_path, USER_CODE)
     assert (status, output) == (0, "")

@@ -95,3 +95,33 @@ def test_spans__bad_ids_and_filters_are_400s(tmp_path: Path) -> None:
                 assistant_id="asst_x", extra_body={"tags": ["t"] * 10_000}
             )
         assert info.value.param == "tags"
+
+
+def test_completion__trace_fields_as_body_fields(tmp_path: Path) -> None:
+    """Over HTTP a completion's trace fields are body fields (`extra_body`): the span carries
+    the group and no content, and a bad `group_id` is a 400 naming it."""
+    with serve(tmp_path, worker=False) as server:
+        sdk = server.sdk()
+        answer = sdk.chat.completions.create(
+            model="test",
+            messages=[{"role": "user", "content": "hi"}],
+            extra_body={"group_id": "g-1", "store_content": False, "session_id": "s-2"},
+        )
+        assert answer.model_extra is not None
+        assert answer.model_extra["group_id"] == "g-1"
+        span = sdk.get(f"/spans/{answer.model_extra['span_id']}", cast_to=httpx.Response).json()
+        assert (span["group_id"], span["session_id"]) == ("g-1", "s-2")
+        assert span["input"] is None
+        with pytest.raises(openai.BadRequestError) as info:
+            sdk.chat.completions.create(
+                model="test",
+                messages=[{"role": "user", "content": "hi"}],
+                extra_body={"group_id": ""},
+            )
+        check_error(
+            info.value,
+            400,
+            "Invalid 'group_id': empty string. Expected a non-empty string.",
+            code="invalid_value",
+            param="group_id",
+        )
