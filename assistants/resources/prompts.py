@@ -71,7 +71,7 @@ class AsyncPrompts(Resource):
     ) -> Prompt:
         """Create a prompt (a name unique in the project); add versions with `versions.create`."""
         body = merge_extra(given(name=name, description=description, metadata=metadata), extra_body)
-        known(body, ("name", "description", "metadata"))
+        known(body, pv.PROMPT_PARAMS)
         store = await self._store()
         return await store.prompts.create(
             self._project,

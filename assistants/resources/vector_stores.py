@@ -83,7 +83,7 @@ class AsyncVectorStoreFiles(Resource):
             given(file_id=file_id, attributes=attributes, chunking_strategy=chunking_strategy),
             extra_body,
         )
-        _known(fields, ("file_id", "attributes", "chunking_strategy"))
+        _known(fields, vv.FILE_PARAMS)
         checked = ids.check_id("file_id", fields.get("file_id"), "file")
         store = await self._store()
         return await store.vector_stores.add_file(
@@ -271,7 +271,7 @@ class AsyncFileBatches(Resource):
             extra_body,
         )
         fields = {k: val for k, val in fields.items() if val is not None or k != "files"}
-        _known(fields, ("file_ids", "files", "attributes", "chunking_strategy"))
+        _known(fields, vv.BATCH_PARAMS)
         shared = vv.attributes(fields.get("attributes"))
         chunking = vv.chunking_strategy(fields.get("chunking_strategy"))
         entries: list[tuple[str, dict[str, Any] | None]] = []
@@ -447,10 +447,7 @@ class AsyncVectorStores(Resource):
             ),
             extra_body,
         )
-        _known(
-            fields,
-            ("chunking_strategy", "description", "expires_after", "file_ids", "metadata", "name"),
-        )
+        _known(fields, vv.STORE_PARAMS)
         chosen = vv.file_ids(fields["file_ids"]) if fields.get("file_ids") is not None else []
         for i, file_id in enumerate(chosen):
             ids.check_id(f"file_ids[{i}]", file_id, "file")
@@ -495,7 +492,7 @@ class AsyncVectorStores(Resource):
         fields = merge_extra(
             given(expires_after=expires_after, metadata=metadata, name=name), extra_body
         )
-        _known(fields, ("expires_after", "metadata", "name"))
+        _known(fields, vv.STORE_UPDATE_PARAMS)
         checked: dict[str, Any] = {}
         if "name" in fields:
             checked["name"] = v.optional_string(

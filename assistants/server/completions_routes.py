@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from assistants._client import AsyncClient
 from assistants.server.deps import caller_client
 from assistants.server.guard import read_json_body
+from assistants.server.openapi import operation
 from assistants.server.wire import data_sse
 from runtime.completions import AsyncCompletionStream
 from store.completion_types import ChatCompletion
@@ -31,7 +32,19 @@ from store.errors import BadRequestError
 router = APIRouter()
 
 
-@router.post("/v1/chat/completions", response_model=None)
+@router.post(
+    "/v1/chat/completions",
+    response_model=None,
+    **operation(
+        "createChatCompletion",
+        "Create a chat completion",
+        "Chat",
+        "ChatCompletion",
+        body="CreateChatCompletionRequest",
+        body_required=True,
+        streams="ChatCompletionStreamEvent",
+    ),
+)
 async def create_chat_completion(request: Request) -> Response:
     client: AsyncClient = caller_client(request)
     body = await read_json_body(request)

@@ -21,6 +21,7 @@ from assistants import validation as v
 from assistants._client import AsyncClient
 from assistants.resources.files import check_purpose, expiry
 from assistants.server.deps import caller_client
+from assistants.server.openapi import operation
 from store import ids
 from store.errors import BadRequestError
 from store.files import PART_BYTES
@@ -63,7 +64,18 @@ async def _parts(upload: UploadFile) -> AsyncIterator[bytes]:
         yield chunk
 
 
-@router.post("/v1/files")
+@router.post(
+    "/v1/files",
+    **operation(
+        "createFile",
+        "Upload a file",
+        "Files",
+        "FileObject",
+        body="CreateFileRequest",
+        body_required=True,
+        body_media=MULTIPART,
+    ),
+)
 async def create_file(request: Request) -> JSONResponse:
     client = client_of(request)
     # A malformed body is the parser's 400 (Starlette's HTTPException, in OpenAI's shape).
@@ -88,23 +100,46 @@ async def create_file(request: Request) -> JSONResponse:
     return JSONResponse(created.to_dict())
 
 
-@router.get("/v1/files")
+@router.get(
+    "/v1/files",
+    **operation(
+        "listFiles",
+        "List files",
+        "Files",
+        "FileObject",
+        query=("limit", "order", "after", "purpose"),
+        is_list=True,
+    ),
+)
 async def list_files(request: Request) -> JSONResponse:
     page = await client_of(request).files.list(**list_query(request, "purpose"))
     return JSONResponse(page.to_dict())
 
 
-@router.get("/v1/files/{file_id}")
+@router.get(
+    "/v1/files/{file_id}", **operation("retrieveFile", "Retrieve a file", "Files", "FileObject")
+)
 async def get_file(request: Request, file_id: str) -> JSONResponse:
     return JSONResponse((await client_of(request).files.retrieve(file_id)).to_dict())
 
 
-@router.delete("/v1/files/{file_id}")
+@router.delete(
+    "/v1/files/{file_id}", **operation("deleteFile", "Delete a file", "Files", "FileDeleted")
+)
 async def delete_file(request: Request, file_id: str) -> JSONResponse:
     return JSONResponse((await client_of(request).files.delete(file_id)).to_dict())
 
 
-@router.get("/v1/files/{file_id}/content")
+@router.get(
+    "/v1/files/{file_id}/content",
+    **operation(
+        "downloadFile",
+        "Retrieve a file's content",
+        "Files",
+        "FileContent",
+        media="application/octet-stream",
+    ),
+)
 async def file_content(request: Request, file_id: str) -> Response:
     """The bytes, streamed; a damaged file (checksum mismatch) aborts the response."""
     client = client_of(request)

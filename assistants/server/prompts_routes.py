@@ -28,8 +28,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from assistants.server.deps import Caller, JsonBody
+from assistants.server.openapi import LIST_QUERY, operation
 from assistants.server.wire import as_json, check_keys, data_sse, list_query
 from assistants.streaming.prompts import AsyncPromptRunStream
+from assistants.validation import prompts as pv
 from store.errors import BadRequestError
 from store.prompt_types import PromptRun
 
@@ -47,17 +49,39 @@ def _integer(value: str, param: str) -> int:
         ) from None
 
 
-@router.post("/v1/prompts")
+@router.post(
+    "/v1/prompts",
+    **operation(
+        "createPrompt",
+        "Create a prompt",
+        "Prompts",
+        "Prompt",
+        body="CreatePromptRequest",
+        body_required=True,
+    ),
+)
 async def create_prompt(caller: Caller, body: JsonBody) -> JSONResponse:
     return as_json(await caller.prompts.create(name=body.pop("name", None), extra_body=body))
 
 
-@router.get("/v1/prompts")
+@router.get(
+    "/v1/prompts",
+    **operation("listPrompts", "List prompts", "Prompts", "Prompt", query=LIST_QUERY, is_list=True),
+)
 async def list_prompts(caller: Caller, request: Request) -> JSONResponse:
     return as_json(await caller.prompts.list(**list_query(request)))
 
 
-@router.get("/v1/prompts/{name}")
+@router.get(
+    "/v1/prompts/{name}",
+    **operation(
+        "retrievePrompt",
+        "Retrieve a prompt's version",
+        "Prompts",
+        "PromptVersion",
+        query=("version", "label"),
+    ),
+)
 async def retrieve_prompt(caller: Caller, request: Request, name: str) -> JSONResponse:
     version = request.query_params.get("version")
     return as_json(
@@ -69,29 +93,65 @@ async def retrieve_prompt(caller: Caller, request: Request, name: str) -> JSONRe
     )
 
 
-@router.delete("/v1/prompts/{name}")
+@router.delete(
+    "/v1/prompts/{name}",
+    **operation("deletePrompt", "Delete a prompt", "Prompts", "PromptDeleted"),
+)
 async def delete_prompt(caller: Caller, name: str) -> JSONResponse:
     return as_json(await caller.prompts.delete(name))
 
 
-@router.post("/v1/prompts/{name}/versions")
+@router.post(
+    "/v1/prompts/{name}/versions",
+    **operation(
+        "createPromptVersion",
+        "Create a prompt version",
+        "Prompts",
+        "PromptVersion",
+        body="CreatePromptVersionRequest",
+        body_required=True,
+    ),
+)
 async def create_prompt_version(caller: Caller, body: JsonBody, name: str) -> JSONResponse:
     return as_json(await caller.prompts.versions.create(name, extra_body=body))
 
 
-@router.get("/v1/prompts/{name}/versions")
+@router.get(
+    "/v1/prompts/{name}/versions",
+    **operation(
+        "listPromptVersions",
+        "List a prompt's versions",
+        "Prompts",
+        "PromptVersion",
+        query=LIST_QUERY,
+        is_list=True,
+    ),
+)
 async def list_prompt_versions(caller: Caller, request: Request, name: str) -> JSONResponse:
     return as_json(await caller.prompts.versions.list(name, **list_query(request)))
 
 
-@router.get("/v1/prompts/{name}/labels")
+@router.get(
+    "/v1/prompts/{name}/labels",
+    **operation("listPromptLabels", "List a prompt's labels", "Prompts", "PromptLabelList"),
+)
 async def list_prompt_labels(caller: Caller, name: str) -> JSONResponse:
     return as_json(await caller.prompts.labels.list(name))
 
 
-@router.post("/v1/prompts/{name}/labels")
+@router.post(
+    "/v1/prompts/{name}/labels",
+    **operation(
+        "setPromptLabel",
+        "Point a label at a version",
+        "Prompts",
+        "PromptLabel",
+        body="SetPromptLabelRequest",
+        body_required=True,
+    ),
+)
 async def set_prompt_label(caller: Caller, body: JsonBody, name: str) -> JSONResponse:
-    check_keys(body, {"label", "version", "expected_version"})
+    check_keys(body, set(pv.LABEL_PARAMS))
     return as_json(
         await caller.prompts.labels.set(
             name,
@@ -102,12 +162,26 @@ async def set_prompt_label(caller: Caller, body: JsonBody, name: str) -> JSONRes
     )
 
 
-@router.delete("/v1/prompts/{name}/labels/{label}")
+@router.delete(
+    "/v1/prompts/{name}/labels/{label}",
+    **operation("deletePromptLabel", "Delete a label", "Prompts", "PromptLabelDeleted"),
+)
 async def delete_prompt_label(caller: Caller, name: str, label: str) -> JSONResponse:
     return as_json(await caller.prompts.labels.delete(name, label=label))
 
 
-@router.post("/v1/prompts/{name}/run", response_model=None)
+@router.post(
+    "/v1/prompts/{name}/run",
+    response_model=None,
+    **operation(
+        "runPrompt",
+        "Run a prompt",
+        "Prompts",
+        "PromptRun",
+        body="RunPromptRequest",
+        streams="PromptRunStreamEvent",
+    ),
+)
 async def run_prompt(caller: Caller, body: JsonBody, name: str) -> Response:
     # `stream` travels in `extra_body`: either answer may come back.
     result: PromptRun | AsyncPromptRunStream = await caller.prompts.run(name, extra_body=body)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from assistants.server.deps import Caller, Config, JsonBody
-from assistants.server.openapi import LIST_QUERY, operation
+from assistants.server.openapi import LIST_QUERY, SSE, operation
 from assistants.server.wire import (
     as_json,
     check_keys,
@@ -132,7 +132,18 @@ async def submit_tool_outputs(
     return object_or_stream(result)
 
 
-@router.get("/v1/threads/{thread_id}/runs/{run_id}/events", response_model=None)
+@router.get(
+    "/v1/threads/{thread_id}/runs/{run_id}/events",
+    response_model=None,
+    **operation(
+        "streamRunEvents",
+        "Re-attach to a run's events",
+        "Runs",
+        "AssistantStreamEvent",
+        query=("after:seq",),
+        media=SSE,
+    ),
+)
 async def run_events(caller: Caller, request: Request, thread_id: str, run_id: str) -> Response:
     """Re-attach to a run's event stream (an extension): `?after=SEQ`."""
     after_raw = request.query_params.get("after", "0")

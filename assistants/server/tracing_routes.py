@@ -43,6 +43,7 @@ from fastapi.responses import JSONResponse
 
 from assistants._client import AsyncClient
 from assistants.server.deps import caller_client
+from assistants.server.openapi import operation
 from store.errors import BadRequestError
 
 router = APIRouter()
@@ -83,7 +84,17 @@ def _caller(request: Request) -> AsyncClient:
     return client
 
 
-@router.get("/v1/spans")
+@router.get(
+    "/v1/spans",
+    **operation(
+        "listSpans",
+        "List spans",
+        "Tracing",
+        "Span",
+        query=("limit", "after", *_FILTERS, "since", "until"),
+        is_list=True,
+    ),
+)
 async def list_spans(request: Request) -> JSONResponse:
     query: dict[str, Any] = {
         name: request.query_params[name] for name in _FILTERS if name in request.query_params
@@ -101,11 +112,15 @@ async def list_spans(request: Request) -> JSONResponse:
     return JSONResponse(page.to_dict())
 
 
-@router.get("/v1/spans/{span_id}")
+@router.get(
+    "/v1/spans/{span_id}", **operation("retrieveSpan", "Retrieve a span", "Tracing", "Span")
+)
 async def get_span(request: Request, span_id: str) -> JSONResponse:
     return JSONResponse((await _caller(request).spans.retrieve(span_id)).to_dict())
 
 
-@router.get("/v1/traces/{trace_id}")
+@router.get(
+    "/v1/traces/{trace_id}", **operation("retrieveTrace", "Retrieve a trace", "Tracing", "Trace")
+)
 async def get_trace(request: Request, trace_id: str) -> JSONResponse:
     return JSONResponse((await _caller(request).traces.retrieve(trace_id)).to_dict())

@@ -45,7 +45,7 @@ SPAN_ID = re.compile(r"sp_[0-9a-f]{16}")
 """A span id: `sp_` and 16 lowercase hex digits."""
 
 # Accepted and without effect on the answer: bookkeeping fields of OpenAI's hosted service.
-_IGNORED = frozenset(
+IGNORED_PARAMS = frozenset(
     {
         "user",
         "store",
@@ -58,7 +58,7 @@ _IGNORED = frozenset(
     }
 )
 # OpenAI parameters this runtime cannot honour: refused unless given their neutral value.
-_NEUTRAL: Final[dict[str, tuple[object, ...]]] = {
+NEUTRAL_PARAMS: Final[dict[str, tuple[object, ...]]] = {
     "n": (None, 1),
     "logprobs": (None, False),
     "top_logprobs": (None, 0),
@@ -86,7 +86,7 @@ _TRACE = (
     "send_trace",
     "store_content",
 )
-_KNOWN = frozenset(
+KNOWN_PARAMS = frozenset(
     {
         "model",
         "messages",
@@ -110,8 +110,8 @@ _KNOWN = frozenset(
         "api_base",
         "span_id",
         *_TRACE,
-        *_IGNORED,
-        *_NEUTRAL,
+        *IGNORED_PARAMS,
+        *NEUTRAL_PARAMS,
     }
 )
 
@@ -119,13 +119,13 @@ _KNOWN = frozenset(
 def completion_params(body: dict[str, Any]) -> CompletionParams:
     """The checked request for `body` (see the module docstring), or a `BadRequestError`."""
     for name in body:
-        if name not in _KNOWN:
+        if name not in KNOWN_PARAMS:
             raise BadRequestError(
                 f"Unrecognized request argument supplied: {name}",
                 param=name,
                 code="unknown_parameter",
             )
-    for name, neutral in _NEUTRAL.items():
+    for name, neutral in NEUTRAL_PARAMS.items():
         if name in body and not _neutral(body[name], neutral):
             raise BadRequestError(
                 f"Unsupported parameter: '{name}' is not supported by this server; leave it out.",

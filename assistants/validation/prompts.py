@@ -36,6 +36,10 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 TEMPLATE_ROLES: Final = ("system", "developer", "user", "assistant")
 VERSION_PARAMS: Final = VERSION_FIELDS
 """What `prompts.versions.create` takes: the fields a version stores."""
+PROMPT_PARAMS: Final = ("name", "description", "metadata")
+"""What `prompts.create` takes."""
+LABEL_PARAMS: Final = ("label", "version", "expected_version")
+"""What `prompts.labels.set` takes over HTTP."""
 
 
 def _slug(value: object, param: str, max_length: int, what: str) -> str:

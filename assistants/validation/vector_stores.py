@@ -24,6 +24,23 @@ ATTRIBUTE_VALUE_MAX: Final = 512
 SEARCH_RESULTS_MAX: Final = 50
 FILE_STATUSES: Final = ("in_progress", "completed", "failed", "cancelled")
 _COMPARISONS: Final = ("eq", "ne", "gt", "gte", "lt", "lte")
+STORE_PARAMS: Final = (
+    "chunking_strategy",
+    "description",
+    "expires_after",
+    "file_ids",
+    "metadata",
+    "name",
+)
+"""What `vector_stores.create` takes."""
+STORE_UPDATE_PARAMS: Final = ("expires_after", "metadata", "name")
+"""What `vector_stores.update` takes."""
+FILE_PARAMS: Final = ("file_id", "attributes", "chunking_strategy")
+"""What `vector_stores.files.create` takes."""
+BATCH_PARAMS: Final = ("file_ids", "files", "attributes", "chunking_strategy")
+"""What `vector_stores.file_batches.create` takes."""
+SEARCH_OPTIONS: Final = ("filters", "max_num_results", "ranking_options", "rewrite_query")
+"""What `vector_stores.search` takes besides `query`."""
 
 
 def chunking_strategy(value: object, param: str = "chunking_strategy") -> dict[str, Any]:

@@ -3,8 +3,11 @@
 The document is the one the server publishes at `/openapi.json`. For each operation, Hypothesis
 draws positive (schema-valid) and negative (schema-violating) requests; about half of them
 address real objects (an assistant with a function tool, a thread, a run paused at
-`requires_action`, its message and step) so that validation and state handling are reached, not
-only the id checks. Every response must:
+`requires_action`, its message and step, a finished run whose event stream ends, an uploaded
+file, a vector store holding it and a file batch, a prompt with a version and a label, a
+completion's span and trace) so that validation and state handling are reached, not only the id
+checks. Every `/v1` route but the inspector's is in the document
+(`test_every_v1_route_is_documented`), so every one is fuzzed. Every response must:
 
 - not be a server error (`not_a_server_error`);
 - have a documented status code and content type (`status_code_conformance`,
@@ -14,7 +17,7 @@ only the id checks. Every response must:
 
 Bounded by default (`DEFAULT_EXAMPLES` per operation and mode; the module takes well under a
 minute). `ASSISTANTS_FUZZ_EXAMPLES=N` runs N examples per operation and mode instead: 50 makes
-2,300 requests. `ASSISTANTS_FUZZ_SEED=S` makes a run reproducible.
+about 6,000 requests. `ASSISTANTS_FUZZ_SEED=S` makes a run reproducible.
 
 Server bugs found and not yet fixed go in `KNOWN_BUGS`: the fuzzer steers around the inputs that
 trigger them (so that it keeps looking for new ones). Fixed ones move to `FIXED_BUGS`, whose
@@ -38,6 +41,8 @@ import httpx
 import pytest
 import requests
 import schemathesis
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
@@ -76,14 +81,22 @@ WEATHER = {
 }
 
 
-def _operations() -> list[tuple[str, str]]:
-    """(method, path) of every documented operation, from an app that is never started."""
-    app = create_app(
+UNDOCUMENTED_PREFIXES = ("/v1/inspector/",)
+"""The `/v1` routes left out of the document: the inspector page's own reads."""
+
+
+def _app() -> FastAPI:
+    """An app that is never started, with every optional router on."""
+    return create_app(
         AsyncClient(database_url="sqlite+aiosqlite:///:memory:"),
-        ServerSettings(keys=KeyRing([])),
+        ServerSettings(keys=KeyRing([]), inspector=True),
         manage_client=False,
     )
-    doc = build_schema(app)
+
+
+def _operations() -> list[tuple[str, str]]:
+    """(method, path) of every documented operation."""
+    doc = build_schema(_app())
     return [(m.upper(), p) for p, item in doc["paths"].items() for m in item]
 
 
@@ -234,6 +247,34 @@ def _seed_objects(base_url: str) -> dict[str, str]:
         assert run["status"] == "requires_action", run
         message = http.get(f"/threads/{thread['id']}/messages").json()["data"][0]
         step = http.get(f"/threads/{thread['id']}/runs/{run['id']}/steps").json()["data"][0]
+        # A finished run, whose event stream ends (the paused one's follows it through the
+        # pause), in a thread of its own.
+        text = post("/assistants", {"model": "test"})
+        done = post("/threads/runs", {"assistant_id": text["id"], "stream": False})
+        for _ in range(100):
+            done = http.get(
+                f"/threads/{done['thread_id']}/runs/{done['id']}",
+                headers={"x-stainless-poll-helper": "true"},
+            ).json()
+            if done["status"] not in ("queued", "in_progress"):
+                break
+        assert done["status"] == "completed", done
+        upload = http.post(
+            "/files",
+            files={"file": ("notes.txt", b"The weather in Paris is sunny.")},
+            data={"purpose": "assistants"},
+        )
+        upload.raise_for_status()
+        file_id = upload.json()["id"]
+        store = post("/vector_stores", {"name": "notes", "file_ids": [file_id]})
+        batch = post(f"/vector_stores/{store['id']}/file_batches", {"file_ids": [file_id]})
+        prompt = post("/prompts", {"name": "greeting"})["name"]
+        post(f"/prompts/{prompt}/versions", {"instructions": "Say hello to {{who}}."})
+        label = post(f"/prompts/{prompt}/labels", {"label": "prod", "version": 1})["label"]
+        completion = post(
+            "/chat/completions", {"model": "test", "messages": [{"role": "user", "content": "hi"}]}
+        )
+        span = http.get(f"/spans/{completion['span_id']}").json()
     return {
         "assistant_id": assistant["id"],
         "thread_id": thread["id"],
@@ -242,6 +283,15 @@ def _seed_objects(base_url: str) -> dict[str, str]:
         "step_id": step["id"],
         "tool_call_id": run["required_action"]["submit_tool_outputs"]["tool_calls"][0]["id"],
         "model": "test",
+        "finished_thread_id": done["thread_id"],
+        "finished_run_id": done["id"],
+        "file_id": file_id,
+        "vector_store_id": store["id"],
+        "batch_id": batch["id"],
+        "name": prompt,
+        "label": label,
+        "span_id": span["id"],
+        "trace_id": span["trace_id"],
     }
 
 
@@ -290,6 +340,8 @@ def _use_real_ids(fuzz: Fuzz, mode: GenerationMode) -> Callable[[AnyCase], AnyCa
         if mode.is_positive and isinstance(body, dict):
             if "assistant_id" in body:
                 body["assistant_id"] = fuzz.ids["assistant_id"]
+            if "file_id" in body:
+                body["file_id"] = fuzz.ids["file_id"]
             outputs = body.get("tool_outputs")
             for output in outputs if isinstance(outputs, list) else []:
                 if isinstance(output, dict) and "tool_call_id" in output:
@@ -310,9 +362,10 @@ def _strategy(
     if names and method != "DELETE" and (mode.is_positive or has_more):
         # Deleting the shared objects would leave the rest of the run with 404s only; with
         # real path ids and nothing else, a negative case has nothing left to make invalid.
-        real = operation.as_strategy(
-            generation_mode=mode, path_parameters={name: fuzz.ids[name] for name in names}
-        )
+        real_ids = {name: fuzz.ids[name] for name in names}
+        if path.endswith("/events"):  # a stream that ends: the finished run's
+            real_ids = {name: fuzz.ids[f"finished_{name}"] for name in names}
+        real = operation.as_strategy(generation_mode=mode, path_parameters=real_ids)
         generated = st.one_of(generated, real)
     return generated.map(_use_real_ids(fuzz, mode))
 
@@ -379,18 +432,19 @@ def test_fuzz_operation(fuzz: Fuzz, method: str, path: str) -> None:
 
 
 def test_openapi_document(tmp_path: Path) -> None:
-    """`/openapi.json` documents the 23 operations of CONTRACT §2 and the two of `/v1/models`,
-    and is built once."""
+    """`/openapi.json` documents the 23 operations of CONTRACT §2, the two of `/v1/models`, the
+    run events extension, chat completions, prompts (10), files (5), vector stores (14), spans
+    and traces (3), and is built once."""
     with _server(tmp_path) as server, httpx.Client() as http:
         response = http.get(f"{server.base_url.removesuffix('/v1')}/openapi.json")
         assert response.status_code == 200
         doc = response.json()
         assert openapi_schema(server.app) is openapi_schema(server.app)
     assert doc["openapi"] == "3.1.0"
-    assert len(OPERATIONS) == 25
+    assert len(OPERATIONS) == 60
     documented = sorted((m.upper(), p) for p, item in doc["paths"].items() for m in item)
     assert documented == sorted(OPERATIONS)
-    assert sum(1 for _ in schemathesis.openapi.from_dict(doc).get_all_operations()) == 25
+    assert sum(1 for _ in schemathesis.openapi.from_dict(doc).get_all_operations()) == 60
     steps = doc["paths"]["/v1/threads/{thread_id}/runs/{run_id}/steps"]["get"]
     params = {p["name"]: p for p in steps["parameters"]}
     assert params["limit"]["schema"]["minimum"] == 1
@@ -402,6 +456,20 @@ def test_openapi_document(tmp_path: Path) -> None:
     for item in doc["paths"].values():
         for spec in item.values():
             assert {"200", "400", "401", "404", "413"} <= set(spec["responses"])
+
+
+def test_every_v1_route_is_documented() -> None:
+    """A `/v1` route is in the document unless it is one of the inspector's, so a new route
+    cannot be left out of the document (and of the fuzzing) unnoticed."""
+    routes: list[tuple[str, str]] = []
+    for route in iter_route_contexts(_app().routes):  # through included routers too
+        path = route.path_format or ""  # `{model:path}` documented as `{model}`
+        if isinstance(route.original_route, APIRoute) and path.startswith("/v1/"):
+            routes += [(method, path) for method in sorted(route.methods or ())]
+    undocumented = [r for r in routes if r not in OPERATIONS]
+    assert undocumented, "the inspector's reads are mounted in this app"
+    assert all(path.startswith(UNDOCUMENTED_PREFIXES) for _, path in undocumented), undocumented
+    assert sorted(set(routes) - set(undocumented)) == sorted(OPERATIONS)
 
 
 # --- reproductions of the known bugs ----------------------------------------------------------

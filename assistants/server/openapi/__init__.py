@@ -12,13 +12,16 @@ by what its decorator says, through `operation(...)`:
 and `build_schema` turns every route that has one into an operation: path parameters from the
 path (ids with their prefix), the query parameters named, the `200` answer (an object, a list
 page, or also SSE), `400` / `401` / `403` / `404` / `413` / `415` in OpenAI's error shape, and
-the request body. A route without `operation(...)` is left out (the run events extension, the
-inspector's reads, `/health`, and the extensions not yet described).
+the request body. A route without `operation(...)` is left out: `/health` and the inspector's
+reads (`/v1/inspector/...`, the inspector page's own API), and nothing else under `/v1`
+(tests/conformance/test_fuzz.py holds every other `/v1` route to being documented).
 
 The components come from:
 
-- `responses`: generated from the wire models in `store.types`;
-- `requests`: request bodies, written from the contract's request shapes and limits;
+- `responses`: generated from the wire models (`store.types` and the extensions' types);
+- `requests` and `bodies`: the Assistants API's request bodies, written from the contract's
+  request shapes and limits; `extension_bodies`: those of chat completions, prompts, files
+  and vector stores, written from their validation;
 - `streams`: the stream events (CONTRACT §8).
 
 A new route's objects go in as models in `responses` (a pydantic model from `store.types`) or
@@ -41,7 +44,7 @@ from assistants.server.openapi.operations import (
     operation,
     operation_spec,
 )
-from assistants.server.openapi.responses import MODEL_LIST, response_schemas
+from assistants.server.openapi.responses import FILE_CONTENT, MODEL_LIST, response_schemas
 from assistants.server.openapi.streams import stream_schemas
 
 __all__ = ["JSON", "LIST_QUERY", "SSE", "build_schema", "openapi_schema", "operation"]
@@ -52,7 +55,7 @@ def _components() -> dict[str, Any]:
         response_schemas(),
         request_schemas(),
         stream_schemas(),
-        {"ModelList": copy.deepcopy(MODEL_LIST)},
+        {"ModelList": copy.deepcopy(MODEL_LIST), "FileContent": copy.deepcopy(FILE_CONTENT)},
     )
     merged: dict[str, Any] = {}
     for part in parts:

@@ -7,13 +7,14 @@ from typing import Any
 
 from assistants import validation as v
 from assistants.server.openapi.common import ref
+from assistants.server.openapi.extension_bodies import extension_body_schemas
 from assistants.server.openapi.requests import param_schemas, string_schema
 from assistants.server.openapi.responses import ERROR_RESPONSE
 
 
 def request_schemas() -> dict[str, Any]:
     """Every request body and the pieces they share, with OpenAI's error shape."""
-    return {**param_schemas(), **_body_schemas()}
+    return {**param_schemas(), **_body_schemas(), **extension_body_schemas()}
 
 
 def _body_schemas() -> dict[str, Any]:

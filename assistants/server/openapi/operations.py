@@ -11,6 +11,8 @@ from fastapi.routing import APIRoute
 from assistants import validation as v
 from assistants.server.openapi.common import JSON, SSE, ref
 from assistants.server.openapi.responses import list_schema
+from assistants.validation import prompts as pv
+from assistants.validation import vector_stores as vv
 
 LIST_QUERY: Final = ("limit", "order", "after", "before")
 """The list query parameters of every list route."""
@@ -20,6 +22,32 @@ _ID_PREFIX: Final = {
     "message_id": "msg",
     "run_id": "run",
     "step_id": "step",
+    "file_id": "file",
+    "vector_store_id": "vs",
+    "batch_id": "vsfb",
+}
+_SLUG: Final = "^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+PATH_PARAMETERS: Final[dict[str, dict[str, Any]]] = {
+    "model": {
+        "description": "A model id, as `GET /v1/models` lists it.",
+        "schema": {"type": "string", "maxLength": v.MODEL_NAME_MAX},
+    },
+    "name": {
+        "description": "A prompt's name: a letter or digit, then letters, digits, '_', '.', '-'.",
+        "schema": {"type": "string", "pattern": _SLUG, "maxLength": pv.PROMPT_NAME_MAX},
+    },
+    "label": {
+        "description": "A release label: a letter or digit, then letters, digits, '_', '.', '-'.",
+        "schema": {"type": "string", "pattern": _SLUG, "maxLength": pv.LABEL_MAX},
+    },
+    "span_id": {
+        "description": "A span id: 'sp_' and 16 lowercase hex digits.",
+        "schema": {"type": "string", "pattern": "^sp_[0-9a-f]{16}$"},
+    },
+    "trace_id": {
+        "description": "A trace id: 'tr_' and 32 lowercase hex digits.",
+        "schema": {"type": "string", "pattern": "^tr_[0-9a-f]{32}$"},
+    },
 }
 
 
@@ -34,8 +62,10 @@ class Operation:
     body: str | None = None
     body_required: bool = False
     query: tuple[str, ...] = ()
-    streams: bool = False
+    streams: bool | str = False
     is_list: bool = False
+    media: str = JSON
+    body_media: str = JSON
 
 
 QUERY_PARAMETERS: Final[dict[str, dict[str, Any]]] = {
@@ -56,8 +86,47 @@ QUERY_PARAMETERS: Final[dict[str, dict[str, Any]]] = {
         "schema": {"type": "string"},
     },
     "run_id": {
-        "description": "Only the messages this run produced.",
+        "description": "Only the objects of this run (messages it produced, its spans).",
         "schema": {"type": "string"},
+    },
+    "purpose": {
+        "description": "Only the files uploaded for this purpose.",
+        "schema": {"type": "string"},
+    },
+    "filter": {
+        "description": "Only the files in this ingestion status.",
+        "schema": {"type": "string", "enum": list(vv.FILE_STATUSES)},
+    },
+    "version": {
+        "description": "The version number to retrieve (exclusive with `label`).",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "label": {
+        "description": "The release label whose version to retrieve (exclusive with `version`).",
+        "schema": {"type": "string", "pattern": _SLUG, "maxLength": pv.LABEL_MAX},
+    },
+    "trace_id": {
+        "description": "Only the spans of this trace.",
+        "schema": {"type": "string"},
+    },
+    "session_id": {"description": "Only the spans of this session.", "schema": {"type": "string"}},
+    "user_id": {"description": "Only the spans of this user.", "schema": {"type": "string"}},
+    "tag": {"description": "Only the spans carrying this tag.", "schema": {"type": "string"}},
+    "kind": {
+        "description": "Only the spans of this kind.",
+        "schema": {"type": "string", "enum": ["run", "model", "tool", "completion"]},
+    },
+    "since": {
+        "description": "Only the spans started at or after this time (Unix seconds).",
+        "schema": {"type": "number"},
+    },
+    "until": {
+        "description": "Only the spans started before this time (Unix seconds).",
+        "schema": {"type": "number"},
+    },
+    "after:seq": {
+        "description": "Replay only the events after this sequence number (default 0: all).",
+        "schema": {"type": "integer", "minimum": 0},
     },
     "include[]": {
         "description": "Extra fields to include in run steps.",
@@ -82,16 +151,8 @@ def _parameters(path: str, operation: Operation) -> list[dict[str, Any]]:
     for segment in path.split("/"):
         if segment.startswith("{") and segment.endswith("}"):
             name = segment[1:-1]
-            if name == "model":
-                out.append(
-                    {
-                        "name": name,
-                        "in": "path",
-                        "required": True,
-                        "description": "A model id, as `GET /v1/models` lists it.",
-                        "schema": {"type": "string", "maxLength": v.MODEL_NAME_MAX},
-                    }
-                )
+            if name in PATH_PARAMETERS:
+                out.append({"name": name, "in": "path", "required": True, **PATH_PARAMETERS[name]})
                 continue
             prefix = _ID_PREFIX[name]
             out.append(
@@ -103,16 +164,18 @@ def _parameters(path: str, operation: Operation) -> list[dict[str, Any]]:
                     "schema": {"type": "string", "pattern": f"^{prefix}", "maxLength": 128},
                 }
             )
-    for name in operation.query:
-        out.append({"name": name, "in": "query", "required": False, **QUERY_PARAMETERS[name]})
+    for key in operation.query:  # `name:variant` when one name means different things
+        name = key.split(":")[0]
+        out.append({"name": name, "in": "query", "required": False, **QUERY_PARAMETERS[key]})
     return out
 
 
 def operation_spec(path: str, operation: Operation) -> dict[str, Any]:
     result = list_schema(operation.response) if operation.is_list else ref(operation.response)
-    content: dict[str, Any] = {JSON: {"schema": result}}
+    content: dict[str, Any] = {operation.media: {"schema": result}}
     if operation.streams:
-        content[SSE] = {"schema": ref("AssistantStreamEvent")}
+        events = "AssistantStreamEvent" if operation.streams is True else operation.streams
+        content[SSE] = {"schema": ref(str(events))}
     responses: dict[str, Any] = {"200": {"description": "OK", "content": content}}
     for status, description in _ERRORS.items():
         responses[status] = {
@@ -129,7 +192,7 @@ def operation_spec(path: str, operation: Operation) -> dict[str, Any]:
     if operation.body is not None:
         spec["requestBody"] = {
             "required": operation.body_required,
-            "content": {JSON: {"schema": ref(operation.body)}},
+            "content": {operation.body_media: {"schema": ref(operation.body)}},
         }
     return spec
 
@@ -146,16 +209,30 @@ def operation(
     body: str | None = None,
     body_required: bool = False,
     query: tuple[str, ...] = (),
-    streams: bool = False,
+    streams: bool | str = False,
     is_list: bool = False,
+    media: str = JSON,
+    body_media: str = JSON,
 ) -> dict[str, Any]:
     """Keyword arguments for a route decorator that put the route in the document.
 
     `response` and `body` name component schemas (`Run`, `CreateRunRequest`); `query` names
-    parameters of `QUERY_PARAMETERS`; `streams` adds the SSE answer, `is_list` a list page.
+    parameters of `QUERY_PARAMETERS`; `streams` adds the SSE answer (`True`: a run's events,
+    or the name of the event schema), `is_list` a list page. `media` is the answer's media
+    type, `body_media` the request body's (a file upload's `multipart/form-data`).
     """
     described = Operation(
-        operation_id, summary, tag, response, body, body_required, query, streams, is_list
+        operation_id,
+        summary,
+        tag,
+        response,
+        body,
+        body_required,
+        query,
+        streams,
+        is_list,
+        media,
+        body_media,
     )
     return {
         "operation_id": operation_id,

@@ -1,6 +1,7 @@
-"""Response objects, generated from the wire models in `store.types` (every field a plain
-model serialises is required, nulls included; the `OmitNone` pieces leave unset keys out), and
-OpenAI's error shape."""
+"""Response objects, generated from the wire models in `store.types`, `store.completion_types`,
+`store.prompt_types`, `store.filetypes` and `store.spans` (every field a plain model serialises
+is required, nulls included; the `OmitNone` pieces leave unset keys out), and OpenAI's error
+shape."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from assistants.server.openapi.common import ref
-from store import types
+from store import completion_types, filetypes, prompt_types, spans, types
 
 _RESPONSE_MODELS: Final[tuple[type[BaseModel], ...]] = (
     types.Assistant,
@@ -22,6 +23,25 @@ _RESPONSE_MODELS: Final[tuple[type[BaseModel], ...]] = (
     types.Run,
     types.RunStep,
     types.ModelCard,
+    completion_types.ChatCompletion,
+    completion_types.ChatCompletionChunk,
+    prompt_types.Prompt,
+    prompt_types.PromptDeleted,
+    prompt_types.PromptVersion,
+    prompt_types.PromptLabel,
+    prompt_types.PromptLabelList,
+    prompt_types.PromptLabelDeleted,
+    prompt_types.PromptRun,
+    filetypes.FileObject,
+    filetypes.FileDeleted,
+    filetypes.VectorStore,
+    filetypes.VectorStoreDeleted,
+    filetypes.VectorStoreFile,
+    filetypes.VectorStoreFileDeleted,
+    filetypes.VectorStoreFileBatch,
+    filetypes.SearchPage,
+    spans.Span,
+    spans.Trace,
 )
 
 
@@ -38,14 +58,20 @@ def response_schemas() -> dict[str, Any]:
         ref_template="#/components/schemas/{model}",
     )
     defs: dict[str, Any] = top["$defs"]
-    top_level = {model.__name__ for model in _RESPONSE_MODELS}
+    top_level = {
+        model.__name__ for model in _RESPONSE_MODELS if not issubclass(model, types.OmitNone)
+    }
     for name, schema in defs.items():
         properties = schema.get("properties")
         if not properties:
             continue
         if name in top_level:
             schema["required"] = list(properties)
-        elif "type" in properties and "type" not in schema.get("required", []):
+        elif (
+            "type" in properties
+            and "anyOf" not in properties["type"]  # a nullable `type` is no discriminator
+            and "type" not in schema.get("required", [])
+        ):
             schema["required"] = ["type", *schema.get("required", [])]
     return defs
 
@@ -71,6 +97,12 @@ MODEL_LIST: Final = {
         "object": {"const": "list"},
         "data": {"type": "array", "items": ref("ModelCard")},
     },
+}
+
+FILE_CONTENT: Final = {
+    "type": "string",
+    "format": "binary",
+    "description": "The file's bytes, as uploaded.",
 }
 
 

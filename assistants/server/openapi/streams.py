@@ -153,7 +153,27 @@ def stream_schemas() -> dict[str, Any]:
             }
         }
 
+    def data_events(*objects: str) -> dict[str, Any]:
+        return {
+            "description": "One server-sent `data:` event (no event name): "
+            + ", ".join(objects)
+            + " as JSON, then `[DONE]`; an error after the first event is a last `data` "
+            "event holding OpenAI's error object, without `[DONE]`.",
+            "type": "object",
+            "required": ["data"],
+            "properties": {"event": string, "data": string, "id": string},
+            "oneOf": [
+                *(
+                    {"properties": {"data": {"contentMediaType": JSON, "contentSchema": ref(o)}}}
+                    for o in (*objects, "ErrorResponse")
+                ),
+                {"properties": {"data": {"const": "[DONE]"}}},
+            ],
+        }
+
     return {
+        "ChatCompletionStreamEvent": data_events("ChatCompletionChunk"),
+        "PromptRunStreamEvent": data_events("ChatCompletionChunk", "PromptRun"),
         "MessageDeltaEvent": message_delta,
         "RunStepDeltaEvent": step_delta,
         "AssistantStreamEvent": {
