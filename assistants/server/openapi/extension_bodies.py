@@ -62,6 +62,7 @@ def _completion_bodies() -> dict[str, Any]:
         "tags": _strings(cv.TAGS_MAX, cv.TRACE_STRING_MAX),
         "user_id": {"type": ["string", "null"], "maxLength": cv.TRACE_STRING_MAX},
         "session_id": {"type": ["string", "null"], "maxLength": cv.TRACE_STRING_MAX},
+        "group_id": {"type": ["string", "null"], "maxLength": cv.TRACE_STRING_MAX},
         "trace_id": {"type": ["string", "null"], "pattern": "^tr_[0-9a-f]{32}$"},
         "parent_span_id": {"type": ["string", "null"], "pattern": "^sp_[0-9a-f]{16}$"},
         "metadata": ref("MetadataParam"),
