@@ -9,6 +9,7 @@ extra `seq`: its position in the run's event log, when known.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any, Literal, TypeAlias, TypeVar, get_args
 
 from pydantic import BaseModel, Field, TypeAdapter
@@ -388,7 +389,12 @@ EVENT_NAMES: frozenset[str] = frozenset(
 )
 """Every event name of the union (`thread.run.created`, ..., `error`)."""
 
-_ADAPTER: TypeAdapter[AssistantStreamEvent] = TypeAdapter(AssistantStreamEvent)
+
+@functools.cache
+def _adapter() -> TypeAdapter[AssistantStreamEvent]:
+    """The whole union's validator, built on first use: building it costs ~20 ms, which an import
+    of the package should not pay when it never parses a stream."""
+    return TypeAdapter(AssistantStreamEvent)
 
 
 def parse_event(event: str, data: Any, seq: int | None = None) -> StreamEvent:
@@ -398,14 +404,14 @@ def parse_event(event: str, data: Any, seq: int | None = None) -> StreamEvent:
     unknown `thread.*` name gives an `UnknownEvent`, since the spec asks clients to ignore events
     they do not know; any other name (`done` included: it is not an event) raises `ValueError`.
     """
-    fast = _DELTAS.get(event)
+    fast = _deltas().get(event)
     if fast is not None:
         return _wrap(fast[0], event, fast[1].validate_python(data), seq)
     payload: dict[str, Any] = {"event": event, "data": data}
     if seq is not None:
         payload["seq"] = seq
     if event in EVENT_NAMES:
-        return _ADAPTER.validate_python(payload)
+        return _adapter().validate_python(payload)
     if event.startswith("thread."):
         return UnknownEvent.model_validate(payload)
     raise ValueError(f"Unknown stream event {event!r}: expected `error` or a `thread.*` name.")
@@ -413,12 +419,15 @@ def parse_event(event: str, data: Any, seq: int | None = None) -> StreamEvent:
 
 E = TypeVar("E", bound="_Event")
 
+
 # Token deltas are most of a stream: their `data` is validated on its own and the event built
 # around it directly (what validating the whole payload gives, at half the cost).
-_DELTAS: dict[str, tuple[type[ThreadMessageDelta | ThreadRunStepDelta], TypeAdapter[Any]]] = {
-    "thread.message.delta": (ThreadMessageDelta, TypeAdapter(MessageDeltaEvent)),
-    "thread.run.step.delta": (ThreadRunStepDelta, TypeAdapter(RunStepDeltaEvent)),
-}
+@functools.cache
+def _deltas() -> dict[str, tuple[type[ThreadMessageDelta | ThreadRunStepDelta], TypeAdapter[Any]]]:
+    return {
+        "thread.message.delta": (ThreadMessageDelta, TypeAdapter(MessageDeltaEvent)),
+        "thread.run.step.delta": (ThreadRunStepDelta, TypeAdapter(RunStepDeltaEvent)),
+    }
 
 
 def _wrap(cls: type[E], event: str, data: BaseModel, seq: int | None) -> E:

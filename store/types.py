@@ -34,7 +34,7 @@ MessageStatus: TypeAlias = Literal["in_progress", "incomplete", "completed"]
 class Model(BaseModel):
     """Base of every wire object: extension fields are kept, not rejected."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready dict the API sends for this object."""

@@ -12,6 +12,7 @@ the SDK builds it.
 from __future__ import annotations
 
 import copy
+import functools
 import types
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, TypeVar, Union, cast, get_args, get_origin
@@ -33,8 +34,15 @@ from store.types import Message, MessageContent, RunStep, Text, TextContentBlock
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
-_STEP: TypeAdapter[RunStep] = TypeAdapter(RunStep)
-_CONTENT: TypeAdapter[MessageContent] = TypeAdapter(MessageContent)
+
+@functools.cache
+def _step() -> TypeAdapter[RunStep]:
+    return TypeAdapter(RunStep)
+
+
+@functools.cache
+def _content() -> TypeAdapter[MessageContent]:
+    return TypeAdapter(MessageContent)
 
 
 def accumulate_delta(acc: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +116,9 @@ def accumulate_run_step(event: StreamEvent, snapshots: Mapping[str, RunStep]) ->
         return event.data
     if isinstance(event, ThreadRunStepDelta):
         snapshot = snapshots[event.data.id]
-        return _rebuild(_STEP, RunStep, accumulate_delta(_dump(snapshot), _dump(event.data.delta)))
+        return _rebuild(
+            _step(), RunStep, accumulate_delta(_dump(snapshot), _dump(event.data.delta))
+        )
     return None
 
 
@@ -137,7 +147,7 @@ def accumulate_event(
         try:
             block = content[fragment.index]
         except IndexError:
-            content.insert(fragment.index, _rebuild(_CONTENT, MessageContent, _dump(fragment)))
+            content.insert(fragment.index, _rebuild(_content(), MessageContent, _dump(fragment)))
             created.append(fragment)
         else:
             appended = _append_text(block, fragment)
@@ -145,7 +155,7 @@ def accumulate_event(
                 content[fragment.index] = appended
                 continue
             merged = accumulate_delta(_dump(block), _dump(fragment))
-            content[fragment.index] = _rebuild(_CONTENT, MessageContent, merged)
+            content[fragment.index] = _rebuild(_content(), MessageContent, merged)
     return _replace(snapshot, "content", content), created
 
 

@@ -16,10 +16,9 @@ them, and state changes between callbacks exactly where the SDK's do.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Generic, Literal, Protocol, TypeAlias, TypeVar
-
-import httpx
 
 from assistants.streaming.accumulate import accumulate_event, accumulate_run_step
 from store.events import (
@@ -103,8 +102,15 @@ Callback: TypeAlias = Literal[
 Call: TypeAlias = tuple[Callback, tuple[Any, ...]]
 """One callback to fire: its name and its arguments."""
 
-TIMEOUTS: tuple[type[Exception], ...] = (TimeoutError, httpx.TimeoutException)
-"""Exceptions that fire `on_timeout` before `on_exception`."""
+
+def timed_out(exc: BaseException) -> bool:
+    """Whether `exc` fires `on_timeout` before `on_exception`: a `TimeoutError`, or httpx's
+    timeout (looked up only once httpx is loaded; a stream over HTTP has loaded it)."""
+    httpx = sys.modules.get("httpx")
+    return isinstance(exc, TimeoutError) or (
+        httpx is not None and isinstance(exc, httpx.TimeoutException)
+    )
+
 
 _REUSED = (
     "A single event handler cannot be shared between multiple streams; "
@@ -361,11 +367,9 @@ class AssistantEventHandler(_HandlerCore[EventSource]):
                     if name in overridden:
                         getattr(self, name)(*args)
                 yield event
-        except TIMEOUTS as exc:
-            self.on_timeout()
-            self.on_exception(exc)
-            raise
         except Exception as exc:
+            if timed_out(exc):
+                self.on_timeout()
             self.on_exception(exc)
             raise
         finally:
@@ -481,11 +485,9 @@ class AsyncAssistantEventHandler(_HandlerCore[AsyncEventSource]):
                     if name in overridden:
                         await getattr(self, name)(*args)
                 yield event
-        except TIMEOUTS as exc:
-            await self.on_timeout()
-            await self.on_exception(exc)
-            raise
         except Exception as exc:
+            if timed_out(exc):
+                await self.on_timeout()
             await self.on_exception(exc)
             raise
         finally:

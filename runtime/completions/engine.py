@@ -26,6 +26,7 @@ Observers (`add_sink`) get a `FinishedCall` once per call; see `runtime.completi
 from __future__ import annotations
 
 import secrets
+import sys
 import time
 import uuid
 from collections.abc import AsyncGenerator
@@ -34,7 +35,6 @@ from types import TracebackType
 from typing import Any
 
 import anyio
-import httpx
 
 from runtime.completions.params import CompletionParams
 from runtime.completions.record import CallStatus, FinishedCall, Sink
@@ -533,8 +533,15 @@ def _api_error(exc: ProviderCallError) -> APIError:
         error.retry_after = exc.retry_after
     elif exc.code == "invalid_prompt":
         error = BadRequestError(message, code="provider_rejected_request")
-    elif isinstance(exc.__cause__, httpx.TimeoutException):
+    elif _timed_out(exc):
         error = ProviderError(message, code="timeout")
     else:
         error = ProviderError(message, code="provider_error")
     return error
+
+
+def _timed_out(exc: ProviderCallError) -> bool:
+    """Whether the provider call failed on httpx's timeout (httpx loads with the first HTTP
+    provider, so a failure without it loaded was not one)."""
+    httpx = sys.modules.get("httpx")
+    return httpx is not None and isinstance(exc.__cause__, httpx.TimeoutException)

@@ -12,15 +12,17 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
-import httpx
 
 from runtime.providers import names
 from runtime.providers.router import ProviderRouter
 from store.errors import BadRequestError
 from store.log import get_logger
+
+if TYPE_CHECKING:
+    import httpx
 
 log = get_logger("assistants.catalog")
 
@@ -67,6 +69,8 @@ async def available_models(
 async def _server_models(
     http: httpx.AsyncClient, name: str, config: dict[str, Any], timeout: float, now: int
 ) -> list[Listed]:
+    import httpx  # noqa: PLC0415  (loaded with the router's client, which `http` is)
+
     url = str(config["base_url"]).rstrip("/") + "/models"
     headers = {"Accept": "application/json", **(config.get("headers") or {})}
     if config.get("api_key"):

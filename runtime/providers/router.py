@@ -13,16 +13,16 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from runtime.providers import names
 from runtime.providers.base import Provider
-from runtime.providers.http import MIN_CONNECTIONS, new_http_client
 from runtime.providers.testmodel import TestModel
 from runtime.settings import Settings
 from store.errors import BadRequestError, ConfigurationError
+
+if TYPE_CHECKING:
+    import httpx
 
 # Local OpenAI-compatible servers: name -> (base URL env var, default base URL).
 LOCAL_PRESETS: dict[str, tuple[str, str]] = {
@@ -124,6 +124,10 @@ class ProviderRouter:
         """The client every HTTP adapter shares (made on first use, closed by `aclose`): one
         connection per run the worker may run at once, reads bounded by the provider timeout."""
         if self._http is None:
+            # httpx and the adapters' HTTP layer load with the first HTTP provider: an app that
+            # only runs the `test` model (or imports the package for its types) never pays ~50 ms
+            from runtime.providers.http import MIN_CONNECTIONS, new_http_client  # noqa: PLC0415
+
             self._http = new_http_client(
                 read_timeout=self.settings.provider_timeout_seconds,
                 max_connections=max(MIN_CONNECTIONS, self.settings.max_concurrent_runs),
