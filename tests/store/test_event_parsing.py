@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from store.events import _ADAPTER, parse_event
+from store.events import _adapter, parse_event
 
 DELTAS: list[tuple[str, dict[str, Any]]] = [
     (
@@ -58,7 +58,7 @@ def test_delta__same_object_as_validating_the_whole_payload(
     payload: dict[str, Any] = {"event": name, "data": data}
     if seq is not None:
         payload["seq"] = seq
-    expected = _ADAPTER.validate_python(payload)
+    expected = _adapter().validate_python(payload)
     got = parse_event(name, data, seq)
     assert type(got) is type(expected)
     assert got == expected
