@@ -28,6 +28,10 @@ log = get_logger("assistants.file_search")
 NAME = "file_search"
 DEFAULT_RESULTS = 20
 MAX_ROUNDS = 3
+THREAD_FILES_WAIT_SECONDS = 60.0
+"""How long a search waits for files of the thread's vector store still being ingested (the
+hosted API's fallback for files attached just before the run); the assistant's stores are
+searched as they are."""
 """Searches one run may make; then the tool is withdrawn and the model must answer."""
 MARKER = re.compile(r"【(\d+):(\d+)†([^】]*)】")
 
@@ -65,18 +69,17 @@ def is_search(calls: list[Any]) -> bool:
     return bool(calls) and all(c.name == NAME for c in calls)
 
 
-async def vector_store_ids(store: Store, run: RunRecord) -> list[str]:
-    """The stores a run searches: its assistant's and its thread's `file_search` resources."""
-    found: list[str] = []
+async def vector_store_ids(store: Store, run: RunRecord) -> tuple[list[str], list[str]]:
+    """The stores a run searches: its assistant's and its thread's `file_search` resources
+    (all of them, and the thread's)."""
+    named: list[list[str]] = []
     for table, key in (("assistants", run.assistant_id), ("threads", run.thread_id)):
         row = await store.db.fetchrow(
             f"SELECT tool_resources FROM {table} WHERE id = :id", {"id": key}
         )
         resources = loads(row["tool_resources"]) if row is not None else None
-        for vs_id in ((resources or {}).get(NAME) or {}).get("vector_store_ids") or []:
-            if vs_id not in found:
-                found.append(vs_id)
-    return found
+        named.append(list(((resources or {}).get(NAME) or {}).get("vector_store_ids") or []))
+    return list(dict.fromkeys(named[0] + named[1])), named[1]
 
 
 async def search(
@@ -85,13 +88,14 @@ async def search(
     """Run the model's searches: the step's `file_search` calls, what the step keeps for the
     next prompt and the citations (`extensions.file_search`), and the calls as the model made
     them."""
-    vs_ids = await vector_store_ids(store, run)
+    vs_ids, thread_ids = await vector_store_ids(store, run)
     expired = await store.vector_stores.expired(run.project, vs_ids)
     if expired:
         raise SearchFailed(
             f"The vector store '{expired[0]}' has expired (or was deleted): file_search cannot "
             "run. Create a new vector store and attach it."
         )
+    await store.vector_stores.wait_ingested(thread_ids, THREAD_FILES_WAIT_SECONDS)
     limit = int(config.get("max_num_results") or DEFAULT_RESULTS)
     ranking = dict(config.get("ranking_options") or {})
     ranking.setdefault("ranker", "default_2024_08_21")

@@ -107,6 +107,7 @@ class VectorStorePart:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._added: anyio.Event | None = None
+        self._ingested: anyio.Event | None = None
 
     # --- ingestion wake-ups -------------------------------------------------------------------
 
@@ -121,6 +122,28 @@ class VectorStorePart:
             self._added = anyio.Event()
         with anyio.move_on_after(timeout):
             await self._added.wait()
+
+    async def wait_ingested(self, vs_ids: Sequence[str], timeout: float) -> None:
+        """Return once none of the stores has a file still being ingested, or after `timeout`.
+        Wakes when this process ingests a file; polls (half a second) for other processes."""
+        if not vs_ids:
+            return
+        names = ", ".join(f":v{i}" for i in range(len(vs_ids)))
+        params = {f"v{i}": vs_id for i, vs_id in enumerate(vs_ids)}
+        with anyio.move_on_after(timeout):
+            while await self.db.fetchrow(
+                "SELECT id FROM vector_store_files WHERE status = 'in_progress' "
+                f"AND vector_store_id IN ({names}) LIMIT 1",
+                params,
+            ):
+                if self._ingested is None or self._ingested.is_set():
+                    self._ingested = anyio.Event()
+                with anyio.move_on_after(0.5):
+                    await self._ingested.wait()
+
+    def _settled(self) -> None:
+        if self._ingested is not None:
+            self._ingested.set()
 
     # --- vector stores ----------------------------------------------------------------------
 
@@ -557,6 +580,7 @@ class VectorStorePart:
                         "WHERE vector_store_id = :vs AND file_id = :f",
                         {"vs": job.vector_store_id, "f": job.file_id},
                     )
+        self._settled()
         return True
 
     async def fail_ingest(self, job: IngestJob, code: str, message: str) -> None:
@@ -566,6 +590,7 @@ class VectorStorePart:
                 "lease_expires_at = NULL WHERE seq = :seq AND status = 'in_progress'",
                 {"seq": job.seq, "e": dumps({"code": code, "message": message})},
             )
+        self._settled()
 
     async def release_ingest(self, job: IngestJob) -> None:
         """Give a claimed file back (the worker is stopping)."""

@@ -19,7 +19,12 @@ from assistants.resources._base import (
     merge_extra,
 )
 from assistants.resources.steps import AsyncSteps
-from assistants.resources.vector_stores import check_tools
+from assistants.resources.vector_stores import (
+    attach_files,
+    check_attachments,
+    check_tools,
+    searched_files,
+)
 from assistants.streaming.handler import AsyncAssistantEventHandler
 from assistants.streaming.manager import AsyncAssistantStreamManager, AsyncEventStream
 from assistants.tools import FunctionTool, as_tools, run_calls, tool_definitions
@@ -256,13 +261,20 @@ class AsyncRuns(Resource):
         overrides = check_run(body)
         check_tools(self._ctx.settings, overrides.get("tools"))
         store = await self._store()
+        added = overrides.pop("additional_messages")
+        attached = [a for m in added for a in m.get("attachments") or ()]
+        if searched_files(attached):
+            # Into the thread's vector store before the run is queued, so its searches see them.
+            await check_attachments(store, self._project, attached)
+            await store.assistants.get(self._project, overrides["assistant_id"])
+            await attach_files(store, self._project, thread_id, attached)
         run = await control.create_run(
             store,
             self._ctx.router,
             self._project,
             thread_id,
             overrides,
-            overrides.pop("additional_messages"),
+            added,
             tracer=await self._tracer(),
         )
         if body.get("stream"):

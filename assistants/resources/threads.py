@@ -19,10 +19,8 @@ from assistants.resources._base import (
 from assistants.resources.messages import AsyncMessages
 from assistants.resources.runs import _THREAD_AND_RUN_PARAMS, AsyncRuns, _listed, check_run
 from assistants.resources.vector_stores import (
-    attach_files,
-    check_attachments,
     check_tools,
-    searched_files,
+    new_thread_resources,
     settle_tool_resources,
 )
 from assistants.streaming.handler import AsyncAssistantEventHandler
@@ -79,21 +77,14 @@ class AsyncThreads(Resource):
         )
         thread = check_thread(body, "")
         store = await self._store()
-        for message in thread["messages"]:
-            await check_attachments(store, self._project, message.get("attachments"))
-        created = await store.threads.create(
+        return await store.threads.create(
             self._project,
             messages=thread["messages"],
             metadata=thread["metadata"],
-            tool_resources=await settle_tool_resources(
-                store, self._project, thread["tool_resources"]
+            tool_resources=await new_thread_resources(
+                store, self._project, thread["tool_resources"], thread["messages"]
             ),
         )
-        attached = [a for m in thread["messages"] for a in m.get("attachments") or ()]
-        if searched_files(attached):
-            await attach_files(store, self._project, created.id, attached)
-            return await store.threads.get(self._project, created.id)
-        return created
 
     async def retrieve(
         self,
@@ -275,8 +266,8 @@ class AsyncThreads(Resource):
         check_tools(self._ctx.settings, overrides.get("tools"))
         overrides.pop("additional_messages", None)
         store = await self._store()
-        thread_body["tool_resources"] = await settle_tool_resources(
-            store, self._project, thread_body["tool_resources"]
+        thread_body["tool_resources"] = await new_thread_resources(
+            store, self._project, thread_body["tool_resources"], thread_body["messages"]
         )
         _, run = await control.create_thread_and_run(
             store,

@@ -641,13 +641,41 @@ async def attach_files(
         return
     thread = await store.threads.get(project, thread_id)
     resources = thread.to_dict().get("tool_resources") or {}
+    name = f"vector store for {thread_id}"
+    with_files = await _store_with(store, project, resources, wanted, name)
+    if with_files != resources:
+        await store.threads.update(project, thread_id, {"tool_resources": with_files})
+
+
+async def new_thread_resources(
+    store: Store,
+    project: str,
+    resources: dict[str, Any] | None,
+    messages: Iterable[dict[str, Any]],
+) -> dict[str, Any] | None:
+    """The `tool_resources` a new thread is created with: settled (`settle_tool_resources`),
+    with the files its messages attach for `file_search` in its vector store, made for them
+    when it names none; an attached file this project does not have is a 404 before anything is
+    made."""
+    attached = [a for m in messages for a in m.get("attachments") or ()]
+    await check_attachments(store, project, attached)
+    settled = await settle_tool_resources(store, project, resources)
+    wanted = searched_files(attached)
+    return await _store_with(store, project, settled or {}, wanted, None) if wanted else settled
+
+
+async def _store_with(
+    store: Store, project: str, resources: dict[str, Any], file_ids: list[str], name: str | None
+) -> dict[str, Any]:
+    """`resources` whose (first) file_search vector store holds `file_ids`: the one named, or
+    a new one (expiring 7 days after its last use, as the hosted API's thread stores do)."""
     current = (resources.get("file_search") or {}).get("vector_store_ids") or []
     if current:
         vs_id = current[0]
     else:
         made = await store.vector_stores.create(
             project,
-            name=f"vector store for {thread_id}",
+            name=name,
             metadata=None,
             expires_after={"anchor": "last_active_at", "days": 7},
             file_ids=[],
@@ -655,11 +683,11 @@ async def attach_files(
         )
         vs_id = made.id
         resources = {**resources, "file_search": {"vector_store_ids": [vs_id]}}
-        await store.threads.update(project, thread_id, {"tool_resources": resources})
-    for file_id in dict.fromkeys(wanted):
+    for file_id in dict.fromkeys(file_ids):
         await store.vector_stores.add_file(
             project, vs_id, file_id, chunking=dict(vv.AUTO_CHUNKING), attributes=None
         )
+    return resources
 
 
 UNSUPPORTED_TOOLS = ("code_interpreter",)

@@ -184,3 +184,30 @@ async def test_code_interpreter__a_400_unless_the_operator_accepts_it(database_u
     ) as lenient:
         made = await lenient.assistants.create(model="test", tools=[{"type": "code_interpreter"}])
         assert made.to_dict()["tools"] == [{"type": "code_interpreter"}]
+
+
+async def test_create_and_run__waits_for_the_files_its_messages_attach(
+    client: AsyncClient,
+) -> None:
+    """`create_and_run` whose message attaches a file: the run, queued at once, waits for the
+    thread store's ingestion and cites the file."""
+    created = await client.files.create(
+        file=("tides.txt", b"High tide today is at four in the afternoon."), purpose="assistants"
+    )
+    assistant = await client.assistants.create(model="test", tools=[{"type": "file_search"}])
+    run = await client.threads.create_and_run_poll(
+        assistant_id=assistant.id,
+        thread={
+            "messages": [
+                {
+                    "role": "user",
+                    "content": "When is high tide today?",
+                    "attachments": [{"file_id": created.id, "tools": [{"type": "file_search"}]}],
+                }
+            ]
+        },
+    )
+    assert run.status == "completed", run.last_error
+    answer = (await client.threads.messages.list(run.thread_id)).data[0].to_dict()
+    notes = answer["content"][0]["text"]["annotations"]
+    assert [n["file_citation"]["file_id"] for n in notes] == [created.id]
