@@ -240,6 +240,7 @@ CREATE TABLE threads (
 	tool_resources TEXT,
 	metadata TEXT,
 	version INTEGER DEFAULT '0' NOT NULL,
+	extensions TEXT,
 	PRIMARY KEY (seq),
 	UNIQUE (id)
 );

@@ -928,18 +928,28 @@ class Threads(SyncResource[AsyncThreads]):
         messages: Iterable[dict[str, Any]] | NotGiven = NOT_GIVEN,
         metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
         tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        user_id: str | NotGiven | None = NOT_GIVEN,
+        session_id: str | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: Timeout = NOT_GIVEN,
     ) -> Thread:
-        """Create a thread, optionally with initial messages."""
+        """Create a thread, optionally with initial messages.
+
+        Extensions (keyword-only): the trace fields `tags`, `user_id` and `session_id`, which
+        every run on the thread inherits unless it sets its own.
+        """
         return self._portal.call(
             partial(
                 self._target.create,
                 messages=messages,
                 metadata=metadata,
                 tool_resources=tool_resources,
+                tags=tags,
+                user_id=user_id,
+                session_id=session_id,
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,
@@ -974,18 +984,25 @@ class Threads(SyncResource[AsyncThreads]):
         *,
         metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
         tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        user_id: str | NotGiven | None = NOT_GIVEN,
+        session_id: str | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: Timeout = NOT_GIVEN,
     ) -> Thread:
-        """Replace a thread's metadata and/or tool resources."""
+        """Replace a thread's metadata, tool resources and/or trace fields (`tags`, `user_id`,
+        `session_id`: each given one replaced, None removing it, the others kept)."""
         return self._portal.call(
             partial(
                 self._target.update,
                 thread_id,
                 metadata=metadata,
                 tool_resources=tool_resources,
+                tags=tags,
+                user_id=user_id,
+                session_id=session_id,
                 extra_headers=extra_headers,
                 extra_query=extra_query,
                 extra_body=extra_body,

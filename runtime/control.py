@@ -24,9 +24,14 @@ __all__ = ["interpolate", "run_fields"]  # `interpolate` also serves the complet
 
 
 def run_fields(
-    assistant: Assistant, overrides: dict[str, Any], prompt: RunPrompt | None = None
+    assistant: Assistant,
+    overrides: dict[str, Any],
+    prompt: RunPrompt | None = None,
+    thread_trace: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The stored run: the assistant's settings with the request's overrides applied.
+
+    The trace fields the request leaves out are the thread's (`thread_trace`).
 
     `instructions` replaces the assistant's, `additional_instructions` is appended, and both are
     interpolated with `variables`. With `prompt` (`runtime.prompts.run_prompt`), its rendered
@@ -64,7 +69,7 @@ def run_fields(
         fallbacks = defaults.get("fallbacks")
     if fallbacks:
         extensions["fallbacks"] = fallbacks
-    extensions.update(run_trace_extensions(overrides.get("trace") or {}))
+    extensions.update(run_trace_extensions(overrides.get("trace") or {}, thread_trace))
     return {
         "assistant_id": assistant.id,
         "model": pick("model", assistant.model),
@@ -126,7 +131,10 @@ async def create_run(
 ) -> Run:
     assistant = await store.assistants.get(project, overrides["assistant_id"])
     fields = run_fields(
-        assistant, overrides, await run_prompt(store, project, assistant, overrides)
+        assistant,
+        overrides,
+        await run_prompt(store, project, assistant, overrides),
+        await store.threads.extensions(project, thread_id),
     )
     _check_models(router, fields)
     run = await store.runs.create(project, thread_id, fields, additional_messages)
@@ -146,7 +154,10 @@ async def create_thread_and_run(
 ) -> tuple[Thread, Run]:
     assistant = await store.assistants.get(project, overrides["assistant_id"])
     fields = run_fields(
-        assistant, overrides, await run_prompt(store, project, assistant, overrides)
+        assistant,
+        overrides,
+        await run_prompt(store, project, assistant, overrides),
+        thread.get("extensions"),
     )
     _check_models(router, fields)
     created, run = await store.runs.create_with_thread(project, thread, fields)

@@ -10,7 +10,8 @@ it (`failed`) with a warning. Either way the run goes on untouched.
 Readers in this process call `flush()` first, so a span recorded before a call returned is
 visible to the next read. A run's trace fields (`tags`, `user_id`, `session_id`, whether to
 keep content, whether to trace at all) are fixed when it is created and kept in its
-`extensions`; every span of the run carries them.
+`extensions`, the thread's `tags`, `user_id` and `session_id` standing in for those it leaves
+out; every span of the run carries them.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ TRACE_FIELDS = (
     "store_content",
     "send_trace",
 )
-"""The trace fields runs and threads accept (extension fields: keyword-only in Python,
-`extra_body` over HTTP)."""
+"""The trace fields runs accept (extension fields: keyword-only in Python, `extra_body` over
+HTTP); threads accept `THREAD_TRACE_FIELDS`."""
 
 
 class SpanExporter(Protocol):
@@ -149,6 +150,29 @@ def check_trace_fields(fields: dict[str, Any]) -> dict[str, Any]:
     for name in ("store_content", "send_trace"):
         if fields.get(name) is not None:
             out[name] = _boolean(fields[name], name)
+    return out
+
+
+THREAD_TRACE_FIELDS = ("tags", "user_id", "session_id")
+"""The trace fields a thread keeps for the runs on it (each run may set its own instead)."""
+
+
+def check_thread_trace_fields(
+    fields: dict[str, Any], prefix: str = "", *, clearing: bool = False
+) -> dict[str, Any]:
+    """A thread's given trace fields, validated as a run's are (`prefix` names the body they
+    came in, "thread." for create_and_run). Absent ones are left out; a None one too, unless
+    `clearing` (an update), where it stays None: the field is removed."""
+    out: dict[str, Any] = {}
+    for name in THREAD_TRACE_FIELDS:
+        value = fields.get(name)
+        if value is None:
+            if clearing and name in fields:
+                out[name] = None
+        elif name == "tags":
+            out[name] = _tags(value, f"{prefix}{name}")
+        else:
+            out[name] = _string(value, f"{prefix}{name}")
     return out
 
 

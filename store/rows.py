@@ -70,10 +70,14 @@ def assistant_from_row(row: Any) -> Assistant:
     return Assistant.model_validate(assistant_dict(row))
 
 
-THREAD_COLUMNS = "id, created_at, tool_resources, metadata"
+THREAD_COLUMNS = "id, created_at, tool_resources, metadata, extensions"
+
+THREAD_PUBLIC_EXTENSIONS = ("tags", "user_id", "session_id")
+"""Extension fields a thread shows (its trace fields, which its runs inherit)."""
 
 
 def thread_from_row(row: Any) -> Thread:
+    ext = loads(row["extensions"]) or {}
     return Thread.model_validate(
         {
             "id": row["id"],
@@ -81,6 +85,7 @@ def thread_from_row(row: Any) -> Thread:
             "created_at": row["created_at"],
             "tool_resources": loads(row["tool_resources"]),
             "metadata": loads(row["metadata"]) or {},
+            **{k: ext[k] for k in THREAD_PUBLIC_EXTENSIONS if k in ext},
         }
     )
 

@@ -20,7 +20,6 @@ from store.records import RunRecord
 from store.rows import (
     RUN_COLUMNS,
     STEP_COLUMNS,
-    THREAD_COLUMNS,
     dumps,
     run_dict,
     run_from_row,
@@ -145,26 +144,13 @@ class RunPart:
         thread_id = ids.new_id("thread")
         row = self._run_row(project, thread_id, fields)
         async with self.db.transaction() as tx:
-            trow = await tx.fetchrow(
-                "INSERT INTO threads (id, project, created_at, tool_resources, metadata, version) "
-                "VALUES (:id, :project, :created_at, :tool_resources, :metadata, 0) "
-                f"RETURNING {THREAD_COLUMNS}",
-                {
-                    "id": thread_id,
-                    "project": project,
-                    "created_at": row["created_at"],
-                    "tool_resources": dumps(thread.get("tool_resources")),
-                    "metadata": dumps(thread.get("metadata") or {}),
-                },
-            )
+            trow = await self.threads.insert(tx, project, thread_id, row["created_at"], thread)
             await self.threads.insert_messages(
                 tx, project, thread_id, thread.get("messages") or [], row["created_at"]
             )
-            assert trow is not None
             created = await self._insert_run(
                 tx, row, [("thread.created", thread_from_row(trow).to_dict())]
             )
-        assert trow is not None
         self.log.wake_queue()
         return thread_from_row(trow), run_from_row(created)
 

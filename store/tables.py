@@ -82,6 +82,8 @@ class ThreadRow(Base, table=True):
     metadata_: str | None = Field(default=None, sa_column=Column("metadata", Text))
     # Bumped by every message and run creation: a row lock that serialises them per thread.
     version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # Extension fields: the thread's trace fields, which its runs inherit.
+    extensions: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class MessageRow(Base, table=True):

@@ -13,6 +13,7 @@ from store.rows import (
     MESSAGE_COLUMNS,
     THREAD_COLUMNS,
     dumps,
+    loads,
     message_from_row,
     thread_from_row,
 )
@@ -33,26 +34,51 @@ class ThreadPart:
         messages: list[dict[str, Any]],
         metadata: dict[str, str] | None,
         tool_resources: dict[str, Any] | None,
+        extensions: dict[str, Any] | None = None,
     ) -> Thread:
         """Insert a thread and its initial (validated) messages in one transaction."""
-        thread_id = ids.new_id("thread")
         created_at = now()
         async with self.db.transaction() as tx:
-            row = await tx.fetchrow(
-                "INSERT INTO threads (id, project, created_at, tool_resources, metadata, version) "
-                "VALUES (:id, :project, :created_at, :tool_resources, :metadata, 0) "
-                f"RETURNING {THREAD_COLUMNS}",
-                {
-                    "id": thread_id,
-                    "project": project,
-                    "created_at": created_at,
-                    "tool_resources": dumps(tool_resources),
-                    "metadata": dumps(metadata or {}),
-                },
+            row = await self.insert(
+                tx,
+                project,
+                ids.new_id("thread"),
+                created_at,
+                {"metadata": metadata, "tool_resources": tool_resources, "extensions": extensions},
             )
-            await self.insert_messages(tx, project, thread_id, messages, created_at)
-        assert row is not None
+            await self.insert_messages(tx, project, row["id"], messages, created_at)
         return thread_from_row(row)
+
+    async def insert(
+        self, tx: Tx, project: str, thread_id: str, created_at: int, thread: dict[str, Any]
+    ) -> Any:
+        """Insert the thread row of a (validated) `thread` body; returns the row."""
+        row = await tx.fetchrow(
+            "INSERT INTO threads (id, project, created_at, tool_resources, metadata, extensions, "
+            "version) VALUES (:id, :project, :created_at, :tool_resources, :metadata, "
+            f":extensions, 0) RETURNING {THREAD_COLUMNS}",
+            {
+                "id": thread_id,
+                "project": project,
+                "created_at": created_at,
+                "tool_resources": dumps(thread.get("tool_resources")),
+                "metadata": dumps(thread.get("metadata") or {}),
+                "extensions": dumps(thread.get("extensions") or None),
+            },
+        )
+        assert row is not None
+        return row
+
+    async def extensions(self, project: str, thread_id: str) -> dict[str, Any]:
+        """The thread's extension fields (its trace fields, which its runs inherit)."""
+        row = await self.db.fetchrow(
+            "SELECT extensions FROM threads WHERE id = :id AND project = :project",
+            {"id": thread_id, "project": project},
+        )
+        if row is None:
+            raise not_found("thread", thread_id)
+        found: dict[str, Any] = loads(row["extensions"]) or {}
+        return found
 
     async def get(self, project: str, thread_id: str) -> Thread:
         row = await self.db.fetchrow(
@@ -64,13 +90,25 @@ class ThreadPart:
         return thread_from_row(row)
 
     async def update(self, project: str, thread_id: str, fields: dict[str, Any]) -> Thread:
+        """Replace the given fields; `extensions` maps each extension field to change to its new
+        value (None removes it), the others kept."""
         changes: dict[str, Any] = {}
         if "metadata" in fields:
             changes["metadata"] = dumps(fields["metadata"] or {})
         if "tool_resources" in fields:
             changes["tool_resources"] = dumps(fields["tool_resources"])
-        sets = ", ".join(f"{c} = :{c}" for c in changes) or "id = id"
         async with self.db.transaction() as tx:
+            if fields.get("extensions"):
+                # Under the thread's row lock, so concurrent updates of different fields merge.
+                await self.lock(tx, project, thread_id)
+                current = await tx.fetchrow(
+                    "SELECT extensions FROM threads WHERE id = :id", {"id": thread_id}
+                )
+                assert current is not None
+                ext = {**(loads(current["extensions"]) or {}), **fields["extensions"]}
+                kept = {k: v for k, v in ext.items() if v is not None}
+                changes["extensions"] = dumps(kept or None)
+            sets = ", ".join(f"{c} = :{c}" for c in changes) or "id = id"
             row = await tx.fetchrow(
                 f"UPDATE threads SET {sets} WHERE id = :id AND project = :project "
                 f"RETURNING {THREAD_COLUMNS}",

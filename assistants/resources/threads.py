@@ -26,31 +26,11 @@ from assistants.resources.vector_stores import (
 from assistants.streaming.handler import AsyncAssistantEventHandler
 from assistants.streaming.manager import AsyncAssistantStreamManager, AsyncEventStream
 from assistants.tools import FunctionTool, tool_definitions
+from assistants.validation.threads import check_thread, check_thread_update
 from runtime import control
 from runtime.streams import run_events
 from store import ids
-from store.errors import BadRequestError
 from store.types import Run, Thread, ThreadDeleted
-
-
-def check_thread(value: object, param: str = "thread") -> dict[str, Any]:
-    """A CreateThread body (also the `thread` of create_and_run)."""
-    body = {} if value is None else v.obj(value, param)
-    prefix = f"{param}." if param else ""
-    for key in body:
-        if key not in ("messages", "metadata", "tool_resources"):
-            raise BadRequestError(
-                f"Unrecognized request argument supplied: {prefix}{key}",
-                param=f"{prefix}{key}",
-                code="unknown_parameter",
-            )
-    return {
-        "messages": v.new_messages(body.get("messages"), f"{prefix}messages"),
-        "metadata": v.metadata(body.get("metadata"), f"{prefix}metadata"),
-        "tool_resources": v.tool_resources(
-            body.get("tool_resources"), f"{prefix}tool_resources", allow_vector_stores=True
-        ),
-    }
 
 
 class AsyncThreads(Resource):
@@ -65,16 +45,24 @@ class AsyncThreads(Resource):
         messages: Iterable[dict[str, Any]] | NotGiven = NOT_GIVEN,
         metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
         tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        user_id: str | NotGiven | None = NOT_GIVEN,
+        session_id: str | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: Timeout = NOT_GIVEN,
     ) -> Thread:
-        """Create a thread, optionally with initial messages."""
-        body = merge_extra(
-            given(messages=_listed(messages), metadata=metadata, tool_resources=tool_resources),
-            extra_body,
-        )
+        """Create a thread, optionally with initial messages.
+
+        Extensions (keyword-only): the trace fields `tags`, `user_id` and `session_id`, which
+        every run on the thread inherits unless it sets its own.
+        """
+        params = given(
+            messages=_listed(messages), metadata=metadata, tool_resources=tool_resources,
+            tags=_listed(tags), user_id=user_id, session_id=session_id,
+        )  # fmt: skip
+        body = merge_extra(params, extra_body)
         thread = check_thread(body, "")
         store = await self._store()
         return await store.threads.create(
@@ -84,6 +72,7 @@ class AsyncThreads(Resource):
             tool_resources=await new_thread_resources(
                 store, self._project, thread["tool_resources"], thread["messages"]
             ),
+            extensions=thread["extensions"],
         )
 
     async def retrieve(
@@ -106,18 +95,23 @@ class AsyncThreads(Resource):
         *,
         metadata: dict[str, str] | NotGiven | None = NOT_GIVEN,
         tool_resources: dict[str, Any] | NotGiven | None = NOT_GIVEN,
+        tags: Sequence[str] | NotGiven | None = NOT_GIVEN,
+        user_id: str | NotGiven | None = NOT_GIVEN,
+        session_id: str | NotGiven | None = NOT_GIVEN,
         extra_headers: Headers | None = None,
         extra_query: Query | None = None,
         extra_body: Body | None = None,
         timeout: Timeout = NOT_GIVEN,
     ) -> Thread:
-        """Replace a thread's metadata and/or tool resources."""
+        """Replace a thread's metadata, tool resources and/or trace fields (`tags`, `user_id`,
+        `session_id`: each given one replaced, None removing it, the others kept)."""
         ids.check_id("thread_id", thread_id, "thread")
-        fields: dict[str, Any] = {}
-        if metadata is not NOT_GIVEN:
-            fields["metadata"] = v.metadata(metadata)
-        if tool_resources is not NOT_GIVEN:
-            fields["tool_resources"] = v.tool_resources(tool_resources)
+        params = given(
+            metadata=metadata, tool_resources=tool_resources, tags=_listed(tags),
+            user_id=user_id, session_id=session_id,
+        )  # fmt: skip
+        body = merge_extra(params, extra_body)
+        fields = check_thread_update(body)
         store = await self._store()
         if fields.get("tool_resources") is not None:
             fields["tool_resources"] = await settle_tool_resources(

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from assistants.server.deps import Caller, JsonBody
 from assistants.server.openapi import operation
 from assistants.server.wire import as_json, check_keys, object_or_stream, split
+from runtime.tracing import THREAD_TRACE_FIELDS
 
 router = APIRouter()
 
@@ -58,7 +59,7 @@ async def get_thread(caller: Caller, thread_id: str) -> JSONResponse:
     **operation("modifyThread", "Modify a thread", "Threads", "Thread", body="ModifyThreadRequest"),
 )
 async def update_thread(caller: Caller, body: JsonBody, thread_id: str) -> JSONResponse:
-    check_keys(body, {"metadata", "tool_resources"})
+    check_keys(body, {"metadata", "tool_resources", *THREAD_TRACE_FIELDS})
     return as_json(await caller.threads.update(thread_id, **body))
 
 

@@ -1,0 +1,4 @@
+-- Migration 0009 (sqlite): a thread keeps extension fields (its trace fields: tags, user_id,
+-- session_id), which the runs on it inherit unless they set their own.
+
+ALTER TABLE threads ADD COLUMN extensions TEXT;
