@@ -334,6 +334,8 @@ CREATE TABLE chunks (
 	position INTEGER NOT NULL,
 	text TEXT NOT NULL,
 	tokens INTEGER NOT NULL,
+	embedding BLOB,
+	embedding_model VARCHAR,
 	PRIMARY KEY (seq)
 );
 CREATE INDEX ix_chunks_store_file ON chunks (vector_store_id, file_id);

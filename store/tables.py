@@ -13,6 +13,8 @@ Conventions, the same in SQLite and Postgres:
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     DDL,
     CheckConstraint,
@@ -26,6 +28,7 @@ from sqlalchemy import (
     event,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, REAL
 from sqlmodel import Field, SQLModel
 
 from store.statuses import ACTIVE_SQL, MessageStatus, RunStatus, StepStatus, check_sql, sql_is
@@ -486,7 +489,9 @@ class FileBatchRow(Base, table=True):
 
 class ChunkRow(Base, table=True):
     """A searchable piece of a file in one vector store. Lexical search indexes `text`: an FTS5
-    table over it on SQLite (`chunks_fts`, kept by the store), a GIN index on Postgres."""
+    table over it on SQLite (`chunks_fts`, kept by the store), a GIN index on Postgres. With an
+    embedding model configured, `embedding` holds the chunk's unit vector (float32 bytes on
+    SQLite, `real[]` on Postgres) and `embedding_model` the model that made it."""
 
     __tablename__ = "chunks"
     __table_args__ = (
@@ -504,6 +509,11 @@ class ChunkRow(Base, table=True):
     position: int
     text: str = Field(sa_column=Column(Text, nullable=False))
     tokens: int
+    embedding: Any = Field(
+        default=None,
+        sa_column=Column(LargeBinary().with_variant(ARRAY(REAL), "postgresql"), nullable=True),
+    )
+    embedding_model: str | None = None
 
 
 CHUNKS_FTS_SQL = (
