@@ -28,7 +28,7 @@ import base64
 import json
 import re
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 from uuid import uuid4
@@ -189,6 +189,30 @@ class GeminiProvider(HTTPProvider[_Turn]):
         method = "streamGenerateContent?alt=sse" if self._stream else "generateContent"
         segment = quote(model.removeprefix("models/"), safe="")
         return f"{self._base_url}/models/{segment}:{method}"
+
+    async def embed(self, model: str, texts: Sequence[str], *, query: bool = False) -> list[Any]:
+        """Gemini's vectors for `texts`, in order: `embedContent` for a search query,
+        `batchEmbedContents` for a file's chunks."""
+        name = model.removeprefix("models/")
+        url = f"{self._base_url}/models/{quote(name, safe='')}"
+        if query and len(texts) == 1:
+            body = {"content": {"parts": [{"text": texts[0]}]}, "taskType": "RETRIEVAL_QUERY"}
+            payload = await self.post_json(f"{url}:embedContent", body)
+            found = payload.get("embedding") if isinstance(payload, dict) else None
+            return [found.get("values") if isinstance(found, dict) else None]
+        requests = [
+            {
+                "model": f"models/{name}",
+                "content": {"parts": [{"text": t}]},
+                "taskType": "RETRIEVAL_QUERY" if query else "RETRIEVAL_DOCUMENT",
+            }
+            for t in texts
+        ]
+        payload = await self.post_json(f"{url}:batchEmbedContents", {"requests": requests})
+        found = payload.get("embeddings") if isinstance(payload, dict) else None
+        if not isinstance(found, list):
+            raise self._malformed(json.dumps(payload)[:200])
+        return [e.get("values") if isinstance(e, dict) else None for e in found]
 
     def build_body(self, request: ModelRequest) -> dict[str, Any]:
         """The `generateContent` request JSON for `request`."""

@@ -479,6 +479,44 @@ class HTTPProvider(ABC, Generic[TurnT]):
             retryable=True,
         )
 
+    async def post_json(self, url: str, body: dict[str, Any]) -> Any:
+        """One JSON request answered by one JSON body (embeddings), with the retries and errors
+        of a model call."""
+        retries = 0
+        while True:
+            try:
+                return await self._post_once(url, body)
+            except ProviderCallError as exc:
+                if not exc.retryable or retries >= self._max_retries:
+                    raise
+                delay = backoff_delay(retries, self._backoff_base, exc.retry_after)
+                retries += 1
+                _log.warning(
+                    "provider_retry", provider=self.name, attempt=retries, status=exc.status,
+                    code=exc.code, delay=round(delay, 3),
+                )  # fmt: skip
+                await anyio.sleep(delay)
+
+    async def _post_once(self, url: str, body: dict[str, Any]) -> Any:
+        headers = {**self._headers, "Accept": "application/json"}
+        timeout = httpx.Timeout(self._timeout, connect=self._client.timeout.connect)
+        try:
+            response = await self._client.post(url, json=body, headers=headers, timeout=timeout)
+        except httpx.TimeoutException as exc:
+            raise ProviderCallError(
+                f"The request to provider '{self.name}' timed out ({type(exc).__name__})",
+                retryable=True,
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, url, answered=False) from exc
+        if not response.is_success:
+            _log.warning(
+                "provider_error_body", provider=self.name, status=response.status_code,
+                body=self._scrub(response.text),
+            )  # fmt: skip
+            raise self._status_error(response)
+        return self._decode(response.text)
+
     async def _read_events(
         self, response: httpx.Response, turn: TurnT
     ) -> AsyncGenerator[Chunk, None]:

@@ -14,7 +14,7 @@ only while nothing has been yielded yet: once output has begun, a failure is rai
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import uuid4
 
@@ -138,9 +138,22 @@ class OpenAICompatibleProvider(HTTPProvider[_Turn]):
             timeout=timeout, stream=stream, backoff_base=backoff_base,
             base_url_source=base_url_source,
         )  # fmt: skip
-        self._url = base_url.rstrip("/") + "/chat/completions"
+        self._base_url = base_url.rstrip("/")
+        self._url = self._base_url + "/chat/completions"
         self._max_tokens_param = max_tokens_param
         self._named_tool_choice = named_tool_choice
+
+    async def embed(self, model: str, texts: Sequence[str], *, query: bool = False) -> list[Any]:
+        """The server's `/embeddings` answer for `texts` (one vector each, as sent, in order)."""
+        payload = await self.post_json(
+            f"{self._base_url}/embeddings",
+            {"model": model, "input": list(texts), "encoding_format": "float"},
+        )
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(data, list):
+            raise self._malformed(json.dumps(payload)[:200])
+        ordered = sorted(data, key=lambda d: d.get("index", 0) if isinstance(d, dict) else 0)
+        return [d.get("embedding") if isinstance(d, dict) else None for d in ordered]
 
     def build_body(self, request: ModelRequest) -> dict[str, Any]:
         """The chat-completions request JSON for `request`."""
