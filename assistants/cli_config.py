@@ -33,6 +33,8 @@ def settings_for(args: argparse.Namespace, **overrides: Any) -> Settings:
         aliases = dict(Settings.load().model_aliases)
         aliases.update(parse_aliases(args.model_alias))
         overrides["model_aliases"] = aliases
+    if getattr(args, "embedding_model", None):
+        overrides["embedding_model"] = args.embedding_model
     if args.command in ("serve", "worker"):
         return operator_settings(args.endpoint, **overrides)
     return Settings.load(**overrides)

@@ -58,6 +58,12 @@ def _runtime_options() -> argparse.ArgumentParser:
         "the settings' model_aliases",
     )
     options.add_argument(
+        "--embedding-model",
+        metavar="MODEL",
+        help="embed vector store files and search queries with MODEL for vector and hybrid "
+        "search, e.g. openai/text-embedding-3-small (default: lexical search only)",
+    )
+    options.add_argument(
         "--endpoint",
         action="append",
         default=[],

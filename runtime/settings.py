@@ -56,6 +56,15 @@ class Settings(BaseModel):
     """Model names apps send mapped to configured models (`{"gpt-4o": "ollama/qwen2.5"}`)."""
     endpoints: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Named OpenAI-compatible endpoints: `{"name": {"base_url": ..., "api_key_env": ...}}`."""
+    embedding_model: str | None = None
+    """The model that embeds files' chunks and search queries for vector and hybrid search in
+    vector stores, named like any model and routed the same way: an OpenAI-compatible server's
+    `/v1/embeddings` (`openai/text-embedding-3-small`, `ollama/nomic-embed-text`, a named
+    endpoint's `NAME/model`) or Gemini's (`google/gemini-embedding-001`). Settings file
+    `embedding_model = "..."`, env `ASSISTANTS_EMBEDDING_MODEL`, `serve`/`worker`
+    `--embedding-model`. None (the default): search is lexical only and needs no network. Chunks
+    are embedded when a file is ingested; files ingested before the model was set (or under
+    another model) need adding again to be found by meaning."""
     only_configured_providers: bool = False
     """Route only to providers the operator configured (a base URL or key in the environment, an
     endpoint in the settings, or an alias target): `ollama/x` then never reaches a preset's
