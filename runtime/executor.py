@@ -21,6 +21,7 @@ import structlog
 
 from runtime import file_search, states
 from runtime.context import message_tokens, read_context
+from runtime.embeddings import embedder
 from runtime.providers.base import (
     Finish,
     ModelRequest,
@@ -170,6 +171,7 @@ class Executor:
         self.store = store
         self.router = router
         self.settings = settings
+        self.embedder = embedder(router, settings)
         self.worker_id = worker_id
         self.tracer = tracer
         self._traces: dict[str, RunTrace] = {}  # the runs being executed that are traced
@@ -541,7 +543,7 @@ class Executor:
         await self._flush(run_id, turn)
         try:
             details, kept, _ = await file_search.search(
-                self.store, run, calls, config, len(turn.searches)
+                self.store, run, calls, config, len(turn.searches), self.embedder
             )
         except file_search.SearchFailed as exc:
             await self._fail(run_id, "server_error", str(exc), run_usage, turn.pending, turn)

@@ -15,9 +15,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from runtime.embeddings import Embedder
 from runtime.providers.base import ToolCall
 from store.base import now
-from store.errors import LostClaim
+from store.errors import APIError, BadRequestError, LostClaim
 from store.log import get_logger
 from store.records import RunRecord, StepRecord
 from store.rows import STEP_COLUMNS, dumps, loads, step_dict
@@ -83,11 +84,16 @@ async def vector_store_ids(store: Store, run: RunRecord) -> tuple[list[str], lis
 
 
 async def search(
-    store: Store, run: RunRecord, calls: list[Any], config: dict[str, Any], round_index: int
+    store: Store,
+    run: RunRecord,
+    calls: list[Any],
+    config: dict[str, Any],
+    round_index: int,
+    embedder: Embedder | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any], list[ToolCall]]:
     """Run the model's searches: the step's `file_search` calls, what the step keeps for the
     next prompt and the citations (`extensions.file_search`), and the calls as the model made
-    them."""
+    them. With an `embedder`, each query is embedded and the search is hybrid."""
     vs_ids, thread_ids = await vector_store_ids(store, run)
     expired = await store.vector_stores.expired(run.project, vs_ids)
     if expired:
@@ -106,17 +112,27 @@ async def search(
             query = str(json.loads(call.arguments or "{}").get("query") or "")
         except (ValueError, AttributeError):
             query = call.arguments or ""
-        results = (
-            await store.vector_stores.search(
-                run.project,
-                vs_ids,
-                query,
-                limit=limit,
-                score_threshold=float(ranking["score_threshold"]),
+        vector = None
+        if embedder is not None and vs_ids and query.strip():
+            try:
+                vector = await embedder.query(query)
+            except APIError as exc:
+                raise SearchFailed(exc.message) from exc
+        try:
+            results = (
+                await store.vector_stores.search(
+                    run.project,
+                    vs_ids,
+                    query,
+                    limit=limit,
+                    score_threshold=float(ranking["score_threshold"]),
+                    vector=vector,
+                )
+                if vs_ids
+                else []
             )
-            if vs_ids
-            else []
-        )
+        except BadRequestError as exc:  # chunks of another embedding model
+            raise SearchFailed(exc.message) from exc
         await store.vector_stores.touch(run.project, vs_ids)
         lines = [
             f"【{round_index}:{i}†{r.filename}】 {r.content[0].text}" for i, r in enumerate(results)
@@ -150,7 +166,8 @@ async def search(
 
 
 class SearchFailed(Exception):
-    """The run cannot search (an expired store): it fails with this message."""
+    """The run cannot search (an expired store, an embedding model that fails): it fails with
+    this message."""
 
 
 def citations(text: str, searches: list[dict[str, Any]]) -> list[dict[str, Any]]:

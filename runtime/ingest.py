@@ -10,6 +10,10 @@ Tokens are counted as words and punctuation marks (`\\w+` or one other non-space
 close stand-in for a model tokenizer's count on prose that needs no model files; a chunk is a
 run of at most `max_chunk_size_tokens` of them, consecutive chunks sharing
 `chunk_overlap_tokens`, each chunk the exact slice of the text its tokens span.
+
+With an embedding model configured (`runtime/embeddings.py`), the chunks are embedded before
+they are stored; a model that cannot be reached or gives no vectors fails the file with the
+cause in `last_error` (adding the file again retries it).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from runtime.embeddings import Embedder, EmbeddingFailed
 from store.errors import APIError
 from store.log import get_logger
 from store.store import Store
@@ -197,9 +202,10 @@ def prepare(data: bytes, filename: str, chunking: dict[str, Any]) -> list[Chunk]
 class Ingester:
     """A worker's ingestion loop: claim a waiting file, read it, chunk it, index it."""
 
-    def __init__(self, store: Store, poll_seconds: float) -> None:
+    def __init__(self, store: Store, poll_seconds: float, embedder: Embedder | None = None) -> None:
         self.store = store
         self.poll_seconds = poll_seconds
+        self.embedder = embedder
         self.files_ingested = 0
 
     async def run(self) -> None:
@@ -239,7 +245,16 @@ class Ingester:
         except APIError as exc:  # the file is gone or damaged
             await part.fail_ingest(job, "invalid_file", exc.message)
             return
+        vectors = None
+        if self.embedder is not None and chunks:
+            try:
+                vectors = await self.embedder.embed([c.text for c in chunks])
+            except EmbeddingFailed as exc:
+                log.warning("ingest_embedding_failed", file_id=job.file_id, error=str(exc))
+                await part.fail_ingest(job, "server_error", str(exc))
+                return
         usage = sum(len(c.text.encode()) for c in chunks)
-        if await part.finish_ingest(job, chunks, usage):
+        model = self.embedder.label if self.embedder is not None else None
+        if await part.finish_ingest(job, chunks, usage, vectors, model):
             self.files_ingested += 1
             log.info("ingest_completed", file_id=job.file_id, chunks=len(chunks))

@@ -28,6 +28,7 @@ import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
 from runtime import states
+from runtime.embeddings import embedder
 from runtime.executor import Executor, StopSignal
 from runtime.ingest import Ingester
 from runtime.providers.router import ProviderRouter
@@ -81,7 +82,7 @@ class Worker:
         self.tracer = tracer or Tracer(store, settings)
         self.executor = Executor(store, self.router, settings, self.worker_id, self.tracer)
         self._active: dict[str, _Held] = {}
-        self.ingester = Ingester(store, settings.poll_seconds)
+        self.ingester = Ingester(store, settings.poll_seconds, embedder(self.router, settings))
         # Set when the claim loop may have something to do: a slot freed, a run queued in this
         # process (or announced by another), a stop requested. Re-armed before each look.
         self._wake: anyio.Event | None = None

@@ -7,7 +7,9 @@ compare-and-set on the row (`WHERE seq = :seq AND status = 'in_progress'`), in t
 transaction as the chunks, so a file deleted or cancelled while it was being read gets no chunks.
 
 Search is lexical and needs no configuration: SQLite's FTS5 (`chunks_fts`, BM25) or Postgres
-full-text search (`ts_rank_cd` over a GIN index); scores are mapped into 0..1.
+full-text search (`ts_rank_cd` over a GIN index); scores are mapped into 0..1. Given the query's
+embedding (an embedding model is configured), it is vector similarity over the chunks'
+embeddings too, blended with the lexical score (hybrid): see `store/vectors.py`.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from store.log import get_logger
 from store.paging import page
 from store.rows import dumps, loads
 from store.types import ListPage, Model
+from store.vectors import QueryVector, blend, encode, more_scores, scores
 
 log = get_logger("assistants.store")
 
@@ -546,10 +549,16 @@ class VectorStorePart:
         )
 
     async def finish_ingest(
-        self, job: IngestJob, chunks: Sequence[Chunk], usage_bytes: int
+        self,
+        job: IngestJob,
+        chunks: Sequence[Chunk],
+        usage_bytes: int,
+        embeddings: Sequence[Sequence[float]] | None = None,
+        embedding_model: str | None = None,
     ) -> bool:
-        """Store the chunks and complete the file, if it is still waiting for them (it may have
-        been deleted, re-added or cancelled meanwhile: then nothing is written)."""
+        """Store the chunks (with their `embeddings`, one per chunk, if given) and complete the
+        file, if it is still waiting for them (it may have been deleted, re-added or cancelled
+        meanwhile: then nothing is written)."""
         async with self.db.transaction(heavy=True) as tx:
             done = await tx.fetchrow(
                 "UPDATE vector_store_files SET status = 'completed', usage_bytes = :used, "
@@ -565,13 +574,16 @@ class VectorStorePart:
                     "pos": c.position,
                     "text": c.text,
                     "tokens": c.tokens,
+                    "emb": encode(self.db.dialect, embeddings[i] if embeddings else None),
+                    "model": embedding_model if embeddings else None,
                 }
-                for c in chunks
+                for i, c in enumerate(chunks)
             ]
             if rows:
                 await tx.executemany(
-                    "INSERT INTO chunks (vector_store_id, file_id, position, text, tokens) "
-                    "VALUES (:vs, :f, :pos, :text, :tokens)",
+                    "INSERT INTO chunks (vector_store_id, file_id, position, text, tokens, "
+                    "embedding, embedding_model) VALUES (:vs, :f, :pos, :text, :tokens, :emb, "
+                    ":model)",
                     rows,
                 )
                 if self.db.dialect == "sqlite":
@@ -612,9 +624,11 @@ class VectorStorePart:
         limit: int,
         score_threshold: float = 0.0,
         filters: dict[str, Any] | None = None,
+        vector: QueryVector | None = None,
     ) -> builtins.list[VectorStoreSearchResult]:
-        """The chunks best matching `query` in the stores, best first, scored 0..1; an expired
-        store is a 400 naming it."""
+        """The chunks best matching `query` in the stores, best first, scored 0..1: lexically,
+        and by similarity to `vector` (the query's embedding) when given. An expired store is a
+        400 naming it."""
         for vs_id in vs_ids:
             if lapsed((await self._row(project, vs_id))["expires_at"]):
                 raise BadRequestError(
@@ -624,9 +638,9 @@ class VectorStorePart:
                     code="vector_store_expired",
                 )
         terms = query_terms(query)
-        if not terms or not vs_ids:
+        if (not terms and vector is None) or not vs_ids:
             return []
-        fetch = limit if filters is None else max(limit * 10, 100)
+        fetch = limit if filters is None and vector is None else max(limit * 10, 100)
         params: dict[str, Any] = {"limit": fetch}
         names = []
         for i, vs_id in enumerate(vs_ids):
@@ -636,32 +650,50 @@ class VectorStorePart:
         if self.db.dialect == "sqlite":
             params["q"] = " OR ".join(f'"{t}"' for t in terms)
             sql = (
-                "SELECT c.file_id, c.vector_store_id, c.text, -bm25(chunks_fts) AS raw "
+                "SELECT c.seq, c.file_id, c.vector_store_id, c.text, -bm25(chunks_fts) AS raw "
                 "FROM chunks_fts JOIN chunks c ON c.seq = chunks_fts.rowid "
                 f"WHERE chunks_fts MATCH :q AND {within} ORDER BY bm25(chunks_fts) LIMIT :limit"
             )
         else:
             params["q"] = " | ".join(terms)
             sql = (
-                "SELECT c.file_id, c.vector_store_id, c.text, "
+                "SELECT c.seq, c.file_id, c.vector_store_id, c.text, "
                 "ts_rank_cd(to_tsvector('english', c.text), q, 32) AS raw "
                 "FROM chunks c, to_tsquery('english', :q) q "
                 f"WHERE to_tsvector('english', c.text) @@ q AND {within} "
                 "ORDER BY raw DESC LIMIT :limit"
             )
+        near: dict[int, float] = {}
         async with self.db.transaction(heavy=True) as tx:
-            rows = await tx.fetch(sql, params)
-        files = await self._file_details({(r["vector_store_id"], r["file_id"]) for r in rows})
-        results = []
+            rows = await tx.fetch(sql, params) if terms else []
+            if vector is not None:
+                near, near_rows = await scores(tx, self.db.dialect, within, params, vector, fetch)
+                unscored = [r["seq"] for r in rows if r["seq"] not in near]
+                near.update(await more_scores(tx, self.db.dialect, unscored, vector))
+                rows = [*rows, *near_rows]
+        lexical = {r["seq"]: self._lexical(r["raw"]) for r in rows if "raw" in r}
+        ranked: dict[int, tuple[float, Row]] = {}
         for r in rows:
+            ranked.setdefault(
+                r["seq"],
+                (
+                    blend(
+                        None if vector is None else near.get(r["seq"], 0.0),
+                        lexical.get(r["seq"], 0.0) if terms else None,
+                    ),
+                    r,
+                ),
+            )
+        best = sorted(ranked.values(), key=lambda sr: (-sr[0], sr[1]["seq"]))
+        files = await self._file_details({(r["vector_store_id"], r["file_id"]) for _, r in best})
+        results = []
+        for score, r in best:
             detail = files.get((r["vector_store_id"], r["file_id"]))
             if detail is None:
                 continue
             filename, attributes = detail
             if filters is not None and not matches(filters, attributes or {}):
                 continue
-            raw = max(float(r["raw"]), 0.0)
-            score = raw / (1.0 + raw) if self.db.dialect == "sqlite" else min(raw, 1.0)
             if score < score_threshold:
                 continue
             results.append(
@@ -678,6 +710,11 @@ class VectorStorePart:
             if len(results) == limit:
                 break
         return results
+
+    def _lexical(self, raw: Any) -> float:
+        """A lexical rank as a 0..1 score (BM25 grows without bound; ts_rank_cd's is 0..1)."""
+        value = max(float(raw), 0.0)
+        return value / (1.0 + value) if self.db.dialect == "sqlite" else min(value, 1.0)
 
     async def _file_details(
         self, keys: set[tuple[str, str]]

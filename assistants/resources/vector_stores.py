@@ -28,6 +28,7 @@ from assistants.resources._base import (
 from assistants.resources.files import AsyncFiles
 from assistants.resources.uploads import FileTypes
 from assistants.validation import vector_stores as vv
+from runtime.embeddings import Embedder, embedder
 from runtime.settings import Settings
 from store import ids
 from store.errors import BadRequestError
@@ -420,6 +421,13 @@ class AsyncVectorStores(Resource):
         super().__init__(ctx)
         self.files = AsyncVectorStoreFiles(ctx)
         self.file_batches = AsyncFileBatches(ctx)
+        self._embedding: list[Embedder | None] = []
+
+    def _embedder(self) -> Embedder | None:
+        """The configured embedding model (resolved on first use), None for lexical search."""
+        if not self._embedding:
+            self._embedding.append(embedder(self._ctx.router, self._ctx.settings))
+        return self._embedding[0]
 
     async def create(
         self,
@@ -573,6 +581,9 @@ class AsyncVectorStores(Resource):
 
         async def fetch(cursor: str | None) -> ListPage[VectorStoreSearchResult]:
             store = await self._store()
+            await store.vector_stores.require_usable(self._project, [vector_store_id])
+            embedding = self._embedder()
+            vector = None if embedding is None or not text.strip() else await embedding.query(text)
             results = await store.vector_stores.search(
                 self._project,
                 [vector_store_id],
@@ -580,6 +591,7 @@ class AsyncVectorStores(Resource):
                 limit=limit,
                 score_threshold=ranking.get("score_threshold", 0.0),
                 filters=wanted,
+                vector=vector,
             )
             await store.vector_stores.touch(self._project, [vector_store_id])
             return ListPage[VectorStoreSearchResult](data=results, has_more=False)
