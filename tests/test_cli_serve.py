@@ -346,6 +346,43 @@ def test_serve_no_worker_and_a_worker__share_model_aliases_by_flags(
     assert worker.stop() == 0
 
 
+def test_serve_and_worker__embedding_model_flags_make_search_find_by_meaning(
+    tmp_path: Path, processes: list[Process]
+) -> None:
+    """`--embedding-model` with `--endpoint` on `serve --no-worker` and on `worker`: the worker
+    embeds the file, the server embeds the query, and a query sharing no word with the file
+    finds it over HTTP."""
+    from tests.files.embedserver import EmbeddingServer
+
+    embeddings = EmbeddingServer()
+    try:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+        flags = ["--embedding-model", "emb/hash-64", "--endpoint", f"emb={embeddings.base_url}/v1"]
+        _, base = _serve(processes, tmp_path, "--no-worker", *flags, "--database-url", url)
+        worker = Process(
+            ["worker", *flags, "--database-url", url],
+            tmp_path,
+            _env(ASSISTANTS_POLL_SECONDS="0.05"),
+        )
+        processes.append(worker)
+        worker.wait_for("worker_ready")
+        with httpx.Client(base_url=f"{base}/v1", timeout=30) as http:
+            text = b"Fixing a car engine takes a mechanic."
+            uploaded = http.post(
+                "/files", files={"file": ("cars.txt", text)}, data={"purpose": "assistants"}
+            ).json()
+            store = http.post("/vector_stores", json={"file_ids": [uploaded["id"]]}).json()
+            worker.wait_for(f"chunks=1 file_id={uploaded['id']}")
+            found = http.post(
+                f"/vector_stores/{store['id']}/search", json={"query": "automobile mend"}
+            ).json()
+        assert [r["file_id"] for r in found["data"]] == [uploaded["id"]]
+        assert [p for p, _ in embeddings.requests] == ["/v1/embeddings", "/v1/embeddings"]
+        assert worker.stop() == 0
+    finally:
+        embeddings.close()
+
+
 # --- Ctrl-C ---------------------------------------------------------------------------------
 
 
