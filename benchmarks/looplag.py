@@ -16,7 +16,8 @@ what the probe sees are stalls, not a saturated CPU. The long thread's runs use
 (the model's 128k context, about 2,300 of them, read in pages with the loop free between).
 Reported: the probe's max, p99 and median lag (wall clock), the CPU time the loop's thread
 spent between two wake-ups (the same stall, without the time the OS gave other processes: on a
-shared machine wall-clock lag also counts being descheduled), and the long thread's turn time.
+shared machine wall-clock lag also counts being descheduled), the long thread's turn time, and
+the garbage collector's pauses by generation (a stall that is not one of them is the code's).
 
 Target: max lag <= 5 ms. The output is numbers, not pass/fail.
 """
@@ -24,6 +25,7 @@ Target: max lag <= 5 ms. The output is numbers, not pass/fail.
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import platform
 import sqlite3
@@ -92,7 +94,21 @@ async def bench(
         ]
         await client.threads.runs.create_and_poll(
             thread_id=shorts[0], assistant_id=assistant.id, poll_interval_ms=5
-        )  # warm-up: first-use imports and connections
+        )  # warm-up: first-use imports and connections, of the polled path ...
+        async for _ in await client.threads.runs.create(
+            shorts[0], assistant_id=assistant.id, stream=True
+        ):
+            pass  # ... and of the streamed one (its validators build on first use)
+        pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        began: list[float] = []
+
+        def on_gc(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                began.append(time.perf_counter())
+            elif began:
+                pauses[info["generation"]].append(time.perf_counter() - began.pop())
+
+        gc.callbacks.append(on_gc)
         budget = None if auto else 4000
         lags: list[float] = []
         cpu: list[float] = []
@@ -137,6 +153,7 @@ async def bench(
                 load.start_soon(turns_on_long)
             stop.set()
         elapsed = time.perf_counter() - started
+        gc.callbacks.remove(on_gc)
     ms = [lag * 1000 for lag in lags]
     cpu_ms = [c * 1000 for c in cpu]
     print(
@@ -151,6 +168,9 @@ async def bench(
           f"median {statistics.median(cpu_ms):.3f}")  # fmt: skip
     print(f"long-thread turn (ms): median {statistics.median(turn_times) * 1000:.1f}  "
           f"max {max(turn_times) * 1000:.1f}")  # fmt: skip
+    print("garbage collections (ms): " + "  ".join(
+        f"gen {g}: {len(p)} x, max {max(p, default=0) * 1000:.2f}" for g, p in pauses.items()
+    ))  # fmt: skip
 
 
 def main() -> None:
