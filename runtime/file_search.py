@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from runtime.embeddings import Embedder
@@ -23,6 +23,7 @@ from store.log import get_logger
 from store.records import RunRecord, StepRecord
 from store.rows import STEP_COLUMNS, dumps, loads, step_dict
 from store.store import Store
+from store.types import RunEvent
 
 log = get_logger("assistants.file_search")
 
@@ -34,6 +35,8 @@ THREAD_FILES_WAIT_SECONDS = 60.0
 hosted API's fallback for files attached just before the run); the assistant's stores are
 searched as they are."""
 """Searches one run may make; then the tool is withdrawn and the model must answer."""
+STEP_EVENT = "thread.run.step."
+STEP_DELTA = "thread.run.step.delta"
 MARKER = re.compile(r"【(\d+):(\d+)†([^】]*)】")
 
 FUNCTION = {
@@ -239,6 +242,41 @@ def for_model(step: StepRecord) -> tuple[ToolCall, ...] | None:
         ToolCall(i, NAME, json.dumps({"query": kept.get(i, {}).get("query", "")}))
         for i in step.searches
     )
+
+
+def without_result_content(step: dict[str, Any]) -> dict[str, Any]:
+    """A run step (as the API shows it) whose file_search results leave out their `content`:
+    what steps and stream events carry unless `include` asks for the content."""
+    details = step.get("step_details") or {}
+    calls = details.get("tool_calls") or []
+    if not any(c.get("type") == NAME and (c.get(NAME) or {}).get("results") for c in calls):
+        return step
+    trimmed = [
+        {
+            **c,
+            NAME: {
+                **c[NAME],
+                "results": [
+                    {k: v for k, v in r.items() if k != "content"} for r in c[NAME]["results"]
+                ],
+            },
+        }
+        if c.get("type") == NAME and (c.get(NAME) or {}).get("results")
+        else c
+        for c in calls
+    ]
+    return {**step, "step_details": {**details, "tool_calls": trimmed}}
+
+
+async def events_without_result_content(source: AsyncIterator[RunEvent]) -> AsyncIterator[RunEvent]:
+    """A run's events with the steps they carry `without_result_content` (deltas pass as they
+    are: a file_search call's delta carries no results)."""
+    async for event in source:
+        if event.event.startswith(STEP_EVENT) and event.event != STEP_DELTA:
+            data = without_result_content(event.data)
+            yield RunEvent(event.run_id, event.seq, event.event, data)
+        else:
+            yield event
 
 
 def output_for_model(step: StepRecord, call_id: str) -> str:

@@ -30,6 +30,7 @@ from assistants.streaming.manager import AsyncAssistantStreamManager, AsyncEvent
 from assistants.tools import FunctionTool, as_tools, run_calls, tool_definitions
 from assistants.validation import prompts as pv
 from runtime import control
+from runtime.file_search import events_without_result_content
 from runtime.streams import check_after, run_events
 from runtime.tracing import TRACE_FIELDS, check_trace_fields
 from store import ids
@@ -278,7 +279,10 @@ class AsyncRuns(Resource):
             tracer=await self._tracer(),
         )
         if body.get("stream"):
-            return AsyncEventStream(run_events(store, run.id))
+            events = run_events(store, run.id)
+            if not v.include(body.get("include")):
+                events = events_without_result_content(events)
+            return AsyncEventStream(events)
         return run
 
     async def retrieve(
@@ -419,7 +423,9 @@ class AsyncRuns(Resource):
             store, self._project, thread_id, run_id, outputs, tracer=await self._tracer()
         )
         if stream:
-            return AsyncEventStream(run_events(store, run.id, after=before))
+            return AsyncEventStream(
+                events_without_result_content(run_events(store, run.id, after=before))
+            )
         return run
 
     async def stream_events(
@@ -441,7 +447,8 @@ class AsyncRuns(Resource):
         store = await self._store()
         await store.runs.get(self._project, thread_id, run_id)
         await check_after(store, run_id, after)
-        return AsyncEventStream(run_events(store, run_id, after=after, through_pauses=True))
+        events = run_events(store, run_id, after=after, through_pauses=True)
+        return AsyncEventStream(events_without_result_content(events))
 
     # --- streaming helpers -----------------------------------------------------------------
 

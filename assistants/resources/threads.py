@@ -28,6 +28,7 @@ from assistants.streaming.manager import AsyncAssistantStreamManager, AsyncEvent
 from assistants.tools import FunctionTool, tool_definitions
 from assistants.validation.threads import check_thread, check_thread_update
 from runtime import control
+from runtime.file_search import events_without_result_content
 from runtime.streams import run_events
 from store import ids
 from store.types import Run, Thread, ThreadDeleted
@@ -272,7 +273,7 @@ class AsyncThreads(Resource):
             tracer=await self._tracer(),
         )
         if body.get("stream"):
-            return AsyncEventStream(run_events(store, run.id))
+            return AsyncEventStream(events_without_result_content(run_events(store, run.id)))
         return run
 
     async def create_and_run_poll(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Final
 
 import pytest
 
@@ -123,3 +123,67 @@ def test_attachments__an_unknown_file_is_a_404_and_nothing_is_made(sdk: openai.O
     assert sdk.beta.threads.messages.list(thread.id).data == []
     assert sdk.beta.threads.runs.list(thread.id).data == []
     assert sdk.beta.threads.retrieve(thread.id).tool_resources is None
+
+
+CONTENT: Final = "step_details.tool_calls[*].file_search.results[*].content"
+
+
+def search_step_results(step: Any) -> list[Any]:
+    """The results of a file_search step's (only) call, as the SDK parsed them."""
+    assert step.step_details.type == "tool_calls"
+    (call,) = step.step_details.tool_calls
+    assert call.type == "file_search"
+    assert call.file_search.results
+    return list(call.file_search.results)
+
+
+def test_steps__file_search_result_content_only_when_included(sdk: openai.OpenAI) -> None:
+    """Steps listed, retrieved and streamed by `runs.create` show file_search results'
+    `content` only with `include`; without it the results (ids, names, scores) carry none."""
+    store = sdk.vector_stores.create()
+    sdk.vector_stores.files.upload_and_poll(
+        vector_store_id=store.id,
+        file=("lamp.txt", b"The lamp is lit at dusk by the keeper."),
+        poll_interval_ms=POLL,
+    )
+    assistant = sdk.beta.assistants.create(
+        model="test",
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
+    )
+    streamed = {}
+    for include in (True, False):
+        thread = sdk.beta.threads.create(messages=[{"role": "user", "content": "lamp at dusk"}])
+        events = sdk.beta.threads.runs.create(
+            thread_id=thread.id,
+            assistant_id=assistant.id,
+            stream=True,
+            include=[CONTENT] if include else [],  # an empty list sends no `include[]`
+        )
+        done = [
+            e.data
+            for e in events
+            if e.event == "thread.run.step.completed" and e.data.type == "tool_calls"
+        ]
+        streamed[include] = search_step_results(done[0])
+    assert streamed[True][0].content[0].text == "The lamp is lit at dusk by the keeper."
+    assert streamed[False][0].content is None
+    assert streamed[False][0].file_name == "lamp.txt"
+
+    run = sdk.beta.threads.runs.list(thread.id).data[0]
+    raw = sdk.beta.threads.runs.steps.with_raw_response.list(run.id, thread_id=thread.id)
+    (listed,) = [s for s in raw.http_response.json()["data"] if s["type"] == "tool_calls"]
+    result = listed["step_details"]["tool_calls"][0]["file_search"]["results"][0]
+    assert set(result) == {"file_id", "file_name", "score"}
+    with_content = sdk.beta.threads.runs.steps.list(run.id, thread_id=thread.id, include=[CONTENT])
+    (step,) = [s for s in with_content.data if s.type == "tool_calls"]
+    assert search_step_results(step)[0].content is not None
+    alone = sdk.beta.threads.runs.steps.retrieve(step.id, thread_id=thread.id, run_id=run.id)
+    assert search_step_results(alone)[0].content is None
+    asked = sdk.beta.threads.runs.steps.retrieve(
+        step.id, thread_id=thread.id, run_id=run.id, include=[CONTENT]
+    )
+    assert search_step_results(asked)[0].content[0].text.startswith("The lamp")
+    with pytest.raises(openai.BadRequestError) as info:
+        sdk.beta.threads.runs.steps.list(run.id, thread_id=thread.id, include=["content"])  # type: ignore[list-item]
+    assert info.value.body["param"] == "include[0]"  # type: ignore[index]
