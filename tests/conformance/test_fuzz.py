@@ -534,6 +534,54 @@ def test_stream_events_match_the_document(
         case.validate_response(response, checks=[response_schema_conformance])
 
 
+@pytest.mark.parametrize(
+    ("tools", "content"),
+    [pytest.param([WEATHER], "get_weather", id="tool-call"), pytest.param([], "hello", id="text")],
+)
+def test_completion_and_prompt_streams_match_the_document(
+    tmp_path: Path, tools: list[dict[str, Any]], content: str
+) -> None:
+    """Every `data:` event of a streamed chat completion and of a streamed prompt run matches
+    the documented event schema: the chunks, the prompt run, then `[DONE]`."""
+    with _server(tmp_path) as server:
+        schema = schemathesis.openapi.from_url(
+            f"{server.base_url.removesuffix('/v1')}/openapi.json", config=schemathesis.Config()
+        )
+        http = httpx.Client(base_url=server.base_url, timeout=REQUEST_TIMEOUT)
+        http.post("/prompts", json={"name": "ask"}).raise_for_status()
+        http.post(
+            "/prompts/ask/versions",
+            json={"messages": [{"role": "user", "content": content}], "tools": tools or None},
+        ).raise_for_status()
+        http.close()
+        completion = schema["/v1/chat/completions"]["POST"].Case(
+            body={
+                "model": "test",
+                "messages": [{"role": "user", "content": content}],
+                "tools": tools or None,
+                "stream": True,
+                "stream_options": {"include_usage": True},
+            },
+            media_type=JSON,
+        )
+        prompt_run = schema["/v1/prompts/{name}/run"]["POST"].Case(
+            path_parameters={"name": "ask"},
+            body={"model": "test", "stream": True},
+            media_type=JSON,
+        )
+        for case, last_object in (
+            (completion, '"chat.completion.chunk"'),
+            (prompt_run, '"prompt.run"'),
+        ):
+            response = case.call(timeout=REQUEST_TIMEOUT)
+            assert response.status_code == 200, response.text
+            events = [e for e in response.text.split("\n\n") if e]
+            assert events[-1] == "data: [DONE]", events[-3:]
+            assert last_object in events[-2], events[-2]
+            assert len(events) >= 3
+            case.validate_response(response, checks=[response_schema_conformance])
+
+
 def _read_response(sock: socket.socket) -> tuple[bytes, bytes]:
     """One HTTP/1.1 response with a Content-Length: (head, body)."""
     data = b""
