@@ -554,14 +554,15 @@ def test_completion_and_prompt_streams_match_the_document(
             json={"messages": [{"role": "user", "content": content}], "tools": tools or None},
         ).raise_for_status()
         http.close()
+        body: dict[str, Any] = {
+            "model": "test",
+            "messages": [{"role": "user", "content": content}],
+            "tools": tools or None,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
         completion = schema["/v1/chat/completions"]["POST"].Case(
-            body={
-                "model": "test",
-                "messages": [{"role": "user", "content": content}],
-                "tools": tools or None,
-                "stream": True,
-                "stream_options": {"include_usage": True},
-            },
+            body=body,
             media_type=JSON,
         )
         prompt_run = schema["/v1/prompts/{name}/run"]["POST"].Case(
