@@ -14,7 +14,14 @@ Cases (all in-process, `AsyncClient` with its embedded worker, the `test` model)
   query (`MATCH` + `bm25`, top 20) on the same data through `sqlite3`, interleaved; the ratio is
   what the API adds (query parsing, store checks, file names, scoring, the off-loop hop);
 - run: the median `create_and_poll` of a run with file_search (one search round, two model
-  calls) against the same run without the tool, interleaved; the difference is the round.
+  calls) against the same run without the tool, interleaved; the difference is the round;
+- vector search: a client with an embedding model (a loopback OpenAI-compatible embeddings
+  server, hashed bag-of-words vectors of 768 dimensions) ingests another 10,000 chunks; then,
+  interleaved on that store: hybrid `vector_stores.search` (the query embedded over loopback,
+  vector and lexical scores blended), the store's vector-only search with the query's vector
+  already made (the scoring alone), and the same client's search without a query vector
+  (lexical). `--database-url URL --vectors-only` runs this case alone on another database
+  (Postgres: the `real[]` scan in SQL).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from assistants import AsyncClient
 from runtime.ingest import prepare
 from store.vector_stores import query_terms
+from tests.files.embedserver import EmbeddingServer
 from tests.files.pdfs import make_pdf
 
 STATIC = {"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 0}}
@@ -53,6 +61,57 @@ def prose(words: list[str], count: int, seed: int) -> str:
 def ms(values: list[float]) -> tuple[float, float]:
     ordered = sorted(values)
     return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95) - 1] * 1000
+
+
+async def vector_search(url: str, words: list[str], chunks_wanted: int, queries: int) -> None:
+    server = EmbeddingServer()
+    options = {
+        "embedding_model": "emb/hash-768",
+        "endpoints": {"emb": {"base_url": f"{server.base_url}/v1"}},
+        "poll_seconds": 0.01,
+        "sweep_seconds": 0.5,
+    }
+    try:
+        async with AsyncClient(database_url=url, **options) as client:
+            searched = await client.vector_stores.create()
+            per_file = 1000
+            started = time.perf_counter()
+            for i in range(chunks_wanted // per_file):
+                done = await client.vector_stores.files.upload_and_poll(
+                    vector_store_id=searched.id,
+                    file=(f"part{i}.txt", prose(words, per_file * 100, 500 + i).encode()),
+                    chunking_strategy=STATIC,
+                    poll_interval_ms=5,
+                )
+                assert done.status == "completed", done.last_error
+            took = time.perf_counter() - started
+            backing = await client.store()
+            embedder = client.vector_stores._embedder()
+            assert embedder is not None
+            rng = random.Random(5)
+            asks = [" ".join(rng.choice(words) for _ in range(3)) for _ in range(queries)]
+            vectors = [await embedder.query(ask) for ask in asks]
+            hybrid, vector_only, lexical = [], [], []
+            for ask, vector in zip(asks, vectors, strict=True):
+                started = time.perf_counter()
+                await client.vector_stores.search(searched.id, query=ask, max_num_results=20)
+                hybrid.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                await backing.vector_stores.search(
+                    "default", [searched.id], "", limit=20, vector=vector
+                )
+                vector_only.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                await backing.vector_stores.search("default", [searched.id], ask, limit=20)
+                lexical.append(time.perf_counter() - started)
+        (h50, h95), (v50, v95), (l50, _) = ms(hybrid), ms(vector_only), ms(lexical)
+        print(f"vector search over {chunks_wanted:,} chunks of 768 dimensions ({queries} queries; "
+              f"ingested with embeddings at {chunks_wanted / took:,.0f} chunks/s): hybrid API "
+              f"p50 {h50:.2f} ms, p95 {h95:.2f} ms; vector-only store p50 {v50:.2f} ms, p95 "
+              f"{v95:.2f} ms; lexical store p50 {l50:.2f} ms; hybrid/lexical p50 "
+              f"{h50 / l50:.1f}x")  # fmt: skip
+    finally:
+        server.close()
 
 
 async def main(quick: bool) -> None:
@@ -159,10 +218,19 @@ async def main(quick: bool) -> None:
         (w50, _), (p50, _) = ms(with_tool), ms(without)
         print(f"run ({runs} each): with file_search {w50:.1f} ms median, without {p50:.1f} ms; "
               f"the round adds {w50 - p50:.1f} ms")  # fmt: skip
+    await vector_search(url, words, chunks_wanted, queries)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (CI)")
+    parser.add_argument("--vectors-only", action="store_true", help="only the vector case")
+    parser.add_argument("--database-url", help="for --vectors-only (default: a SQLite file)")
     args = parser.parse_args()
-    asyncio.run(main(args.quick))
+    if args.vectors_only:
+        folder = Path(tempfile.mkdtemp(prefix="bench-vectors-"))
+        url = args.database_url or f"sqlite+aiosqlite:///{folder / 'vectors.db'}"
+        size, asked = (1000, 50) if args.quick else (10_000, 300)
+        asyncio.run(vector_search(url, vocabulary(), size, asked))
+    else:
+        asyncio.run(main(args.quick))

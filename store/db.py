@@ -59,6 +59,7 @@ from typing import Any, Literal, Protocol
 import aiosqlite
 import anyio
 import anyio.to_thread
+import numpy as np
 
 from store.errors import ConfigurationError, DatabaseUnavailableError, InternalServerError
 
@@ -202,6 +203,20 @@ _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (\S+)")
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
     return {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
+
+
+FOREIGN_VECTOR = 2.0
+"""What `vec_dot` gives two vectors of different lengths: above any cosine, so it sorts first."""
+
+
+def vec_dot(a: bytes | None, b: bytes | None) -> float | None:
+    """SQL `vec_dot(x, y)` on SQLite: the dot product of two float32 vectors (chunk embeddings),
+    computed in the connection's thread; `FOREIGN_VECTOR` if their lengths differ."""
+    if a is None or b is None:
+        return None
+    if len(a) != len(b):
+        return FOREIGN_VECTOR
+    return float(np.dot(np.frombuffer(a, "<f4"), np.frombuffer(b, "<f4")))
 
 
 class _SqliteTx:
@@ -368,6 +383,7 @@ class SqliteDatabase:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.row_factory = _dict_row
+        conn.create_function("vec_dot", 2, vec_dot, deterministic=True)
         if self.path != ":memory:":
             conn.execute("PRAGMA journal_mode=WAL")
             # Checkpoints move the log into the database file: ms-scale work that would stall
@@ -397,6 +413,7 @@ class SqliteDatabase:
     def _configure(self, conn: sqlite3.Connection) -> None:
         """The second connection's settings: the first's, but waiting for locks in its thread."""
         conn.row_factory = _dict_row
+        conn.create_function("vec_dot", 2, vec_dot, deterministic=True)
         conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
@@ -410,6 +427,7 @@ class SqliteDatabase:
             if self._aio is None:
                 aio = await aiosqlite.connect(self.path, isolation_level=None)
                 aio.row_factory = _dict_row  # type: ignore[assignment]
+                await aio.create_function("vec_dot", 2, vec_dot, deterministic=True)
                 await aio.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
                 await aio.execute("PRAGMA synchronous=NORMAL")
                 await aio.execute("PRAGMA foreign_keys=ON")

@@ -5,9 +5,10 @@ is that cosine clipped to 0..1. Where they live and how they are scored:
 
 - SQLite: `chunks.embedding` holds float32 bytes. The `sqlite-vec` extension cannot be used with
   a Python whose `sqlite3` is built without extension loading (`enable_load_extension`), as this
-  project's reference interpreter is, so the searched stores' vectors are read and scored with
-  numpy off the event loop: an exact scan, ~10,000 chunks in tens of milliseconds
-  (benchmarks/files.py reports it), growing linearly with the chunks of the searched stores.
+  project's reference interpreter is, so the dot product is the store's own SQL function
+  `vec_dot` (numpy, in the connection's thread: a search is a heavy, off-loop transaction). It
+  is an exact scan of the searched stores' embedded chunks, reading every vector (3 KB a chunk
+  at 768 dimensions): benchmarks/files.py reports it at 10,000 chunks, and it grows linearly.
 - Postgres: `chunks.embedding` is a `real[]` and the dot product is computed in SQL
   (`unnest` of both arrays), an exact scan of the searched stores' chunks with no index: fine up
   to some tens of thousands of chunks per search, linear past that. Larger collections want an
@@ -27,10 +28,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import anyio.to_thread
 import numpy as np
 
-from store.db import Dialect, Row, Tx
+from store.db import FOREIGN_VECTOR, Dialect, Row, Tx
 from store.errors import BadRequestError
 
 VECTOR_WEIGHT = 0.5
@@ -65,52 +65,64 @@ def mismatch(vs_id: str, found_model: str, found_dims: int, query: QueryVector) 
     )
 
 
+def _score_sql(dialect: Dialect) -> str:
+    """A chunk's cosine with the query (`:qv`), or `FOREIGN_VECTOR` for a vector of another
+    model (`:model`) or length (`:dims`), which then sorts first."""
+    if dialect == "sqlite":
+        dot = "vec_dot(c.embedding, :qv)"
+    else:
+        dot = (
+            "CASE WHEN array_length(c.embedding, 1) = :dims THEN (SELECT sum(a * b) FROM "
+            "unnest(c.embedding, CAST(:qv AS real[])) AS t(a, b)) ELSE 2.0 END"
+        )
+    return f"CASE WHEN c.embedding_model = :model THEN {dot} ELSE {FOREIGN_VECTOR} END"
+
+
+def _query_params(dialect: Dialect, query: QueryVector) -> dict[str, Any]:
+    return {"qv": encode(dialect, query.vector), "model": query.model, "dims": len(query.vector)}
+
+
 async def scores(
     tx: Tx, dialect: Dialect, within: str, params: dict[str, Any], query: QueryVector, fetch: int
 ) -> tuple[dict[int, float], list[Row]]:
     """The vector scores of the best `fetch` chunks `within` the searched stores, as
-    {chunk seq: score}, and those chunks' rows (seq, file_id, vector_store_id, text).
-
-    On SQLite every embedded chunk of the stores is scored (the returned scores cover them all)."""
-    if dialect == "sqlite":
-        rows = await tx.fetch(
-            "SELECT c.seq, c.vector_store_id, c.embedding_model, c.embedding FROM chunks c "
-            f"WHERE {within} AND c.embedding IS NOT NULL",
-            params,
-        )
-        ranked = await anyio.to_thread.run_sync(_rank, rows, query)
-        best = sorted(ranked, key=lambda seq: -ranked[seq])[:fetch]
-        return ranked, await _texts(tx, best)
-    wrong = await tx.fetchrow(
-        "SELECT c.vector_store_id, c.embedding_model, array_length(c.embedding, 1) AS dims "
-        f"FROM chunks c WHERE {within} AND c.embedding IS NOT NULL AND "
-        "(c.embedding_model <> :model OR array_length(c.embedding, 1) <> :dims) LIMIT 1",
-        {**params, "model": query.model, "dims": len(query.vector)},
-    )
-    if wrong is not None:
-        raise mismatch(wrong["vector_store_id"], wrong["embedding_model"], wrong["dims"], query)
+    {chunk seq: score}, and those chunks' rows (seq, file_id, vector_store_id, text); a 400 if
+    the stores hold vectors of another model."""
     rows = await tx.fetch(
-        f"SELECT c.seq, c.file_id, c.vector_store_id, c.text, {_PG_DOT} AS raw FROM chunks c "
-        f"WHERE {within} AND c.embedding IS NOT NULL ORDER BY raw DESC LIMIT :fetch",
-        {**params, "qv": query.vector, "fetch": fetch},
+        f"SELECT c.seq, c.file_id, c.vector_store_id, c.text, {_score_sql(dialect)} AS raw "
+        f"FROM chunks c WHERE {within} AND c.embedding IS NOT NULL ORDER BY raw DESC "
+        "LIMIT :fetch",
+        {**params, **_query_params(dialect, query), "fetch": fetch},
     )
-    return {r["seq"]: max(float(r["raw"]), 0.0) for r in rows}, rows
+    if rows and float(rows[0]["raw"]) > 1.5:
+        length = "length(embedding) / 4" if dialect == "sqlite" else "array_length(embedding, 1)"
+        found = await tx.fetchrow(
+            f"SELECT embedding_model, {length} AS dims FROM chunks WHERE seq = :seq",
+            {"seq": rows[0]["seq"]},
+        )
+        assert found is not None  # read in the same transaction
+        raise mismatch(rows[0]["vector_store_id"], found["embedding_model"], found["dims"], query)
+    return {r["seq"]: _clip(r["raw"]) for r in rows}, rows
 
 
 async def more_scores(
     tx: Tx, dialect: Dialect, seqs: Sequence[int], query: QueryVector
 ) -> dict[int, float]:
-    """Vector scores of chunks `scores` did not return (Postgres: lexical matches outside the
-    vector candidates); SQLite's `scores` already covers every chunk."""
-    if dialect == "sqlite" or not seqs:
+    """Vector scores of chunks `scores` did not return (lexical matches outside the vector
+    candidates)."""
+    if not seqs:
         return {}
     names = {f"s{i}": seq for i, seq in enumerate(seqs)}
     rows = await tx.fetch(
-        f"SELECT c.seq, {_PG_DOT} AS raw FROM chunks c WHERE c.embedding IS NOT NULL AND "
-        f"c.seq IN ({', '.join(':' + n for n in names)})",
-        {**names, "qv": query.vector},
+        f"SELECT c.seq, {_score_sql(dialect)} AS raw FROM chunks c WHERE c.embedding IS NOT NULL "
+        f"AND c.seq IN ({', '.join(':' + n for n in names)})",
+        {**names, **_query_params(dialect, query)},
     )
-    return {r["seq"]: max(float(r["raw"]), 0.0) for r in rows}
+    return {r["seq"]: _clip(r["raw"]) for r in rows}
+
+
+def _clip(raw: Any) -> float:
+    return min(max(float(raw), 0.0), 1.0)
 
 
 def blend(vector: float | None, lexical: float | None) -> float:
@@ -120,34 +132,3 @@ def blend(vector: float | None, lexical: float | None) -> float:
     if lexical is None:
         return vector
     return VECTOR_WEIGHT * vector + (1 - VECTOR_WEIGHT) * lexical
-
-
-_PG_DOT = "(SELECT sum(a * b) FROM unnest(c.embedding, CAST(:qv AS real[])) AS t(a, b))"
-
-
-def _rank(rows: Sequence[Row], query: QueryVector) -> dict[int, float]:
-    """Each row's cosine with the query (clipped at 0), by seq; a 400 for a foreign vector."""
-    dims = len(query.vector)
-    for r in rows:
-        if r["embedding_model"] != query.model or len(r["embedding"]) != dims * 4:
-            found = len(r["embedding"]) // 4
-            raise mismatch(r["vector_store_id"], r["embedding_model"], found, query)
-    if not rows:
-        return {}
-    matrix = np.frombuffer(b"".join(r["embedding"] for r in rows), dtype="<f4")
-    products = matrix.reshape(len(rows), dims) @ np.asarray(query.vector, dtype="<f4")
-    clipped = np.clip(products, 0.0, 1.0)
-    return {r["seq"]: float(s) for r, s in zip(rows, clipped.tolist(), strict=True)}
-
-
-async def _texts(tx: Tx, seqs: Sequence[int]) -> list[Row]:
-    if not seqs:
-        return []
-    names = {f"s{i}": seq for i, seq in enumerate(seqs)}
-    rows = await tx.fetch(
-        "SELECT c.seq, c.file_id, c.vector_store_id, c.text FROM chunks c "
-        f"WHERE c.seq IN ({', '.join(':' + n for n in names)})",
-        names,
-    )
-    order = {seq: i for i, seq in enumerate(seqs)}
-    return sorted(rows, key=lambda r: order[r["seq"]])

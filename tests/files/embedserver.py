@@ -58,7 +58,7 @@ def vector(text: str, dims: int) -> list[float]:
     return out
 
 
-def dims_of(model: str) -> int:
+def model_dims(model: str) -> int:
     found = re.search(r"(\d+)$", model)
     return int(found.group(1)) if found else 64
 
@@ -67,7 +67,12 @@ class EmbeddingServer:
     def __init__(self, port: int = 0) -> None:
         self.requests: list[tuple[str, int]] = []
         self.fail_status: int | None = None
+        self.dims: int | None = None
+        """Vectors of this length whatever the model says (a model changed under its name)."""
         owner = self
+
+        def dims_of(model: str) -> int:
+            return owner.dims or model_dims(model)
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, format: str, *args: Any) -> None:

@@ -212,6 +212,25 @@ async def test_model_changed__search_is_a_clear_400(
         assert [r.content[0].text for r in page.data] == [CARS]
 
 
+async def test_model_changed_under_its_name__search_is_a_clear_400(
+    client: AsyncClient, server: EmbeddingServer
+) -> None:
+    """The server's model gives vectors of another length under the same name: a 400, not a
+    crash, and lexical search is not silently substituted."""
+    vs = await client.vector_stores.create(name="manuals")
+    await upload(client, vs.id, "cars.txt", CARS)
+    server.dims = 32
+    err = await api_error(lambda: client.vector_stores.search(vs.id, query="car engine"))
+    assert error_fields(err) == (
+        400,
+        f"The vector store '{vs.id}' holds chunks embedded by '{MODEL}' (256 dimensions), "
+        f"which cannot be compared with the configured embedding model '{MODEL}' (32 "
+        "dimensions). Add its files again to embed them with the current model.",
+        "query",
+        "embedding_mismatch",
+    )
+
+
 async def test_gemini__batch_embeds_chunks_and_embeds_the_query(
     server: EmbeddingServer, monkeypatch: pytest.MonkeyPatch, anyio_backend: str
 ) -> None:
