@@ -81,6 +81,9 @@ async def run_worker(settings: Settings, worker_id: str | None) -> None:
                     database=shown_url(settings.database_url),
                     model_aliases=dict(settings.model_aliases) or None,
                     providers_with_keys=configured_providers(settings),
+                    search=f"lexical + vector: {settings.embedding_model}"
+                    if settings.embedding_model
+                    else "lexical",
                     stop="Ctrl-C (or SIGTERM) to stop",
                 )
                 await stopping.wait()
@@ -236,6 +239,9 @@ def _log_started(
         worker="embedded" if not args.no_worker else "none (run `assistants worker`)",
         model_aliases=dict(settings.model_aliases) or None,
         providers_with_keys=configured_providers(settings),
+        search=f"lexical + vector: {settings.embedding_model}"
+        if settings.embedding_model
+        else "lexical",
         api_keys=api_keys,
         stop="Ctrl-C to stop",
     )

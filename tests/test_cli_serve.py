@@ -358,14 +358,15 @@ def test_serve_and_worker__embedding_model_flags_make_search_find_by_meaning(
     try:
         url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
         flags = ["--embedding-model", "emb/hash-64", "--endpoint", f"emb={embeddings.base_url}/v1"]
-        _, base = _serve(processes, tmp_path, "--no-worker", *flags, "--database-url", url)
+        server, base = _serve(processes, tmp_path, "--no-worker", *flags, "--database-url", url)
+        assert "lexical + vector: emb/hash-64" in server.wait_for("server_started")
         worker = Process(
             ["worker", *flags, "--database-url", url],
             tmp_path,
             _env(ASSISTANTS_POLL_SECONDS="0.05"),
         )
         processes.append(worker)
-        worker.wait_for("worker_ready")
+        assert "lexical + vector: emb/hash-64" in worker.wait_for("worker_ready")
         with httpx.Client(base_url=f"{base}/v1", timeout=30) as http:
             text = b"Fixing a car engine takes a mechanic."
             uploaded = http.post(
