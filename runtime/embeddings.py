@@ -41,7 +41,12 @@ class EmbeddingAPI(Protocol):
 
 
 class EmbeddingFailed(Exception):
-    """The embedding model could not embed the texts; the message says why (for `last_error`)."""
+    """The embedding model could not embed the texts; the message says why (for `last_error`),
+    `cause` the same without naming the model."""
+
+    def __init__(self, label: str, cause: str) -> None:
+        super().__init__(f"The embedding model '{label}' failed: {cause}")
+        self.cause = cause
 
 
 class Embedder:
@@ -69,36 +74,28 @@ class Embedder:
             try:
                 raw = await self.api.embed(self.model, batch, query=query)
             except ProviderCallError as exc:
-                raise EmbeddingFailed(
-                    f"The embedding model '{self.label}' failed: {exc.message}"
-                ) from exc
+                raise EmbeddingFailed(self.label, exc.message) from exc
             out.extend(await anyio.to_thread.run_sync(self._unit, raw, len(batch)))
+        if len({len(v) for v in out}) > 1:
+            raise EmbeddingFailed(self.label, "it returned vectors of different lengths.")
         return out
 
     def _unit(self, raw: list[Any], expected: int) -> list[list[float]]:
         if len(raw) != expected:
             raise EmbeddingFailed(
-                f"The embedding model '{self.label}' returned {len(raw)} vectors for "
-                f"{expected} texts."
+                self.label, f"it returned {len(raw)} vectors for {expected} texts."
             )
         vectors = []
         for value in raw:
             ok = isinstance(value, list) and value
             if not ok or not all(isinstance(x, int | float) for x in value):
                 raise EmbeddingFailed(
-                    f"The embedding model '{self.label}' returned something that is not a "
-                    "vector of numbers."
+                    self.label, "it returned something other than a vector of numbers."
                 )
             norm = math.sqrt(math.fsum(float(x) * float(x) for x in value))
             if not math.isfinite(norm) or norm == 0.0:
-                raise EmbeddingFailed(
-                    f"The embedding model '{self.label}' returned a zero or non-finite vector."
-                )
+                raise EmbeddingFailed(self.label, "it returned a zero or non-finite vector.")
             vectors.append([float(x) / norm for x in value])
-        if len({len(v) for v in vectors}) > 1:
-            raise EmbeddingFailed(
-                f"The embedding model '{self.label}' returned vectors of different lengths."
-            )
         return vectors
 
     async def query(self, text: str) -> QueryVector:
@@ -107,7 +104,7 @@ class Embedder:
             vector = (await self.embed([text], query=True))[0]
         except EmbeddingFailed as exc:
             raise ProviderError(
-                f"{exc} The search needs the query's embedding; try again later.",
+                f"The embedding model '{self.label}' could not embed the search query: {exc.cause}",
                 code="embedding_failed",
             ) from None
         return QueryVector(model=self.label, vector=vector)

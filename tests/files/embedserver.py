@@ -68,6 +68,8 @@ class EmbeddingServer:
         self.requests: list[tuple[str, int]] = []
         self.fail_status: int | None = None
         self.dims: int | None = None
+        self.garbled = False
+        """Answer `/embeddings` with strings where the vectors should be."""
         """Vectors of this length whatever the model says (a model changed under its name)."""
         owner = self
 
@@ -93,6 +95,8 @@ class EmbeddingServer:
                         for i, t in enumerate(texts)
                     ]
                     data.reverse()  # `index` says the order, not the position
+                    if owner.garbled:
+                        data = [{**d, "embedding": "not a vector"} for d in data]
                     self._send(200, {"object": "list", "data": data, "model": body["model"]})
                 elif path.endswith(":batchEmbedContents"):
                     model = path.rsplit("/", 1)[1].split(":")[0]

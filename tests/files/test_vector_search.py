@@ -123,6 +123,29 @@ async def test_run__file_search_uses_vector_search(client: AsyncClient) -> None:
     assert [r["file_id"] for r in call["file_search"]["results"]] == [cars]
 
 
+async def test_run__embedding_server_failing_fails_the_run_with_the_cause(
+    client: AsyncClient, server: EmbeddingServer
+) -> None:
+    """The query cannot be embedded during a run: the run fails (server_error) saying why."""
+    vs = await client.vector_stores.create(name="manuals")
+    await upload(client, vs.id, "cars.txt", CARS)
+    assistant = await client.assistants.create(
+        model="test",
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [vs.id]}},
+    )
+    server.fail_status = 503
+    thread = await client.threads.create(messages=[{"role": "user", "content": "automobile mend"}])
+    run = await client.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    assert run.status == "failed"
+    assert run.last_error is not None
+    assert run.last_error.code == "server_error"
+    assert run.last_error.message == (
+        f"The embedding model '{MODEL}' could not embed the search query: Provider 'emb' "
+        "returned HTTP 503: embedding overloaded"
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -182,6 +205,26 @@ async def test_endpoint_error_status__fails_the_file_with_the_vendor_message(
         f"The embedding model '{MODEL}' failed: Provider 'emb' rejected the request (HTTP 400): "
         "embedding overloaded"
     )
+
+
+async def test_garbled_vectors__fail_the_file_saying_so(
+    client: AsyncClient, server: EmbeddingServer
+) -> None:
+    """A 200 whose vectors are not numbers fails the file (nothing indexed), not the worker."""
+    vs = await client.vector_stores.create(name="manuals")
+    server.garbled = True
+    failed = await client.vector_stores.files.upload_and_poll(
+        vector_store_id=vs.id, file=("cars.txt", CARS.encode())
+    )
+    assert failed.status == "failed"
+    assert failed.last_error is not None
+    assert failed.last_error.message == (
+        f"The embedding model '{MODEL}' failed: it returned something other than a vector of "
+        "numbers."
+    )
+    assert await count_rows(client, "chunks") == 0
+    server.garbled = False
+    await upload(client, vs.id, "bread.txt", BREAD)
 
 
 async def test_model_changed__search_is_a_clear_400(
