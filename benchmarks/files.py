@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -65,7 +66,7 @@ def ms(values: list[float]) -> tuple[float, float]:
 
 async def vector_search(url: str, words: list[str], chunks_wanted: int, queries: int) -> None:
     server = EmbeddingServer()
-    options = {
+    options: dict[str, Any] = {
         "embedding_model": "emb/hash-768",
         "endpoints": {"emb": {"base_url": f"{server.base_url}/v1"}},
         "poll_seconds": 0.01,
