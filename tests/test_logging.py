@@ -65,6 +65,51 @@ def test_client_run__reaches_an_apps_stdlib_logging(tmp_path: Path) -> None:
     assert "run_finished" in result.stdout
 
 
+FAILING = """
+from store.log import get_logger
+
+log = get_logger("assistants.server")
+
+
+def handler():
+    marker = "local-value-7f3a"
+    return 1 / 0 if marker else 0
+
+
+try:
+    handler()
+except ZeroDivisionError:
+    log.exception("request_failed", path="/v1/x")
+"""
+
+
+@pytest.mark.parametrize(
+    ("setup", "stream"),
+    [
+        (
+            "import logging, sys\nlogging.basicConfig(stream=sys.stdout, format='%(message)s')\n",
+            "stdout",
+        ),
+        ("from assistants.logs import configure_logging\nconfigure_logging('info')\n", "stderr"),
+    ],
+    ids=["stdlib-logging", "configure_logging"],
+)
+def test_logged_exception__plain_traceback_without_locals(
+    tmp_path: Path, setup: str, stream: str
+) -> None:
+    """A logged exception is the plain traceback: the frames and the error, never the frames'
+    local variables (structlog's default renders those with rich, at a second or more of event
+    loop time per exception)."""
+    result = _run(setup + FAILING, tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = getattr(result, stream)
+    assert "request_failed" in out
+    assert "Traceback (most recent call last):" in out
+    assert "ZeroDivisionError: division by zero" in out
+    assert "local-value-7f3a" not in out
+    assert "in handler" in out
+
+
 @pytest.mark.parametrize(
     "key", ["api_key", "authorization", "access_token", "token", "client_secret", "password"]
 )
