@@ -18,8 +18,9 @@
 
 State conflicts ("Thread thread_X already has an active run run_Y.") are 400s, never 409s:
 the openai SDKs retry 409 twice before raising, which would only delay the same answer.
-The server maps an `APIError` to HTTP in one place, using `status_code`, `to_body()` and
-`retry_after` (a `Retry-After` header where retrying helps).
+The server maps an `APIError` to HTTP in one place, using `status_code`, `to_body()`,
+`retry_after` (a `Retry-After` header where retrying helps) and `retryable` (`x-should-retry:
+false` where it cannot: a provider failure after the server's own retries, say).
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ class APIError(AssistantsError):
 
     retry_after: float | None = None
     """Seconds after which the same request may succeed (`Retry-After`), when retrying helps."""
+
+    retryable: bool | None = None
+    """False when sending the same request again cannot help (the server already retried, or
+    the cause lasts): the server says so (`x-should-retry: false`, which the openai SDKs obey
+    instead of retrying on top). None leaves the client to its own policy."""
 
     def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -134,6 +140,7 @@ class ProviderError(APIError):
 
     status_code = 502
     error_type = "server_error"
+    retryable = False  # the request's retry policy (`num_retries`, fallbacks) was spent already
 
 
 class DatabaseUnavailableError(APIError):
@@ -155,6 +162,8 @@ class DatabaseUnavailableError(APIError):
     ) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
+        if retry_after is None:  # a full or read-only database stays so: no retry helps
+            self.retryable = False
 
 
 def not_found(kind: str, object_id: str) -> NotFoundError:

@@ -51,10 +51,13 @@ class _Refusal(Exception):
 
 
 def error_response(exc: APIError, request_id: str) -> JSONResponse:
-    """An error in OpenAI's shape, with the request's id (and `Retry-After` where it helps)."""
+    """An error in OpenAI's shape, with the request's id (and `Retry-After` where retrying
+    helps, `x-should-retry: false` where it cannot: the openai SDKs obey it)."""
     headers = {"x-request-id": request_id}
     if exc.retry_after is not None:
         headers["retry-after"] = f"{exc.retry_after:g}"
+    if exc.retryable is False:
+        headers["x-should-retry"] = "false"
     return JSONResponse(exc.to_body(), status_code=exc.status_code, headers=headers)
 
 

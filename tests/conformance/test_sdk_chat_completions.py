@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from assistants import AsyncClient
 from tests.conformance.conftest import LiveServer
-from tests.conformance.support import check_error, serve
+from tests.conformance.support import check_error, db_url, serve
 from tests.runtime.providers.fake_server import DONE, FakeServer, Reply, delta, usage
 
 with warnings.catch_warnings():
@@ -196,6 +198,54 @@ def test_provider_errors__keep_the_sdk_classes(server: LiveServer, provider: Fak
             )
         assert failed.value.status_code == 502
         assert "boom" in failed.value.message
+
+
+class CountRequests:
+    """Notes each HTTP request the server receives (`METHOD /path`)."""
+
+    def __init__(self, app: ASGIApp, seen: list[str]) -> None:
+        self.app = app
+        self.seen = seen
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.seen.append(f"{scope['method']} {scope['path']}")
+        await self.app(scope, receive, send)
+
+
+def test_retries__the_sdk_does_not_repeat_what_the_server_retried(
+    tmp_path: Path, provider: FakeServer
+) -> None:
+    """A 502 after the server's own retries says `x-should-retry: false`: the SDK (2 retries
+    allowed) sends the request once. A provider's 429 with `Retry-After` does not: the SDK
+    retries it after that delay and gets the answer."""
+    seen: list[str] = []
+    client = AsyncClient(
+        database_url=db_url(tmp_path), worker=False, only_configured_providers=True
+    )
+    live = LiveServer(client)
+    live.app.add_middleware(CountRequests, seen=seen)
+    provider.queue(*[Reply(500, {"error": {"message": "boom"}})] * 6)
+    with live, openai.OpenAI(base_url=live.base_url, api_key="sk-local", max_retries=2) as sdk:
+        with pytest.raises(openai.InternalServerError) as failed:
+            sdk.chat.completions.create(
+                model="vllm/m", messages=USER, extra_body={"num_retries": 1}
+            )
+        assert failed.value.status_code == 502
+        assert failed.value.response.headers["x-should-retry"] == "false"
+        assert seen == ["POST /v1/chat/completions"]
+        assert len(provider.requests) == 2  # the first call and the server's one retry
+        provider.replies.clear()
+        provider.queue(
+            Reply(429, {"error": {"message": "slow down"}}, headers={"Retry-After": "0.1"}),
+            answer("after the wait"),
+        )
+        done = sdk.chat.completions.create(
+            model="vllm/m", messages=USER, extra_body={"num_retries": 0}
+        )
+        assert done.choices[0].message.content == "after the wait"
+        assert seen == ["POST /v1/chat/completions"] * 3
+        assert len(provider.requests) == 4
 
 
 def test_stream_broken_midway__the_sdk_raises_after_the_chunks(

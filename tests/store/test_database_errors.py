@@ -18,6 +18,7 @@ from anyio.abc import Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 
 from assistants import AsyncClient
+from assistants.server.guard import error_response
 from store.db import DatabaseURL, SqliteDatabase
 from store.errors import ConfigurationError, DatabaseUnavailableError
 from store.store import Store
@@ -171,9 +172,23 @@ def test_http__locked_database__503_with_retry_after(tmp_path: Path) -> None:
             )
         assert raw.status_code == 503
         assert raw.headers["retry-after"] == "1"
+        assert "x-should-retry" not in raw.headers  # the SDK's retry after a second may succeed
         body = raw.json()["error"]
         assert (body["type"], body["code"], body["param"]) == (
             "server_error", "database_locked", None)  # fmt: skip
         assert "is locked by another connection" in body["message"]
         assert http.beta.threads.create().id.startswith("thread_")
         http.close()
+
+
+def test_http__a_database_that_stays_unwritable__503_the_sdk_does_not_retry() -> None:
+    """A full or read-only database (no `Retry-After`) answers `x-should-retry: false`, so
+    the openai SDKs raise at once instead of sending the same write again."""
+    for code in ("database_read_only", "database_full"):
+        error = DatabaseUnavailableError("The database is read-only.", code=code, retry_after=None)
+        response = error_response(error, "req_1")
+        assert response.status_code == 503
+        assert response.headers["x-should-retry"] == "false"
+        assert "retry-after" not in response.headers
+    locked = error_response(DatabaseUnavailableError("locked", code="database_locked"), "req_2")
+    assert (locked.headers["retry-after"], "x-should-retry" in locked.headers) == ("1", False)
