@@ -52,10 +52,6 @@ from runtime.settings import Settings
 from store.completion_types import (
     ChatCompletion,
     ChatCompletionChunk,
-    ChunkChoice,
-    ChunkDelta,
-    ChunkFunction,
-    ChunkToolCall,
     CompletionChoice,
     CompletionFunction,
     CompletionMessage,
@@ -215,7 +211,7 @@ class AsyncCompletionStream:
         status: CallStatus = "cancelled"
         error: APIError | None = None
         try:
-            yield call.chunk(ChunkDelta(role="assistant", content=""))
+            yield call.chunk({"role": "assistant", "content": ""})
             for chunk in first:
                 out = call.take(chunk)
                 if out is not None:
@@ -383,11 +379,7 @@ class _Call:
         """Remember `chunk`; its OpenAI chunk, if it says anything."""
         if isinstance(chunk, TextDelta):
             self.text.append(chunk.text)
-            return (
-                self.chunk(ChunkDelta.model_construct(content=chunk.text))
-                if self.streamed
-                else None
-            )
+            return self.chunk({"content": chunk.text}) if self.streamed else None
         if isinstance(chunk, ToolCallDelta):
             index = self.indices.setdefault(chunk.index, len(self.indices))
             parts = self.calls.setdefault(index, ["", ""])
@@ -399,15 +391,16 @@ class _Call:
             if not self.streamed:
                 return None
             first = chunk.id is not None
-            call = ChunkToolCall(
-                index=index,
-                id=chunk.id,
-                type="function" if first else None,
-                function=ChunkFunction(
-                    name=chunk.name, arguments=chunk.arguments if chunk.arguments or first else None
-                ),
-            )
-            return self.chunk(ChunkDelta(tool_calls=[call]))
+            call = {
+                "index": index,
+                "id": chunk.id,
+                "type": "function" if first else None,
+                "function": {
+                    "name": chunk.name,
+                    "arguments": chunk.arguments if chunk.arguments or first else None,
+                },
+            }
+            return self.chunk({"tool_calls": [call]})
         if isinstance(chunk, UsageChunk):
             self.prompt_tokens += chunk.prompt_tokens
             self.completion_tokens += chunk.completion_tokens
@@ -415,14 +408,18 @@ class _Call:
         assert isinstance(chunk, Finish)
         self.finish = chunk.reason
         self.latency_ms = round((time.perf_counter() - self.started) * 1000, 3)
-        return self.chunk(ChunkDelta(), finish=chunk.reason) if self.streamed else None
+        return self.chunk({}, finish=chunk.reason) if self.streamed else None
 
-    def chunk(self, delta: ChunkDelta, finish: Any = None) -> ChatCompletionChunk:
-        return ChatCompletionChunk(
-            id=self.id,
-            created=self.created,
-            model=self.label,
-            choices=[ChunkChoice(delta=delta, finish_reason=finish)],
+    def chunk(self, delta: dict[str, Any], finish: Any = None) -> ChatCompletionChunk:
+        """One chunk saying `delta` (a `ChunkDelta`'s fields), validated in one pass from plain
+        data: several times cheaper than building its nested models one by one."""
+        return ChatCompletionChunk.model_validate(
+            {
+                "id": self.id,
+                "created": self.created,
+                "model": self.label,
+                "choices": [{"delta": delta, "finish_reason": finish}],
+            }
         )
 
     def last_chunk(self) -> ChatCompletionChunk:
