@@ -52,12 +52,6 @@ from runtime.settings import Settings
 from store.completion_types import (
     ChatCompletion,
     ChatCompletionChunk,
-    CompletionChoice,
-    CompletionFunction,
-    CompletionMessage,
-    CompletionToolCall,
-    CompletionUsage,
-    FailedModel,
 )
 from store.errors import (
     APIError,
@@ -424,21 +418,24 @@ class _Call:
 
     def last_chunk(self) -> ChatCompletionChunk:
         """The usage chunk: no choices, the usage, and the extensions."""
-        return ChatCompletionChunk(
-            id=self.id,
-            created=self.created,
-            model=self.label,
-            choices=[],
-            usage=self.usage(),
-            **self.extensions(),
+        return ChatCompletionChunk.model_validate(
+            {
+                "id": self.id,
+                "created": self.created,
+                "model": self.label,
+                "choices": [],
+                "usage": self.usage(),
+                **self.extensions(),
+            }
         )
 
-    def usage(self) -> CompletionUsage:
-        return CompletionUsage(
-            prompt_tokens=self.prompt_tokens,
-            completion_tokens=self.completion_tokens,
-            total_tokens=self.prompt_tokens + self.completion_tokens,
-        )
+    def usage(self) -> dict[str, int]:
+        """The `usage` object's fields."""
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+        }
 
     @property
     def cost(self) -> float | None:
@@ -452,31 +449,29 @@ class _Call:
             "cost": self.cost,
             "latency_ms": self.latency_ms,
             "span_id": self.span_id,
-            "fallbacks_failed": [FailedModel(**f) for f in self.failed],
+            "fallbacks_failed": self.failed,
         }
         out.update(self.params.trace)
         return out
 
     def completion(self) -> ChatCompletion:
-        """The answer so far as one `ChatCompletion` (the whole answer once finished)."""
+        """The answer so far as one `ChatCompletion` (the whole answer once finished), validated
+        in one pass from plain data."""
         calls = [
-            CompletionToolCall(
-                id=parts[0],
-                function=CompletionFunction(name=parts[1], arguments="".join(parts[2:])),
-            )
+            {"id": parts[0], "function": {"name": parts[1], "arguments": "".join(parts[2:])}}
             for _, parts in sorted(self.calls.items())
         ]
         text = "".join(self.text)
-        message = CompletionMessage(
-            content=text if text or not calls else None, tool_calls=calls or None
-        )
-        return ChatCompletion(
-            id=self.id,
-            created=self.created,
-            model=self.label,
-            choices=[CompletionChoice(message=message, finish_reason=self.finish or "stop")],
-            usage=self.usage(),
-            **self.extensions(),
+        message = {"content": text if text or not calls else None, "tool_calls": calls or None}
+        return ChatCompletion.model_validate(
+            {
+                "id": self.id,
+                "created": self.created,
+                "model": self.label,
+                "choices": [{"message": message, "finish_reason": self.finish or "stop"}],
+                "usage": self.usage(),
+                **self.extensions(),
+            }
         )
 
     async def report(
