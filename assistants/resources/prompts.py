@@ -226,7 +226,9 @@ class AsyncPrompts(Resource):
             label_param="prompt_release_label",
         )
         variables = v.variables(plain(body.get("input_variables")), "input_variables")
-        streaming = v.boolean(body.get("stream", False), "stream")
+        # A null `stream` is an unset one, as for chat completions and runs.
+        given_stream = body.get("stream")
+        streaming = False if given_stream is None else v.boolean(given_stream, "stream")
         store = await self._store()
         resolved = await store.prompts.resolve(self._project, name, version=number, label=label)
         version = resolved.version

@@ -173,3 +173,19 @@ def test_prompt_run_over_http__plain_and_streamed(tmp_path: Path) -> None:
         with pytest.raises(openai.BadRequestError) as missing:
             _post(sdk, "/prompts/echo/run", {})
         assert missing.value.param == "input_variables.word"
+
+
+def test_prompt_run_over_http__a_null_stream_is_unset(tmp_path: Path) -> None:
+    """`"stream": null` runs the prompt without streaming, as chat completions and runs take
+    it; a stream that is neither a boolean nor null is still a 400 naming it."""
+    with serve(tmp_path, worker=False) as server:
+        sdk = server.sdk()
+        _post(sdk, "/prompts", {"name": "echo"})
+        _post(sdk, "/prompts/echo/versions", {"instructions": "Say hi", "model": "test"})
+        result = _post(sdk, "/prompts/echo/run", {"stream": None})
+        assert result["object"] == "prompt.run"
+        assert result["raw_response"]["object"] == "chat.completion"
+        with pytest.raises(openai.BadRequestError) as bad:
+            _post(sdk, "/prompts/echo/run", {"stream": "yes"})
+        assert bad.value.param == "stream"
+        assert bad.value.code == "invalid_type"
