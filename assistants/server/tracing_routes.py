@@ -91,7 +91,7 @@ def _caller(request: Request) -> AsyncClient:
         "List spans",
         "Tracing",
         "Span",
-        query=("limit", "after", *_FILTERS, "since", "until"),
+        query=("limit", "after:span", *_FILTERS, "since", "until"),
         is_list=True,
     ),
 )

@@ -9,7 +9,9 @@ from typing import Final
 from store.errors import BadRequestError
 
 MODEL_NAME_MAX: Final = 256
-_MODEL_NAME = re.compile(r"^[A-Za-z0-9._:@/+-]+$")
+MODEL_PATTERN = "^[A-Za-z0-9._:@/+-]+$"
+"""The characters a model name may use (see `model_name` for its segments)."""
+_MODEL_NAME = re.compile(MODEL_PATTERN)
 
 
 def model_name(name: str, param: str = "model") -> str:

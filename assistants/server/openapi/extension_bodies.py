@@ -13,9 +13,12 @@ from assistants.server.openapi.file_bodies import file_body_schemas
 from assistants.server.openapi.requests import string_schema
 from assistants.validation import completions as cv
 from assistants.validation import prompts as pv
+from runtime.providers.names import MODEL_PATTERN
 
 _SLUG = "^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 _NULL = {"type": "null"}
+_MODEL = {"type": "string", "minLength": 1, "maxLength": v.MODEL_NAME_MAX, "pattern": MODEL_PATTERN}
+_COUNT = {"type": ["integer", "null"], "minimum": 1, "maximum": v.INTEGER_MAX}
 
 
 def _nullable(*types: str) -> dict[str, Any]:
@@ -81,7 +84,7 @@ def _completion_bodies() -> dict[str, Any]:
         for name, values in cv.NEUTRAL_PARAMS.items()
     }
     properties: dict[str, Any] = {
-        "model": string_schema(v.MODEL_NAME_MAX),
+        "model": _MODEL,
         "messages": {
             "type": "array",
             "minItems": 1,
@@ -95,8 +98,8 @@ def _completion_bodies() -> dict[str, Any]:
         },
         "temperature": _number(0, 2),
         "top_p": _number(0, 1),
-        "max_tokens": {"type": ["integer", "null"], "minimum": 1},
-        "max_completion_tokens": {"type": ["integer", "null"], "minimum": 1},
+        "max_tokens": _COUNT,
+        "max_completion_tokens": _COUNT,
         "stop": _stop(cv.STOP_MAX),
         "tools": {"type": ["array", "null"], "maxItems": 128, "items": ref("ToolParam")},
         "tool_choice": {
@@ -137,11 +140,21 @@ def _completion_bodies() -> dict[str, Any]:
 def _prompt_bodies() -> dict[str, Any]:
     name = {"type": "string", "pattern": _SLUG, "maxLength": pv.PROMPT_NAME_MAX}
     label = {"type": "string", "pattern": _SLUG, "maxLength": pv.LABEL_MAX}
-    version = {"type": "integer", "minimum": 1}
+    version = {"type": "integer", "minimum": 1, "maximum": v.INTEGER_MAX}
     template_message = {
         "type": "object",
+        "additionalProperties": False,
         "required": ["role", "content"],
-        "properties": {"role": {"enum": list(pv.TEMPLATE_ROLES)}, "content": {}},
+        "properties": {
+            "role": {"enum": list(pv.TEMPLATE_ROLES)},
+            "content": {
+                "anyOf": [
+                    string_schema(v.MESSAGE_CONTENT_MAX),
+                    {"type": "array", "minItems": 1, "items": {"type": "object"}},
+                ]
+            },
+            "name": {"type": ["string", "null"], "maxLength": pv.PROMPT_NAME_MAX},
+        },
     }
     return {
         "CreatePromptRequest": {
@@ -161,13 +174,22 @@ def _prompt_bodies() -> dict[str, Any]:
             "type": "object",
             "additionalProperties": False,
             "description": "A template: `messages` or `instructions`, exactly one.",
+            "oneOf": [
+                {"required": ["messages"], "properties": {"messages": {"type": "array"}}},
+                {"required": ["instructions"], "properties": {"instructions": {"type": "string"}}},
+            ],
             "properties": {
-                "messages": {"type": ["array", "null"], "items": template_message},
+                "messages": {
+                    "type": ["array", "null"],
+                    "minItems": 1,
+                    "maxItems": v.THREAD_MESSAGES_MAX,
+                    "items": template_message,
+                },
                 "instructions": {"type": ["string", "null"], "maxLength": v.INSTRUCTIONS_MAX},
-                "model": {"type": ["string", "null"], "maxLength": v.MODEL_NAME_MAX},
+                "model": {"anyOf": [_MODEL, _NULL]},
                 "temperature": _number(0, 2),
                 "top_p": _number(0, 1),
-                "max_tokens": {"type": ["integer", "null"], "minimum": 1},
+                "max_tokens": _COUNT,
                 "stop": _stop(pv.STOP_MAX),
                 "response_format": ref("ResponseFormatParam"),
                 "tools": {
@@ -190,7 +212,7 @@ def _prompt_bodies() -> dict[str, Any]:
                 "label": label,
                 "version": version,
                 "expected_version": {
-                    "type": ["integer", "null"],
+                    **_COUNT,
                     "description": "The version the label must point at now (compare-and-set).",
                 },
             },
@@ -199,7 +221,7 @@ def _prompt_bodies() -> dict[str, Any]:
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "prompt_version": {"type": ["integer", "null"], "minimum": 1},
+                "prompt_version": _COUNT,
                 "prompt_release_label": {**label, "type": ["string", "null"]},
                 "input_variables": {
                     "type": ["object", "null"],
@@ -210,7 +232,7 @@ def _prompt_bodies() -> dict[str, Any]:
                 "group_id": {"type": ["string", "null"], "maxLength": cv.TRACE_STRING_MAX},
                 "model_parameter_overrides": _nullable("object"),
                 "provider": {"type": ["string", "null"], "maxLength": cv.TRACE_STRING_MAX},
-                "model": {"type": ["string", "null"], "maxLength": v.MODEL_NAME_MAX},
+                "model": {"anyOf": [_MODEL, _NULL]},
                 "stream": _nullable("boolean"),
             },
         },

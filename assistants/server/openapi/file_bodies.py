@@ -39,6 +39,7 @@ def file_body_schemas() -> dict[str, Any]:
                             "chunk_overlap_tokens": {
                                 "type": "integer",
                                 "minimum": 0,
+                                "maximum": vv.CHUNK_TOKENS_MAX // 2,
                                 "description": "At most half of max_chunk_size_tokens.",
                             },
                         },
@@ -88,13 +89,22 @@ def file_body_schemas() -> dict[str, Any]:
         "required": ["type", "filters"],
         "properties": {
             "type": {"enum": ["and", "or"]},
-            "filters": {"type": "array", "minItems": 1, "maxItems": 32},
+            "filters": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 32,
+                "items": {"type": "object", "required": ["type"]},
+            },
         },
     }
     return {
         "CreateFileRequest": {
             "type": "object",
             "required": ["file", "purpose"],
+            "dependentRequired": {
+                "expires_after[anchor]": ["expires_after[seconds]"],
+                "expires_after[seconds]": ["expires_after[anchor]"],
+            },
             "properties": {
                 "file": {"type": "string", "format": "binary"},
                 "purpose": {"enum": list(UPLOAD_PURPOSES)},
@@ -142,6 +152,13 @@ def file_body_schemas() -> dict[str, Any]:
             "type": "object",
             "additionalProperties": False,
             "description": "`file_ids`, or `files` each with its own attributes.",
+            "anyOf": [
+                {
+                    "required": ["file_ids"],
+                    "properties": {"file_ids": {"type": "array", "minItems": 1}},
+                },
+                {"required": ["files"], "properties": {"files": {"type": "array", "minItems": 1}}},
+            ],
             "properties": {
                 "file_ids": file_ids,
                 "files": {

@@ -107,7 +107,11 @@ QUERY_PARAMETERS: Final[dict[str, dict[str, Any]]] = {
     },
     "trace_id": {
         "description": "Only the spans of this trace.",
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "pattern": "^tr_[0-9a-f]{32}$"},
+    },
+    "after:span": {
+        "description": "A cursor: the id of the span the page starts after.",
+        "schema": {"type": "string", "pattern": "^sp_[0-9a-f]{16}$"},
     },
     "session_id": {"description": "Only the spans of this session.", "schema": {"type": "string"}},
     "user_id": {"description": "Only the spans of this user.", "schema": {"type": "string"}},
