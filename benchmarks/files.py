@@ -20,8 +20,9 @@ Cases (all in-process, `AsyncClient` with its embedded worker, the `test` model)
   interleaved on that store: hybrid `vector_stores.search` (the query embedded over loopback,
   vector and lexical scores blended), the store's vector-only search with the query's vector
   already made (the scoring alone), and the same client's search without a query vector
-  (lexical). `--database-url URL --vectors-only` runs this case alone on another database
-  (Postgres: the `real[]` scan in SQL).
+  (lexical). `--database-url URL --vectors-only [--queries N]` runs this case alone on another
+  database (Postgres: the `real[]` scan in SQL, about a second a search at 10,000 chunks of 768
+  dimensions: `--queries 20` there).
 """
 
 from __future__ import annotations
@@ -227,11 +228,12 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="smaller sizes (CI)")
     parser.add_argument("--vectors-only", action="store_true", help="only the vector case")
     parser.add_argument("--database-url", help="for --vectors-only (default: a SQLite file)")
+    parser.add_argument("--queries", type=int, help="for --vectors-only (default 300)")
     args = parser.parse_args()
     if args.vectors_only:
         folder = Path(tempfile.mkdtemp(prefix="bench-vectors-"))
         url = args.database_url or f"sqlite+aiosqlite:///{folder / 'vectors.db'}"
         size, asked = (1000, 50) if args.quick else (10_000, 300)
-        asyncio.run(vector_search(url, vocabulary(), size, asked))
+        asyncio.run(vector_search(url, vocabulary(), size, args.queries or asked))
     else:
         asyncio.run(main(args.quick))

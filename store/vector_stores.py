@@ -666,12 +666,12 @@ class VectorStorePart:
         near: dict[int, float] = {}
         async with self.db.transaction(heavy=True) as tx:
             rows = await tx.fetch(sql, params) if terms else []
+            lexical = {r["seq"]: self._lexical(r["raw"]) for r in rows}
             if vector is not None:
                 near, near_rows = await scores(tx, self.db.dialect, within, params, vector, fetch)
                 unscored = [r["seq"] for r in rows if r["seq"] not in near]
                 near.update(await more_scores(tx, self.db.dialect, unscored, vector))
                 rows = [*rows, *near_rows]
-        lexical = {r["seq"]: self._lexical(r["raw"]) for r in rows if "raw" in r}
         ranked: dict[int, tuple[float, Row]] = {}
         for r in rows:
             ranked.setdefault(

@@ -87,7 +87,9 @@ async def test_vector__finds_a_chunk_that_shares_no_word_with_the_query(
     assert [r.file_id for r in top.data] == [cars]
 
 
-async def test_hybrid__words_and_meaning_together_rank_first(client: AsyncClient) -> None:
+async def test_hybrid__words_and_meaning_together_rank_first(
+    client: AsyncClient, server: EmbeddingServer
+) -> None:
     """The chunk matching the query's words and its meaning beats the one matching only its
     meaning (no shared word) and the one sharing only a word; all three are found."""
     vs = await client.vector_stores.create(name="boats")
@@ -103,6 +105,24 @@ async def test_hybrid__words_and_meaning_together_rank_first(client: AsyncClient
     scores = {r.file_id: r.score for r in page.data}
     assert scores[both] > scores[meaning] > 0
     assert scores[both] > scores[word] > 0
+    # each score is the mean of the chunk's vector-only and lexical-only scores
+    store = await client.store()
+    lexical = await store.vector_stores.search("default", [vs.id], "boat repair", limit=3)
+    settings = Settings(**options(server.base_url))
+    router = ProviderRouter(settings)
+    try:
+        made = embedder(router, settings)
+        assert made is not None
+        query = await made.query("boat repair")
+    finally:
+        await router.aclose()
+    vector = await store.vector_stores.search("default", [vs.id], "", limit=3, vector=query)
+    by_words = {r.file_id: r.score for r in lexical}
+    by_meaning = {r.file_id: r.score for r in vector}
+    assert set(by_words) == {both, word}
+    for r in page.data:
+        blended = (by_meaning[r.file_id] + by_words.get(r.file_id, 0.0)) / 2
+        assert r.score == pytest.approx(blended, abs=2e-6)
 
 
 async def test_run__file_search_uses_vector_search(client: AsyncClient) -> None:
