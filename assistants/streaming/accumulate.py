@@ -142,6 +142,16 @@ def accumulate_event(
     if not fragments:
         return snapshot, []
     content = list(snapshot.content)
+    created = accumulate_content(content, fragments)
+    return replace_field(snapshot, "content", content), created
+
+
+def accumulate_content(
+    content: list[MessageContent], fragments: list[MessageContentDelta]
+) -> list[MessageContentDelta]:
+    """Merge a message delta's content `fragments` into `content` in place (what
+    `accumulate_event` does to its copy of the snapshot's blocks); returns the fragments that
+    opened a new block. The blocks themselves are never modified: a merge replaces the block."""
     created: list[MessageContentDelta] = []
     for fragment in fragments:
         try:
@@ -156,7 +166,7 @@ def accumulate_event(
                 continue
             merged = accumulate_delta(_dump(block), _dump(fragment))
             content[fragment.index] = _rebuild(_content(), MessageContent, merged)
-    return _replace(snapshot, "content", content), created
+    return created
 
 
 def _append_text(block: MessageContent, fragment: MessageContentDelta) -> MessageContent | None:
@@ -185,10 +195,10 @@ def _append_text(block: MessageContent, fragment: MessageContentDelta) -> Messag
         delta.annotations != [] or "annotations" not in text.__pydantic_fields_set__
     ):
         return None  # annotations to merge, or a list the block does not have yet
-    return _replace(block, "text", _replace(text, "value", text.value + delta.value))
+    return replace_field(block, "text", replace_field(text, "value", text.value + delta.value))
 
 
-def _replace(model: M, name: str, value: Any) -> M:
+def replace_field(model: M, name: str, value: Any) -> M:
     """A shallow copy of `model` with its field `name` set to `value`, as `model_copy(update=)`
     makes it (the field joins its set fields; extras are copied; nothing is validated either
     way), at a fraction of its cost."""

@@ -11,7 +11,10 @@ fires; an exception fires `on_timeout` (timeouts only) and `on_exception`, then 
 
 Both classes run the same generator, `_HandlerCore._callbacks`, which updates the handler's state
 and yields each callback to fire, in order: the sync class calls them, the async class awaits
-them, and state changes between callbacks exactly where the SDK's do.
+them, and state changes between callbacks exactly where the SDK's do. Only the callbacks a
+subclass overrides are yielded, and a delta merges into the current message's blocks without
+building a new `Message`: `current_message_snapshot` is built when read (by the app, or for an
+overridden `on_message_delta`), so per token only the text snapshot `on_text_delta` gets is made.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Generic, Literal, Protocol, TypeAlias, TypeVar
 
-from assistants.streaming.accumulate import accumulate_event, accumulate_run_step
+from assistants.streaming.accumulate import accumulate_content, accumulate_run_step, replace_field
 from store.events import (
+    MessageContentDelta,
     MessageDelta,
     RunStepDelta,
     StreamEvent,
@@ -148,6 +152,9 @@ class _HandlerCore(Generic[S]):
         self._run_step_snapshots: dict[str, RunStep] = {}
         self._message_snapshots: dict[str, Message] = {}
         self._current_message_snapshot: Message | None = None
+        # The current message's blocks when deltas have moved them on since the snapshot above
+        # was built: the snapshot is rebuilt from them only when something reads it.
+        self._message_content: list[MessageContent] | None = None
         self._stream: S | None = None
 
     def _init(self, stream: S) -> None:
@@ -181,7 +188,28 @@ class _HandlerCore(Generic[S]):
     @property
     def current_message_snapshot(self) -> Message | None:
         """The accumulated snapshot of the latest message."""
+        self._settle_message()
         return self._current_message_snapshot
+
+    def _settle_message(self) -> None:
+        """Build the current message's snapshot from the blocks deltas have moved on."""
+        content, self._message_content = self._message_content, None
+        if content is not None:
+            assert self._current_message_snapshot is not None
+            message = replace_field(self._current_message_snapshot, "content", content)
+            self._current_message_snapshot = self._message_snapshots[message.id] = message
+
+    def _set_message(self, message: Message) -> None:
+        self._settle_message()
+        self._current_message_snapshot = self._message_snapshots[message.id] = message
+
+    def _message_blocks(self) -> list[MessageContent]:
+        """The current message's blocks, to merge deltas into (the snapshot's own list is left
+        alone: a snapshot once read never changes)."""
+        if self._message_content is None:
+            assert self._current_message_snapshot is not None
+            self._message_content = list(self._current_message_snapshot.content)
+        return self._message_content
 
     def _final_run(self) -> Run:
         if not self._current_run:
@@ -194,77 +222,102 @@ class _HandlerCore(Generic[S]):
         return list(self._run_step_snapshots.values())
 
     def _final_messages(self) -> list[Message]:
+        self._settle_message()
         if not self._message_snapshots:
             raise RuntimeError("No messages found")
         return list(self._message_snapshots.values())
 
-    def _callbacks(self, event: StreamEvent) -> Iterator[Call]:
-        """The callbacks `event` fires, in order; state is updated between them as in the SDK.
+    def _callbacks(self, event: StreamEvent, wanted: frozenset[str]) -> Iterator[Call]:
+        """The callbacks `event` fires, in order, of those `wanted` (the others do nothing, and
+        their arguments are not built); state is updated between them as in the SDK.
 
         A callback that raises stops the generator, leaving the rest of the event unhandled.
         """
         self._current_event = event
-        yield "on_event", (event,)
+        if "on_event" in wanted:
+            yield "on_event", (event,)
 
-        message, opened = accumulate_event(event, self._current_message_snapshot)
-        self._current_message_snapshot = message
-        if message is not None:
-            self._message_snapshots[message.id] = message
+        blocks: list[MessageContent] = []
+        opened: list[MessageContentDelta] = []
+        if isinstance(event, ThreadMessageDelta):
+            if self._current_message_snapshot is None:
+                raise RuntimeError("Encountered a message delta with no previous snapshot")
+            fragments = event.data.delta.content
+            if fragments:
+                blocks = self._message_blocks()
+                opened = accumulate_content(blocks, fragments)
+        elif isinstance(event, ThreadMessageCreated):
+            self._set_message(event.data)
         step = accumulate_run_step(event, self._run_step_snapshots)
         if step is not None:
             self._run_step_snapshots[step.id] = step
-        for fragment in opened:
-            assert message is not None
-            block = message.content[fragment.index]
-            if isinstance(block, TextContentBlock):
-                yield "on_text_created", (block.text,)
+        if opened and "on_text_created" in wanted:
+            for fragment in opened:
+                block = blocks[fragment.index]
+                if isinstance(block, TextContentBlock):
+                    yield "on_text_created", (block.text,)
 
         if isinstance(event, _RUN_STOPPED):
             self._current_run = event.data
-            if self._current_tool_call is not None:
+            if self._current_tool_call is not None and "on_tool_call_done" in wanted:
                 yield "on_tool_call_done", (self._current_tool_call,)
         elif isinstance(event, _RUN_MOVED):
             self._current_run = event.data
         elif isinstance(event, ThreadMessageCreated):
-            yield "on_message_created", (event.data,)
+            if "on_message_created" in wanted:
+                yield "on_message_created", (event.data,)
         elif isinstance(event, ThreadMessageDelta):
-            yield from self._message_delta_callbacks(event)
+            yield from self._message_delta_callbacks(event, wanted)
         elif isinstance(event, _MESSAGE_ENDED):
-            self._current_message_snapshot = event.data
-            self._message_snapshots[event.data.id] = event.data
+            self._set_message(event.data)
             if self._current_message_content_index is not None:
-                yield from _block_done(event.data.content[self._current_message_content_index])
-            yield "on_message_done", (event.data,)
+                block = event.data.content[self._current_message_content_index]
+                yield from _block_done(block, wanted)
+            if "on_message_done" in wanted:
+                yield "on_message_done", (event.data,)
         elif isinstance(event, ThreadRunStepCreated):
             self._current_run_step_id = event.data.id
-            yield "on_run_step_created", (event.data,)
+            if "on_run_step_created" in wanted:
+                yield "on_run_step_created", (event.data,)
         elif isinstance(event, ThreadRunStepInProgress):
             self._current_run_step_id = event.data.id
         elif isinstance(event, ThreadRunStepDelta):
-            yield from self._step_delta_callbacks(event)
+            for call in self._step_delta_callbacks(event):
+                if call[0] in wanted:
+                    yield call
         elif isinstance(event, _STEP_ENDED):
-            if self._current_tool_call is not None:
+            if self._current_tool_call is not None and "on_tool_call_done" in wanted:
                 yield "on_tool_call_done", (self._current_tool_call,)
-            yield "on_run_step_done", (event.data,)
+            if "on_run_step_done" in wanted:
+                yield "on_run_step_done", (event.data,)
             self._current_run_step_id = None
         # thread.created, thread.message.in_progress, error and unknown events: on_event only.
         self._current_event = None
 
-    def _message_delta_callbacks(self, event: ThreadMessageDelta) -> Iterator[Call]:
-        snapshot = self._current_message_snapshot
-        assert snapshot is not None
-        for fragment in event.data.delta.content or []:
-            if isinstance(fragment, TextDeltaBlock) and fragment.text is not None:
-                block = snapshot.content[fragment.index]
-                assert isinstance(block, TextContentBlock)
-                yield "on_text_delta", (fragment.text, block.text)
-            if fragment.index != self._current_message_content_index:
-                # A new block: the previous one is done.
-                if self._current_message_content is not None:
-                    yield from _block_done(self._current_message_content)
-                self._current_message_content_index = fragment.index
-            self._current_message_content = snapshot.content[fragment.index]
-        yield "on_message_delta", (event.data.delta, snapshot)
+    def _message_delta_callbacks(
+        self, event: ThreadMessageDelta, wanted: frozenset[str]
+    ) -> Iterator[Call]:
+        fragments = event.data.delta.content
+        if fragments:
+            blocks = self._message_blocks()
+            for fragment in fragments:
+                if (
+                    isinstance(fragment, TextDeltaBlock)
+                    and fragment.text is not None
+                    and "on_text_delta" in wanted
+                ):
+                    block = blocks[fragment.index]
+                    assert isinstance(block, TextContentBlock)
+                    yield "on_text_delta", (fragment.text, block.text)
+                if fragment.index != self._current_message_content_index:
+                    # A new block: the previous one is done.
+                    if self._current_message_content is not None:
+                        yield from _block_done(self._current_message_content, wanted)
+                    self._current_message_content_index = fragment.index
+                self._current_message_content = blocks[fragment.index]
+        if "on_message_delta" in wanted:
+            snapshot = self.current_message_snapshot
+            yield "on_message_delta", (event.data.delta, snapshot)
 
     def _step_delta_callbacks(self, event: ThreadRunStepDelta) -> Iterator[Call]:
         snapshot = self._run_step_snapshots[event.data.id]
@@ -297,10 +350,11 @@ def _overridden(handler: object, base: type) -> frozenset[str]:
     )
 
 
-def _block_done(block: MessageContent) -> Iterator[Call]:
+def _block_done(block: MessageContent, wanted: frozenset[str]) -> Iterator[Call]:
     if isinstance(block, TextContentBlock):
-        yield "on_text_done", (block.text,)
-    elif isinstance(block, ImageFileContentBlock):
+        if "on_text_done" in wanted:
+            yield "on_text_done", (block.text,)
+    elif isinstance(block, ImageFileContentBlock) and "on_image_file_done" in wanted:
         yield "on_image_file_done", (block.image_file,)
 
 
@@ -363,9 +417,8 @@ class AssistantEventHandler(_HandlerCore[EventSource]):
         try:
             overridden = _overridden(self, AssistantEventHandler)
             for event in stream:
-                for name, args in self._callbacks(event):
-                    if name in overridden:
-                        getattr(self, name)(*args)
+                for name, args in self._callbacks(event, overridden):
+                    getattr(self, name)(*args)
                 yield event
         except Exception as exc:
             if timed_out(exc):
@@ -481,9 +534,8 @@ class AsyncAssistantEventHandler(_HandlerCore[AsyncEventSource]):
         try:
             overridden = _overridden(self, AsyncAssistantEventHandler)
             async for event in stream:
-                for name, args in self._callbacks(event):
-                    if name in overridden:
-                        await getattr(self, name)(*args)
+                for name, args in self._callbacks(event, overridden):
+                    await getattr(self, name)(*args)
                 yield event
         except Exception as exc:
             if timed_out(exc):

@@ -114,11 +114,14 @@ def _async_recorder(name: str) -> Any:
     return callback
 
 
-def recording(base: type[Any], fail_on: str | None = None) -> Any:
-    """An instance of `base` whose callbacks record into `.log` (and raise on `fail_on`)."""
+def recording(
+    base: type[Any], fail_on: str | None = None, callbacks: tuple[str, ...] = CALLBACKS
+) -> Any:
+    """An instance of `base` whose `callbacks` record into `.log` (and raise on `fail_on`); the
+    others are left as `base` has them."""
     is_async = inspect.iscoroutinefunction(base.on_event)
     make = _async_recorder if is_async else _sync_recorder
-    namespace: dict[str, Any] = {name: make(name) for name in CALLBACKS}
+    namespace: dict[str, Any] = {name: make(name) for name in callbacks}
     handler = type(f"Recording{base.__name__}", (base,), namespace)()
     handler.log = []
     handler.fail_on = fail_on
@@ -183,8 +186,9 @@ def run_sync(
     *,
     error: Exception | None = None,
     fail_on: str | None = None,
+    callbacks: tuple[str, ...] = CALLBACKS,
 ) -> Outcome:
-    handler = recording(base, fail_on)
+    handler = recording(base, fail_on, callbacks)
     handler._init(FakeStream(events, error))
     outcome = Outcome(handler.log)
     try:
@@ -205,8 +209,9 @@ async def run_async(
     *,
     error: Exception | None = None,
     fail_on: str | None = None,
+    callbacks: tuple[str, ...] = CALLBACKS,
 ) -> Outcome:
-    handler = recording(base, fail_on)
+    handler = recording(base, fail_on, callbacks)
     handler._init(AsyncFakeStream(events, error))
     outcome = Outcome(handler.log)
     try:

@@ -11,6 +11,7 @@ import pytest
 
 from assistants.streaming import (
     AssistantEventHandler,
+    AsyncAssistantEventHandler,
     accumulate_delta,
     accumulate_event,
     accumulate_run_step,
@@ -24,8 +25,15 @@ from store.events import (
     parse_event,
 )
 from store.types import FileSearchToolCall, FunctionToolCall, Message, RunStep, TextContentBlock
-from tests.assistants.stream_judge import assert_same, our_events, run_sync, sdk_events
+from tests.assistants.stream_judge import (
+    assert_same,
+    our_events,
+    run_async,
+    run_sync,
+    sdk_events,
+)
 from tests.assistants.stream_scenarios import (
+    SCENARIOS,
     Event,
     calls_delta,
     completed_run,
@@ -42,6 +50,7 @@ from tests.assistants.stream_scenarios import (
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from openai.lib.streaming import AssistantEventHandler as SDKHandler
+    from openai.lib.streaming import AsyncAssistantEventHandler as AsyncSDKHandler
     from openai.lib.streaming._deltas import accumulate_delta as sdk_accumulate_delta
 
 MERGES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
@@ -281,3 +290,33 @@ def test_parse_event__unknown_thread_events_are_kept_others_rejected() -> None:
     for name in ("done", "ping", ""):
         with pytest.raises(ValueError, match="Unknown stream event"):
             parse_event(name, "[DONE]")
+
+
+# A handler overriding only some callbacks: the message snapshot is then built only when read
+# (a callback, `current_message_snapshot`, `get_final_messages()`), and must be what the SDK's is.
+SOME_CALLBACKS = [(), ("on_text_delta",), ("on_event",), ("on_text_done", "on_message_done")]
+
+
+@pytest.mark.parametrize("cut", [False, True], ids=["whole", "cut mid-way"])
+@pytest.mark.parametrize("callbacks", SOME_CALLBACKS, ids="+".join)
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_handler_with_some_callbacks__sees_the_sdks_snapshots(
+    scenario: str, callbacks: tuple[str, ...], cut: bool
+) -> None:
+    """The state each overridden callback reads, and the final objects, equal the SDK's; also
+    for a stream ending mid-way, a message's last fragments unread by any callback."""
+    events = wire(SCENARIOS[scenario]())
+    if cut:
+        events = events[: len(events) * 2 // 3]
+    ours = run_sync(AssistantEventHandler, our_events(events), callbacks=callbacks)
+    assert_same(ours, run_sync(SDKHandler, sdk_events(events), callbacks=callbacks))
+    assert {entry[0] for entry in ours.log} <= {*callbacks, "on_exception", "on_end"}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+async def test_async_handler_with_some_callbacks__sees_the_sdks_snapshots(scenario: str) -> None:
+    """The same for the async handlers, overriding only `on_text_delta`."""
+    events = wire(SCENARIOS[scenario]())
+    kwargs: dict[str, Any] = {"callbacks": ("on_text_delta",)}
+    ours = await run_async(AsyncAssistantEventHandler, our_events(events), **kwargs)
+    assert_same(ours, await run_async(AsyncSDKHandler, sdk_events(events), **kwargs))
