@@ -10,9 +10,10 @@ message, each cutting exactly its marker's text and naming the cited file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 from runtime.embeddings import Embedder
@@ -268,15 +269,19 @@ def without_result_content(step: dict[str, Any]) -> dict[str, Any]:
     return {**step, "step_details": {**details, "tool_calls": trimmed}}
 
 
-async def events_without_result_content(source: AsyncIterator[RunEvent]) -> AsyncIterator[RunEvent]:
+async def events_without_result_content(
+    source: AsyncGenerator[RunEvent, None],
+) -> AsyncGenerator[RunEvent, None]:
     """A run's events with the steps they carry `without_result_content` (deltas pass as they
-    are: a file_search call's delta carries no results)."""
-    async for event in source:
-        if event.event.startswith(STEP_EVENT) and event.event != STEP_DELTA:
-            data = without_result_content(event.data)
-            yield RunEvent(event.run_id, event.seq, event.event, data)
-        else:
-            yield event
+    are: a file_search call's delta carries no results). Closing it closes `source`, so a
+    stream stopped early leaves no generator to be finalized by the collector."""
+    async with contextlib.aclosing(source):
+        async for event in source:
+            if event.event.startswith(STEP_EVENT) and event.event != STEP_DELTA:
+                data = without_result_content(event.data)
+                yield RunEvent(event.run_id, event.seq, event.event, data)
+            else:
+                yield event
 
 
 def output_for_model(step: StepRecord, call_id: str) -> str:

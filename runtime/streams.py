@@ -12,7 +12,7 @@ so on Postgres a worker in another process announces each append, not only the r
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import anyio
 
@@ -52,7 +52,7 @@ async def run_events(
     after: int = 0,
     poll: float = 0.25,
     through_pauses: bool = False,
-) -> AsyncIterator[RunEvent]:
+) -> AsyncGenerator[RunEvent, None]:
     """Every event of the run after `after`, in order, until the run's next stop (see above)."""
     stops = TERMINAL_EVENTS if through_pauses else STOP_EVENTS
     last = after
