@@ -15,7 +15,9 @@ time and output, the headline figures read from the outputs (and `scale.py --jso
 its target and, where the suite measures one in the same run, its ratio to the floor. The
 markdown (`--out`, default `docs/benchmarks.md`) is rendered from that JSON only, so re-running
 the command on another machine regenerates the whole report, and `--render` re-renders it
-without measuring again.
+without measuring again. So are its charts (`benchmarks/charts.py`, matplotlib from the `bench`
+extra): PNGs in a folder named after the markdown, beside it (`docs/benchmarks/`), linked from it;
+the scripts that take `--json` (server, streaming, scale) give them their data.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 PACKAGES = (
     "assistants-runtime",
     "openai",
@@ -60,20 +63,24 @@ class Bench:
     what: str
     needs_postgres: bool = False
     timeout: float = 1800.0
+    writes_json: bool = False  # takes `--json PATH`: the figures the charts are drawn from
 
 
 SUITE = (
     Bench("store", "store.py", "Store and client operations against raw aiosqlite and sqlite3"),
     Bench("runs", "runs.py", "Run latency, throughput, overlap of model calls, tool round trips"),
-    Bench("streaming", "streaming.py", "Deltas/s through the event handler against the model"),
-    Bench("server", "server.py", "The openai SDK over HTTP against the in-process client"),
+    Bench("streaming", "streaming.py", "Deltas/s through the event handler against the model",
+          writes_json=True),
+    Bench("server", "server.py", "The openai SDK over HTTP against the in-process client",
+          writes_json=True),
     Bench("providers", "providers.py", "Provider adapters against a bare httpx call"),
     Bench("completions", "completions.py", "Chat completions through the runtime"),
     Bench("imports", "imports.py", "`import assistants` in fresh interpreters"),
     Bench("restart", "restart.py", "`kill -9` of `assistants serve` on SQLite, then restart"),
     Bench("tracing", "tracing.py", "Runs and streams with tracing on against tracing off"),
-    Bench("scale", "scale.py", "Worker processes on Postgres, 500 ms model", needs_postgres=True),
-)
+    Bench("scale", "scale.py", "Worker processes on Postgres, 500 ms model", needs_postgres=True,
+          writes_json=True),
+)  # fmt: skip
 NAMES = tuple(b.name for b in SUITE)
 
 
@@ -145,8 +152,10 @@ def run_bench(bench: Bench, args: argparse.Namespace, scratch: Path) -> dict[str
         command.append("--quick")
     figures_file = scratch / f"{bench.name}.json"
     if bench.name == "scale":
-        command += ["--database-url", args.database_url, "--json", str(figures_file)]
-    shown = " ".join(["python", *command[1:]]).replace(str(figures_file), "scale.json")
+        command += ["--database-url", args.database_url]
+    if bench.writes_json:
+        command += ["--json", str(figures_file)]
+    shown = " ".join(["python", *command[1:]]).replace(str(figures_file), figures_file.name)
     shown = shown.replace(args.database_url or "\0", "$ASSISTANTS_TEST_POSTGRES_URL")
     print(f"report: {shown}", flush=True)
     started = time.perf_counter()
@@ -412,7 +421,21 @@ LIMITS = {
 }
 
 
-def render(report: dict[str, Any]) -> str:
+def render_charts(drawn: dict[str, str], folder: str) -> list[str]:
+    """The charts' section: each chart's image, or why it was not drawn."""
+    from benchmarks.charts import CHARTS  # noqa: PLC0415
+
+    lines = ["## Charts", ""]
+    for chart in CHARTS:
+        done = drawn.get(chart.name, "not drawn")
+        if done.startswith("not drawn"):
+            lines += [f"{chart.title} ({chart.bench}): {done}.", ""]
+        else:
+            lines += [f"![{chart.title} ({chart.bench})]({folder}/{done})", ""]
+    return lines[:-1]
+
+
+def render(report: dict[str, Any], drawn: dict[str, str] | None = None, folder: str = "") -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -462,6 +485,8 @@ def render(report: dict[str, Any]) -> str:
     if missed:
         lines += ["", "## What limits the figures that miss their target", ""]
         lines += [f"- {figure}: {why}" for figure, why in missed]
+    if drawn is not None:
+        lines += ["", *render_charts(drawn, folder)]
     lines += ["", "## Each benchmark", ""]
     for bench in SUITE:
         result = report["results"].get(bench.name)
@@ -530,10 +555,15 @@ def main() -> None:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     report = json.loads(Path(args.json).read_text(encoding="utf-8"))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(render(report) + "\n", encoding="utf-8")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    from benchmarks.charts import draw  # noqa: PLC0415  (matplotlib loads only here)
+
+    # The charts go in a folder named after the markdown, beside it: docs/benchmarks/*.png.
+    drawn = draw(report, out.parent / out.stem)
+    out.write_text(render(report, drawn, out.stem) + "\n", encoding="utf-8")
     failed = [n for n, r in report["results"].items() if r.get("exit_status", 0) != 0]
-    print(f"report: wrote {args.out} and {args.json}")
+    print(f"report: wrote {args.out}, {args.json} and the charts in {out.parent / out.stem}")
     if failed:
         sys.exit(f"report: these benchmarks failed: {', '.join(failed)}")
 

@@ -16,12 +16,15 @@ Measured, each beside the same operation through the in-process `AsyncClient`:
     target >= 200 runs/s;
 (c) SSE: time from `runs.create(stream=True)` to the first `thread.message.delta`.
 
+`--json PATH` writes every sequential latency (the distribution `report.py` charts) and the rates.
+
 The output is numbers, not pass/fail.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import socket
@@ -189,6 +192,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--concurrent", type=int, default=50)
     parser.add_argument("--quick", action="store_true", help="30 runs, 10 concurrent clients")
+    parser.add_argument("--json", help="write every latency (ms) and rate here, for report.py")
     args = parser.parse_args()
     if args.quick:
         args.runs, args.concurrent = 30, 10
@@ -212,6 +216,9 @@ def main() -> None:
     print(f"  {'':<36} {'openai SDK over HTTP':>22} {'in-process client':>20}")
     for name, over, inproc, note in rows:
         print(f"  {name:<36} {over:>22.2f} {inproc:>20.2f}  {note}")
+    if args.json:
+        figures = {"http": http, "in_process": local, "concurrent": args.concurrent}
+        Path(args.json).write_text(json.dumps(figures), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ checkpoint per delta as any network stream has. Measured:
 - CPU time of the process per delta on the handler path (producer, store and consumer share
   the one thread): steadier than wall-clock rates on a shared machine.
 
+`--json PATH` writes the deltas/s of every round of each path (what `report.py` charts).
+
 Targets: >= 30,000 deltas/s to a handler; p50 added latency <= 100 µs; <= 50 transactions per
 1,000 deltas. The output is numbers, not pass/fail.
 """
@@ -25,6 +27,7 @@ Targets: >= 30,000 deltas/s to a handler; p50 added latency <= 100 µs; <= 50 tr
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -81,8 +84,8 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def floor(count: int, rounds: int) -> tuple[float, list[float]]:
-    """The fake model read directly: deltas/s and per-delta gaps (generator cost)."""
+async def floor(count: int, rounds: int) -> tuple[list[float], list[float]]:
+    """The fake model read directly: deltas/s of each round and per-delta gaps (generator cost)."""
     stamps = Stamps()
     model = fast_model(count, stamps)
     request = ModelRequest(model="m", messages=[])
@@ -96,7 +99,7 @@ async def floor(count: int, rounds: int) -> tuple[float, list[float]]:
                 got.append(time.perf_counter_ns())
         rates.append(count / ((time.perf_counter_ns() - start) / 1e9))
         lat += [(r - s) / 1000 for s, r in zip(stamps.sent, got, strict=True)]
-    return statistics.median(rates), lat
+    return rates, lat
 
 
 async def relayed(count: int, rounds: int) -> dict[str, Any]:
@@ -148,6 +151,8 @@ async def relayed(count: int, rounds: int) -> dict[str, Any]:
     return {
         "handler": statistics.median(handler_rates),
         "raw": statistics.median(raw_rates),
+        "handler_rounds": handler_rates,
+        "raw_rounds": raw_rates,
         "latency": latencies,
         "tx": statistics.median(tx_per_1000),
         "cpu": statistics.median(cpu_us),
@@ -160,7 +165,8 @@ async def main(args: argparse.Namespace) -> None:
         f"streaming benchmark: Python {platform.python_version()}, "
         f"os.cpu_count()={os.cpu_count()}, {args.deltas:,} deltas x {args.rounds} rounds"
     )
-    floor_rate, floor_lat = await floor(args.deltas, args.rounds)
+    floor_rounds, floor_lat = await floor(args.deltas, args.rounds)
+    floor_rate = statistics.median(floor_rounds)
     result = await relayed(args.deltas, args.rounds)
     lat = result["latency"]
     rows = [
@@ -179,6 +185,13 @@ async def main(args: argparse.Namespace) -> None:
     width = max(len(r[0]) for r in rows)
     for name, value, note in rows:
         print(f"  {name:<{width}}  {value:>20}  {note}")
+    if args.json:
+        rounds = {
+            "floor": floor_rounds,
+            "typed_events": result["raw_rounds"],
+            "handler": result["handler_rounds"],
+        }
+        await anyio.Path(args.json).write_text(json.dumps({"deltas_per_s": rounds}))
 
 
 if __name__ == "__main__":
@@ -186,6 +199,7 @@ if __name__ == "__main__":
     parser.add_argument("--deltas", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="1,000 deltas x 2 rounds")
+    parser.add_argument("--json", help="write the deltas/s of every round here, for report.py")
     parsed = parser.parse_args()
     if parsed.quick:
         parsed.deltas, parsed.rounds = 1_000, 2
