@@ -17,7 +17,7 @@ markdown (`--out`, default `docs/benchmarks.md`) is rendered from that JSON only
 the command on another machine regenerates the whole report, and `--render` re-renders it
 without measuring again. So are its charts (`benchmarks/charts.py`, matplotlib from the `bench`
 extra): PNGs in a folder named after the markdown, beside it (`docs/benchmarks/`), linked from it;
-the scripts that take `--json` (server, streaming, scale) give them their data.
+the scripts that take `--json` (server, streaming, scale, langgraph) give them their data.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import os
 import platform
 import re
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,6 +74,8 @@ SUITE = (
           writes_json=True),
     Bench("server", "server.py", "The openai SDK over HTTP against the in-process client",
           writes_json=True),
+    Bench("langgraph", "langgraph_compare.py",
+          "The same no-LLM workload against LangGraph's `langgraph dev`", writes_json=True),
     Bench("providers", "providers.py", "Provider adapters against a bare httpx call"),
     Bench("completions", "completions.py", "Chat completions through the runtime"),
     Bench("imports", "imports.py", "`import assistants` in fresh interpreters"),
@@ -381,7 +384,45 @@ def tracing_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def langgraph_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
+    figures = result.get("figures") or {}
+    if "skipped" in figures:
+        return [
+            {
+                "figure": "Against LangGraph's `langgraph dev`",
+                "value": f"not measured: {figures['skipped']}",
+                "target": "reported",
+                "met": None,
+            }
+        ]
+    rounds, medians = figures.get("rounds") or [], figures.get("median_ratio") or {}
+    found = []
+    for key, label, unit in (
+        ("p50_ms", "one run on an existing thread, p50", "ms"),
+        ("p99_ms", "one run on an existing thread, p99", "ms"),
+        ("runs_per_s", f"runs/s, {figures.get('clients')} concurrent clients", "runs/s"),
+        ("first_event_ms", "create -> first streamed event", "ms"),
+    ):
+        if key not in medians:
+            continue
+        mine = statistics.median(r["ours"][key] for r in rounds)
+        theirs = statistics.median(r["langgraph"][key] for r in rounds)
+        found.append(
+            {
+                "figure": f"Against LangGraph: {label}",
+                "value": f"{mine:.1f} {unit}",
+                "floor": f"{theirs:.1f} {unit} (`langgraph dev`, same rounds)",
+                "ratio": medians[key],
+                "target": "reported",
+                "met": None,
+                "note": f"median of {len(rounds)} rounds' ratios",
+            }
+        )
+    return found
+
+
 READERS: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
+    "langgraph": langgraph_figures,
     "tracing": tracing_figures,
     "streaming": streaming_figures,
     "server": server_figures,
