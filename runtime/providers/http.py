@@ -9,7 +9,7 @@ read an HTTP error (`_status_error`, usually through `status_error`). The rest i
   errors, timeouts, malformed or truncated answers) are retried with exponential backoff
   (`backoff_delay`), or after the delay the server asks for (`retry_after_seconds`), but only
   while nothing has been yielded yet: once output has begun, a failure is raised at once.
-- `sse_events` reads a server-sent-events body as `(event name, data)` pairs.
+- `SSEReader` reads a server-sent-events body's lines as `(event name, data)` pairs.
 - `status_error` turns an HTTP status into a `ProviderCallError` with the run's error code; the
   vendor's text in it is only ever `error_text` (its JSON error shape's message, cleaned and cut)
   or the status's reason phrase. The whole error body goes to the server log
@@ -233,27 +233,36 @@ def status_error(
     )
 
 
-async def sse_events(response: httpx.Response) -> AsyncGenerator[tuple[str, str], None]:
-    """The `(event name, data)` of each server-sent event with data; comments are skipped.
+class SSEReader:
+    """Server-sent events from a body's lines: `line(text)` is the `(event name, data)` of the
+    event a blank line ends (comments are skipped, an event's `data:` lines are joined with
+    newlines), `end()` that of a last event without its blank line.
 
-    An event's `data:` lines are joined with newlines; a last event without its blank line is
-    still seen.
+    Fed line by line by the reader of the response, so no generator layer sits between the
+    socket and the adapter for each event.
     """
-    name, data = "", list[str]()
-    async for line in response.aiter_lines():
+
+    __slots__ = ("_data", "_name")
+
+    def __init__(self) -> None:
+        self._name = ""
+        self._data: list[str] = []
+
+    def line(self, line: str) -> tuple[str, str] | None:
         if line:
             if not line.startswith(":"):
                 field, _, value = line.partition(":")
                 if field == "data":
-                    data.append(value.removeprefix(" "))
+                    self._data.append(value.removeprefix(" "))
                 elif field == "event":
-                    name = value.strip()
-            continue
-        if data:
-            yield name, "\n".join(data)
-        name, data = "", []
-    if data:
-        yield name, "\n".join(data)
+                    self._name = value.strip()
+            return None
+        return self.end()
+
+    def end(self) -> tuple[str, str] | None:
+        data, name = self._data, self._name
+        self._name, self._data = "", []
+        return (name, "\n".join(data)) if data else None
 
 
 async def with_retries(
@@ -399,56 +408,69 @@ class HTTPProvider(ABC, Generic[TurnT]):
         and carrying the usage the answer reported before it failed.
 
         `timeout` bounds connecting, each read and write, and the wait for a pooled connection.
+        One generator from the response's lines to the chunks: each layer more would cost a
+        resumption per chunk.
         """
         turn = self._begin()
+        answered = False  # the response's head arrived
         try:
-            async with aclosing(self._call(url, body, timeout, turn)) as chunks:
-                async for chunk in chunks:
-                    yield chunk
+            try:
+                async with self._client.stream(
+                    "POST", url, json=body, headers=self._headers, timeout=timeout
+                ) as response:
+                    answered = True
+                    if not response.is_success:
+                        await response.aread()
+                        _log.warning(  # the whole body for the operator; the tenant a summary
+                            "provider_error_body", provider=self.name,
+                            status=response.status_code, body=self._scrub(response.text),
+                        )  # fmt: skip
+                        raise self._status_error(response)
+                    content_type = response.headers.get("content-type", "").split(";")[0].strip()
+                    streamed = self._stream and content_type.lower() != "application/json"
+                    if streamed:
+                        # Read to the end so the connection is reused: after the stream
+                        # stopped, or after an event failed, the rest is drained unread and the
+                        # failure raised at the end.
+                        events, failure = SSEReader(), None
+                        async for line in response.aiter_lines():
+                            event = events.line(line)
+                            if event is None or failure is not None or self._stopped(turn):
+                                continue
+                            try:
+                                chunks = self._on_event(turn, *event)
+                            except ProviderCallError as exc:
+                                failure = exc
+                                continue
+                            for chunk in chunks:
+                                yield chunk
+                        event = events.end()
+                        if event is not None and failure is None and not self._stopped(turn):
+                            for chunk in self._on_event(turn, *event):
+                                yield chunk
+                        if failure is not None:
+                            raise failure
+                    else:
+                        text = (await response.aread()).decode("utf-8", errors="replace")
+                        for chunk in self._on_body(turn, self._decode(text)):
+                            yield chunk
+            except httpx.TimeoutException as exc:
+                raise ProviderCallError(
+                    f"The request to provider '{self.name}' timed out ({type(exc).__name__})",
+                    retryable=True,
+                ) from exc
+            except httpx.HTTPError as exc:
+                raise self._transport_error(exc, url, answered=answered) from exc
+            except httpx.InvalidURL as exc:
+                raise ProviderCallError(
+                    f"Provider '{self.name}' has an invalid URL: {self._scrub(str(exc))}"
+                ) from exc
+            for chunk in self._finish(turn, streamed):
+                yield chunk
         except ProviderCallError as exc:
             if exc.usage is None:
                 exc.usage = next((c for c in turn.end() if isinstance(c, UsageChunk)), None)
             raise
-
-    async def _call(
-        self, url: str, body: dict[str, Any], timeout: httpx.Timeout, turn: TurnT
-    ) -> AsyncGenerator[Chunk, None]:
-        answered = False  # the response's head arrived
-        try:
-            async with self._client.stream(
-                "POST", url, json=body, headers=self._headers, timeout=timeout
-            ) as response:
-                answered = True
-                if not response.is_success:
-                    await response.aread()
-                    _log.warning(  # the whole body for the operator; the tenant sees a summary
-                        "provider_error_body", provider=self.name, status=response.status_code,
-                        body=self._scrub(response.text),
-                    )  # fmt: skip
-                    raise self._status_error(response)
-                content_type = response.headers.get("content-type", "").split(";")[0].strip()
-                streamed = self._stream and content_type.lower() != "application/json"
-                if streamed:
-                    async with aclosing(self._read_events(response, turn)) as events:
-                        async for chunk in events:
-                            yield chunk
-                else:
-                    text = (await response.aread()).decode("utf-8", errors="replace")
-                    for chunk in self._on_body(turn, self._decode(text)):
-                        yield chunk
-        except httpx.TimeoutException as exc:
-            raise ProviderCallError(
-                f"The request to provider '{self.name}' timed out ({type(exc).__name__})",
-                retryable=True,
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc, url, answered=answered) from exc
-        except httpx.InvalidURL as exc:
-            raise ProviderCallError(
-                f"Provider '{self.name}' has an invalid URL: {self._scrub(str(exc))}"
-            ) from exc
-        for chunk in self._finish(turn, streamed):
-            yield chunk
 
     def _transport_error(
         self, exc: httpx.HTTPError, url: str, *, answered: bool
@@ -516,29 +538,6 @@ class HTTPProvider(ABC, Generic[TurnT]):
             )  # fmt: skip
             raise self._status_error(response)
         return self._decode(response.text)
-
-    async def _read_events(
-        self, response: httpx.Response, turn: TurnT
-    ) -> AsyncGenerator[Chunk, None]:
-        """The chunks of a server-sent-events body, read to its end so the connection is reused.
-
-        After the stream stopped, or after an event failed, the rest is drained unread; the
-        failure is raised at the end.
-        """
-        failure: ProviderCallError | None = None
-        async with aclosing(sse_events(response)) as events:
-            async for name, data in events:
-                if failure is not None or self._stopped(turn):
-                    continue
-                try:
-                    chunks = self._on_event(turn, name, data)
-                except ProviderCallError as exc:
-                    failure = exc
-                    continue
-                for chunk in chunks:
-                    yield chunk
-        if failure is not None:
-            raise failure
 
     def _decode(self, data: str) -> Any:
         try:
