@@ -349,7 +349,7 @@ class Tracer:
         self.export_failures = 0
         """Batches an exporter could not take."""
         self.written = 0
-        self._buffer: list[SpanRecord | SpanEnd] = []
+        self._buffer: list[SpanRecord | SpanEnd | FinishedCall] = []
         self._wake: anyio.Event | None = None
         self._lock: anyio.Lock | None = None
         self._full = False  # warned about the current overflow already
@@ -358,8 +358,9 @@ class Tracer:
     def enabled(self) -> bool:
         return self.settings.tracing
 
-    def record(self, item: SpanRecord | SpanEnd) -> None:
-        """Queue a span (or a span's end) for the writer; never blocks, never raises."""
+    def record(self, item: SpanRecord | SpanEnd | FinishedCall) -> None:
+        """Queue a span (or a span's end, or a model call whose span the writer builds) for the
+        writer; never blocks, never raises."""
         if len(self._buffer) >= self.capacity:
             self.dropped += 1
             if not self._full:
@@ -377,14 +378,18 @@ class Tracer:
         async with self._lock:
             if not self._buffer:
                 return
-            batch, self._buffer = self._buffer, []
+            queued, self._buffer = self._buffer, []
             self._full = False
             try:
+                batch = [
+                    self._completion_span(item) if isinstance(item, FinishedCall) else item
+                    for item in queued
+                ]
                 await self.store.spans.write(batch)
             except Exception as exc:  # noqa: BLE001  (tracing never fails what it traces)
-                self.failed += len(batch)
+                self.failed += len(queued)
                 log.warning(
-                    "spans_write_failed", error=str(exc), lost=len(batch), failed=self.failed
+                    "spans_write_failed", error=str(exc), lost=len(queued), failed=self.failed
                 )
                 return
             self.written += len(batch)
@@ -503,10 +508,13 @@ class Tracer:
             )
 
     async def record_completion(self, call: FinishedCall) -> None:
-        """The completions engine's sink: one `completion` span per call."""
+        """The completions engine's sink: one `completion` span per call, built by the writer
+        (`flush`), off the caller's path."""
+        if self.enabled and call.trace.get("send_trace") is not False:
+            self.record(call)
+
+    def _completion_span(self, call: FinishedCall) -> SpanRecord:
         trace = call.trace
-        if not self.enabled or trace.get("send_trace") is False:
-            return
         content = trace.get("store_content")
         if content is None:
             content = self.settings.trace_store_content
@@ -516,33 +524,31 @@ class Tracer:
         error = None
         if call.error is not None:
             error = {"code": call.error.code, "message": call.error.message}
-        self.record(
-            SpanRecord(
-                id=call.span_id,
-                project=call.project,
-                trace_id=trace.get("trace_id") or sp.new_trace_id(),
-                parent_span_id=trace.get("parent_span_id"),
-                kind="completion",
-                name=f"chat {call.model or call.requested_model}",
-                status=call.status,
-                error=error,
-                started_at=call.started_at,
-                ended_at=call.started_at + call.latency_ms / 1000,
-                requested_model=call.requested_model,
-                model=call.model,
-                provider=call.provider,
-                prompt_tokens=call.prompt_tokens,
-                completion_tokens=call.completion_tokens,
-                cost=call.cost,
-                fallbacks=call.fallbacks_failed or None,
-                tags=trace.get("tags"),
-                user_id=trace.get("user_id"),
-                session_id=trace.get("session_id"),
-                group_id=trace.get("group_id"),
-                metadata={**(trace.get("metadata") or {}), "stream": call.stream},
-                input=[prompt_message(m) for m in call.messages] if content else None,
-                output=output,
-            )
+        return SpanRecord(
+            id=call.span_id,
+            project=call.project,
+            trace_id=trace.get("trace_id") or sp.new_trace_id(),
+            parent_span_id=trace.get("parent_span_id"),
+            kind="completion",
+            name=f"chat {call.model or call.requested_model}",
+            status=call.status,
+            error=error,
+            started_at=call.started_at,
+            ended_at=call.started_at + call.latency_ms / 1000,
+            requested_model=call.requested_model,
+            model=call.model,
+            provider=call.provider,
+            prompt_tokens=call.prompt_tokens,
+            completion_tokens=call.completion_tokens,
+            cost=call.cost,
+            fallbacks=call.fallbacks_failed or None,
+            tags=trace.get("tags"),
+            user_id=trace.get("user_id"),
+            session_id=trace.get("session_id"),
+            group_id=trace.get("group_id"),
+            metadata={**(trace.get("metadata") or {}), "stream": call.stream},
+            input=[prompt_message(m) for m in call.messages] if content else None,
+            output=output,
         )
 
     def start_run(self, project: str, run: Any, ext: dict[str, Any]) -> None:
