@@ -159,8 +159,9 @@ class AsyncCompletionStream:
         self._chunks = self._generate(first)
         self._done = False
 
-    def __aiter__(self) -> AsyncCompletionStream:
-        return self
+    def __aiter__(self) -> AsyncGenerator[ChatCompletionChunk, None]:
+        # `async for` resumes the chunk generator itself: no coroutine of ours per chunk.
+        return self._chunks
 
     async def __anext__(self) -> ChatCompletionChunk:
         return await self._chunks.__anext__()
