@@ -14,7 +14,9 @@ Cases (all in-process, `AsyncClient` with its embedded worker, the `test` model)
   query (`MATCH` + `bm25`, top 20) on the same data through `sqlite3`, interleaved; the ratio is
   what the API adds (query parsing, store checks, file names, scoring, the off-loop hop);
 - run: the median `create_and_poll` of a run with file_search (one search round, two model
-  calls) against the same run without the tool, interleaved; the difference is the round;
+  calls) against the same run without the tool, interleaved; the difference is the round plus
+  the longer answer (the `test` model quotes every result), so a third run without the tool
+  answers as much text and the difference to it is the round alone;
 - vector search: a client with an embedding model (a loopback OpenAI-compatible embeddings
   server, hashed bag-of-words vectors of 768 dimensions) ingests another 10,000 chunks; then,
   interleaved on that store: hybrid `vector_stores.search` (the query embedded over loopback,
@@ -206,20 +208,28 @@ async def main(quick: bool) -> None:
         )
         with_tool: list[float] = []
         without: list[float] = []
+        echoed: list[float] = []
         for i in range(runs):
-            for assistant, sink in ((plain, without), (searching, with_tool)):
-                thread = await client.threads.create(
-                    messages=[{"role": "user", "content": asks[i % len(asks)]}]
-                )
+            answer = ""
+            for assistant, sink in ((plain, without), (searching, with_tool), (plain, echoed)):
+                # The third run answers as much text as the search run did (the test model
+                # quotes every result it found): the difference to it is the round alone.
+                text = answer if sink is echoed else asks[i % len(asks)]
+                thread = await client.threads.create(messages=[{"role": "user", "content": text}])
                 started = time.perf_counter()
                 run = await client.threads.runs.create_and_poll(
                     thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=1
                 )
                 sink.append(time.perf_counter() - started)
                 assert run.status == "completed", run.last_error
-        (w50, _), (p50, _) = ms(with_tool), ms(without)
+                if sink is with_tool:
+                    message = (await client.threads.messages.list(thread.id)).data[0]
+                    answer = message.content[0].text.value  # type: ignore[union-attr]
+        (w50, _), (p50, _), (e50, _) = ms(with_tool), ms(without), ms(echoed)
         print(f"run ({runs} each): with file_search {w50:.1f} ms median, without {p50:.1f} ms; "
-              f"the round adds {w50 - p50:.1f} ms")  # fmt: skip
+              f"the round adds {w50 - p50:.1f} ms, of which answering the quoted results "
+              f"{e50 - p50:.1f} ms (a run without the tool answering as long takes {e50:.1f} "
+              f"ms) and the search round itself {w50 - e50:.1f} ms")  # fmt: skip
     await vector_search(url, words, chunks_wanted, queries)
 
 

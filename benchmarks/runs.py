@@ -165,12 +165,14 @@ class TxProbe:
         store.db.transaction = self._transaction  # type: ignore[method-assign]
         store.claims.claim = self._claimed  # type: ignore[method-assign]
 
-    def _transaction(self, *, heavy: bool = False) -> AbstractAsyncContextManager[Tx]:
-        return self._observed(sys._getframe(1).f_code.co_name, heavy)
+    def _transaction(
+        self, *, heavy: bool = False, readonly: bool = False
+    ) -> AbstractAsyncContextManager[Tx]:
+        return self._observed(sys._getframe(1).f_code.co_name, heavy, readonly)
 
     @asynccontextmanager
-    async def _observed(self, caller: str, heavy: bool) -> AsyncIterator[Tx]:
-        async with self._original(heavy=heavy) as tx:
+    async def _observed(self, caller: str, heavy: bool, readonly: bool) -> AsyncIterator[Tx]:
+        async with self._original(heavy=heavy, readonly=readonly) as tx:
             yield tx
         self.commits.append((caller, time.perf_counter_ns()))
 

@@ -110,10 +110,10 @@ async def relayed(count: int, rounds: int) -> dict[str, Any]:
         transactions = 0
         original = store.db.transaction
 
-        def counting(*, heavy: bool = False) -> Any:
+        def counting(*, heavy: bool = False, readonly: bool = False) -> Any:
             nonlocal transactions
             transactions += 1
-            return original(heavy=heavy)
+            return original(heavy=heavy, readonly=readonly)
 
         store.db.transaction = counting  # type: ignore[method-assign]
         assistant = await client.assistants.create(model="fast")

@@ -113,9 +113,12 @@ class Database(Protocol):
 
     async def close(self) -> None: ...
 
-    def transaction(self, *, heavy: bool = False) -> AbstractAsyncContextManager[Tx]:
+    def transaction(
+        self, *, heavy: bool = False, readonly: bool = False
+    ) -> AbstractAsyncContextManager[Tx]:
         """A write transaction; `heavy` when its statements' cost grows with the data (SQLite
-        runs those off the event loop; see the module docstring)."""
+        runs those off the event loop; see the module docstring); `readonly` when it only reads
+        (a snapshot that neither takes nor waits for the write lock)."""
         ...
 
     async def fetch(self, sql: str, params: Params | None = None) -> list[Row]: ...
@@ -314,14 +317,18 @@ class _HeavyTx:
     def after_commit(self, callback: Callable[[], None]) -> None:
         self.committed.append(callback)
 
-    async def _call(self, sql: str, params: Params | Sequence[Params], many: bool) -> Any:
-        """(rows, rowcount) of the statement, run off the loop."""
+    async def _call(
+        self, sql: str, params: Params | Sequence[Params], many: bool, counted: bool = False
+    ) -> Any:
+        """(rows, rowcount) of the statement, run off the loop (rowcount -1 unless `counted`)."""
         text = self._db._sql(sql)
         try:
             if self._aio is not None:
                 if many:
                     await self._aio.executemany(text, params)
                     return [], -1
+                if not counted:  # one hop to the connection's thread, not three
+                    return list(await self._aio.execute_fetchall(text, params)), -1
                 async with self._aio.execute(text, params) as cursor:
                     rows = await cursor.fetchall()
                     return list(rows), cursor.rowcount
@@ -349,8 +356,12 @@ class _HeavyTx:
         rows, _ = await self._call(sql, params or {}, False)
         return rows[0] if rows else None
 
+    async def control(self, statement: str) -> None:
+        """`BEGIN ...`, `COMMIT` or `ROLLBACK`, in one hop to the connection's thread."""
+        await self._call(statement, {}, False)
+
     async def execute(self, sql: str, params: Params | None = None) -> int:
-        _, count = await self._call(sql, params or {}, False)
+        _, count = await self._call(sql, params or {}, False, counted=True)
         return int(count)
 
     async def executemany(self, sql: str, params: Sequence[Params]) -> None:
@@ -505,27 +516,30 @@ class SqliteDatabase:
             else:
                 return
 
-    def transaction(self, *, heavy: bool = False) -> AbstractAsyncContextManager[Tx]:
+    def transaction(
+        self, *, heavy: bool = False, readonly: bool = False
+    ) -> AbstractAsyncContextManager[Tx]:
         if heavy and self.path != ":memory:":
-            return self._heavy_transaction()
+            return self._heavy_transaction(readonly)
         return self._inline_transaction()
 
     @asynccontextmanager
-    async def _heavy_transaction(self) -> AsyncIterator[_HeavyTx]:
-        """`BEGIN IMMEDIATE` ... `COMMIT` on the second connection, off the loop."""
+    async def _heavy_transaction(self, readonly: bool) -> AsyncIterator[_HeavyTx]:
+        """`BEGIN IMMEDIATE` ... `COMMIT` on the second connection, off the loop; a read-only one
+        is a deferred `BEGIN`: in WAL mode a reader never waits for the writer, nor it for him."""
         if self._heavy_lock is None:
             self._heavy_lock = anyio.Lock()
         async with self._heavy_lock:
             aio, conn = await self._heavy_connection()
             tx = _HeavyTx(self, aio, conn)
-            await tx.execute("BEGIN IMMEDIATE")
+            await tx.control("BEGIN" if readonly else "BEGIN IMMEDIATE")
             try:
                 yield tx
-                await tx.execute("COMMIT")
+                await tx.control("COMMIT")
             except BaseException:
                 with anyio.CancelScope(shield=True):
                     if aio.in_transaction if aio is not None else conn and conn.in_transaction:
-                        await tx.execute("ROLLBACK")
+                        await tx.control("ROLLBACK")
                 raise
         for callback in tx.committed:
             callback()

@@ -188,12 +188,15 @@ class PostgresDatabase:
                     await conn.close(timeout=5)
 
     @asynccontextmanager
-    async def transaction(self, *, heavy: bool = False) -> AsyncIterator[_PgTx]:
-        """A transaction on a pooled connection (`heavy` or not: the server does the work)."""
+    async def transaction(
+        self, *, heavy: bool = False, readonly: bool = False
+    ) -> AsyncIterator[_PgTx]:
+        """A transaction on a pooled connection (`heavy` or not: the server does the work);
+        `readonly` makes Postgres refuse any write in it."""
         try:
             async with self._require().acquire() as conn:
                 tx = _PgTx(self, conn)
-                async with conn.transaction():
+                async with conn.transaction(readonly=readonly):
                     yield tx
         except Exception as exc:
             # Acquiring, beginning or committing on a lost connection: nothing was committed.

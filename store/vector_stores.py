@@ -664,7 +664,7 @@ class VectorStorePart:
                 "ORDER BY raw DESC LIMIT :limit"
             )
         near: dict[int, float] = {}
-        async with self.db.transaction(heavy=True) as tx:
+        async with self.db.transaction(heavy=True, readonly=True) as tx:
             rows = await tx.fetch(sql, params) if terms else []
             lexical = {r["seq"]: self._lexical(r["raw"]) for r in rows}
             if vector is not None:

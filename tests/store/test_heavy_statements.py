@@ -81,3 +81,25 @@ async def test_delete_thread__waits_off_the_loop_for_another_process_lock(
             assert done.is_set()
         listed = await client.threads.messages.list(other.id)
         assert listed.data == []
+
+
+async def test_search__a_read_off_the_loop_that_never_waits_for_the_write_lock(
+    tmp_path: Path, anyio_backend: str
+) -> None:
+    """A vector store search reads on the second connection without taking the write lock, so
+    it answers while another process holds that lock (a write would wait for it)."""
+    path = tmp_path / "db.sqlite"
+    async with AsyncClient(database_url=f"sqlite+aiosqlite:///{path}", poll_seconds=0.05) as client:
+        vs = await client.vector_stores.create()
+        await client.vector_stores.files.upload_and_poll(
+            vector_store_id=vs.id, file=("bell.txt", b"The bell rings at noon.")
+        )
+        store = await client.store()
+        row = await store.db.fetchrow(
+            "SELECT project FROM vector_stores WHERE id = :id", {"id": vs.id}
+        )
+        assert row is not None
+        with anyio.fail_after(10):
+            async with locked(path):
+                found = await store.vector_stores.search(row["project"], [vs.id], "bell", limit=3)
+        assert [r.filename for r in found] == ["bell.txt"]
