@@ -7,6 +7,7 @@ process has queued, so a span recorded before a call returned is in the next rea
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from assistants import validation as v
@@ -26,6 +27,12 @@ def _time(value: object, param: str) -> float:
             f"{type(value).__name__}.",
             param=param,
             code="invalid_type",
+        )
+    if not math.isfinite(value):  # `since=nan` would match nothing, `inf` everything
+        raise BadRequestError(
+            f"Invalid '{param}': {value}. Expected Unix seconds (a finite number).",
+            param=param,
+            code="invalid_value",
         )
     return float(value)
 

@@ -97,6 +97,35 @@ def test_spans__bad_ids_and_filters_are_400s(tmp_path: Path) -> None:
         assert info.value.param == "tags"
 
 
+def test_spans__a_time_filter_that_is_not_finite_is_a_400(tmp_path: Path) -> None:
+    """`since` / `until` of nan or infinity (which float() reads) name the filter instead of
+    listing nothing (nan) or everything (infinity)."""
+    with serve(tmp_path, worker=False) as server:
+        sdk = server.sdk()
+        for query, param, shown in (
+            ("since=nan", "since", "nan"),
+            ("until=inf", "until", "inf"),
+            ("since=-Infinity", "since", "-inf"),
+            ("until=1e400", "until", "inf"),
+        ):
+            with pytest.raises(openai.BadRequestError) as info:
+                sdk.get(f"/spans?{query}", cast_to=httpx.Response)
+            check_error(
+                info.value,
+                400,
+                f"Invalid '{param}': {shown}. Expected Unix seconds (a finite number).",
+                code="invalid_value",
+                param=param,
+            )
+        assert sdk.get("/spans?since=0&until=1e12", cast_to=object) == {
+            "object": "list",
+            "data": [],
+            "first_id": None,
+            "last_id": None,
+            "has_more": False,
+        }
+
+
 def test_completion__trace_fields_as_body_fields(tmp_path: Path) -> None:
     """Over HTTP a completion's trace fields are body fields (`extra_body`): the span carries
     the group and no content, and a bad `group_id` is a 400 naming it."""

@@ -130,7 +130,7 @@ QUERY_PARAMETERS: Final[dict[str, dict[str, Any]]] = {
     },
     "after:seq": {
         "description": "Replay only the events after this sequence number (default 0: all).",
-        "schema": {"type": "integer", "minimum": 0},
+        "schema": {"type": "integer", "minimum": 0, "maximum": v.INTEGER_MAX},
     },
     "include[]": {
         "description": "Extra fields to include in run steps.",
