@@ -66,6 +66,7 @@ class _Context(ClientContext):
                 self._store = await Store.open(self.settings.database_url)
                 self._tracer = Tracer(self._store, self.settings)
                 self._store.files.use_directory(self.settings.files_dir)
+                await self._store.files.remove_partial_uploads()
                 if self.start_worker and not self._started:
                     self._start_in_background()
         return self._store

@@ -10,14 +10,16 @@ Where the bytes live is decided per database, once:
 
 An upload is streamed: parts are written as they arrive and hashed on the way (SHA-256), never
 held whole in memory; the row is inserted last, so a failed or oversized upload leaves nothing
-behind (its partial bytes are removed). Every read hashes the bytes again and fails if they no
-longer match.
+behind (its partial bytes are removed); the partial bytes of an upload the process died in
+are removed when a client next opens the store. Every read hashes the bytes again and fails if
+they no longer match.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -39,6 +41,8 @@ PART_BYTES = 1 << 20
 """The size of one stored part (and of each read)."""
 
 FILE_COLUMNS = "id, created_at, bytes, filename, purpose, expires_at, sha256, storage"
+PARTIAL_AGE_SECONDS = 3600.0
+"""How long an upload's partial bytes go untouched before start-up takes them for a crash's."""
 
 
 class FileCorruptError(InternalServerError):
@@ -77,6 +81,33 @@ class FilePart:
             self.directory = default_directory(self.db)
         elif self.directory is not None:
             self.directory = Path(directory)
+
+    async def remove_partial_uploads(self, older_than: float = PARTIAL_AGE_SECONDS) -> int:
+        """Remove the `<id>.partial` files an upload cut off by a crash left in the directory
+        (one untouched for `older_than` seconds: a running upload writes its file as the body
+        arrives); how many. A failed upload in a running process removes its own."""
+        directory = self.directory
+        if directory is None:
+            return 0
+
+        def sweep() -> int:
+            if not directory.is_dir():
+                return 0
+            cutoff = time.time() - older_than
+            removed = 0
+            for path in directory.glob("*.partial"):
+                try:
+                    if path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+                except FileNotFoundError:
+                    continue  # finished or removed meanwhile
+            return removed
+
+        removed = await anyio.to_thread.run_sync(sweep)
+        if removed:
+            log.warning("partial_uploads_removed", count=removed, directory=str(directory))
+        return removed
 
     # --- writing --------------------------------------------------------------------------
 

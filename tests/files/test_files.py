@@ -4,6 +4,8 @@ the bad uploads (empty, oversized, wrong purpose), each leaving nothing behind."
 from __future__ import annotations
 
 import io
+import os
+import time
 import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -174,3 +176,25 @@ async def test_damaged_bytes__read_fails_with_the_cause(client: AsyncClient) -> 
             )
     with pytest.raises(FileCorruptError, match=f"'{created.id}' is damaged"):
         await client.files.content(created.id)
+
+
+async def test_partial_upload_left_by_a_crash__removed_when_the_store_opens(
+    tmp_path: Path, anyio_backend: str
+) -> None:
+    """An upload's `.partial` bytes untouched for an hour (its process died mid-body) are gone
+    once a client opens the store; a fresh one (an upload still running elsewhere) stays."""
+    folder = tmp_path / "db.sqlite.files"
+    folder.mkdir()
+    stale, fresh = folder / "file-stale.partial", folder / "file-fresh.partial"
+    stale.write_bytes(b"half of a body")
+    fresh.write_bytes(b"still arriving")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(stale, (hours_ago, hours_ago))
+    async with AsyncClient(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", worker=False
+    ) as client:
+        await client.files.list()
+        assert not stale.exists()
+        assert fresh.exists()
+        kept = await client.files.create(file=("a.txt", b"whole"), purpose="assistants")
+        assert (folder / kept.id).read_bytes() == b"whole"
