@@ -37,7 +37,9 @@ def expiry(expires_after: object) -> int | None:
     if fields.get("anchor") != "created_at":
         raise v.invalid_value("expires_after.anchor", fields.get("anchor"), ["created_at"])
     seconds = fields.get("seconds")
-    if isinstance(seconds, str) and seconds.isdigit():  # multipart fields arrive as text
+    # Multipart fields arrive as text; only ASCII digits are a number ('²' is a digit to
+    # str.isdigit() but not to int()).
+    if isinstance(seconds, str) and seconds.isascii() and seconds.isdigit():
         seconds = int(seconds)
     return v.integer(seconds, "expires_after.seconds", minimum=EXPIRES_MIN, maximum=EXPIRES_MAX)
 

@@ -99,6 +99,38 @@ def test_files__oversized_upload_is_a_413_and_nothing_is_kept(sdk: openai.OpenAI
     assert {f.id for f in sdk.files.list(limit=100).data} == before
 
 
+def test_files__expiry_seconds_that_are_not_ascii_digits_are_a_400(server: LiveServer) -> None:
+    """`expires_after[seconds]` arrives as text: '3600' is a number, while digits outside ASCII
+    ('²', which int() refuses, or Arabic-Indic digits) are a 400 naming the field, not a 500,
+    and store nothing."""
+    headers = {"authorization": "Bearer sk-a"}
+    form = {"purpose": "assistants", "expires_after[anchor]": "created_at"}
+    with httpx.Client(base_url=server.base_url, headers=headers) as http:
+        before = http.get("/files").json()["data"]
+        for seconds in ("\u00b2", "\u0663\u0666\u0660\u0660"):
+            response = http.post(
+                "/files",
+                files={"file": ("a.txt", b"a")},
+                data={**form, "expires_after[seconds]": seconds},
+            )
+            assert response.status_code == 400, response.text
+            assert response.json()["error"] == {
+                "message": "Invalid type for 'expires_after.seconds': expected an integer, but "
+                "got a string instead.",
+                "type": "invalid_request_error",
+                "param": "expires_after.seconds",
+                "code": "invalid_type",
+            }
+        assert http.get("/files").json()["data"] == before
+        made = http.post(
+            "/files",
+            files={"file": ("a.txt", b"a")},
+            data={**form, "expires_after[seconds]": "3600"},
+        ).json()
+        assert made["expires_at"] == made["created_at"] + 3600
+        http.delete(f"/files/{made['id']}").raise_for_status()
+
+
 def test_files__bad_requests(sdk: openai.OpenAI, server: LiveServer) -> None:
     """Empty file, unknown purpose, missing file part and a JSON body are refused clearly."""
     with pytest.raises(openai.BadRequestError) as info:
