@@ -14,7 +14,7 @@ product is their cosine similarity.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import anyio.to_thread
@@ -66,10 +66,19 @@ class Embedder:
         self.label = route.label
         """The model as recorded on each chunk: vectors of different models are not compared."""
 
-    async def embed(self, texts: Sequence[str], *, query: bool = False) -> list[list[float]]:
-        """A unit vector per text, in order; `EmbeddingFailed` saying why if there are none."""
+    async def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        query: bool = False,
+        between: Callable[[], Awaitable[None]] | None = None,
+    ) -> list[list[float]]:
+        """A unit vector per text, in order; `EmbeddingFailed` saying why if there are none.
+        `between` is awaited between two requests (ingestion renews its claim there)."""
         out: list[list[float]] = []
         for start in range(0, len(texts), BATCH):
+            if start and between is not None:
+                await between()
             batch = texts[start : start + BATCH]
             try:
                 raw = await self.api.embed(self.model, batch, query=query)

@@ -248,7 +248,9 @@ class Ingester:
         vectors = None
         if self.embedder is not None and chunks:
             try:
-                vectors = await self.embedder.embed([c.text for c in chunks])
+                vectors = await self.embedder.embed(
+                    [c.text for c in chunks], between=lambda: part.renew_ingest(job)
+                )
             except EmbeddingFailed as exc:
                 log.warning("ingest_embedding_failed", file_id=job.file_id, error=str(exc))
                 await part.fail_ingest(job, "server_error", str(exc))

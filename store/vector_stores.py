@@ -604,6 +604,15 @@ class VectorStorePart:
             )
         self._settled()
 
+    async def renew_ingest(self, job: IngestJob) -> None:
+        """Extend the claim on a file still being ingested (its embedding takes many calls)."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE vector_store_files SET lease_expires_at = {now} + :lease "
+                "WHERE seq = :seq AND status = 'in_progress'",
+                {"seq": job.seq, "lease": INGEST_LEASE_SECONDS},
+            )
+
     async def release_ingest(self, job: IngestJob) -> None:
         """Give a claimed file back (the worker is stopping)."""
         async with self.db.transaction() as tx:

@@ -69,6 +69,8 @@ class EmbeddingServer:
         self.fail_status: int | None = None
         self.dims: int | None = None
         self.garbled = False
+        self._holds: dict[int, tuple[threading.Event, threading.Event]] = {}
+        self._lock = threading.Lock()
         """Answer `/embeddings` with strings where the vectors should be."""
         """Vectors of this length whatever the model says (a model changed under its name)."""
         owner = self
@@ -88,7 +90,12 @@ class EmbeddingServer:
                 path = self.path
                 if path.endswith("/embeddings"):
                     texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
-                    owner.requests.append((path, len(texts)))
+                    with owner._lock:
+                        owner.requests.append((path, len(texts)))
+                        held = owner._holds.get(len(owner.requests))
+                    if held is not None:
+                        held[0].set()
+                        held[1].wait(60)
                     dims = dims_of(body["model"])
                     data = [
                         {"object": "embedding", "index": i, "embedding": vector(t, dims)}
@@ -124,6 +131,12 @@ class EmbeddingServer:
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+
+    def hold(self, nth: int) -> tuple[threading.Event, threading.Event]:
+        """The `nth` request (from 1) sets the first event when it arrives and is answered once
+        the second is set."""
+        held = self._holds[nth] = (threading.Event(), threading.Event())
+        return held
 
     @property
     def base_url(self) -> str:

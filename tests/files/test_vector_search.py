@@ -9,10 +9,11 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import anyio.to_thread
 import pytest
 
 from assistants import AsyncClient
-from runtime.embeddings import embedder
+from runtime.embeddings import BATCH, embedder
 from runtime.providers.router import ProviderRouter
 from runtime.settings import Settings
 from store.errors import ConfigurationError
@@ -123,6 +124,44 @@ async def test_hybrid__words_and_meaning_together_rank_first(
     for r in page.data:
         blended = (by_meaning[r.file_id] + by_words.get(r.file_id, 0.0)) / 2
         assert r.score == pytest.approx(blended, abs=2e-6)
+
+
+async def test_ingestion__renews_its_claim_between_embedding_requests(
+    client: AsyncClient, server: EmbeddingServer
+) -> None:
+    """A file whose chunks take several embedding requests keeps its claim alive between them,
+    so a long embedding is not taken for a lost worker's."""
+    first_in, first_out = server.hold(1)
+    second_in, second_out = server.hold(2)
+    vs = await client.vector_stores.create(name="long")
+    text = " ".join(f"word{i % 97}" for i in range(BATCH * 100 + 50))
+    uploaded = await client.files.create(file=("long.txt", text.encode()), purpose="assistants")
+    static = {"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 0}}
+    await client.vector_stores.files.create(
+        vector_store_id=vs.id, file_id=uploaded.id, chunking_strategy=static
+    )
+    store = await client.store()
+
+    async def lease() -> float:
+        row = await store.db.fetchrow(
+            "SELECT lease_expires_at FROM vector_store_files WHERE id = :f", {"f": uploaded.id}
+        )
+        assert row is not None
+        return float(row["lease_expires_at"])
+
+    try:
+        assert await anyio.to_thread.run_sync(first_in.wait, 30)
+        claimed = await lease()
+        first_out.set()
+        assert await anyio.to_thread.run_sync(second_in.wait, 30)
+        renewed = await lease()
+    finally:
+        first_out.set()
+        second_out.set()
+    assert renewed > claimed
+    done = await client.vector_stores.files.poll(uploaded.id, vector_store_id=vs.id)
+    assert done.status == "completed", done.last_error
+    assert [n for _, n in server.requests] == [BATCH, 1]
 
 
 async def test_run__file_search_uses_vector_search(client: AsyncClient) -> None:
