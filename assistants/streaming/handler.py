@@ -25,7 +25,6 @@ from typing import Any, Generic, Literal, Protocol, TypeAlias, TypeVar
 
 from assistants.streaming.accumulate import accumulate_content, accumulate_run_step, replace_field
 from store.events import (
-    MessageContentDelta,
     MessageDelta,
     RunStepDelta,
     StreamEvent,
@@ -237,25 +236,15 @@ class _HandlerCore(Generic[S]):
         if "on_event" in wanted:
             yield "on_event", (event,)
 
-        blocks: list[MessageContent] = []
-        opened: list[MessageContentDelta] = []
-        if isinstance(event, ThreadMessageDelta):
-            if self._current_message_snapshot is None:
-                raise RuntimeError("Encountered a message delta with no previous snapshot")
-            fragments = event.data.delta.content
-            if fragments:
-                blocks = self._message_blocks()
-                opened = accumulate_content(blocks, fragments)
-        elif isinstance(event, ThreadMessageCreated):
+        if isinstance(event, ThreadMessageDelta):  # most events: handled first, on their own
+            yield from self._message_delta_callbacks(event, wanted)
+            self._current_event = None
+            return
+        if isinstance(event, ThreadMessageCreated):
             self._set_message(event.data)
         step = accumulate_run_step(event, self._run_step_snapshots)
         if step is not None:
             self._run_step_snapshots[step.id] = step
-        if opened and "on_text_created" in wanted:
-            for fragment in opened:
-                block = blocks[fragment.index]
-                if isinstance(block, TextContentBlock):
-                    yield "on_text_created", (block.text,)
 
         if isinstance(event, _RUN_STOPPED):
             self._current_run = event.data
@@ -266,8 +255,6 @@ class _HandlerCore(Generic[S]):
         elif isinstance(event, ThreadMessageCreated):
             if "on_message_created" in wanted:
                 yield "on_message_created", (event.data,)
-        elif isinstance(event, ThreadMessageDelta):
-            yield from self._message_delta_callbacks(event, wanted)
         elif isinstance(event, _MESSAGE_ENDED):
             self._set_message(event.data)
             if self._current_message_content_index is not None:
@@ -297,14 +284,26 @@ class _HandlerCore(Generic[S]):
     def _message_delta_callbacks(
         self, event: ThreadMessageDelta, wanted: frozenset[str]
     ) -> Iterator[Call]:
+        """A message delta: merged into the current message's blocks (a run step delta's step
+        snapshot is not touched), then `on_text_created` for each block it opened, then each
+        fragment's callbacks, then `on_message_delta`."""
+        if self._current_message_snapshot is None:
+            raise RuntimeError("Encountered a message delta with no previous snapshot")
         fragments = event.data.delta.content
         if fragments:
+            # Only read below: a callback reading the snapshot may have made it the message's.
             blocks = self._message_blocks()
+            opened = accumulate_content(blocks, fragments)
+            if opened and "on_text_created" in wanted:
+                for fragment in opened:
+                    block = blocks[fragment.index]
+                    if isinstance(block, TextContentBlock):
+                        yield "on_text_created", (block.text,)
             for fragment in fragments:
                 if (
-                    isinstance(fragment, TextDeltaBlock)
+                    "on_text_delta" in wanted
+                    and isinstance(fragment, TextDeltaBlock)
                     and fragment.text is not None
-                    and "on_text_delta" in wanted
                 ):
                     block = blocks[fragment.index]
                     assert isinstance(block, TextContentBlock)
