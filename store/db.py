@@ -65,6 +65,9 @@ from store.errors import ConfigurationError, DatabaseUnavailableError, InternalS
 
 Params = Mapping[str, Any]
 Row = Mapping[str, Any]
+ManyParams = Sequence[Params] | Sequence[tuple[Any, ...]]
+"""`executemany`'s rows: mappings for `:name` placeholders, or on SQLite tuples for `?` ones
+(which sqlite3 binds without a lookup per value: token deltas are logged by the thousand)."""
 Dialect = Literal["sqlite", "postgresql"]
 
 _NOW_SQL: dict[Dialect, str] = {
@@ -96,7 +99,7 @@ class Tx(Protocol):
 
     async def execute(self, sql: str, params: Params | None = None) -> int: ...
 
-    async def executemany(self, sql: str, params: Sequence[Params]) -> None: ...
+    async def executemany(self, sql: str, params: ManyParams) -> None: ...
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call `callback` once this transaction has committed (never if it rolls back)."""
@@ -242,7 +245,7 @@ class _SqliteTx:
     async def execute(self, sql: str, params: Params | None = None) -> int:
         return self._db._run(sql, params).rowcount
 
-    async def executemany(self, sql: str, params: Sequence[Params]) -> None:
+    async def executemany(self, sql: str, params: ManyParams) -> None:
         conn = self._db._require()
         try:
             conn.executemany(self._db._sql(sql), params)
@@ -318,7 +321,7 @@ class _HeavyTx:
         self.committed.append(callback)
 
     async def _call(
-        self, sql: str, params: Params | Sequence[Params], many: bool, counted: bool = False
+        self, sql: str, params: Params | ManyParams, many: bool, counted: bool = False
     ) -> Any:
         """(rows, rowcount) of the statement, run off the loop (rowcount -1 unless `counted`)."""
         text = self._db._sql(sql)
@@ -364,7 +367,7 @@ class _HeavyTx:
         _, count = await self._call(sql, params or {}, False, counted=True)
         return int(count)
 
-    async def executemany(self, sql: str, params: Sequence[Params]) -> None:
+    async def executemany(self, sql: str, params: ManyParams) -> None:
         await self._call(sql, params, True)
 
 

@@ -213,16 +213,9 @@ class EventLog:
         created = time.time()
         self._publish(tx, run_id, first, events, prepublished)
         await tx.executemany(
-            "INSERT INTO run_events (run_id, seq, created_at, event, data) "
-            "VALUES (:run_id, :seq, :created_at, :event, :data)",
+            "INSERT INTO run_events (run_id, seq, created_at, event, data) VALUES (?, ?, ?, ?, ?)",
             [
-                {
-                    "run_id": run_id,
-                    "seq": first + i,
-                    "created_at": created,
-                    "event": name,
-                    "data": dumps_logged(data),
-                }
+                (run_id, first + i, created, name, dumps_logged(data))
                 for i, (name, data) in enumerate(events)
             ],
         )

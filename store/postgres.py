@@ -6,13 +6,13 @@ Statements are the store's `:name` SQL, rewritten once each to asyncpg's `$n` pl
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 
-from store.db import Dialect, Params, Row, UniqueViolation, render
+from store.db import Dialect, ManyParams, Params, Row, UniqueViolation, render
 from store.errors import ConfigurationError, DatabaseUnavailableError, InternalServerError
 
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)")
@@ -60,10 +60,15 @@ class _PgTx:
             raise _translate(exc) from exc
         return _status_count(status)
 
-    async def executemany(self, sql: str, params: Sequence[Params]) -> None:
+    async def executemany(self, sql: str, params: ManyParams) -> None:
         text, names = self._db._statement(sql)
+        rows = []
+        for p in params:
+            if isinstance(p, tuple):
+                raise TypeError("Positional rows bind SQLite's `?` placeholders: pass mappings")
+            rows.append(tuple(p[n] for n in names))
         try:
-            await self._conn.executemany(text, [tuple(p[n] for n in names) for p in params])
+            await self._conn.executemany(text, rows)
         except Exception as exc:
             raise _translate(exc) from exc
 
