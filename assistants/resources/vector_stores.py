@@ -571,6 +571,8 @@ class AsyncVectorStores(Resource):
         """The chunks of the store's files that best match `query`, best first (one page)."""
         ids.check_id("vector_store_id", vector_store_id, "vector_store")
         text = vv.search_query(query)
+        if not isinstance(rewrite_query, NotGiven) and rewrite_query is not None:
+            v.boolean(rewrite_query, "rewrite_query")  # accepted; queries are not rewritten
         limit = vv.max_num_results(
             None if isinstance(max_num_results, NotGiven) else max_num_results
         )

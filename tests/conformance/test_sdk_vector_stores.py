@@ -107,6 +107,26 @@ def test_crud_and_bad_requests(server: LiveServer, sdk: openai.OpenAI) -> None:
         sdk.vector_stores.retrieve(store.id)
 
 
+def test_search__rewrite_query_must_be_a_boolean(sdk: openai.OpenAI) -> None:
+    """`rewrite_query` is accepted as a boolean (queries are searched as given) and anything
+    else is a 400 naming it, as the other search options are checked."""
+    store = sdk.vector_stores.create(name="rewrite")
+    try:
+        page = sdk.vector_stores.search(store.id, query="weather", rewrite_query=True)
+        assert page.data == []
+        with pytest.raises(openai.BadRequestError) as bad:
+            sdk.vector_stores.search(store.id, query="weather", extra_body={"rewrite_query": "yes"})
+        check_error(
+            bad.value,
+            400,
+            "Invalid type for 'rewrite_query': expected a boolean, but got a string instead.",
+            code="invalid_type",
+            param="rewrite_query",
+        )
+    finally:
+        sdk.vector_stores.delete(store.id)
+
+
 def test_assistant_with_file_search__cited_answer(sdk: openai.OpenAI) -> None:
     """The SDK's whole path: PDF upload, `upload_and_poll`, a run with file_search, a cited
     answer whose annotation indexes cut exactly the markers; steps include result content."""
