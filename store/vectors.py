@@ -8,8 +8,9 @@ is that cosine clipped to 0..1. Where they live and how they are scored:
   project's reference interpreter is, so the dot product is the store's own SQL function
   `vec_dot` (numpy, in the connection's thread: a search is a heavy, off-loop transaction). It
   is an exact scan of the searched stores' embedded chunks, reading every vector (3 KB a chunk
-  at 768 dimensions): at 10,000 such chunks about 150 ms a search on a busy 2-core machine
-  (benchmarks/files.py), growing linearly.
+  at 768 dimensions): at 10,000 such chunks 70 to 160 ms a search (p50 of two runs) on a busy
+  2-core machine, where the lexical search takes 4 to 10 ms (benchmarks/files.py), growing
+  linearly.
 - Postgres: `chunks.embedding` is a `real[]` and the dot product is computed in SQL
   (`unnest` of both arrays), an exact scan with no index. It costs about 0.15 ms per chunk at
   768 dimensions (1.5 s a search at 10,000 chunks, where the lexical search takes ~0.1 s, on the
