@@ -10,9 +10,9 @@ extra `seq`: its position in the run's event log, when known.
 from __future__ import annotations
 
 import functools
-from typing import Annotated, Any, Literal, TypeAlias, TypeVar, get_args
+from typing import Annotated, Any, Literal, TypeAlias, get_args
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import Field, TypeAdapter
 
 from store.types import Message, Model, Run, RunStep, Thread
 
@@ -404,12 +404,12 @@ def parse_event(event: str, data: Any, seq: int | None = None) -> StreamEvent:
     unknown `thread.*` name gives an `UnknownEvent`, since the spec asks clients to ignore events
     they do not know; any other name (`done` included: it is not an event) raises `ValueError`.
     """
-    fast = _deltas().get(event)
-    if fast is not None:
-        return _wrap(fast[0], event, fast[1].validate_python(data), seq)
     payload: dict[str, Any] = {"event": event, "data": data}
     if seq is not None:
         payload["seq"] = seq
+    delta = _deltas().get(event)
+    if delta is not None:
+        return delta.validate_python(payload)
     if event in EVENT_NAMES:
         return _adapter().validate_python(payload)
     if event.startswith("thread."):
@@ -417,25 +417,11 @@ def parse_event(event: str, data: Any, seq: int | None = None) -> StreamEvent:
     raise ValueError(f"Unknown stream event {event!r}: expected `error` or a `thread.*` name.")
 
 
-E = TypeVar("E", bound="_Event")
-
-
-# Token deltas are most of a stream: their `data` is validated on its own and the event built
-# around it directly (what validating the whole payload gives, at half the cost).
+# Token deltas are most of a stream: they are validated as their own event class, not tried
+# against the whole union (what validating through the union gives, at a fraction of the cost).
 @functools.cache
-def _deltas() -> dict[str, tuple[type[ThreadMessageDelta | ThreadRunStepDelta], TypeAdapter[Any]]]:
+def _deltas() -> dict[str, TypeAdapter[ThreadMessageDelta] | TypeAdapter[ThreadRunStepDelta]]:
     return {
-        "thread.message.delta": (ThreadMessageDelta, TypeAdapter(MessageDeltaEvent)),
-        "thread.run.step.delta": (ThreadRunStepDelta, TypeAdapter(RunStepDeltaEvent)),
+        "thread.message.delta": TypeAdapter(ThreadMessageDelta),
+        "thread.run.step.delta": TypeAdapter(ThreadRunStepDelta),
     }
-
-
-def _wrap(cls: type[E], event: str, data: BaseModel, seq: int | None) -> E:
-    """`cls` holding already validated `data`, as `cls.model_validate` would build it."""
-    new = cls.__new__(cls)
-    fields_set = {"event", "data"} if seq is None else {"event", "data", "seq"}
-    object.__setattr__(new, "__dict__", {"seq": seq, "event": event, "data": data})
-    object.__setattr__(new, "__pydantic_fields_set__", fields_set)
-    object.__setattr__(new, "__pydantic_extra__", {})
-    object.__setattr__(new, "__pydantic_private__", None)
-    return new
