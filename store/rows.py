@@ -30,13 +30,24 @@ def dumps_logged(value: Any) -> str:
         return _ENCODER.encode(value)
 
 
+# A run of 19 digits or more may be an integer past 64 bits, which orjson reads as a float
+# without a word (18446744073709551617 comes back as 1.8446744073709552e+19): such text goes to
+# the standard decoder, which keeps it exact. The check maps digits to "0" and the rest to " " in
+# one C pass and looks for 19 zeros (about as fast as orjson's parse; a regex is 7x slower).
+_DIGITS = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
+_LONG_RUN = b"0" * 19
+
+
 def loads(text: str | bytes | None) -> Any:
     if text is None:
         return None
-    try:
-        return orjson.loads(text)
-    except ValueError:  # orjson.JSONDecodeError is a ValueError: integers past 64 bits, say
-        return json.loads(text)
+    raw = text.encode() if isinstance(text, str) else text
+    if _LONG_RUN not in raw.translate(_DIGITS):
+        try:
+            return orjson.loads(raw)
+        except ValueError:  # orjson.JSONDecodeError is a ValueError
+            pass
+    return json.loads(raw)
 
 
 ASSISTANT_COLUMNS = (

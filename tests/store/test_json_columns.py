@@ -10,7 +10,9 @@ from store.rows import dumps, dumps_logged, loads
 
 VALUES = [
     {"a": 1, "b": [1.5, "é", None, True], "c": {"d": "line\nbreak \u2028"}},
-    {"big": 2**70, "neg": -(2**80)},  # past 64 bits: orjson refuses, the standard encoder writes
+    # past 64 bits: orjson refuses to write them and would read them as floats (2**70 + 1 is
+    # not a float's value, so a float in its place compares unequal)
+    {"big": 2**70 + 1, "neg": -(2**80) - 3, "edge": [2**64, -(2**63) - 1, 2**64 - 1]},
     [],
     "plain",
 ]
@@ -26,6 +28,21 @@ def test_logged_payload__same_json_value_as_the_strict_encoder(value: object) ->
 def test_strict_encoder__refuses_nan_that_a_payload_never_holds() -> None:
     with pytest.raises(ValueError, match="Out of range float"):
         dumps({"x": float("nan")})
+
+
+@pytest.mark.parametrize("text", ['{"n": 18446744073709551617}', b"[-9223372036854775809]"])
+def test_loads__an_integer_past_64_bits_stays_an_exact_int(text: str | bytes) -> None:
+    """orjson reads such an integer as a float, silently: a stored JSON schema's bound or a
+    tool's argument would come back changed."""
+    value = loads(text)
+    number = value["n"] if isinstance(value, dict) else value[0]
+    assert type(number) is int
+    assert (
+        number
+        == json.loads(text if isinstance(text, str) else text.decode())[
+            "n" if isinstance(value, dict) else 0
+        ]
+    )
 
 
 def test_loads__bytes_and_null() -> None:
