@@ -11,7 +11,6 @@ the server's file limit is refused with a 413 before anything is stored.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -22,8 +21,8 @@ from assistants._client import AsyncClient
 from assistants.resources.files import check_purpose, expiry
 from assistants.server.deps import caller_client
 from assistants.server.openapi import operation
+from assistants.server.wire import list_query
 from store import ids
-from store.errors import BadRequestError
 from store.files import PART_BYTES
 
 router = APIRouter()
@@ -36,27 +35,6 @@ MULTIPART_OVERHEAD = 64 * 1024
 def client_of(request: Request) -> AsyncClient:
     """The caller's client (its project), as `create_app` serves it."""
     return caller_client(request)
-
-
-def list_query(request: Request, *names: str) -> dict[str, Any]:
-    """`limit` (an integer), `order`, `after` and `names` from the query string."""
-    out: dict[str, Any] = {}
-    for name in ("limit", "order", "after", *names):
-        value = request.query_params.get(name)
-        if value is None:
-            continue
-        if name == "limit":
-            try:
-                out[name] = int(value)
-            except ValueError:
-                raise BadRequestError(
-                    f"Invalid 'limit': expected an integer, but got '{value}' instead.",
-                    param="limit",
-                    code="invalid_type",
-                ) from None
-        else:
-            out[name] = value
-    return out
 
 
 async def _parts(upload: UploadFile) -> AsyncIterator[bytes]:
@@ -112,7 +90,9 @@ async def create_file(request: Request) -> JSONResponse:
     ),
 )
 async def list_files(request: Request) -> JSONResponse:
-    page = await client_of(request).files.list(**list_query(request, "purpose"))
+    page = await client_of(request).files.list(
+        **list_query(request, "purpose", paging=("limit", "order", "after"))
+    )
     return JSONResponse(page.to_dict())
 
 

@@ -29,24 +29,12 @@ from fastapi.responses import JSONResponse, Response
 
 from assistants.server.deps import Caller, JsonBody
 from assistants.server.openapi import LIST_QUERY, operation
-from assistants.server.wire import as_json, check_keys, data_sse, list_query
+from assistants.server.wire import as_json, check_keys, data_sse, list_query, query_integer
 from assistants.streaming.prompts import AsyncPromptRunStream
 from assistants.validation import prompts as pv
-from store.errors import BadRequestError
 from store.prompt_types import PromptRun
 
 router = APIRouter()
-
-
-def _integer(value: str, param: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise BadRequestError(
-            f"Invalid '{param}': expected an integer, but got '{value}' instead.",
-            param=param,
-            code="invalid_type",
-        ) from None
 
 
 @router.post(
@@ -87,7 +75,7 @@ async def retrieve_prompt(caller: Caller, request: Request, name: str) -> JSONRe
     return as_json(
         await caller.prompts.retrieve(
             name,
-            version=None if version is None else _integer(version, "version"),
+            version=None if version is None else query_integer(version, "version"),
             label=request.query_params.get("label"),
         )
     )

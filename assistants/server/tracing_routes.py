@@ -44,6 +44,7 @@ from fastapi.responses import JSONResponse
 from assistants._client import AsyncClient
 from assistants.server.deps import caller_client
 from assistants.server.openapi import operation
+from assistants.server.wire import query_integer
 from store.errors import BadRequestError
 
 router = APIRouter()
@@ -66,16 +67,7 @@ def _number(request: Request, name: str) -> float | None:
 
 def _limit(request: Request) -> int | None:
     raw = request.query_params.get("limit")
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise BadRequestError(
-            f"Invalid 'limit': expected an integer, but got '{raw}' instead.",
-            param="limit",
-            code="invalid_type",
-        ) from None
+    return None if raw is None else query_integer(raw, "limit")
 
 
 def _caller(request: Request) -> AsyncClient:

@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from assistants.server.files_routes import client_of, list_query
+from assistants.server.files_routes import client_of
 from assistants.server.guard import read_json_body
 from assistants.server.openapi import operation
+from assistants.server.wire import list_query
 from assistants.validation import vector_stores as vv
 from store.filetypes import SearchPage
 
@@ -50,7 +51,7 @@ async def create_vector_store(request: Request) -> JSONResponse:
     ),
 )
 async def list_vector_stores(request: Request) -> JSONResponse:
-    return _json(await client_of(request).vector_stores.list(**list_query(request, "before")))
+    return _json(await client_of(request).vector_stores.list(**list_query(request)))
 
 
 @router.get(
@@ -142,7 +143,7 @@ async def add_file(request: Request, vector_store_id: str) -> JSONResponse:
     ),
 )
 async def list_store_files(request: Request, vector_store_id: str) -> JSONResponse:
-    query = list_query(request, "before", "filter")
+    query = list_query(request, "filter")
     return _json(await client_of(request).vector_stores.files.list(vector_store_id, **query))
 
 
@@ -249,5 +250,5 @@ async def cancel_batch(request: Request, vector_store_id: str, batch_id: str) ->
 )
 async def list_batch_files(request: Request, vector_store_id: str, batch_id: str) -> JSONResponse:
     batches = client_of(request).vector_stores.file_batches
-    query = list_query(request, "before", "filter")
+    query = list_query(request, "filter")
     return _json(await batches.list_files(batch_id, vector_store_id=vector_store_id, **query))

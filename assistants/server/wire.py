@@ -4,6 +4,7 @@ JSON objects and SSE streams out."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
@@ -20,24 +21,29 @@ from store.rows import dumps_logged
 log = get_logger("assistants.server")
 
 
-def list_query(request: Request, *names: str) -> dict[str, Any]:
-    """`limit` (an integer), `order`, `after`, `before` and `names`, those the query has."""
+_QUERY_INTEGER = re.compile(r"-?[0-9]{1,18}")
+PAGING = ("limit", "order", "after", "before")
+
+
+def query_integer(value: str, param: str) -> int:
+    """An integer query parameter, in ASCII digits as OpenAI reads it: `int()` alone would also
+    take '٣', ' 3 ' and '1_0' (as 3, 3 and 10)."""
+    if not _QUERY_INTEGER.fullmatch(value):
+        raise BadRequestError(
+            f"Invalid '{param}': expected an integer, but got '{value}' instead.",
+            param=param,
+            code="invalid_type",
+        )
+    return int(value)
+
+
+def list_query(request: Request, *names: str, paging: tuple[str, ...] = PAGING) -> dict[str, Any]:
+    """The `paging` parameters the query has (`limit` an integer), and `names` as given."""
     out: dict[str, Any] = {}
-    for name in ("limit", "order", "after", "before", *names):
+    for name in (*paging, *names):
         value = request.query_params.get(name)
-        if value is None:
-            continue
-        if name == "limit":
-            try:
-                out[name] = int(value)
-            except ValueError:
-                raise BadRequestError(
-                    f"Invalid 'limit': expected an integer, but got '{value}' instead.",
-                    param="limit",
-                    code="invalid_type",
-                ) from None
-        else:
-            out[name] = value
+        if value is not None:
+            out[name] = query_integer(value, name) if name == "limit" else value
     return out
 
 
