@@ -27,7 +27,7 @@ PAGING = ("limit", "order", "after", "before")
 
 def query_integer(value: str, param: str) -> int:
     """An integer query parameter, in ASCII digits as OpenAI reads it: `int()` alone would also
-    take '٣', ' 3 ' and '1_0' (as 3, 3 and 10)."""
+    take non-ASCII digits, ' 3 ' and '1_0' (as 3 and 10)."""
     if not _QUERY_INTEGER.fullmatch(value):
         raise BadRequestError(
             f"Invalid '{param}': expected an integer, but got '{value}' instead.",

@@ -1,5 +1,5 @@
 """Integer query parameters take ASCII digits only, as OpenAI reads them: `int()` alone would
-read '٣' (Arabic-Indic three), '３' (fullwidth), ' 3 ' and '1_0' as numbers."""
+read Arabic-Indic or fullwidth digits, ' 3 ' and '1_0' as numbers."""
 
 from __future__ import annotations
 
