@@ -59,7 +59,6 @@ from typing import Any, Literal, Protocol
 import aiosqlite
 import anyio
 import anyio.to_thread
-import numpy as np
 
 from store.errors import ConfigurationError, DatabaseUnavailableError, InternalServerError
 
@@ -222,6 +221,9 @@ def vec_dot(a: bytes | None, b: bytes | None) -> float | None:
         return None
     if len(a) != len(b):
         return FOREIGN_VECTOR
+    # numpy (~100 ms to import) loads with the first vector search, not with the package
+    import numpy as np  # noqa: PLC0415
+
     return float(np.dot(np.frombuffer(a, "<f4"), np.frombuffer(b, "<f4")))
 
 

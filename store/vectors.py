@@ -32,8 +32,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from store.db import FOREIGN_VECTOR, Dialect, Row, Tx
 from store.errors import BadRequestError
 
@@ -54,6 +52,8 @@ def encode(dialect: Dialect, vector: Sequence[float] | None) -> Any:
     if vector is None:
         return None
     if dialect == "sqlite":
+        import numpy as np  # noqa: PLC0415  (loads with the first embedding, not the package)
+
         return np.asarray(vector, dtype="<f4").tobytes()
     return list(vector)
 

@@ -84,7 +84,7 @@ def test_import__accepts_an_unrelated_directory_named_like_a_package(tmp_path: P
 
 def test_import_assistants__loads_no_schema_server_or_postgres_modules(tmp_path: Path) -> None:
     """`import assistants` imports neither SQLModel/SQLAlchemy nor FastAPI, uvicorn or asyncpg,
-    nor httpx, which loads with the first HTTP provider."""
+    nor httpx, which loads with the first HTTP provider, nor numpy (the first vector search)."""
     result = _python("import assistants", tmp_path, "-X", "importtime")
     assert result.returncode == 0, result.stderr
     loaded = {
@@ -93,7 +93,16 @@ def test_import_assistants__loads_no_schema_server_or_postgres_modules(tmp_path:
         if line.startswith("import time:") and "|" in line
     }
     assert "assistants" in loaded  # the list is real
-    heavy = ("sqlmodel", "sqlalchemy", "fastapi", "starlette", "uvicorn", "asyncpg", "httpx")
+    heavy = (
+        "sqlmodel",
+        "sqlalchemy",
+        "fastapi",
+        "starlette",
+        "uvicorn",
+        "asyncpg",
+        "httpx",
+        "numpy",
+    )
     assert sorted(m for m in loaded if m.split(".")[0] in heavy) == []
 
 
