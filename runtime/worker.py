@@ -9,7 +9,8 @@
   is told to stop;
 - sweeper: re-queues runs whose worker vanished (lease lapsed, or at once when that worker ran
   on this host and its process is proven gone: see `store/workers.py`), fails them once their
-  attempt budget is spent, finishes cancels nobody holds, expires runs past `expires_at`;
+  attempt budget is spent, finishes cancels nobody holds, expires runs past `expires_at`
+  (`runtime/leases.py`, with the ways a held run is given back);
 - graceful stop: stop claiming, let in-flight runs finish for `stop_grace_seconds`, then release
   the rest to the queue for another worker.
 
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
-from runtime import states
+from runtime import leases
 from runtime.embeddings import embedder
 from runtime.executor import Executor, StopSignal
 from runtime.ingest import Ingester
@@ -35,7 +36,7 @@ from runtime.providers.router import ProviderRouter
 from runtime.settings import Settings
 from runtime.states import RunStatus
 from runtime.tracing import Tracer
-from store.errors import DatabaseUnavailableError, LostClaim
+from store.errors import DatabaseUnavailableError
 from store.log import get_logger
 from store.notify import QUEUE
 from store.picking import Claim
@@ -229,6 +230,9 @@ class Worker:
         held = self._active[row.id] = _Held(anyio.CancelScope(), StopSignal(), row.expires_at)
         return held
 
+    async def _release(self, run_id: str) -> None:
+        await leases.release(self.store, self.settings, self.worker_id, run_id)
+
     async def _give_back(self, row: RunRecord) -> None:
         """Release a run claimed for this slot that it will not execute, for another worker (if
         the database is away, its lease lapses: it is no longer renewed)."""
@@ -263,11 +267,13 @@ class Worker:
                     # Not the run's failure: nothing it did was lost, it goes back to the queue.
                     log.warning("run_interrupted", run_id=run_id, error=str(exc))
                     with anyio.CancelScope(shield=True):
-                        await self._requeue_interrupted(run_id)
+                        await leases.requeue_interrupted(
+                            self.store, self.settings, self.worker_id, run_id
+                        )
                 except Exception as exc:
                     log.exception("run_crashed", run_id=run_id)
                     with anyio.CancelScope(shield=True):
-                        await self._fail_crashed(run_id, exc)
+                        await leases.fail_crashed(self.store, self.worker_id, run_id, exc)
             if held.scope.cancelled_caught:
                 with anyio.CancelScope(shield=True):
                     await self._release(run_id)
@@ -280,71 +286,6 @@ class Worker:
             self._active.pop(run_id, None)
             self.runs_executed += 1
         return successor
-
-    async def _requeue_interrupted(self, run_id: str) -> None:
-        """Re-queue a run whose execution the database interrupted, spending an attempt. If the
-        database is still away this fails too: the run's lease then lapses (only executing runs
-        are renewed) and the sweeper re-queues it."""
-        try:
-            await self._release(run_id, interrupted=True)
-        except DatabaseUnavailableError:
-            log.warning("run_requeue_deferred", run_id=run_id)
-
-    async def _fail_crashed(self, run_id: str, exc: Exception) -> None:
-        try:
-            await self.store.transitions.end(
-                run_id,
-                to=RunStatus.FAILED,
-                allowed=states.sources(RunStatus.FAILED),
-                worker_id=self.worker_id,
-                last_error={
-                    "code": "server_error",
-                    "message": f"The run failed inside the runtime: {type(exc).__name__}.",
-                },
-            )
-        except Exception:
-            log.exception("run_fail_failed", run_id=run_id)
-
-    async def _release(self, run_id: str, *, interrupted: bool = False) -> None:
-        """Give a run back (a stop, a lost lease, or `interrupted` by the database): re-queue it
-        (an interruption spends an attempt; the last one fails the run), or finish its cancel."""
-        held = await self.store.claims.held_attempts(run_id, self.worker_id)
-        if held is None:
-            return
-        status, attempts = held
-        try:
-            if status == RunStatus.CANCELLING:
-                await self.store.transitions.end(
-                    run_id,
-                    to=RunStatus.CANCELLED,
-                    allowed=(RunStatus.CANCELLING,),
-                    worker_id=self.worker_id,
-                )
-            elif status != RunStatus.IN_PROGRESS:
-                return
-            elif interrupted and attempts + 1 >= self.settings.max_attempts:
-                await self.store.transitions.end(
-                    run_id,
-                    to=RunStatus.FAILED,
-                    allowed=(RunStatus.IN_PROGRESS,),
-                    worker_id=self.worker_id,
-                    last_error={
-                        "code": "server_error",
-                        "message": f"The run was interrupted {attempts + 1} times (the database "
-                        "was unavailable); giving up.",
-                    },
-                )
-            else:
-                await self.store.claims.release(
-                    run_id,
-                    self.worker_id,
-                    to=RunStatus.QUEUED,
-                    allowed=(RunStatus.IN_PROGRESS,),
-                    interrupted=interrupted,
-                )
-                log.info("run_released", run_id=run_id, interrupted=interrupted)
-        except LostClaim:
-            pass
 
     async def _drain(self) -> None:
         """Let in-flight runs finish within the grace period, then cancel (release) the rest."""
@@ -408,43 +349,5 @@ class Worker:
             await anyio.sleep(self.settings.sweep_seconds)
 
     async def sweep(self) -> None:
-        """One pass: lapsed leases (re-queue, fail, or finish a cancel) and overdue runs. The
-        leases of this host's workers whose process is gone end first: their runs come back now.
-        """
-        if self.process is not None:
-            for dead in await self.store.workers.end_dead_leases(self.process):
-                log.warning("worker_gone", lost_worker=dead)
-        for row in await self.store.claims.lapsed_runs():
-            run_id, status = row.id, row.status
-            if status == RunStatus.CANCELLING:
-                await self.store.transitions.end(
-                    run_id,
-                    to=RunStatus.CANCELLED,
-                    allowed=(RunStatus.CANCELLING,),
-                    lapsed_only=True,
-                )
-            elif row.attempts + 1 >= self.settings.max_attempts:
-                # `attempts` counts interruptions (lapsed leases), not claims: tool rounds
-                # re-claim a run without spending its budget.
-                await self.store.transitions.end(
-                    run_id,
-                    to=RunStatus.FAILED,
-                    allowed=(RunStatus.IN_PROGRESS,),
-                    lapsed_only=True,
-                    last_error={
-                        "code": "server_error",
-                        "message": f"The run was interrupted {row.attempts + 1} times (the "
-                        "worker running it stopped responding); giving up.",
-                    },
-                )
-                log.warning("run_attempts_exhausted", run_id=run_id)
-            elif await self.store.claims.requeue_lapsed(
-                run_id, to=RunStatus.QUEUED, allowed=(RunStatus.IN_PROGRESS,)
-            ):
-                log.warning("run_requeued", run_id=run_id, lost_worker=row.worker_id)
-        for run_id in await self.store.claims.overdue_runs():
-            ended = await self.store.transitions.end(
-                run_id, to=RunStatus.EXPIRED, allowed=states.sources(RunStatus.EXPIRED)
-            )
-            if ended is not None:
-                log.info("run_expired", run_id=run_id)
+        """One pass of the sweeper: see `runtime.leases.sweep`."""
+        await leases.sweep(self.store, self.settings, self.process)

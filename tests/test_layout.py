@@ -119,7 +119,6 @@ LONG_MODULES: dict[str, str] = {
     "runtime/providers/http.py": "to split: the shared client, retries and SSE reading",
     "runtime/providers/router.py": "to split: aliases, resolution and refusals",
     "runtime/tracing.py": "to split: span building and the background writer",
-    "runtime/worker.py": "to split: claims, leases and the worker's loop",
     "store/db.py": "to split: the dialects' engines, retries and the off-loop SQLite path",
     "store/events.py": "to split: the event log and its notifications",
     "store/prompts.py": "to split: versions and labels",
