@@ -415,7 +415,7 @@ def langgraph_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "ratio": medians[key],
                 "target": "reported",
                 "met": None,
-                "note": f"median of {len(rounds)} rounds' ratios",
+                "note": f"medians of {len(rounds)} rounds; the ratio, of the rounds' ratios",
             }
         )
     return found
