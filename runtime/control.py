@@ -15,7 +15,8 @@ from runtime.prompts import RunPrompt, run_prompt
 from runtime.providers.router import ProviderRouter
 from runtime.states import RunStatus
 from runtime.templates import interpolate
-from runtime.tracing import Tracer, run_trace_extensions
+from runtime.trace_context import run_trace_extensions
+from runtime.tracing import Tracer
 from store.errors import BadRequestError
 from store.store import Store
 from store.types import Assistant, Run, Thread

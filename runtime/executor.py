@@ -34,7 +34,8 @@ from runtime.providers.base import (
 from runtime.providers.router import ProviderRouter, Route
 from runtime.settings import Settings
 from runtime.states import RunStatus, StepStatus
-from runtime.tracing import RunTrace, Tracer, prompt_message
+from runtime.trace_context import RunTrace
+from runtime.tracing import Tracer, prompt_message
 from store import ids
 from store.errors import BadRequestError, LostClaim
 from store.log import get_logger

@@ -118,7 +118,6 @@ LONG_MODULES: dict[str, str] = {
     "runtime/executor.py": "to split: the run loop, tool calls and step writes in one class",
     "runtime/providers/http.py": "to split: the shared client, retries and SSE reading",
     "runtime/providers/router.py": "to split: aliases, resolution and refusals",
-    "runtime/tracing.py": "to split: span building and the background writer",
     "store/db.py": "to split: the dialects' engines, retries and the off-loop SQLite path",
     "store/events.py": "to split: the event log and its notifications",
     "store/prompts.py": "to split: versions and labels",

@@ -32,7 +32,7 @@ from assistants.validation import prompts as pv
 from runtime import control
 from runtime.file_search import events_without_result_content
 from runtime.streams import check_after, run_events
-from runtime.tracing import TRACE_FIELDS, check_trace_fields
+from runtime.trace_context import TRACE_FIELDS, check_trace_fields
 from store import ids
 from store.errors import BadRequestError
 from store.types import ListPage, Run

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from assistants.server.deps import Caller, JsonBody
 from assistants.server.openapi import operation
 from assistants.server.wire import as_json, check_keys, object_or_stream, split
-from runtime.tracing import THREAD_TRACE_FIELDS
+from runtime.trace_context import THREAD_TRACE_FIELDS
 
 router = APIRouter()
 

@@ -8,7 +8,7 @@ from typing import Any
 from assistants.validation.messages import new_messages
 from assistants.validation.scalars import metadata, obj
 from assistants.validation.tools import tool_resources
-from runtime.tracing import THREAD_TRACE_FIELDS, check_thread_trace_fields
+from runtime.trace_context import THREAD_TRACE_FIELDS, check_thread_trace_fields
 from store.errors import BadRequestError
 
 _CREATE = ("messages", "metadata", "tool_resources", *THREAD_TRACE_FIELDS)
