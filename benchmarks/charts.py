@@ -24,6 +24,7 @@ mpl.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter
 from matplotlib.typing import RcKeyType
 
 STYLE: dict[RcKeyType, Any] = {
@@ -60,6 +61,8 @@ def _latency(figures: dict[str, Any]) -> Figure:
                 label=f"{label}: p50 {p50:.1f} ms, p99 {p99:.1f} ms")  # fmt: skip
         ax.axvline(p50, color=color, linestyle="--", linewidth=1)
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_formatter(FormatStrFormatter("%g"))
     ax.set_xlabel("create_and_poll, create -> completed (ms, log scale)")
     ax.set_ylabel("runs")
     ax.set_title(f"create_and_poll latency, {len(http)} sequential runs a side (test model)")
