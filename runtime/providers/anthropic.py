@@ -33,14 +33,14 @@ from runtime.providers.base import (
     ToolCallDelta,
     UsageChunk,
 )
-from runtime.providers.http import (
+from runtime.providers.http import HTTPProvider
+from runtime.providers.http_errors import (
     INVALID_PROMPT_STATUSES,
-    HTTPProvider,
     clean,
     reason_phrase,
-    retry_after_seconds,
     status_error,
 )
+from runtime.providers.retries import retry_after_seconds
 
 KEY_ENV = "ANTHROPIC_API_KEY"
 _INVALID_PROMPT_STATUSES = INVALID_PROMPT_STATUSES | {413}

@@ -46,13 +46,9 @@ from runtime.providers.base import (
     ToolCallDelta,
     UsageChunk,
 )
-from runtime.providers.http import (
-    HTTPProvider,
-    error_text,
-    reason_phrase,
-    retry_after_seconds,
-    status_error,
-)
+from runtime.providers.http import HTTPProvider
+from runtime.providers.http_errors import error_text, reason_phrase, status_error
+from runtime.providers.retries import retry_after_seconds
 
 KEY_ENV_VARS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 SKIP_SIGNATURE = "skip_thought_signature_validator"

@@ -32,14 +32,14 @@ from runtime.providers.base import (
     ToolCallDelta,
     UsageChunk,
 )
-from runtime.providers.http import (
+from runtime.providers.http import HTTPProvider
+from runtime.providers.http_errors import (
     RETRYABLE_STATUSES,
-    HTTPProvider,
     error_text,
     reason_phrase,
-    retry_after_seconds,
     status_error,
 )
+from runtime.providers.retries import retry_after_seconds
 
 _FINISH_REASONS: dict[str, FinishReason] = {  # anything else maps to "stop"
     "stop": "stop", "tool_calls": "tool_calls", "function_call": "tool_calls",

@@ -126,7 +126,7 @@ class ProviderRouter:
         if self._http is None:
             # httpx and the adapters' HTTP layer load with the first HTTP provider: an app that
             # only runs the `test` model (or imports the package for its types) never pays ~50 ms
-            from runtime.providers.http import MIN_CONNECTIONS, new_http_client  # noqa: PLC0415
+            from runtime.providers.http_client import MIN_CONNECTIONS, new_http_client  # noqa: PLC0415
 
             self._http = new_http_client(
                 read_timeout=self.settings.provider_timeout_seconds,
