@@ -116,7 +116,6 @@ LONG_MODULES: dict[str, str] = {
     "assistants/validation/completions.py": "chat-completion request checks, one field each",
     "runtime/completions/engine.py": "to split: request building, fallbacks and streaming",
     "runtime/executor.py": "to split: the run loop, tool calls and step writes in one class",
-    "runtime/providers/router.py": "to split: aliases, resolution and refusals",
     "store/db.py": "to split: the dialects' engines, retries and the off-loop SQLite path",
     "store/events.py": "to split: the event log and its notifications",
     "store/prompts.py": "to split: versions and labels",

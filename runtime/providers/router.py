@@ -10,45 +10,20 @@ and saying what to configure.
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from runtime.providers import names
+from runtime.providers import names, presets
 from runtime.providers.base import Provider
+from runtime.providers.presets import BARE, LOCAL_PRESETS, NATIVE, VENDORS
 from runtime.providers.testmodel import TestModel
 from runtime.settings import Settings
 from store.errors import BadRequestError, ConfigurationError
 
+__all__ = ["LOCAL_PRESETS", "ProviderRouter", "Route"]  # LOCAL_PRESETS: first named here
+
 if TYPE_CHECKING:
     import httpx
-
-# Local OpenAI-compatible servers: name -> (base URL env var, default base URL).
-LOCAL_PRESETS: dict[str, tuple[str, str]] = {
-    "ollama": ("OLLAMA_BASE_URL", "http://localhost:11434/v1"),
-    "vllm": ("VLLM_BASE_URL", "http://localhost:8000/v1"),
-    "lmstudio": ("LMSTUDIO_BASE_URL", "http://localhost:1234/v1"),
-    "llamacpp": ("LLAMACPP_BASE_URL", "http://localhost:8080/v1"),
-}
-# Vendors with API keys: name -> (key env vars, base URL env var, default base URL).
-VENDORS: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "openai": (("OPENAI_API_KEY",), "OPENAI_BASE_URL", "https://api.openai.com/v1"),
-    "anthropic": (("ANTHROPIC_API_KEY",), "ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
-    "google": (
-        ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-        "GEMINI_BASE_URL",
-        "https://generativelanguage.googleapis.com/v1beta",
-    ),
-}
-# Bare model names that name their vendor.
-_BARE = (
-    (re.compile(r"^(gpt-|o[134](-|$)|chatgpt-|text-)"), "openai"),
-    (re.compile(r"^claude-"), "anthropic"),
-    (re.compile(r"^gemini-"), "google"),
-)
-# Vendors with an adapter of their own (the rest speak OpenAI's chat completions).
-NATIVE = ("anthropic", "google")
 
 
 @dataclass(frozen=True)
@@ -243,8 +218,8 @@ class ProviderRouter:
         vendors whose base URL is set in the environment (without a trailing slash)."""
         urls = {str(c["base_url"]).rstrip("/") for c in self.local_servers().values()}
         for _, url_env, _ in VENDORS.values():
-            if _env(url_env):
-                urls.add(str(_env(url_env)).rstrip("/"))
+            if presets.env(url_env):
+                urls.add(str(presets.env(url_env)).rstrip("/"))
         return urls
 
     def _adapter(
@@ -253,14 +228,21 @@ class ProviderRouter:
         """A fresh adapter for `name` with this call's key, base URL and retry count."""
         retries = self.settings.provider_max_retries if max_retries is None else max_retries
         if name in NATIVE and name not in self.settings.endpoints:
-            return self._native(name, api_key=api_key, api_base=api_base, max_retries=retries)
-        config = self._endpoint_config(name)
+            return presets.native(
+                name,
+                self.settings,
+                self.http,
+                api_key=api_key,
+                api_base=api_base,
+                max_retries=retries,
+            )
+        config = presets.endpoint_config(self.settings, name)
         assert config is not None  # `_target` only names known providers
         if api_base is not None:
             config = {"base_url": api_base, "api_key": api_key, "headers": config.get("headers")}
         elif api_key is not None:
             config = {**config, "api_key": api_key}
-        return self._compatible(name, config, retries)
+        return presets.compatible(name, config, self.settings, self.http, retries)
 
     @property
     def provider_names(self) -> list[str]:
@@ -278,9 +260,15 @@ class ProviderRouter:
     def local_servers(self) -> dict[str, dict[str, Any]]:
         """The OpenAI-compatible servers the operator configured: the local presets given a base
         URL or named by an alias, and the named endpoints (name -> base_url, api_key, headers)."""
-        names = [n for n, (env, _) in LOCAL_PRESETS.items() if _env(env) or n in self._aliased]
+        names = [
+            n for n, (env, _) in LOCAL_PRESETS.items() if presets.env(env) or n in self._aliased
+        ]
         names += [n for n in self.settings.endpoints if n not in names]
-        return {name: config for name in names if (config := self._endpoint_config(name))}
+        return {
+            name: config
+            for name in names
+            if (config := presets.endpoint_config(self.settings, name))
+        }
 
     def _target(self, name: str) -> tuple[str, str] | None:
         """(provider name, model name to send it) for `name`, or None if no provider is known."""
@@ -289,7 +277,7 @@ class ProviderRouter:
             return provider_name, rest
         if name in self._registered:
             return name, name
-        for pattern, vendor in _BARE:
+        for pattern, vendor in BARE:
             if pattern.match(name):
                 return vendor, name
         return None
@@ -313,7 +301,7 @@ class ProviderRouter:
         )
         if provider_name in self.settings.endpoints:
             key_env = self.settings.endpoints[provider_name].get("api_key_env")
-            if key_env and not _env(str(key_env)):
+            if key_env and not presets.env(str(key_env)):
                 return (
                     f"{shown} needs provider '{provider_name}', whose API key is not set: set "
                     f"{key_env} (the endpoint's api_key_env), {remap}."
@@ -321,7 +309,8 @@ class ProviderRouter:
             return None
         if provider_name in VENDORS:
             keys, url_env, default_url = VENDORS[provider_name]
-            if any(_env(key) for key in keys) or _env(url_env) not in (None, default_url):
+            keyed = any(presets.env(key) for key in keys)
+            if keyed or presets.env(url_env) not in (None, default_url):
                 return None  # a key, or a base URL of the operator's own (a proxy, a local server)
             return (
                 f"{shown} needs provider '{provider_name}', whose API key is not set: set "
@@ -329,7 +318,7 @@ class ProviderRouter:
             )
         if provider_name in LOCAL_PRESETS and self.settings.only_configured_providers:
             env, _ = LOCAL_PRESETS[provider_name]
-            if not _env(env) and provider_name not in self._aliased:
+            if not presets.env(env) and provider_name not in self._aliased:
                 return (
                     f"{shown} needs provider '{provider_name}', which is not configured on this "
                     f"server: set {env} (or add an endpoint named '{provider_name}' to the "
@@ -357,105 +346,14 @@ class ProviderRouter:
         if provider_name in self._providers:
             return self._providers[provider_name]
         if provider_name in NATIVE and provider_name not in self.settings.endpoints:
-            native = self._native(provider_name)
+            native = presets.native(provider_name, self.settings, self.http)
             self._providers[provider_name] = native
             return native
-        config = self._endpoint_config(provider_name)
+        config = presets.endpoint_config(self.settings, provider_name)
         if config is None:
             return None
-        provider = self._compatible(provider_name, config, self.settings.provider_max_retries)
+        provider = presets.compatible(
+            provider_name, config, self.settings, self.http, self.settings.provider_max_retries
+        )
         self._providers[provider_name] = provider
         return provider
-
-    def _compatible(self, name: str, config: dict[str, Any], max_retries: int) -> Provider:
-        """An OpenAI-compatible adapter for the endpoint `config` describes."""
-        from runtime.providers.openai_compat import OpenAICompatibleProvider  # noqa: PLC0415
-
-        return OpenAICompatibleProvider(
-            name,
-            base_url=config["base_url"],
-            api_key=config.get("api_key"),
-            client=self.http,
-            extra_headers=config.get("headers"),
-            max_retries=max_retries,
-            timeout=self.settings.provider_timeout_seconds,
-            max_tokens_param="max_completion_tokens" if name == "openai" else "max_tokens",
-            named_tool_choice=name != "llamacpp",
-            base_url_source=config.get("base_url_source"),
-        )
-
-    def _native(
-        self,
-        name: str,
-        *,
-        api_key: str | None = None,
-        api_base: str | None = None,
-        max_retries: int | None = None,
-    ) -> Provider:
-        """A vendor's own API (not OpenAI-compatible), configured from its env vars; `api_key`,
-        `api_base` and `max_retries` replace them (the env key is never sent to `api_base`)."""
-        options: dict[str, Any] = {
-            "client": self.http,
-            "max_retries": (
-                self.settings.provider_max_retries if max_retries is None else max_retries
-            ),
-            "timeout": self.settings.provider_timeout_seconds,
-        }
-        if name == "anthropic":
-            from runtime.providers.anthropic import AnthropicProvider  # noqa: PLC0415
-
-            return AnthropicProvider(
-                base_url=api_base
-                or os.environ.get("ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
-                api_key=api_key or (None if api_base else os.environ.get("ANTHROPIC_API_KEY")),
-                base_url_source=None if api_base else _source("ANTHROPIC_BASE_URL"),
-                **options,
-            )
-        from runtime.providers.gemini import GeminiProvider  # noqa: PLC0415
-
-        env_key = os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
-        return GeminiProvider(
-            base_url=api_base
-            or os.environ.get(
-                "GEMINI_BASE_URL", "https://generativelanguage.googleapis.com/v1beta"
-            ),
-            api_key=api_key or (None if api_base else env_key),
-            base_url_source=None if api_base else _source("GEMINI_BASE_URL"),
-            **options,
-        )
-
-    def _endpoint_config(self, name: str) -> dict[str, Any] | None:
-        if name in self.settings.endpoints:
-            spec = dict(self.settings.endpoints[name])
-            key_env = spec.get("api_key_env")
-            return {
-                "base_url": spec["base_url"],
-                "api_key": os.environ.get(key_env) if key_env else spec.get("api_key"),
-                "headers": spec.get("headers"),
-            }
-        if name == "openai":
-            return {
-                "base_url": os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1"),
-                "api_key": os.environ.get("OPENAI_API_KEY"),
-                "base_url_source": _source("OPENAI_BASE_URL"),
-            }
-        if name in LOCAL_PRESETS:
-            env, default = LOCAL_PRESETS[name]
-            return {
-                "base_url": os.environ.get(env, default),
-                "api_key": None,
-                "base_url_source": _source(env),
-            }
-        return None
-
-
-def _env(name: str) -> str | None:
-    """An environment variable's value; set but empty counts as unset."""
-    return os.environ.get(name) or None
-
-
-def _source(variable: str) -> str:
-    """Where a base URL read from `variable` came from, for a server that cannot be reached."""
-    if variable in os.environ:
-        return f"set by {variable}"
-    return f"the default; set {variable} to use another"
