@@ -65,7 +65,7 @@ from store.prompt_types import (
     PromptRun,
     PromptVersion,
 )
-from store.spans import Span, Trace
+from store.span_types import Span, Trace
 from store.types import (
     Assistant,
     AssistantDeleted,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from store.errors import APIError, ConfigurationError
 
 if TYPE_CHECKING:
-    from store.spans import Span, Trace
+    from store.span_types import Span, Trace
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

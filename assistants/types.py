@@ -11,7 +11,7 @@ from store.prompt_types import (
     PromptRun,
     PromptVersion,
 )
-from store.spans import Span, Trace
+from store.span_types import Span, Trace
 from store.types import (
     Annotation,
     Assistant,

@@ -41,7 +41,7 @@ from store.errors import BadRequestError, LostClaim
 from store.log import get_logger
 from store.picking import Claim
 from store.records import RunRecord
-from store.spans import SpanEnd
+from store.span_types import SpanEnd
 from store.store import Store
 from store.types import RunEvent
 from store.work import Event

@@ -37,7 +37,7 @@ from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
 from opentelemetry.trace.status import Status, StatusCode
 
 from store.log import get_logger
-from store.spans import SpanEnd, SpanRecord
+from store.span_types import SpanEnd, SpanRecord
 
 log = get_logger("assistants.otel")
 

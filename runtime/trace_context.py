@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from runtime.settings import Settings
-from store import spans as sp
+from store import span_types as sp
 from store.errors import BadRequestError
 from store.records import RunRecord
-from store.spans import SpanRecord
+from store.span_types import SpanRecord
 
 TRACE_FIELDS = (
     "tags",

@@ -29,10 +29,10 @@ from runtime.completions.record import FinishedCall
 from runtime.providers.base import ChatMessage
 from runtime.settings import Settings
 from runtime.trace_context import RunTrace
-from store import spans as sp
+from store import span_types as sp
 from store.errors import ConfigurationError
 from store.log import get_logger
-from store.spans import SpanEnd, SpanRecord
+from store.span_types import SpanEnd, SpanRecord
 from store.store import Store
 
 log = get_logger("assistants.tracing")

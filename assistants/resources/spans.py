@@ -14,9 +14,9 @@ from assistants import validation as v
 from assistants._types import NOT_GIVEN, NotGiven
 from assistants.pagination import AsyncPaginator
 from assistants.resources._base import Body, Headers, Query, Resource, Timeout
-from store import spans as sp
+from store import span_types as sp
 from store.errors import BadRequestError
-from store.spans import Span, SpanFilter, Trace
+from store.span_types import Span, SpanFilter, Trace
 from store.types import ListPage
 
 

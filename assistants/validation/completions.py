@@ -32,7 +32,7 @@ from runtime.completions.params import CompletionParams
 from runtime.control import interpolate
 from runtime.providers.base import ChatMessage, ToolCall
 from store.errors import BadRequestError
-from store.spans import check_trace_id
+from store.span_types import check_trace_id
 
 MESSAGES_MAX: Final = 2_048
 STOP_MAX: Final = 4

@@ -13,7 +13,7 @@ from assistants import AsyncClient
 from assistants.errors import BadRequestError, NotFoundError
 from assistants.testing import ScriptedModel
 from runtime.providers.base import ProviderCallError
-from store.spans import SpanEnd, SpanRecord
+from store.span_types import SpanEnd, SpanRecord
 from store.store import Store
 from tests.conftest import WEATHER_TOOL
 from tests.helpers import tool_round_trip

@@ -1,5 +1,5 @@
 """Response objects, generated from the wire models in `store.types`, `store.completion_types`,
-`store.prompt_types`, `store.filetypes` and `store.spans` (every field a plain model serialises
+`store.prompt_types`, `store.filetypes` and `store.span_types` (every field a plain model serialises
 is required, nulls included; the `OmitNone` pieces leave unset keys out), and OpenAI's error
 shape."""
 
@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from assistants.server.openapi.common import ref
-from store import completion_types, filetypes, prompt_types, spans, types
+from store import completion_types, filetypes, prompt_types, span_types, types
 
 _RESPONSE_MODELS: Final[tuple[type[BaseModel], ...]] = (
     types.Assistant,
@@ -40,8 +40,8 @@ _RESPONSE_MODELS: Final[tuple[type[BaseModel], ...]] = (
     filetypes.VectorStoreFileDeleted,
     filetypes.VectorStoreFileBatch,
     filetypes.SearchPage,
-    spans.Span,
-    spans.Trace,
+    span_types.Span,
+    span_types.Trace,
 )
 
 
