@@ -116,7 +116,6 @@ LONG_MODULES: dict[str, str] = {
     "assistants/validation/completions.py": "chat-completion request checks, one field each",
     "runtime/executor.py": "to split: the run loop, tool calls and step writes in one class",
     "store/db.py": "to split: the dialects' engines, retries and the off-loop SQLite path",
-    "store/events.py": "to split: the event log and its notifications",
     "store/tables.py": "one SQLModel class per table, kept together beside schema.sql",
     "store/types.py": "the wire models, one per API object",
     "store/vector_stores.py": "to split: stores, files, batches and search",

@@ -19,11 +19,9 @@ from typing import Annotated, Any, Literal, TypeVar, Union, cast, get_args, get_
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from store.deltas import MessageContentDelta, TextDelta, TextDeltaBlock
 from store.events import (
-    MessageContentDelta,
     StreamEvent,
-    TextDelta,
-    TextDeltaBlock,
     ThreadMessageCreated,
     ThreadMessageDelta,
     ThreadRunStepCreated,

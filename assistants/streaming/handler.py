@@ -24,12 +24,16 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, Generic, Literal, Protocol, TypeAlias, TypeVar
 
 from assistants.streaming.accumulate import accumulate_content, accumulate_run_step, replace_field
-from store.events import (
+from store.deltas import (
     MessageDelta,
     RunStepDelta,
-    StreamEvent,
     TextDelta,
     TextDeltaBlock,
+    ToolCallDelta,
+    ToolCallDeltaObject,
+)
+from store.events import (
+    StreamEvent,
     ThreadMessageCompleted,
     ThreadMessageCreated,
     ThreadMessageDelta,
@@ -51,8 +55,6 @@ from store.events import (
     ThreadRunStepExpired,
     ThreadRunStepFailed,
     ThreadRunStepInProgress,
-    ToolCallDelta,
-    ToolCallDeltaObject,
 )
 from store.types import (
     ImageFile,

@@ -16,9 +16,9 @@ from assistants.streaming import (
     accumulate_event,
     accumulate_run_step,
 )
+from store.deltas import FunctionToolCallDelta
 from store.events import (
     ErrorEvent,
-    FunctionToolCallDelta,
     ThreadMessageDelta,
     ThreadRunCreated,
     UnknownEvent,
