@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistants import AsyncClient
 from runtime.ingest import prepare
-from store.vector_stores import query_terms
+from store.vector_search import query_terms
 from tests.files.embedserver import EmbeddingServer
 from tests.files.pdfs import make_pdf
 

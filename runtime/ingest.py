@@ -32,7 +32,7 @@ from runtime.embeddings import Embedder, EmbeddingFailed
 from store.errors import APIError
 from store.log import get_logger
 from store.store import Store
-from store.vector_stores import MAX_INGEST_ATTEMPTS, Chunk, IngestJob
+from store.vector_ingest import MAX_INGEST_ATTEMPTS, Chunk, IngestJob
 
 log = get_logger("assistants.ingest")
 

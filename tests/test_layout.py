@@ -118,7 +118,6 @@ LONG_MODULES: dict[str, str] = {
     "store/db.py": "to split: the dialects' engines, retries and the off-loop SQLite path",
     "store/tables.py": "one SQLModel class per table, kept together beside schema.sql",
     "store/types.py": "the wire models, one per API object",
-    "store/vector_stores.py": "to split: stores, files, batches and search",
 }
 
 
