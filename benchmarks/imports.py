@@ -26,6 +26,9 @@ def one_import(python: str, cwd: str) -> tuple[float, dict[str, float]]:
     stderr = subprocess.run(
         [python, "-X", "importtime", "-c", "import assistants"],
         cwd=cwd,
+        # .pyc files as an installed package has them: with PYTHONDONTWRITEBYTECODE set (some
+        # shells and CI images set it) an editable checkout would recompile every module per run
+        env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
         capture_output=True,
         text=True,
         check=True,
