@@ -32,8 +32,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from store.db import FOREIGN_VECTOR, Dialect, Row, Tx
+from store.db import Dialect, Row, Tx
 from store.errors import BadRequestError
+
+FOREIGN_VECTOR = 2.0
+"""What `vec_dot` gives two vectors of different lengths: above any cosine, so it sorts first."""
+
+
+def vec_dot(a: bytes | None, b: bytes | None) -> float | None:
+    """SQL `vec_dot(x, y)` on SQLite: the dot product of two float32 vectors (chunk embeddings),
+    computed in the connection's thread; `FOREIGN_VECTOR` if their lengths differ."""
+    if a is None or b is None:
+        return None
+    if len(a) != len(b):
+        return FOREIGN_VECTOR
+    # numpy (~100 ms to import) loads with the first vector search, not with the package
+    import numpy as np  # noqa: PLC0415
+
+    return float(np.dot(np.frombuffer(a, "<f4"), np.frombuffer(b, "<f4")))
+
 
 VECTOR_WEIGHT = 0.5
 """The vector score's share of a hybrid score (the lexical score has the rest)."""

@@ -114,7 +114,6 @@ LONG_MODULES: dict[str, str] = {
     "assistants/resources/vector_stores.py": "vector stores, their files and batches, with the SDK's polling helpers",
     "assistants/streaming/handler.py": "the SDK's event handlers, one callback per event kind, sync and async",
     "assistants/validation/completions.py": "chat-completion request checks, one field each",
-    "store/db.py": "to split: the dialects' engines, retries and the off-loop SQLite path",
     "store/tables.py": "one SQLModel class per table, kept together beside schema.sql",
     "store/types.py": "the wire models, one per API object",
 }

@@ -10,9 +10,9 @@ import pytest
 from assistants import AsyncClient
 from runtime.context import MODEL_CONTEXT_TOKENS, assemble, read_context
 from store.context import CONTEXT_PAGE, CONTEXT_PAGE_MAX, context_page_limit, context_page_limit_sql
-from store.db import SqliteDatabase
 from store.records import MessageRecord, RunRecord
 from store.rows import MESSAGE_COLUMNS, dumps
+from store.sqlite import SqliteDatabase
 from store.store import Store
 from tests.helpers import TEST_WORKER
 

@@ -19,8 +19,9 @@ from anyio.streams.buffered import BufferedByteReceiveStream
 
 from assistants import AsyncClient
 from assistants.server.guard import error_response
-from store.db import DatabaseURL, SqliteDatabase
+from store.db import DatabaseURL
 from store.errors import ConfigurationError, DatabaseUnavailableError
+from store.sqlite import SqliteDatabase
 from store.store import Store
 from tests.conformance.conftest import LiveServer
 from tests.helpers import api_error

@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 
 from assistants import AsyncClient
-from store.db import SqliteDatabase
+from store.sqlite import SqliteDatabase
 from tests.store.test_database_errors import locked
 
 
