@@ -46,6 +46,19 @@ class VectorStoreFiles(VectorStoreRows):
             if row is None:
                 raise not_found("file", file_id)
 
+    async def _drop_file(self, tx: Tx, vs_id: str, file_id: str) -> None:
+        """A file's chunks and its row in a store (the file itself stays)."""
+        await drop_chunks(
+            tx,
+            self.db.dialect,
+            "vector_store_id = :vs AND file_id = :f",
+            {"vs": vs_id, "f": file_id},
+        )
+        await tx.execute(
+            "DELETE FROM vector_store_files WHERE vector_store_id = :vs AND id = :f",
+            {"vs": vs_id, "f": file_id},
+        )
+
     async def _insert_file(
         self,
         tx: Tx,
@@ -58,16 +71,7 @@ class VectorStoreFiles(VectorStoreRows):
     ) -> None:
         """Add a file to a store (in progress). A file already there is ingested again: how a
         failed one is retried."""
-        await drop_chunks(
-            tx,
-            self.db.dialect,
-            "vector_store_id = :vs AND file_id = :f",
-            {"vs": vs_id, "f": file_id},
-        )
-        await tx.execute(
-            "DELETE FROM vector_store_files WHERE vector_store_id = :vs AND id = :f",
-            {"vs": vs_id, "f": file_id},
-        )
+        await self._drop_file(tx, vs_id, file_id)
         await tx.execute(
             "INSERT INTO vector_store_files (id, vector_store_id, project, created_at, status, "
             "usage_bytes, chunking_strategy, attributes, batch_id, attempts) VALUES (:id, :vs, "
@@ -162,16 +166,7 @@ class VectorStoreFiles(VectorStoreRows):
         """Take a file out of a store (the file itself stays)."""
         await self._file_row(project, vs_id, file_id)
         async with self.db.transaction(heavy=True) as tx:
-            await drop_chunks(
-                tx,
-                self.db.dialect,
-                "vector_store_id = :vs AND file_id = :f",
-                {"vs": vs_id, "f": file_id},
-            )
-            await tx.execute(
-                "DELETE FROM vector_store_files WHERE vector_store_id = :vs AND id = :f",
-                {"vs": vs_id, "f": file_id},
-            )
+            await self._drop_file(tx, vs_id, file_id)
         return VectorStoreFileDeleted(id=file_id)
 
     # --- batches ------------------------------------------------------------------------------
