@@ -300,8 +300,10 @@ def scale_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
                 f"{floor[n]['postgres_cpu_ms']:.2f} ms)",
                 "ratio": cpu["worker_ratio"],
                 "target": "<= 3x the floor",
-                "met": cpu["worker_ratio"] <= 3,
-                "note": f"projected {cpu['runs_per_s_per_core']:.0f} runs/s per core",
+                "met": None if cpu["worker_ratio"] is None else cpu["worker_ratio"] <= 3,
+                "note": "the floor's CPU was below the clock tick: no ratio"
+                if cpu["runs_per_s_per_core"] is None or cpu["worker_ratio"] is None
+                else f"projected {cpu['runs_per_s_per_core']:.0f} runs/s per core",
             }
         )
     for n, rate in (figures.get("throughput", {}).get("tool") or {}).items():
@@ -512,7 +514,7 @@ def render(report: dict[str, Any], drawn: dict[str, str] | None = None, folder: 
     ]
     for name in NAMES:
         for f in report["results"].get(name, {}).get("headline", []):
-            ratio = f"{f['ratio']:.2f}x" if "ratio" in f else ""
+            ratio = f"{f['ratio']:.2f}x" if f.get("ratio") is not None else ""
             note = f" ({f['note']})" if "note" in f else ""
             met = "n/a" if f["met"] is None else "yes" if f["met"] else "**no**"
             lines.append(

@@ -1012,6 +1012,12 @@ def cpu_cell(rate: Throughput) -> str:
     return " + ".join("n/a" if math.isnan(f) else f"{f:.2f}" for f in figures)
 
 
+def _ratio(ours: float, floor: float) -> float | None:
+    """ours / floor, or None where the floor spent less than /proc's clock tick (10 ms over a
+    few quick runs reads as 0): no ratio rather than a division by zero."""
+    return ours / floor if floor > 0 else None
+
+
 async def run_throughput(
     args: argparse.Namespace, sizes: Sizes, workers: Workers, model: FakeModel
 ) -> list[str]:
@@ -1086,14 +1092,16 @@ async def run_throughput(
         cells = []
         for n in WORKER_COUNTS:
             ours, floor_ = rates["fake"][n], rates["floor"][n]
-            per_core = 1000 / (ours.worker_cpu_ms + ours.postgres_cpu_ms)
+            spent = ours.worker_cpu_ms + ours.postgres_cpu_ms
+            per_core = 1000 / spent if spent > 0 else None
+            worker_ratio = _ratio(ours.worker_cpu_ms, floor_.worker_cpu_ms)
             cells.append(
-                f"| {ours.worker_cpu_ms / floor_.worker_cpu_ms:.2f}x "
-                f"({per_core:.0f} runs/s per core) "
+                f"| {'n/a' if worker_ratio is None else f'{worker_ratio:.2f}x'} "
+                f"({'n/a' if per_core is None else f'{per_core:.0f}'} runs/s per core) "
             )
             RESULTS.setdefault("cpu_vs_floor", {})[str(n)] = {
-                "worker_ratio": ours.worker_cpu_ms / floor_.worker_cpu_ms,
-                "postgres_ratio": ours.postgres_cpu_ms / floor_.postgres_cpu_ms,
+                "worker_ratio": worker_ratio,
+                "postgres_ratio": _ratio(ours.postgres_cpu_ms, floor_.postgres_cpu_ms),
                 "runs_per_s_per_core": per_core,
             }
         table.append(
