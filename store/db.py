@@ -64,9 +64,12 @@ _NOW_SQL: dict[Dialect, str] = {
     "postgresql": "extract(epoch from clock_timestamp())::float8",
 }
 # Whole seconds of the database clock, the same value wherever it appears in one statement
-# (SQLite's 'now' is fixed for a statement; Postgres's now() for a transaction).
+# (SQLite's 'now' is fixed for a statement; Postgres's now() for a transaction). SQLite's clock
+# is whole milliseconds, and a Julian day's double loses enough of them that an exact second N
+# comes out as N - 0.00002 for about half of all seconds, which truncates to N - 1: half a
+# millisecond added keeps every millisecond in its own second.
 _SECONDS_SQL: dict[Dialect, str] = {
-    "sqlite": "CAST((julianday('now') - 2440587.5) * 86400.0 AS INTEGER)",
+    "sqlite": "CAST((julianday('now') - 2440587.5) * 86400.0 + 0.0005 AS INTEGER)",
     "postgresql": "floor(extract(epoch from now()))::bigint",
 }
 
