@@ -126,7 +126,7 @@ class EventLog:
             + "".join(f"{cte}, " for cte in ctes)
             + "ins AS (INSERT INTO run_events (run_id, seq, created_at, event, data, data_format) "
             "SELECT CAST(:id AS text), CAST(r.event_seq - :n + e.ord AS integer), "
-            "CAST(:created AS double precision), e.event, "
+            "{now}, e.event, "
             + (f"COALESCE(e.data, CASE e.src {pick} END), " if sources else "e.data, ")
             + "CASE WHEN e.data IS NULL THEN 'row' ELSE 'api' END FROM r, "
             "unnest(CAST(:names AS text[]), CAST(:datas AS text[]), CAST(:srcs AS text[])) "
@@ -146,7 +146,6 @@ class EventLog:
                 **params,
                 "n": len(events),
                 "id": run_id,
-                "created": time.time(),
                 "names": [e.name for e in events],
                 "datas": [None if e.data is None else dumps_logged(e.data) for e in events],
                 "srcs": [e.row for e in events],

@@ -24,7 +24,6 @@ what happened.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,7 +69,7 @@ class PgWrites:
         """Claim, log each run's `thread.run.in_progress` (its row) and notify, in one statement."""
         rows = await self.db.fetch(
             f"WITH {claim_ctes(claim)} SELECT {CLAIMED} FROM c",
-            {**claim.params(), "created": time.time()},
+            claim.params(),
         )
         return [claimed_row(dict(row)) for row in rows]
 

@@ -169,7 +169,7 @@ def claim_ctes(claim: Claim, guard: str = "", freed: str = "") -> str:
         "FROM picked WHERE runs.seq = picked.seq "
         f"RETURNING {qualified(RUN_COLUMNS)}, {snapshot_sql('run', 'runs.')} AS j), "
         "cins AS (INSERT INTO run_events (run_id, seq, created_at, event, data, data_format) "
-        "SELECT c.id, c.event_seq, CAST(:created AS double precision), "
+        "SELECT c.id, c.event_seq, {now}, "
         "'thread.run.in_progress', c.j, 'row' FROM c)"
     )
 
