@@ -25,8 +25,9 @@ TAG_MAX_LENGTH = 256
 TRACE_FIELD_MAX_LENGTH = 256
 """The longest `user_id`, `session_id` or `group_id` accepted."""
 
-_SPAN_ID = re.compile(r"sp_[0-9a-f]{16}")
-_TRACE_ID = re.compile(r"tr_[0-9a-f]{32}")
+SPAN_ID = re.compile(r"sp_[0-9a-f]{16}")
+"""A span id's form (whole string), for checks and the OpenAPI document."""
+TRACE_ID = re.compile(r"tr_[0-9a-f]{32}")
 
 
 def new_span_id() -> str:
@@ -39,7 +40,7 @@ def new_trace_id() -> str:
 
 def check_span_id(value: object, param: str = "span_id") -> str:
     """A caller's span id, or a 400 naming `param` and the format."""
-    if not isinstance(value, str) or _SPAN_ID.fullmatch(value) is None:
+    if not isinstance(value, str) or SPAN_ID.fullmatch(value) is None:
         raise BadRequestError(
             f"Invalid '{param}': {value!r}. Expected 'sp_' followed by 16 lowercase hex digits "
             "(e.g. 'sp_1234567890abcdef').",
@@ -51,7 +52,7 @@ def check_span_id(value: object, param: str = "span_id") -> str:
 
 def check_trace_id(value: object, param: str = "trace_id") -> str:
     """A caller's trace id, or a 400 naming `param` and the format."""
-    if not isinstance(value, str) or _TRACE_ID.fullmatch(value) is None:
+    if not isinstance(value, str) or TRACE_ID.fullmatch(value) is None:
         raise BadRequestError(
             f"Invalid '{param}': {value!r}. Expected 'tr_' followed by 32 lowercase hex digits.",
             param=param,

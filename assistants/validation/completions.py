@@ -24,7 +24,6 @@ nothing about the answer, are accepted.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final
 
 from assistants import validation as v
@@ -32,7 +31,7 @@ from runtime.completions.params import CompletionParams
 from runtime.control import interpolate
 from runtime.providers.base import ChatMessage, ToolCall
 from store.errors import BadRequestError
-from store.span_types import check_trace_id
+from store.span_types import SPAN_ID, check_trace_id
 
 MESSAGES_MAX: Final = 2_048
 STOP_MAX: Final = 4
@@ -41,7 +40,6 @@ TRACE_STRING_MAX: Final = 256
 RETRIES_MAX: Final = 10
 TIMEOUT_MAX: Final = 3_600.0
 
-SPAN_ID = re.compile(r"sp_[0-9a-f]{16}")
 """A span id: `sp_` and 16 lowercase hex digits."""
 
 # Accepted and without effect on the answer: bookkeeping fields of OpenAI's hosted service.

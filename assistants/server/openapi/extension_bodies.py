@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from assistants import validation as v
-from assistants.server.openapi.common import ref
+from assistants.server.openapi.common import SPAN_PATTERN, TRACE_PATTERN, ref
 from assistants.server.openapi.file_bodies import file_body_schemas
 from assistants.server.openapi.requests import string_schema
 from assistants.validation import completions as cv
@@ -66,8 +66,8 @@ def _completion_bodies() -> dict[str, Any]:
         "user_id": {"type": ["string", "null"], "maxLength": cv.TRACE_STRING_MAX},
         "session_id": {"type": ["string", "null"], "maxLength": cv.TRACE_STRING_MAX},
         "group_id": {"type": ["string", "null"], "maxLength": cv.TRACE_STRING_MAX},
-        "trace_id": {"type": ["string", "null"], "pattern": "^tr_[0-9a-f]{32}$"},
-        "parent_span_id": {"type": ["string", "null"], "pattern": "^sp_[0-9a-f]{16}$"},
+        "trace_id": {"type": ["string", "null"], "pattern": TRACE_PATTERN},
+        "parent_span_id": {"type": ["string", "null"], "pattern": SPAN_PATTERN},
         "metadata": ref("MetadataParam"),
         "send_trace": _nullable("boolean"),
         "store_content": _nullable("boolean"),
@@ -122,7 +122,7 @@ def _completion_bodies() -> dict[str, Any]:
         "provider": {"type": ["string", "null"], "maxLength": cv.TRACE_STRING_MAX},
         "api_key": {"type": ["string", "null"], "maxLength": 4096},
         "api_base": {"type": ["string", "null"], "maxLength": 2048},
-        "span_id": {"type": ["string", "null"], "pattern": "^sp_[0-9a-f]{16}$"},
+        "span_id": {"type": ["string", "null"], "pattern": SPAN_PATTERN},
         **trace,
         **accepted_only,
         **neutral,

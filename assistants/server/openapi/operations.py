@@ -9,7 +9,7 @@ from typing import Any, Final
 from fastapi.routing import APIRoute
 
 from assistants import validation as v
-from assistants.server.openapi.common import JSON, SSE, ref
+from assistants.server.openapi.common import JSON, SPAN_PATTERN, SSE, TRACE_PATTERN, ref
 from assistants.server.openapi.responses import list_schema
 from assistants.validation import prompts as pv
 from assistants.validation import vector_stores as vv
@@ -42,11 +42,11 @@ PATH_PARAMETERS: Final[dict[str, dict[str, Any]]] = {
     },
     "span_id": {
         "description": "A span id: 'sp_' and 16 lowercase hex digits.",
-        "schema": {"type": "string", "pattern": "^sp_[0-9a-f]{16}$"},
+        "schema": {"type": "string", "pattern": SPAN_PATTERN},
     },
     "trace_id": {
         "description": "A trace id: 'tr_' and 32 lowercase hex digits.",
-        "schema": {"type": "string", "pattern": "^tr_[0-9a-f]{32}$"},
+        "schema": {"type": "string", "pattern": TRACE_PATTERN},
     },
 }
 
@@ -107,11 +107,11 @@ QUERY_PARAMETERS: Final[dict[str, dict[str, Any]]] = {
     },
     "trace_id": {
         "description": "Only the spans of this trace.",
-        "schema": {"type": "string", "pattern": "^tr_[0-9a-f]{32}$"},
+        "schema": {"type": "string", "pattern": TRACE_PATTERN},
     },
     "after:span": {
         "description": "A cursor: the id of the span the page starts after.",
-        "schema": {"type": "string", "pattern": "^sp_[0-9a-f]{16}$"},
+        "schema": {"type": "string", "pattern": SPAN_PATTERN},
     },
     "session_id": {"description": "Only the spans of this session.", "schema": {"type": "string"}},
     "user_id": {"description": "Only the spans of this user.", "schema": {"type": "string"}},
