@@ -21,8 +21,7 @@ from store import ids
 from store.base import now
 from store.db import Row
 from store.errors import not_found
-from store.filetypes import ChunkingStrategy, VectorStore, VectorStoreDeleted, counts
-from store.log import get_logger
+from store.filetypes import VectorStore, VectorStoreDeleted, counts
 from store.paging import page
 from store.rows import dumps, loads
 from store.types import ListPage, Model
@@ -30,8 +29,6 @@ from store.vector_ingest import IngestQueue
 from store.vector_rows import VS_COLUMNS, drop_chunks, lapsed
 from store.vector_search import VectorSearch
 from store.vector_store_files import VectorStoreFiles
-
-log = get_logger("assistants.store")
 
 DAY = 86_400
 
@@ -213,7 +210,3 @@ def _expiry(expires_after: dict[str, Any] | None, anchor: int) -> int | None:
     if not expires_after:
         return None
     return anchor + int(expires_after["days"]) * DAY
-
-
-def chunking_object(strategy: dict[str, Any]) -> ChunkingStrategy:
-    return ChunkingStrategy.model_validate(strategy)
