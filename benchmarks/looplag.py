@@ -19,13 +19,13 @@ spent between two wake-ups (the same stall, without the time the OS gave other p
 shared machine wall-clock lag also counts being descheduled), the long thread's turn time, and
 the garbage collector's pauses by generation (a stall that is not one of them is the code's).
 
-Also reported: the longest single step of one task (one callback of the loop, timed in CPU time
-by wrapping asyncio's `Handle._run` for the measurement), which is the stall one piece of code causes, and
-how busy the loop was. The two differ when many tasks are ready at once: fifty streams whose runs
-end and start in the same few milliseconds queue their steps behind each other, and the probe,
-woken at the end of that queue, reports the sum of the steps as its lag although none of them
-was long. The load is a busy one on purpose (the streams run in step); the lag it shows is
-queueing on a saturated core, the step is what code can shorten.
+Also reported: the longest single step of one task (one callback of the loop, timed in CPU
+time by wrapping asyncio's `Handle._run` for the measurement), which is the stall one piece of
+code causes, and how busy the loop was. The two differ when many tasks are ready at once: fifty
+streams whose runs end and start in the same few milliseconds queue their steps behind each
+other, and the probe, woken at the end of that queue, reports the sum of the steps as its lag
+although none of them was long. The load is a busy one on purpose (the streams run in step):
+the lag it shows is mostly queueing on a saturated core; the step is what code can shorten.
 
 Target: max lag <= 5 ms. The output is numbers, not pass/fail.
 """
