@@ -12,9 +12,12 @@ so on Postgres a worker in another process announces each append, not only the r
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import asyncio
+import functools
+from collections.abc import AsyncGenerator, Awaitable, Callable
 
 import anyio
+import sniffio
 
 from runtime import states
 from store.errors import BadRequestError
@@ -25,6 +28,14 @@ STOP_EVENTS = frozenset(f"thread.run.{s.value}" for s in states.POLL_STOP)
 TERMINAL_EVENTS = frozenset(f"thread.run.{s.value}" for s in states.TERMINAL)
 _PAGE = 500
 _SPINS = 3
+
+
+def _checkpoint() -> Callable[[], Awaitable[None]]:
+    """`anyio.lowlevel.checkpoint`, resolved once per stream: on asyncio, the `sleep(0)` anyio's
+    backend awaits, without anyio looking the backend up again at every call (a spin per delta)."""
+    if sniffio.current_async_library() == "asyncio":
+        return functools.partial(asyncio.sleep, 0)
+    return anyio.lowlevel.checkpoint
 
 
 async def check_after(store: Store, run_id: str, after: int) -> None:
@@ -57,6 +68,7 @@ async def run_events(
     stops = TERMINAL_EVENTS if through_pauses else STOP_EVENTS
     last = after
     ended = False
+    checkpoint = _checkpoint()
     async with store.log.following(run_id):
         with store.notifier.listen(run_id) as live:
             while True:
@@ -90,7 +102,7 @@ async def run_events(
                         # A streaming model usually sends its next delta within a loop iteration or
                         # two: look again before paying for a timed wait.
                         for _ in range(_SPINS):
-                            await anyio.lowlevel.checkpoint()
+                            await checkpoint()
                             events = live.drain()
                             if events or live.lagged:
                                 break

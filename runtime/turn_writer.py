@@ -270,9 +270,7 @@ class TurnWriter:
         notifier = self.store.notifier
         if notifier.has_listeners(run_id):
             seq = turn.seq + len(turn.pending)
-            notifier.publish(
-                run_id, (RunEvent(run_id=run_id, seq=seq, event=event[0], data=event[1]),)
-            )
+            notifier.publish_one(run_id, RunEvent(run_id, seq, event[0], event[1]))
 
     async def _flush(self, run_id: str, turn: Turn) -> None:
         if turn.pending:

@@ -47,6 +47,18 @@ class Subscription:
         if self._wake is not None:
             self._wake.set()
 
+    def _push_one(self, event: RunEvent) -> None:
+        """`_push` of a single event (a token delta: no batch to build)."""
+        if self.lagged:
+            return
+        buffer = self.buffer
+        buffer.append(event)
+        if len(buffer) > MAX_BUFFER:
+            buffer.clear()
+            self.lagged = True
+        if self._wake is not None:
+            self._wake.set()
+
     def drain(self) -> list[RunEvent]:
         """Everything buffered so far (possibly nothing)."""
         items = list(self.buffer)
@@ -121,6 +133,11 @@ class Notifier:
         for sub in self._subscriptions.get(run_id, ()):
             if sub._wake is not None:
                 sub._wake.set()
+
+    def publish_one(self, run_id: str, event: RunEvent) -> None:
+        """`publish` of one event: what a token delta costs, once per delta."""
+        for sub in self._subscriptions.get(run_id, ()):
+            sub._push_one(event)
 
     def publish(self, run_id: str, events: Iterable[RunEvent]) -> None:
         subs = self._subscriptions.get(run_id)
