@@ -158,7 +158,7 @@ def accumulate_content(
             content.insert(fragment.index, _rebuild(_content(), MessageContent, _dump(fragment)))
             created.append(fragment)
         else:
-            appended = _append_text(block, fragment)
+            appended = append_text(block, fragment)
             if appended is not None:
                 content[fragment.index] = appended
                 continue
@@ -167,7 +167,7 @@ def accumulate_content(
     return created
 
 
-def _append_text(block: MessageContent, fragment: MessageContentDelta) -> MessageContent | None:
+def append_text(block: MessageContent, fragment: MessageContentDelta) -> MessageContent | None:
     """The common case without the dump, merge and validation: a plain text fragment onto a text
     block already carrying its `index`. Gives what the general merge gives (the fragment's value
     appended, nothing else changed), or None when the fragment is anything more than that.

@@ -15,6 +15,9 @@ them, and state changes between callbacks exactly where the SDK's do. Only the c
 subclass overrides are yielded, and a delta merges into the current message's blocks without
 building a new `Message`: `current_message_snapshot` is built when read (by the app, or for an
 overridden `on_message_delta`), so per token only the text snapshot `on_text_delta` gets is made.
+A handler that overrides neither `on_event` nor `on_message_delta` has each token (a delta that
+only appends text to the current block) merged and passed to `on_text_delta` directly, without
+the generator: the callbacks and the state between them are the same.
 """
 
 from __future__ import annotations
@@ -23,7 +26,12 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Generic, Literal, Protocol, TypeAlias, TypeVar
 
-from assistants.streaming.accumulate import accumulate_content, accumulate_run_step, replace_field
+from assistants.streaming.accumulate import (
+    accumulate_content,
+    accumulate_run_step,
+    append_text,
+    replace_field,
+)
 from store.deltas import (
     MessageDelta,
     RunStepDelta,
@@ -320,6 +328,31 @@ class _HandlerCore(Generic[S]):
             snapshot = self.current_message_snapshot
             yield "on_message_delta", (event.data.delta, snapshot)
 
+    def _token(self, event: StreamEvent) -> tuple[TextDelta, Text] | None:
+        """A token: a message delta whose one fragment appends plain text to the current text
+        block. Merged as `_callbacks` merges it, and the `on_text_delta` arguments returned, for
+        a handler that wants no other callback of it (`_TOKEN_BLIND`); None, and nothing
+        changed, for any other event."""
+        if type(event) is not ThreadMessageDelta or self._current_message_snapshot is None:
+            return None
+        fragments = event.data.delta.content
+        if not fragments or len(fragments) != 1:
+            return None
+        fragment = fragments[0]
+        if fragment.index != self._current_message_content_index:
+            return None  # a block opened or changed: its callbacks fire through `_callbacks`
+        blocks = self._message_blocks()
+        if fragment.index >= len(blocks):
+            return None
+        block = append_text(blocks[fragment.index], fragment)
+        if block is None:
+            return None
+        blocks[fragment.index] = self._current_message_content = block
+        assert isinstance(block, TextContentBlock)
+        assert isinstance(fragment, TextDeltaBlock)
+        assert fragment.text is not None
+        return fragment.text, block.text
+
     def _step_delta_callbacks(self, event: ThreadRunStepDelta) -> Iterator[Call]:
         snapshot = self._run_step_snapshots[event.data.id]
         details = event.data.delta.step_details
@@ -349,6 +382,11 @@ def _overridden(handler: object, base: type) -> frozenset[str]:
         for name in names
         if name in vars(handler) or getattr(type(handler), name) is not vars(base)[name]
     )
+
+
+_TOKEN_BLIND = frozenset({"on_event", "on_message_delta"})
+"""The callbacks every message delta fires besides `on_text_delta`: a handler that overrides
+neither has a token merged by `_token`, without the general dispatch."""
 
 
 def _block_done(block: MessageContent, wanted: frozenset[str]) -> Iterator[Call]:
@@ -417,9 +455,17 @@ class AssistantEventHandler(_HandlerCore[EventSource]):
         stream = self._started()
         try:
             overridden = _overridden(self, AssistantEventHandler)
+            tokens = not overridden & _TOKEN_BLIND
+            text_delta = "on_text_delta" in overridden
             for event in stream:
-                for name, args in self._callbacks(event, overridden):
-                    getattr(self, name)(*args)
+                token = self._token(event) if tokens else None
+                if token is None:
+                    for name, args in self._callbacks(event, overridden):
+                        getattr(self, name)(*args)
+                elif text_delta:
+                    self._current_event = event
+                    self.on_text_delta(*token)
+                    self._current_event = None
                 yield event
         except Exception as exc:
             if timed_out(exc):
@@ -534,9 +580,17 @@ class AsyncAssistantEventHandler(_HandlerCore[AsyncEventSource]):
         stream = self._started()
         try:
             overridden = _overridden(self, AsyncAssistantEventHandler)
+            tokens = not overridden & _TOKEN_BLIND
+            text_delta = "on_text_delta" in overridden
             async for event in stream:
-                for name, args in self._callbacks(event, overridden):
-                    await getattr(self, name)(*args)
+                token = self._token(event) if tokens else None
+                if token is None:
+                    for name, args in self._callbacks(event, overridden):
+                        await getattr(self, name)(*args)
+                elif text_delta:
+                    self._current_event = event
+                    await self.on_text_delta(*token)
+                    self._current_event = None
                 yield event
         except Exception as exc:
             if timed_out(exc):

@@ -294,7 +294,13 @@ def test_parse_event__unknown_thread_events_are_kept_others_rejected() -> None:
 
 # A handler overriding only some callbacks: the message snapshot is then built only when read
 # (a callback, `current_message_snapshot`, `get_final_messages()`), and must be what the SDK's is.
-SOME_CALLBACKS = [(), ("on_text_delta",), ("on_event",), ("on_text_done", "on_message_done")]
+SOME_CALLBACKS = [
+    (),
+    ("on_text_delta",),
+    ("on_event",),
+    ("on_text_done", "on_message_done"),
+    ("on_text_created", "on_text_delta", "on_text_done"),
+]
 
 
 @pytest.mark.parametrize("cut", [False, True], ids=["whole", "cut mid-way"])
