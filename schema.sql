@@ -336,6 +336,7 @@ CREATE TABLE chunks (
 	tokens INTEGER NOT NULL,
 	embedding BLOB,
 	embedding_model VARCHAR,
+	embedding_dims INTEGER,
 	PRIMARY KEY (seq)
 );
 CREATE INDEX ix_chunks_store_file ON chunks (vector_store_id, file_id);

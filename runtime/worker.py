@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskGroup, TaskStatus
 
 from runtime import leases
@@ -46,6 +47,11 @@ from store.workers import this_process
 
 log = get_logger("assistants.worker")
 # A run in one of these states, missing from a heartbeat's answer, was given to another worker.
+CLAIM_BATCH = 8
+"""Runs one claim statement takes at most. A claim decodes and logs every run it takes in one
+uninterrupted step (inline on SQLite): fifty at once held the event loop for ~10 ms, sixteen
+for ~3 ms. When slots remain the loop claims again at once, after letting other tasks run."""
+
 _HELD_STATUSES = frozenset({RunStatus.QUEUED, RunStatus.IN_PROGRESS, RunStatus.CANCELLING})
 
 
@@ -178,7 +184,7 @@ class Worker:
             try:
                 rows = await self.store.claims.claim(
                     self.worker_id,
-                    limit=min(free, 100),
+                    limit=min(free, CLAIM_BATCH),
                     lease_seconds=self.settings.lease_seconds,
                     project_limit=self.settings.max_runs_per_project,
                     project_limits=self.settings.project_run_limits,
@@ -190,9 +196,11 @@ class Worker:
             for row in rows:
                 self._hold(row)
                 tg.start_soon(self._execute, row)
-            if len(rows) < min(free, 100):
+            if len(rows) < min(free, CLAIM_BATCH):
                 # The queue is drained: wait for a wake-up (or the poll) instead of asking again.
                 await self._sleep(wake, self.settings.poll_seconds)
+            else:
+                await anyio.lowlevel.checkpoint()  # the runs just started, then the next batch
 
     def _arm(self) -> anyio.Event:
         """The wake-up event to wait on after looking at the state (a fresh one unless a wake-up

@@ -491,7 +491,8 @@ class ChunkRow(Base, table=True):
     """A searchable piece of a file in one vector store. Lexical search indexes `text`: an FTS5
     table over it on SQLite (`chunks_fts`, kept by the store), a GIN index on Postgres. With an
     embedding model configured, `embedding` holds the chunk's unit vector (float32 bytes on
-    SQLite, `real[]` on Postgres) and `embedding_model` the model that made it."""
+    SQLite, `real[]` on Postgres), `embedding_model` the model that made it and `embedding_dims`
+    its length."""
 
     __tablename__ = "chunks"
     __table_args__ = (
@@ -514,6 +515,7 @@ class ChunkRow(Base, table=True):
         sa_column=Column(LargeBinary().with_variant(ARRAY(REAL), "postgresql"), nullable=True),
     )
     embedding_model: str | None = None
+    embedding_dims: int | None = None
 
 
 CHUNKS_FTS_SQL = (

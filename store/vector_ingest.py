@@ -117,14 +117,15 @@ class IngestQueue(VectorStoreRows):
                     "tokens": c.tokens,
                     "emb": encode(self.db.dialect, embeddings[i] if embeddings else None),
                     "model": embedding_model if embeddings else None,
+                    "dims": len(embeddings[i]) if embeddings else None,
                 }
                 for i, c in enumerate(chunks)
             ]
             if rows:
                 await tx.executemany(
                     "INSERT INTO chunks (vector_store_id, file_id, position, text, tokens, "
-                    "embedding, embedding_model) VALUES (:vs, :f, :pos, :text, :tokens, :emb, "
-                    ":model)",
+                    "embedding, embedding_model, embedding_dims) VALUES (:vs, :f, :pos, :text, "
+                    ":tokens, :emb, :model, :dims)",
                     rows,
                 )
                 if self.db.dialect == "sqlite":

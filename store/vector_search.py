@@ -12,6 +12,7 @@ from typing import Any
 from store.db import Row
 from store.errors import BadRequestError
 from store.filetypes import VectorStoreSearchResult
+from store.pgvector import PgVector, detect
 from store.rows import loads
 from store.vector_rows import VectorStoreRows, lapsed
 from store.vectors import QueryVector, blend, more_scores, scores
@@ -56,6 +57,9 @@ def matches(filters: dict[str, Any], attributes: dict[str, Any]) -> bool:
 class VectorSearch(VectorStoreRows):
     """Search over the chunks of vector stores: lexical, or hybrid given the query's vector."""
 
+    _pgvector: PgVector | None = None
+    _pgvector_checked = False
+
     async def search(
         self,
         project: str,
@@ -82,50 +86,76 @@ class VectorSearch(VectorStoreRows):
         if (not terms and vector is None) or not vs_ids:
             return []
         fetch = limit if filters is None and vector is None else max(limit * 10, 100)
+        rows, lexical, near = await self._candidates(vs_ids, terms, vector, fetch)
+        ranked: dict[int, tuple[float, Row]] = {}
+        for r in rows:
+            vector_score = None if vector is None else near.get(r["seq"], 0.0)
+            lexical_score = lexical.get(r["seq"], 0.0) if terms else None
+            ranked.setdefault(r["seq"], (blend(vector_score, lexical_score), r))
+        best = sorted(ranked.values(), key=lambda sr: (-sr[0], sr[1]["seq"]))
+        return await self._results(best, limit, score_threshold, filters)
+
+    async def pgvector(self) -> PgVector | None:
+        """The database's pgvector extension (looked for once, at the first vector search)."""
+        if not self._pgvector_checked:
+            self._pgvector = await detect(self.db)
+            self._pgvector_checked = True
+        return self._pgvector
+
+    async def _candidates(
+        self,
+        vs_ids: Sequence[str],
+        terms: builtins.list[str],
+        vector: QueryVector | None,
+        fetch: int,
+    ) -> tuple[builtins.list[Row], dict[int, float], dict[int, float]]:
+        """The lexical matches and the nearest chunks (each at most `fetch`), with their
+        lexical scores and their vector scores, by chunk seq."""
         params: dict[str, Any] = {"limit": fetch}
         names = []
         for i, vs_id in enumerate(vs_ids):
             params[f"vs{i}"] = vs_id
             names.append(f":vs{i}")
         within = f"c.vector_store_id IN ({', '.join(names)})"
+        joiner = " OR " if self.db.dialect == "sqlite" else " | "
+        params["q"] = joiner.join(f'"{t}"' if self.db.dialect == "sqlite" else t for t in terms)
+        pgv = None if vector is None else await self.pgvector()
+        near: dict[int, float] = {}
+        async with self.db.transaction(heavy=True, readonly=True) as tx:
+            rows = await tx.fetch(self._lexical_sql(within), params) if terms else []
+            lexical = {r["seq"]: self._lexical(r["raw"]) for r in rows}
+            if vector is not None:
+                dialect = self.db.dialect
+                near, near_rows = await scores(tx, dialect, within, params, vector, fetch, pgv)
+                unscored = [r["seq"] for r in rows if r["seq"] not in near]
+                near.update(await more_scores(tx, dialect, unscored, vector, pgv))
+                rows = [*rows, *near_rows]
+        return rows, lexical, near
+
+    def _lexical_sql(self, within: str) -> str:
         if self.db.dialect == "sqlite":
-            params["q"] = " OR ".join(f'"{t}"' for t in terms)
-            sql = (
+            return (
                 "SELECT c.seq, c.file_id, c.vector_store_id, c.text, -bm25(chunks_fts) AS raw "
                 "FROM chunks_fts JOIN chunks c ON c.seq = chunks_fts.rowid "
                 f"WHERE chunks_fts MATCH :q AND {within} ORDER BY bm25(chunks_fts) LIMIT :limit"
             )
-        else:
-            params["q"] = " | ".join(terms)
-            sql = (
-                "SELECT c.seq, c.file_id, c.vector_store_id, c.text, "
-                "ts_rank_cd(to_tsvector('english', c.text), q, 32) AS raw "
-                "FROM chunks c, to_tsquery('english', :q) q "
-                f"WHERE to_tsvector('english', c.text) @@ q AND {within} "
-                "ORDER BY raw DESC LIMIT :limit"
-            )
-        near: dict[int, float] = {}
-        async with self.db.transaction(heavy=True, readonly=True) as tx:
-            rows = await tx.fetch(sql, params) if terms else []
-            lexical = {r["seq"]: self._lexical(r["raw"]) for r in rows}
-            if vector is not None:
-                near, near_rows = await scores(tx, self.db.dialect, within, params, vector, fetch)
-                unscored = [r["seq"] for r in rows if r["seq"] not in near]
-                near.update(await more_scores(tx, self.db.dialect, unscored, vector))
-                rows = [*rows, *near_rows]
-        ranked: dict[int, tuple[float, Row]] = {}
-        for r in rows:
-            ranked.setdefault(
-                r["seq"],
-                (
-                    blend(
-                        None if vector is None else near.get(r["seq"], 0.0),
-                        lexical.get(r["seq"], 0.0) if terms else None,
-                    ),
-                    r,
-                ),
-            )
-        best = sorted(ranked.values(), key=lambda sr: (-sr[0], sr[1]["seq"]))
+        return (
+            "SELECT c.seq, c.file_id, c.vector_store_id, c.text, "
+            "ts_rank_cd(to_tsvector('english', c.text), q, 32) AS raw "
+            "FROM chunks c, to_tsquery('english', :q) q "
+            f"WHERE to_tsvector('english', c.text) @@ q AND {within} "
+            "ORDER BY raw DESC LIMIT :limit"
+        )
+
+    async def _results(
+        self,
+        best: builtins.list[tuple[float, Row]],
+        limit: int,
+        score_threshold: float,
+        filters: dict[str, Any] | None,
+    ) -> builtins.list[VectorStoreSearchResult]:
+        """The ranked chunks as results: their files still in the store, passing the filters
+        and the threshold, at most `limit`."""
         files = await self._file_details({(r["vector_store_id"], r["file_id"]) for _, r in best})
         results = []
         for score, r in best:

@@ -34,18 +34,14 @@ from typing import Any
 
 from store.db import Dialect, Row, Tx
 from store.errors import BadRequestError
-
-FOREIGN_VECTOR = 2.0
-"""What `vec_dot` gives two vectors of different lengths: above any cosine, so it sorts first."""
+from store.pgvector import PgVector
 
 
 def vec_dot(a: bytes | None, b: bytes | None) -> float | None:
     """SQL `vec_dot(x, y)` on SQLite: the dot product of two float32 vectors (chunk embeddings),
-    computed in the connection's thread; `FOREIGN_VECTOR` if their lengths differ."""
-    if a is None or b is None:
+    computed in the connection's thread; NULL if either is NULL or their lengths differ."""
+    if a is None or b is None or len(a) != len(b):
         return None
-    if len(a) != len(b):
-        return FOREIGN_VECTOR
     # numpy (~100 ms to import) loads with the first vector search, not with the package
     import numpy as np  # noqa: PLC0415
 
@@ -86,64 +82,90 @@ def mismatch(vs_id: str, found_model: str, found_dims: int, query: QueryVector) 
     )
 
 
-def _score_sql(dialect: Dialect) -> str:
-    """A chunk's cosine with the query (`:qv`), or `FOREIGN_VECTOR` for a vector of another
-    model (`:model`) or length (`:dims`), which then sorts first."""
+def _raw_sql(dialect: Dialect, pgv: PgVector | None, dims: int) -> str:
+    """A chunk's dot product with the query (`:qv`), for chunks of the query's length; with
+    pgvector its negative (`<#>`, the order an HNSW index returns), which `_score` turns back."""
     if dialect == "sqlite":
-        dot = "vec_dot(c.embedding, :qv)"
-    else:
-        dot = (
-            "CASE WHEN array_length(c.embedding, 1) = :dims THEN (SELECT sum(a * b) FROM "
-            "unnest(c.embedding, CAST(:qv AS real[])) AS t(a, b)) ELSE 2.0 END"
-        )
-    return f"CASE WHEN c.embedding_model = :model THEN {dot} ELSE {FOREIGN_VECTOR} END"
+        return "vec_dot(c.embedding, :qv)"
+    if pgv is None:
+        return "(SELECT sum(a * b) FROM unnest(c.embedding, CAST(:qv AS real[])) AS t(a, b))"
+    return pgv.distance(pgv.cast("c.embedding", dims), pgv.cast("CAST(:qv AS real[])", dims))
+
+
+def _score(raw: Any, pgv: PgVector | None) -> float:
+    """A chunk's vector score: its cosine with the query clipped to 0..1."""
+    dot = -float(raw) if pgv is not None else float(raw)
+    return min(max(dot, 0.0), 1.0)
+
+
+def _comparable(query: QueryVector) -> str:
+    """Chunks embedded by the query's model, at its length (a literal: a partial index on
+    `embedding_dims` must see it)."""
+    return f"c.embedding_model = :model AND c.embedding_dims = {len(query.vector)}"
 
 
 def _query_params(dialect: Dialect, query: QueryVector) -> dict[str, Any]:
-    return {"qv": encode(dialect, query.vector), "model": query.model, "dims": len(query.vector)}
+    return {"qv": encode(dialect, query.vector), "model": query.model}
+
+
+async def _refuse_foreign(tx: Tx, within: str, params: dict[str, Any], query: QueryVector) -> None:
+    """A 400 if the searched stores hold vectors of another model or length (read from the
+    chunks' model and length columns, not their vectors)."""
+    found = await tx.fetchrow(
+        "SELECT c.vector_store_id, c.embedding_model, c.embedding_dims FROM chunks c "
+        f"WHERE {within} AND c.embedding_dims IS NOT NULL AND (c.embedding_model <> :model "
+        "OR c.embedding_dims <> :dims) LIMIT 1",
+        {**params, "model": query.model, "dims": len(query.vector)},
+    )
+    if found is not None:
+        raise mismatch(
+            found["vector_store_id"], found["embedding_model"], found["embedding_dims"], query
+        )
 
 
 async def scores(
-    tx: Tx, dialect: Dialect, within: str, params: dict[str, Any], query: QueryVector, fetch: int
+    tx: Tx,
+    dialect: Dialect,
+    within: str,
+    params: dict[str, Any],
+    query: QueryVector,
+    fetch: int,
+    pgv: PgVector | None = None,
 ) -> tuple[dict[int, float], list[Row]]:
     """The vector scores of the best `fetch` chunks `within` the searched stores, as
     {chunk seq: score}, and those chunks' rows (seq, file_id, vector_store_id, text); a 400 if
-    the stores hold vectors of another model."""
+    the stores hold vectors of another model. With `pgv`, scored by pgvector."""
+    await _refuse_foreign(tx, within, params, query)
+    if pgv is not None:
+        await pgv.tune(tx, fetch)
     rows = await tx.fetch(
-        f"SELECT c.seq, c.file_id, c.vector_store_id, c.text, {_score_sql(dialect)} AS raw "
-        f"FROM chunks c WHERE {within} AND c.embedding IS NOT NULL ORDER BY raw DESC "
-        "LIMIT :fetch",
+        f"SELECT c.seq, c.file_id, c.vector_store_id, c.text, "
+        f"{_raw_sql(dialect, pgv, len(query.vector))} AS raw FROM chunks c WHERE {within} AND "
+        f"{_comparable(query)} ORDER BY raw {'DESC' if pgv is None else 'ASC'} LIMIT :fetch",
         {**params, **_query_params(dialect, query), "fetch": fetch},
     )
-    if rows and float(rows[0]["raw"]) > 1.5:
-        length = "length(embedding) / 4" if dialect == "sqlite" else "array_length(embedding, 1)"
-        found = await tx.fetchrow(
-            f"SELECT embedding_model, {length} AS dims FROM chunks WHERE seq = :seq",
-            {"seq": rows[0]["seq"]},
-        )
-        assert found is not None  # read in the same transaction
-        raise mismatch(rows[0]["vector_store_id"], found["embedding_model"], found["dims"], query)
-    return {r["seq"]: _clip(r["raw"]) for r in rows}, rows
+    return {r["seq"]: _score(r["raw"], pgv) for r in rows}, rows
 
 
 async def more_scores(
-    tx: Tx, dialect: Dialect, seqs: Sequence[int], query: QueryVector
+    tx: Tx,
+    dialect: Dialect,
+    seqs: Sequence[int],
+    query: QueryVector,
+    pgv: PgVector | None = None,
 ) -> dict[int, float]:
     """Vector scores of chunks `scores` did not return (lexical matches outside the vector
     candidates)."""
     if not seqs:
         return {}
     names = {f"s{i}": seq for i, seq in enumerate(seqs)}
+    raw = _raw_sql(dialect, pgv, len(query.vector))
     rows = await tx.fetch(
-        f"SELECT c.seq, {_score_sql(dialect)} AS raw FROM chunks c WHERE c.embedding IS NOT NULL "
+        f"SELECT c.seq, {raw} AS raw FROM chunks c WHERE {_comparable(query)} "
         f"AND c.seq IN ({', '.join(':' + n for n in names)})",
         {**names, **_query_params(dialect, query)},
     )
-    return {r["seq"]: _clip(r["raw"]) for r in rows}
-
-
-def _clip(raw: Any) -> float:
-    return min(max(float(raw), 0.0), 1.0)
+    return {r["seq"]: _score(r["raw"], pgv) for r in rows}
 
 
 def blend(vector: float | None, lexical: float | None) -> float:

@@ -145,7 +145,6 @@ LONG_FUNCTIONS: dict[str, str] = {
     "assistants/_sync_generated.py:ChatCompletions.create": "generated from the async resources by scripts/gen_sync.py",
     # to split
     "runtime/executor.py:Executor._execute": "to split",
-    "store/vector_search.py:VectorSearch.search": "to split",
     "assistants/resources/assistants.py:check_assistant": "to split",
     "runtime/turn_writer.py:TurnWriter._on_chunk": "to split",
     "runtime/file_search.py:search": "to split",

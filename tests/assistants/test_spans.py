@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import anyio
@@ -13,6 +13,7 @@ from assistants import AsyncClient
 from assistants.errors import BadRequestError, NotFoundError
 from assistants.testing import ScriptedModel
 from runtime.providers.base import ProviderCallError
+from runtime.tracing import WRITE_CHUNK
 from store.span_types import SpanEnd, SpanRecord
 from store.store import Store
 from tests.conftest import WEATHER_TOOL
@@ -468,3 +469,47 @@ async def test_run__joins_the_callers_trace_under_its_parent(traced: AsyncClient
         with pytest.raises(BadRequestError, match=wording) as info:
             await traced.threads.runs.create(thread.id, assistant_id=assistant.id, extra_body=body)
         assert info.value.param == param
+
+
+async def test_flush__writes_a_large_batch_in_order_chunk_by_chunk(database_url: str) -> None:
+    """A flush of 2.5 chunks' worth of spans, each ended later in the same queue, stores every
+    span with its end, and hands the exporters one chunk at a time, in queue order."""
+    client = AsyncClient(database_url=database_url, worker=False)
+    try:
+        tracer = await client._ctx.tracer()
+        exported: list[list[str]] = []
+
+        class Recorder:
+            def export(self, items: Sequence[SpanRecord | SpanEnd]) -> None:
+                exported.append([i.id for i in items])
+
+            def shutdown(self) -> None:
+                pass
+
+        tracer.exporters.append(Recorder())
+        count = WRITE_CHUNK * 2 + WRITE_CHUNK // 2
+        ids = [f"sp_{i:016x}" for i in range(count)]
+        for i, span_id in enumerate(ids):
+            tracer.record(
+                SpanRecord(
+                    id=span_id,
+                    project="default",
+                    trace_id="tr_" + "3" * 32,
+                    kind="completion",
+                    name="chat test",
+                    status="in_progress",
+                    started_at=1000.0 + i,
+                )
+            )
+        for span_id in ids:
+            tracer.record(SpanEnd(id=span_id, ended_at=5000.0, status="completed"))
+        await tracer.flush()
+        assert [len(batch) for batch in exported] == [WRITE_CHUNK] * 5
+        assert [i for batch in exported for i in batch] == ids + ids
+        assert tracer.written == 2 * count
+        assert tracer.failed == 0
+        trace = await client.traces.retrieve("tr_" + "3" * 32)
+        assert sorted(s["id"] for s in trace.spans) == ids
+        assert {s["status"] for s in trace.spans} == {"completed"}
+    finally:
+        await client.aclose()

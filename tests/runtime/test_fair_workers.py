@@ -16,7 +16,7 @@ from assistants.testing import FunctionModel, ModelRequest
 from runtime.providers.base import Chunk, TextDelta
 from runtime.providers.router import ProviderRouter
 from runtime.settings import Settings, parse_run_limits
-from runtime.worker import Worker
+from runtime.worker import CLAIM_BATCH, Worker
 from store.store import Store
 
 FAST: dict[str, Any] = {"poll_seconds": 0.02, "sweep_seconds": 0.02, "lease_seconds": 5.0}
@@ -125,6 +125,39 @@ async def test_worker__a_project_at_its_limit_leaves_the_slots_to_others(
         assert len(held.seen) == 20
         assert max(seen.get("a", 0) for seen in held.seen) == 2
         assert max(sum(seen.values()) for seen in held.seen) == 5
+
+
+async def test_worker__fills_every_slot_past_one_claim_batch(database_url: str) -> None:
+    """A claim takes at most CLAIM_BATCH runs (one short step of the event loop); with 2.5
+    batches queued and as many slots, the worker claims again until every slot is busy, without
+    waiting for a poll or a finished run, and every run completes once."""
+    slots = CLAIM_BATCH * 2 + CLAIM_BATCH // 2
+    async with AsyncClient(
+        database_url=database_url,
+        worker=False,
+        max_concurrent_runs=slots,
+        poll_seconds=60.0,  # a second claim must not wait for the poll
+        sweep_seconds=0.02,
+        lease_seconds=5.0,
+    ) as client:
+        runs = await _flood(client, "a", slots)
+        store = await client.store()
+        held = HeldModel(store, started=slots)
+        worker = held.worker(client.settings)
+        async with anyio.create_task_group() as tg:
+            await tg.start(worker.run)
+            with anyio.fail_after(20):
+                await held.started.wait()
+            assert await _in_flight(store) == {"a": slots}
+            held.release.set()
+            with anyio.fail_after(30):
+                done = [
+                    await client.for_project("a").threads.runs.poll(run_id, thread_id)
+                    for _, thread_id, run_id in runs
+                ]
+            await worker.stop()
+        assert [d.status for d in done] == ["completed"] * slots
+        assert sorted(held.projects) == ["a"] * slots
 
 
 def test_settings__limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

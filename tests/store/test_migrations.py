@@ -202,3 +202,26 @@ async def test_postgres_migrations__match_the_tables(anyio_backend: str) -> None
     finally:
         await _drop_schema(migrated)
         await _drop_schema(reference)
+
+
+async def test_embedding_dims__filled_in_for_chunks_embedded_before_it(database_url: str) -> None:
+    """Migration 0011 records the length of the embeddings already stored (and none for a chunk
+    without one), so a search can refuse foreign vectors by it."""
+    db = open_database(database_url)
+    await db.connect()
+    try:
+        before = [m for m in migrations(db.dialect) if m.version < 11]
+        await upgrade(db, before)
+        blob = (b"\x00\x00\x80\x3f" * 5) if db.dialect == "sqlite" else [1.0] * 5
+        async with db.transaction() as tx:
+            for seq, embedding in ((1, blob), (2, None)):
+                await tx.execute(
+                    "INSERT INTO chunks (seq, vector_store_id, file_id, position, text, tokens, "
+                    "embedding, embedding_model) VALUES (:seq, 'vs', 'f', :seq, 't', 1, :e, :m)",
+                    {"seq": seq, "e": embedding, "m": "m" if embedding else None},
+                )
+        assert await upgrade(db) == [m.version for m in migrations(db.dialect)[len(before) :]]
+        rows = await db.fetch("SELECT seq, embedding_dims FROM chunks ORDER BY seq")
+        assert [(r["seq"], r["embedding_dims"]) for r in rows] == [(1, 5), (2, None)]
+    finally:
+        await db.close()
