@@ -20,6 +20,7 @@ from runtime.providers.base import (
     UsageChunk,
 )
 from runtime.providers.router import Route
+from runtime.run_plan import ModelCall
 from runtime.settings import Settings
 from runtime.states import RunStatus
 from runtime.trace_context import RunTrace
@@ -49,14 +50,9 @@ class TurnWriter:
     def _trace_call(
         self,
         run: RunRecord,
-        route: Route,
-        request: ModelRequest,
-        turn: Turn,
+        call: ModelCall,
         *,
-        started: float,
         status: str,
-        retries: int,
-        fallbacks: list[dict[str, str]],
         error: dict[str, str] | None = None,
         cost: float | None = None,
     ) -> None:
@@ -64,6 +60,7 @@ class TurnWriter:
         trace = self._traces.get(run.id)
         if trace is None or self.tracer is None:
             return
+        route, turn, started = call.route, call.turn, call.started
         ended = time.perf_counter()
         now = time.time()
         content = trace.store_content
@@ -92,9 +89,9 @@ class TurnWriter:
                 prompt_tokens=turn.prompt_tokens,
                 completion_tokens=turn.completion_tokens,
                 cost=cost,
-                retries=retries,
-                fallbacks=list(fallbacks) or None,
-                input=[prompt_message(m) for m in request.messages] if content else None,
+                retries=call.retries,
+                fallbacks=list(call.fallbacks) or None,
+                input=[prompt_message(m) for m in call.request.messages] if content else None,
                 output=output if content else None,
                 metadata={"finish_reason": turn.finish} if turn.finish else None,
             )
@@ -184,73 +181,17 @@ class TurnWriter:
         turn.message_done = True
 
     async def _on_chunk(self, run: RunRecord, turn: Turn, chunk: Any) -> None:
-        if turn.first_token is None and isinstance(chunk, TextDelta | ToolCallDelta):
-            turn.first_token = time.perf_counter()
+        """Take one chunk of the model's answer: text, a tool call's fragment, usage or the
+        finish reason; then flush the buffered deltas if the batch is full or old enough."""
         if isinstance(chunk, TextDelta):
-            if not chunk.text:
-                return
-            if turn.message is None:
-                await self._open_message(run, turn)
-            assert turn.message is not None
-            first = not turn.text
-            text: dict[str, Any] = {"value": chunk.text}
-            if first:
-                text["annotations"] = []
-            turn.text += chunk.text
-            self._queue(
-                run.id,
-                turn,
-                (
-                    "thread.message.delta",
-                    {
-                        "id": turn.message,
-                        "object": "thread.message.delta",
-                        "delta": {"content": [{"index": 0, "type": "text", "text": text}]},
-                    },
-                ),
-            )
+            if turn.first_token is None:
+                turn.first_token = time.perf_counter()
+            if chunk.text:
+                await self._on_text(run, turn, chunk.text)
         elif isinstance(chunk, ToolCallDelta):
-            if turn.tool_step is None:
-                if turn.message is not None and not turn.message_done:
-                    await self._finish_message(
-                        run.id, turn, step_usage=None, run_usage=zero_usage(), ext={}
-                    )
-                pending, turn.pending = turn.pending, []
-                with shielded_write():
-                    turn.tool_step, _, turn.seq = await self.store.work.begin_step(
-                        run, self.worker_id, kind="tool_calls", message=False, pending=pending
-                    )
-            assert turn.tool_step is not None
-            call = turn.calls.get(chunk.index)
-            if call is None:
-                call = turn.calls[chunk.index] = StreamedCall(
-                    id=chunk.id or ids.new_id("call"), name=chunk.name or ""
-                )
-                delta: dict[str, Any] = {
-                    "index": chunk.index,
-                    "id": call.id,
-                    "type": "function",
-                    "function": {"name": call.name, "arguments": chunk.arguments, "output": None},
-                }
-            else:
-                delta = {
-                    "index": chunk.index,
-                    "type": "function",
-                    "function": {"arguments": chunk.arguments},
-                }
-            call.arguments += chunk.arguments
-            self._queue(
-                run.id,
-                turn,
-                (
-                    "thread.run.step.delta",
-                    {
-                        "id": turn.tool_step,
-                        "object": "thread.run.step.delta",
-                        "delta": {"step_details": {"type": "tool_calls", "tool_calls": [delta]}},
-                    },
-                ),
-            )
+            if turn.first_token is None:
+                turn.first_token = time.perf_counter()
+            await self._on_tool_call(run, turn, chunk)
         elif isinstance(chunk, UsageChunk):
             turn.prompt_tokens = chunk.prompt_tokens
             turn.completion_tokens = chunk.completion_tokens
@@ -261,6 +202,75 @@ class TurnWriter:
             or time.monotonic() - turn.pending_since >= self.settings.delta_flush_seconds
         ):
             await self._flush(run.id, turn)
+
+    async def _on_text(self, run: RunRecord, turn: Turn, piece: str) -> None:
+        """A piece of the answer's text: the message opens with the first, each is a delta."""
+        if turn.message is None:
+            await self._open_message(run, turn)
+        assert turn.message is not None
+        text: dict[str, Any] = {"value": piece}
+        if not turn.text:
+            text["annotations"] = []
+        turn.text += piece
+        self._queue(
+            run.id,
+            turn,
+            (
+                "thread.message.delta",
+                {
+                    "id": turn.message,
+                    "object": "thread.message.delta",
+                    "delta": {"content": [{"index": 0, "type": "text", "text": text}]},
+                },
+            ),
+        )
+
+    async def _on_tool_call(self, run: RunRecord, turn: Turn, chunk: ToolCallDelta) -> None:
+        """A fragment of a function call: the first opens the tool-call step (ending a message
+        the text before it opened); a call's first fragment names it, the rest add arguments."""
+        if turn.tool_step is None:
+            await self._open_tool_step(run, turn)
+        call = turn.calls.get(chunk.index)
+        if call is None:
+            call = turn.calls[chunk.index] = StreamedCall(
+                id=chunk.id or ids.new_id("call"), name=chunk.name or ""
+            )
+            delta: dict[str, Any] = {
+                "index": chunk.index,
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": chunk.arguments, "output": None},
+            }
+        else:
+            delta = {
+                "index": chunk.index,
+                "type": "function",
+                "function": {"arguments": chunk.arguments},
+            }
+        call.arguments += chunk.arguments
+        self._queue(
+            run.id,
+            turn,
+            (
+                "thread.run.step.delta",
+                {
+                    "id": turn.tool_step,
+                    "object": "thread.run.step.delta",
+                    "delta": {"step_details": {"type": "tool_calls", "tool_calls": [delta]}},
+                },
+            ),
+        )
+
+    async def _open_tool_step(self, run: RunRecord, turn: Turn) -> None:
+        if turn.message is not None and not turn.message_done:
+            await self._finish_message(
+                run.id, turn, step_usage=None, run_usage=zero_usage(), ext={}
+            )
+        pending, turn.pending = turn.pending, []
+        with shielded_write():
+            turn.tool_step, _, turn.seq = await self.store.work.begin_step(
+                run, self.worker_id, kind="tool_calls", message=False, pending=pending
+            )
 
     def _queue(self, run_id: str, turn: Turn, event: Event) -> None:
         """Buffer a delta for the next batch, and publish it live at once."""
