@@ -20,6 +20,7 @@ from runtime.embeddings import Embedder
 from runtime.providers.base import ToolCall
 from store.base import now
 from store.errors import APIError, BadRequestError, LostClaim
+from store.filetypes import VectorStoreSearchResult
 from store.log import get_logger
 from store.records import RunRecord, StepRecord
 from store.rows import STEP_COLUMNS, dumps, loads, step_dict
@@ -98,14 +99,7 @@ async def search(
     """Run the model's searches: the step's `file_search` calls, what the step keeps for the
     next prompt and the citations (`extensions.file_search`), and the calls as the model made
     them. With an `embedder`, each query is embedded and the search is hybrid."""
-    vs_ids, thread_ids = await vector_store_ids(store, run)
-    expired = await store.vector_stores.expired(run.project, vs_ids)
-    if expired:
-        raise SearchFailed(
-            f"The vector store '{expired[0]}' has expired (or was deleted): file_search cannot "
-            "run. Create a new vector store and attach it."
-        )
-    await store.vector_stores.wait_ingested(thread_ids, THREAD_FILES_WAIT_SECONDS)
+    vs_ids = await _searchable_stores(store, run)
     limit = int(config.get("max_num_results") or DEFAULT_RESULTS)
     ranking = dict(config.get("ranking_options") or {})
     ranking.setdefault("ranker", "default_2024_08_21")
@@ -116,49 +110,14 @@ async def search(
             query = str(json.loads(call.arguments or "{}").get("query") or "")
         except (ValueError, AttributeError):
             query = call.arguments or ""
-        vector = None
-        if embedder is not None and vs_ids and query.strip():
-            try:
-                vector = await embedder.query(query)
-            except APIError as exc:
-                raise SearchFailed(exc.message) from exc
-        try:
-            results = (
-                await store.vector_stores.search(
-                    run.project,
-                    vs_ids,
-                    query,
-                    limit=limit,
-                    score_threshold=float(ranking["score_threshold"]),
-                    vector=vector,
-                )
-                if vs_ids
-                else []
-            )
-        except BadRequestError as exc:  # chunks of another embedding model
-            raise SearchFailed(exc.message) from exc
+        results = (
+            await _results(store, run, vs_ids, query, limit, ranking, embedder) if vs_ids else []
+        )
         await store.vector_stores.touch(run.project, vs_ids)
         lines = [
             f"【{round_index}:{i}†{r.filename}】 {r.content[0].text}" for i, r in enumerate(results)
         ]
-        details.append(
-            {
-                "id": call.id,
-                "type": NAME,
-                NAME: {
-                    "ranking_options": ranking,
-                    "results": [
-                        {
-                            "file_id": r.file_id,
-                            "file_name": r.filename,
-                            "score": r.score,
-                            "content": [{"type": "text", "text": r.content[0].text}],
-                        }
-                        for r in results
-                    ],
-                },
-            }
-        )
+        details.append(_call_details(call.id, ranking, results))
         kept[call.id] = {
             "query": query,
             "output": "\n".join(lines) if lines else "No results found in the files.",
@@ -167,6 +126,72 @@ async def search(
         model_calls.append(ToolCall(call.id, NAME, call.arguments))
         log.info("file_search", run_id=run.id, results=len(results), stores=len(vs_ids))
     return details, {NAME: kept}, model_calls
+
+
+async def _searchable_stores(store: Store, run: RunRecord) -> list[str]:
+    """The run's vector stores, once the thread's own files are ingested (a while at most);
+    an expired or deleted store fails the search."""
+    vs_ids, thread_ids = await vector_store_ids(store, run)
+    expired = await store.vector_stores.expired(run.project, vs_ids)
+    if expired:
+        raise SearchFailed(
+            f"The vector store '{expired[0]}' has expired (or was deleted): file_search cannot "
+            "run. Create a new vector store and attach it."
+        )
+    await store.vector_stores.wait_ingested(thread_ids, THREAD_FILES_WAIT_SECONDS)
+    return vs_ids
+
+
+async def _results(
+    store: Store,
+    run: RunRecord,
+    vs_ids: list[str],
+    query: str,
+    limit: int,
+    ranking: dict[str, Any],
+    embedder: Embedder | None,
+) -> list[VectorStoreSearchResult]:
+    """One query's results from the run's stores, hybrid when an `embedder` embeds it."""
+    vector = None
+    if embedder is not None and query.strip():
+        try:
+            vector = await embedder.query(query)
+        except APIError as exc:
+            raise SearchFailed(exc.message) from exc
+    try:
+        results = await store.vector_stores.search(
+            run.project,
+            vs_ids,
+            query,
+            limit=limit,
+            score_threshold=float(ranking["score_threshold"]),
+            vector=vector,
+        )
+    except BadRequestError as exc:  # chunks of another embedding model
+        raise SearchFailed(exc.message) from exc
+    return results
+
+
+def _call_details(
+    call_id: str, ranking: dict[str, Any], results: list[VectorStoreSearchResult]
+) -> dict[str, Any]:
+    """A `file_search` call as its step shows it: the ranking options and the results."""
+    return {
+        "id": call_id,
+        "type": NAME,
+        NAME: {
+            "ranking_options": ranking,
+            "results": [
+                {
+                    "file_id": r.file_id,
+                    "file_name": r.filename,
+                    "score": r.score,
+                    "content": [{"type": "text", "text": r.content[0].text}],
+                }
+                for r in results
+            ],
+        },
+    }
 
 
 class SearchFailed(Exception):

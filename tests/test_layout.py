@@ -145,7 +145,6 @@ LONG_FUNCTIONS: dict[str, str] = {
     "assistants/_sync_generated.py:ChatCompletions.create": "generated from the async resources by scripts/gen_sync.py",
     # to split
     "assistants/resources/assistants.py:check_assistant": "to split",
-    "runtime/file_search.py:search": "to split",
     "assistants/validation/completions.py:completion_params": "to split",
     "assistants/resources/prompts.py:AsyncPrompts.run": "to split",
     "assistants/resources/chat.py:AsyncChatCompletions.create": "to split",
