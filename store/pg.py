@@ -57,6 +57,45 @@ def _held(statuses: Sequence[R]) -> str:
     return f"id = :id AND worker_id = :worker_id AND status IN {sql_in(statuses)}"
 
 
+_OPEN_OURS = (
+    " AND EXISTS (SELECT 1 FROM messages WHERE id = :message_id)"
+    " AND EXISTS (SELECT 1 FROM run_steps WHERE id = :step_id)"
+)
+"""The message and step a turn finishes are still there (not discarded by a re-queue)."""
+
+
+def _run_goes_on(run_fields: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A finished message's run update when the run goes on (a message before tool calls):
+    its usage and extensions, if the worker still holds it in progress."""
+    return (
+        "UPDATE runs SET usage = :f_usage, extensions = COALESCE(:f_ext, extensions), "
+        f"event_seq = event_seq + :n WHERE {_held((R.IN_PROGRESS,))}{_OPEN_OURS} "
+        "RETURNING event_seq, followers",
+        {"f_usage": run_fields["usage"], "f_ext": run_fields.get("extensions")},
+    )
+
+
+def _run_ends(
+    end_run: R, end_allowed: Sequence[R], run_fields: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """A finished message's run update when the message ends the run: `end_run` with
+    `run_fields`, the claim released, if nothing else of the run is open (the general path
+    closes, and logs, such work)."""
+    stamp = {R.COMPLETED: "completed_at = :t, "}.get(end_run, "")
+    sets = "".join(f"{name} = :f_{name}, " for name in run_fields)
+    return (
+        f"UPDATE runs SET status = {sql_is(end_run)}, {stamp}{sets}worker_id = NULL, "
+        "lease_expires_at = NULL, required_action = NULL, expires_at = NULL, "
+        f"event_seq = event_seq + :n WHERE {_held(end_allowed)}{_OPEN_OURS} "
+        "AND NOT EXISTS (SELECT 1 FROM messages WHERE run_id = :id "
+        f"AND status = {sql_is(M.IN_PROGRESS)} AND id != :message_id) "
+        "AND NOT EXISTS (SELECT 1 FROM run_steps WHERE run_id = :id "
+        f"AND status = {sql_is(S.IN_PROGRESS)} AND id != :step_id) "
+        f"RETURNING event_seq, followers, {_RUN_SNAPSHOT} AS j",
+        {f"f_{name}": value for name, value in run_fields.items()},
+    )
+
+
 class PgWrites:
     """The one-statement Postgres twins of `store.work`'s and `store.claims`' hot writes (the
     general transactions stay the reference: tests/store/test_pg_twin.py runs both)."""
@@ -142,49 +181,27 @@ class PgWrites:
         """Complete the message and its step after `pending` (and with `end_run`, end the run
         and make the `successor` claim), in one statement; None if the claim was lost or other
         work of the run is open."""
-        # Over 60 lines: one SQL statement (and its parameters), kept whole to read as it runs.
-        open_ours = (
-            " AND EXISTS (SELECT 1 FROM messages WHERE id = :message_id)"
-            " AND EXISTS (SELECT 1 FROM run_steps WHERE id = :step_id)"
-        )
         claim_ctes, claim_select, claim_params = successor_parts(
             successor if end_run is not None else None
         )
-        params = {
-            **claim_params,
-            **values,
-            "worker_id": worker_id,
-            "message_id": message_id,
-            "step_id": step_id,
-        }
         events = [
             *(Logged(name, data) for name, data in pending),
             Logged(message_event, row="m"),
             Logged("thread.run.step.completed", row="s"),
         ]
         if end_run is None:
-            run_update = (
-                "UPDATE runs SET usage = :f_usage, extensions = COALESCE(:f_ext, extensions), "
-                f"event_seq = event_seq + :n WHERE {_held((R.IN_PROGRESS,))}{open_ours} "
-                "RETURNING event_seq, followers"
-            )
-            params.update(f_usage=run_fields["usage"], f_ext=run_fields.get("extensions"))
+            run_update, run_params = _run_goes_on(run_fields)
         else:
-            stamp = {R.COMPLETED: "completed_at = :t, "}.get(end_run, "")
-            sets = "".join(f"{name} = :f_{name}, " for name in run_fields)
-            params.update({f"f_{name}": value for name, value in run_fields.items()})
-            # Nothing else of the run may be open: the general path closes (and logs) such work.
-            run_update = (
-                f"UPDATE runs SET status = {sql_is(end_run)}, {stamp}{sets}worker_id = NULL, "
-                "lease_expires_at = NULL, required_action = NULL, expires_at = NULL, "
-                f"event_seq = event_seq + :n WHERE {_held(end_allowed)}{open_ours} "
-                "AND NOT EXISTS (SELECT 1 FROM messages WHERE run_id = :id "
-                f"AND status = {sql_is(M.IN_PROGRESS)} AND id != :message_id) "
-                "AND NOT EXISTS (SELECT 1 FROM run_steps WHERE run_id = :id "
-                f"AND status = {sql_is(S.IN_PROGRESS)} AND id != :step_id) "
-                f"RETURNING event_seq, followers, {_RUN_SNAPSHOT} AS j"
-            )
+            run_update, run_params = _run_ends(end_run, end_allowed, run_fields)
             events.append(Logged(f"thread.run.{end_run}", row="r"))
+        params = {
+            **claim_params,
+            **values,
+            **run_params,
+            "worker_id": worker_id,
+            "message_id": message_id,
+            "step_id": step_id,
+        }
         row = await self.log.fused(
             None,
             run_id,

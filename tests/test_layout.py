@@ -148,7 +148,6 @@ LONG_FUNCTIONS: dict[str, str] = {
     "assistants/validation/completions.py:completion_params": "to split",
     "assistants/resources/prompts.py:AsyncPrompts.run": "to split",
     "assistants/resources/chat.py:AsyncChatCompletions.create": "to split",
-    "store/pg.py:PgWrites.finish_message": "to split",
     "assistants/cli_parser.py:_serve_options": "to split",
 }
 
