@@ -25,10 +25,8 @@ from store.errors import BadRequestError
 from store.store import Store
 from store.types import Assistant, AssistantDeleted, ListPage
 
-
-def check_assistant(fields: dict[str, Any], *, create: bool) -> dict[str, Any]:
-    """Validate assistant fields (create or update) with the API's wording."""
-    known = {
+_KNOWN_FIELDS = frozenset(
+    {
         "model",
         "name",
         "description",
@@ -43,9 +41,14 @@ def check_assistant(fields: dict[str, Any], *, create: bool) -> dict[str, Any]:
         "fallbacks",  # an extension: models to try when the model fails for good
         "prompt",  # an extension: the prompt the instructions come from
     }
-    out: dict[str, Any] = {}
+)
+"""The fields an assistant's create and update accept."""
+
+
+def check_assistant(fields: dict[str, Any], *, create: bool) -> dict[str, Any]:
+    """Validate assistant fields (create or update) with the API's wording."""
     for key in fields:
-        if key not in known:
+        if key not in _KNOWN_FIELDS:
             raise BadRequestError(
                 f"Unrecognized request argument supplied: {key}",
                 param=key,
@@ -53,6 +56,21 @@ def check_assistant(fields: dict[str, Any], *, create: bool) -> dict[str, Any]:
             )
     if create and fields.get("model") is None:
         raise v.missing("model")
+    out = {**_model_and_texts(fields), **_tools_and_sampling(fields, create=create)}
+    changes = _extensions(fields)
+    if changes:
+        out["extensions"] = changes
+    if create:
+        # The API's defaults, echoed as the hosted API did.
+        for name, default in (("temperature", 1.0), ("top_p", 1.0), ("response_format", "auto")):
+            if out.get(name) is None:
+                out[name] = default
+    return out
+
+
+def _model_and_texts(fields: dict[str, Any]) -> dict[str, Any]:
+    """The model, and the texts within their lengths: name, description, instructions."""
+    out: dict[str, Any] = {}
     if "model" in fields:
         if fields["model"] is None:
             raise v.invalid_type("model", "a string", None)
@@ -67,6 +85,13 @@ def check_assistant(fields: dict[str, Any], *, create: bool) -> dict[str, Any]:
         out["instructions"] = v.optional_string(
             fields["instructions"], "instructions", max_length=v.INSTRUCTIONS_MAX
         )
+    return out
+
+
+def _tools_and_sampling(fields: dict[str, Any], *, create: bool) -> dict[str, Any]:
+    """Tools and their resources (vector stores made inline only at creation), metadata, and
+    how the model answers: temperature, top_p, response format, reasoning effort."""
+    out: dict[str, Any] = {}
     if "tools" in fields:
         out["tools"] = (
             []
@@ -87,8 +112,12 @@ def check_assistant(fields: dict[str, Any], *, create: bool) -> dict[str, Any]:
         out["response_format"] = v.response_format(fields["response_format"])
     if "reasoning_effort" in fields:
         out["reasoning_effort"] = v.reasoning_effort(fields["reasoning_effort"])
-    # Extension fields, kept together in `extensions`: a change names each one it sets (None
-    # removes it); `AsyncAssistants.update` merges the change into the stored ones.
+    return out
+
+
+def _extensions(fields: dict[str, Any]) -> dict[str, Any]:
+    """Extension fields, kept together in `extensions`: a change names each one it sets (None
+    removes it); `AsyncAssistants.update` merges the change into the stored ones."""
     changes: dict[str, Any] = {}
     if "fallbacks" in fields:
         changes["fallbacks"] = v.fallbacks(fields["fallbacks"]) or None
@@ -100,14 +129,7 @@ def check_assistant(fields: dict[str, Any], *, create: bool) -> dict[str, Any]:
                 param="prompt",
                 code="invalid_value",
             )
-    if changes:
-        out["extensions"] = changes
-    if create:
-        # The API's defaults, echoed as the hosted API did.
-        for name, default in (("temperature", 1.0), ("top_p", 1.0), ("response_format", "auto")):
-            if out.get(name) is None:
-                out[name] = default
-    return out
+    return changes
 
 
 class AsyncAssistants(Resource):
