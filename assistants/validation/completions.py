@@ -116,6 +116,39 @@ KNOWN_PARAMS = frozenset(
 
 def completion_params(body: dict[str, Any]) -> CompletionParams:
     """The checked request for `body` (see the module docstring), or a `BadRequestError`."""
+    _check_names(body)
+    if body.get("model") is None:
+        raise v.missing("model")
+    model = v.model_name(body["model"], "model")
+    if body.get("messages") is None:
+        raise v.missing("messages")
+    variables = v.variables(body.get("variables"))
+    messages = _messages(body["messages"], variables)
+    stream = _flag(body.get("stream"), "stream", default=False)
+    include_usage = _include_usage(body, stream)
+    max_tokens = _max_tokens(body)
+    tools = _function_tools(body)
+    tool_choice = _tool_choice(body.get("tool_choice"), tools)
+    response_format = v.response_format(body.get("response_format"))
+    sampling = _sampling(body)
+    return CompletionParams(
+        model=model,
+        messages=messages,
+        stream=stream,
+        include_usage=include_usage,
+        tools=tools,
+        tool_choice=tool_choice,
+        max_tokens=max_tokens,
+        response_format=None if response_format == "auto" else response_format,
+        **sampling,
+        **_routing(body),
+        span_id=_span_id(body.get("span_id"), "span_id"),
+        trace=_trace(body),
+    )
+
+
+def _check_names(body: dict[str, Any]) -> None:
+    """Every parameter is known, and those this server leaves out hold their neutral value."""
     for name in body:
         if name not in KNOWN_PARAMS:
             raise BadRequestError(
@@ -130,60 +163,61 @@ def completion_params(body: dict[str, Any]) -> CompletionParams:
                 param=name,
                 code="unsupported_parameter",
             )
-    if body.get("model") is None:
-        raise v.missing("model")
-    model = v.model_name(body["model"], "model")
-    if body.get("messages") is None:
-        raise v.missing("messages")
-    variables = v.variables(body.get("variables"))
-    messages = _messages(body["messages"], variables)
-    stream = _flag(body.get("stream"), "stream", default=False)
-    include_usage = True
-    if body.get("stream_options") is not None:
-        options = v.obj(body["stream_options"], "stream_options")
-        if not stream:
-            raise BadRequestError(
-                "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
-                param="stream_options",
-                code="invalid_value",
-            )
-        if options.get("include_usage") is not None:
-            include_usage = v.boolean(options["include_usage"], "stream_options.include_usage")
-    max_tokens = _max_tokens(body)
+
+
+def _include_usage(body: dict[str, Any], stream: bool) -> bool:
+    """`stream_options.include_usage` (on by default); `stream_options` only with `stream`."""
+    if body.get("stream_options") is None:
+        return True
+    options = v.obj(body["stream_options"], "stream_options")
+    if not stream:
+        raise BadRequestError(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            param="stream_options",
+            code="invalid_value",
+        )
+    if options.get("include_usage") is None:
+        return True
+    return v.boolean(options["include_usage"], "stream_options.include_usage")
+
+
+def _function_tools(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """`tools`: up to 128, functions only."""
     tools = v.tools(body["tools"], max_length=128) if body.get("tools") is not None else []
     for i, tool in enumerate(tools):
         if tool["type"] != "function":
             raise v.invalid_value(f"tools[{i}].type", tool["type"], ["function"])
-    tool_choice = _tool_choice(body.get("tool_choice"), tools)
-    response_format = v.response_format(body.get("response_format"))
-    return CompletionParams(
-        model=model,
-        messages=messages,
-        stream=stream,
-        include_usage=include_usage,
-        tools=tools,
-        tool_choice=tool_choice,
-        parallel_tool_calls=_flag(
+    return tools
+
+
+def _sampling(body: dict[str, Any]) -> dict[str, Any]:
+    """How the model answers: parallel tool calls, temperature, top_p, stop sequences."""
+    return {
+        "parallel_tool_calls": _flag(
             body.get("parallel_tool_calls"), "parallel_tool_calls", default=True
         ),
-        temperature=v.number(body.get("temperature"), "temperature", minimum=0, maximum=2),
-        top_p=v.number(body.get("top_p"), "top_p", minimum=0, maximum=1),
-        max_tokens=max_tokens,
-        response_format=None if response_format == "auto" else response_format,
-        stop=_stop(body.get("stop")),
-        timeout=v.number(body.get("timeout"), "timeout", minimum=0.001, maximum=TIMEOUT_MAX),
-        num_retries=(
+        "temperature": v.number(body.get("temperature"), "temperature", minimum=0, maximum=2),
+        "top_p": v.number(body.get("top_p"), "top_p", minimum=0, maximum=1),
+        "stop": _stop(body.get("stop")),
+    }
+
+
+def _routing(body: dict[str, Any]) -> dict[str, Any]:
+    """Where and how the call goes: its timeout, retries and fallbacks, and a provider, key or
+    base URL named for this call."""
+    retries = body.get("num_retries")
+    return {
+        "timeout": v.number(body.get("timeout"), "timeout", minimum=0.001, maximum=TIMEOUT_MAX),
+        "num_retries": (
             None
-            if body.get("num_retries") is None
-            else v.integer(body["num_retries"], "num_retries", minimum=0, maximum=RETRIES_MAX)
+            if retries is None
+            else v.integer(retries, "num_retries", minimum=0, maximum=RETRIES_MAX)
         ),
-        fallbacks=v.fallbacks(body.get("fallbacks")) or [],
-        provider=_short(body.get("provider"), "provider"),
-        api_key=_short(body.get("api_key"), "api_key", max_length=4096),
-        api_base=_short(body.get("api_base"), "api_base", max_length=2048),
-        span_id=_span_id(body.get("span_id"), "span_id"),
-        trace=_trace(body),
-    )
+        "fallbacks": v.fallbacks(body.get("fallbacks")) or [],
+        "provider": _short(body.get("provider"), "provider"),
+        "api_key": _short(body.get("api_key"), "api_key", max_length=4096),
+        "api_base": _short(body.get("api_base"), "api_base", max_length=2048),
+    }
 
 
 def _neutral(value: object, allowed: tuple[object, ...]) -> bool:
