@@ -48,6 +48,7 @@ from store.prompt_types import (
     PromptDeleted,
     PromptRun,
     PromptVersion,
+    ResolvedPrompt,
 )
 from store.types import ListPage
 
@@ -231,33 +232,10 @@ class AsyncPrompts(Resource):
         streaming = False if given_stream is None else v.boolean(given_stream, "stream")
         store = await self._store()
         resolved = await store.prompts.resolve(self._project, name, version=number, label=label)
-        version = resolved.version
-        chosen = body.get("model") or version.model
-        if chosen is None:
-            raise BadRequestError(
-                f"The prompt '{name}' version {version.version} names no model: pass model=.",
-                param="model",
-                code="missing_required_parameter",
-            )
-        blueprint = PromptBlueprint(
-            prompt_name=name,
-            prompt_version=version.version,
-            prompt_release_label=resolved.label,
-            messages=render_messages(version, variables, source="input_variables"),
-            model=chosen,
-            provider=body.get("provider"),
-            parameters=_parameters(version, body.get("model_parameter_overrides")),
-        )
-        trace: dict[str, Any] = {
-            "prompt_name": name,
-            "prompt_version": str(version.version),
-            **({"prompt_release_label": resolved.label} if resolved.label else {}),
-            **({"group_id": str(body["group_id"])} if body.get("group_id") is not None else {}),
-            **(v.metadata(plain(body.get("metadata"))) or {}),
-        }
+        blueprint = _blueprint(name, resolved, variables, body)
         call = {
             **blueprint.parameters,
-            "metadata": trace,
+            "metadata": _trace_metadata(name, resolved, body),
             "stream": streaming,
             **({"provider": blueprint.provider} if blueprint.provider else {}),
             **({"tags": list(body["tags"])} if body.get("tags") is not None else {}),
@@ -265,7 +243,9 @@ class AsyncPrompts(Resource):
         # `stream` travels in `extra_body`: either answer may come back.
         answer: ChatCompletion | AsyncCompletionStream = await AsyncChatCompletions(
             self._ctx
-        ).create(messages=blueprint.messages, model=chosen, extra_body=call, timeout=timeout)
+        ).create(
+            messages=blueprint.messages, model=blueprint.model, extra_body=call, timeout=timeout
+        )
         if isinstance(answer, AsyncCompletionStream):
             return AsyncPromptRunStream(answer, blueprint)
         return prompt_run(answer, blueprint)
@@ -283,6 +263,41 @@ class AsyncPrompts(Resource):
         its instructions from it."""
         store = await self._store()
         return await store.prompts.delete(self._project, pv.prompt_name(name))
+
+
+def _blueprint(
+    name: str, resolved: ResolvedPrompt, variables: dict[str, str] | None, body: dict[str, Any]
+) -> PromptBlueprint:
+    """What the run sends: the version's messages rendered with `variables`, the model (the
+    call's, else the version's: one is needed), the provider and the parameters."""
+    version = resolved.version
+    chosen = body.get("model") or version.model
+    if chosen is None:
+        raise BadRequestError(
+            f"The prompt '{name}' version {version.version} names no model: pass model=.",
+            param="model",
+            code="missing_required_parameter",
+        )
+    return PromptBlueprint(
+        prompt_name=name,
+        prompt_version=version.version,
+        prompt_release_label=resolved.label,
+        messages=render_messages(version, variables, source="input_variables"),
+        model=chosen,
+        provider=body.get("provider"),
+        parameters=_parameters(version, body.get("model_parameter_overrides")),
+    )
+
+
+def _trace_metadata(name: str, resolved: ResolvedPrompt, body: dict[str, Any]) -> dict[str, Any]:
+    """The call's trace metadata: the prompt, version and label, the group, the caller's own."""
+    return {
+        "prompt_name": name,
+        "prompt_version": str(resolved.version.version),
+        **({"prompt_release_label": resolved.label} if resolved.label else {}),
+        **({"group_id": str(body["group_id"])} if body.get("group_id") is not None else {}),
+        **(v.metadata(plain(body.get("metadata"))) or {}),
+    }
 
 
 _VERSION_PARAMETERS = ("temperature", "top_p", "max_tokens", "stop", "response_format")
