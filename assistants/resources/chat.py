@@ -294,7 +294,7 @@ class AsyncChatCompletions(Resource):
         `timeout` bounds each attempt (seconds); the other `extra_*` options are ignored
         in-process.
         """
-        params = merge_extra(
+        fields = merge_extra(
             given(
                 messages=messages,
                 model=model,
@@ -351,7 +351,14 @@ class AsyncChatCompletions(Resource):
             ),
             extra_body,
         )
-        params = {name: _plain(value) for name, value in params.items()}
+        return await self._call(fields, timeout)
+
+    async def _call(
+        self, fields: dict[str, Any], timeout: Timeout
+    ) -> ChatCompletion | AsyncCompletionStream:
+        """Check the request's fields (`timeout`, if a number, bounding each attempt unless
+        the fields name one) and call the model: a `ChatCompletion`, or a stream of chunks."""
+        params = {name: _plain(value) for name, value in fields.items()}
         if isinstance(timeout, int | float) and "timeout" not in params:
             params["timeout"] = timeout
         request = completion_params(params)
