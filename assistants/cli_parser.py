@@ -126,6 +126,13 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 def _serve_options(serve: argparse.ArgumentParser) -> None:
     """`serve`'s own flags: where it listens, who may call it, what it serves."""
+    _listen_options(serve)
+    _access_options(serve)
+    _feature_options(serve)
+
+
+def _listen_options(serve: argparse.ArgumentParser) -> None:
+    """Where `serve` listens, and whether it runs a worker beside the API."""
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
     )
@@ -133,11 +140,10 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         "--port", type=int, default=8000, help="TCP port to listen on (default: %(default)s)"
     )
     serve.add_argument("--no-worker", action="store_true", help="leave runs to `assistants worker`")
-    serve.add_argument(
-        "--accept-unsupported-tools",
-        action="store_true",
-        help="accept code_interpreter in tools and ignore it (logged) instead of a 400",
-    )
+
+
+def _access_options(serve: argparse.ArgumentParser) -> None:
+    """Who may call `serve`: API keys, the project secret, web origins, Host names."""
     serve.add_argument(
         "--api-key",
         action="append",
@@ -171,6 +177,20 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         help="without API keys, also answer to Host NAME (default: loopback names only)",
     )
     serve.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="allow listening beyond loopback without API keys",
+    )
+
+
+def _feature_options(serve: argparse.ArgumentParser) -> None:
+    """What `serve` offers past the API: tools it ignores, the inspector, callers' provider keys."""
+    serve.add_argument(
+        "--accept-unsupported-tools",
+        action="store_true",
+        help="accept code_interpreter in tools and ignore it (logged) instead of a 400",
+    )
+    serve.add_argument(
         "--inspector",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -182,9 +202,4 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         action="store_true",
         help="let /v1/chat/completions requests bring their own provider api_key, and an "
         "api_base among the endpoints configured here (the server's keys never go with it)",
-    )
-    serve.add_argument(
-        "--insecure-no-auth",
-        action="store_true",
-        help="allow listening beyond loopback without API keys",
     )

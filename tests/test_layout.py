@@ -144,7 +144,6 @@ LONG_FUNCTIONS: dict[str, str] = {
     "assistants/server/openapi/extension_bodies.py:_completion_bodies": "a table: the chat-completion bodies, as data",
     "assistants/_sync_generated.py:ChatCompletions.create": "generated from the async resources by scripts/gen_sync.py",
     # to split
-    "assistants/cli_parser.py:_serve_options": "to split",
 }
 
 
