@@ -19,7 +19,7 @@ statement as a literal, so an HNSW index built for that length can serve it:
 one per embedding length in use (pgvector's indexes need a fixed dimension; models of the same
 length share one, the search filters by model). The store does not build it: it is approximate
 (an exact scan is the default and ranks like the `real[]` path), and building it over an existing
-table takes minutes at 100,000 chunks, which no ingestion should wait for. With an index a
+table takes a minute or more at 100,000 chunks, which no ingestion should wait for. With an index a
 search asks HNSW for as many candidates as it fetches (`hnsw.ef_search`), and on pgvector 0.8 or
 later scans on (`hnsw.iterative_scan = strict_order`) until the searched stores' chunks fill it.
 """
@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from store.db import Database, Tx
+from store.errors import DatabaseUnavailableError
 from store.log import get_logger
 
 log = get_logger(__name__)
@@ -74,7 +75,7 @@ def _version(text: str) -> tuple[int, ...]:
 
 async def detect(db: Database) -> PgVector | None:
     """The database's `vector` extension, if it is installed (None on SQLite, without it, or if
-    the catalog cannot be read)."""
+    the catalog refuses the read; an unavailable database is raised)."""
     if db.dialect != "postgresql":
         return None
     try:
@@ -82,6 +83,8 @@ async def detect(db: Database) -> PgVector | None:
             "SELECT n.nspname AS schema, e.extversion AS version FROM pg_extension e "
             "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector'"
         )
+    except DatabaseUnavailableError:
+        raise  # the search fails as any would; the next one looks again
     except Exception as exc:  # noqa: BLE001  (without it the store scores real[] arrays)
         log.warning("pgvector_detection_failed", error=str(exc))
         return None
