@@ -182,16 +182,21 @@ class TurnWriter:
 
     async def _on_chunk(self, run: RunRecord, turn: Turn, chunk: Any) -> None:
         """Take one chunk of the model's answer: text, a tool call's fragment, usage or the
-        finish reason; then flush the buffered deltas if the batch is full or old enough."""
+        finish reason; then flush the buffered deltas if the batch is full or old enough.
+        (The per-delta work is plain calls: a delta awaits only the write that opens a step.)"""
         if isinstance(chunk, TextDelta):
             if turn.first_token is None:
                 turn.first_token = time.perf_counter()
             if chunk.text:
-                await self._on_text(run, turn, chunk.text)
+                if turn.message is None:
+                    await self._open_message(run, turn)
+                self._add_text(run.id, turn, chunk.text)
         elif isinstance(chunk, ToolCallDelta):
             if turn.first_token is None:
                 turn.first_token = time.perf_counter()
-            await self._on_tool_call(run, turn, chunk)
+            if turn.tool_step is None:
+                await self._open_tool_step(run, turn)
+            self._add_call_fragment(run.id, turn, chunk)
         elif isinstance(chunk, UsageChunk):
             turn.prompt_tokens = chunk.prompt_tokens
             turn.completion_tokens = chunk.completion_tokens
@@ -203,17 +208,14 @@ class TurnWriter:
         ):
             await self._flush(run.id, turn)
 
-    async def _on_text(self, run: RunRecord, turn: Turn, piece: str) -> None:
-        """A piece of the answer's text: the message opens with the first, each is a delta."""
-        if turn.message is None:
-            await self._open_message(run, turn)
-        assert turn.message is not None
+    def _add_text(self, run_id: str, turn: Turn, piece: str) -> None:
+        """A piece of the answer's text, as a delta of the open message."""
         text: dict[str, Any] = {"value": piece}
         if not turn.text:
             text["annotations"] = []
         turn.text += piece
         self._queue(
-            run.id,
+            run_id,
             turn,
             (
                 "thread.message.delta",
@@ -225,11 +227,9 @@ class TurnWriter:
             ),
         )
 
-    async def _on_tool_call(self, run: RunRecord, turn: Turn, chunk: ToolCallDelta) -> None:
-        """A fragment of a function call: the first opens the tool-call step (ending a message
-        the text before it opened); a call's first fragment names it, the rest add arguments."""
-        if turn.tool_step is None:
-            await self._open_tool_step(run, turn)
+    def _add_call_fragment(self, run_id: str, turn: Turn, chunk: ToolCallDelta) -> None:
+        """A fragment of a function call, as a delta of the open tool-call step: a call's first
+        fragment names it, the rest add arguments."""
         call = turn.calls.get(chunk.index)
         if call is None:
             call = turn.calls[chunk.index] = StreamedCall(
@@ -249,7 +249,7 @@ class TurnWriter:
             }
         call.arguments += chunk.arguments
         self._queue(
-            run.id,
+            run_id,
             turn,
             (
                 "thread.run.step.delta",
@@ -262,6 +262,8 @@ class TurnWriter:
         )
 
     async def _open_tool_step(self, run: RunRecord, turn: Turn) -> None:
+        """The first tool-call fragment opens the step, ending a message the text before it
+        opened."""
         if turn.message is not None and not turn.message_done:
             await self._finish_message(
                 run.id, turn, step_usage=None, run_usage=zero_usage(), ext={}
