@@ -41,13 +41,16 @@ _LONG_RUN = b"0" * 19
 def loads(text: str | bytes | None) -> Any:
     if text is None:
         return None
-    raw = text.encode() if isinstance(text, str) else text
-    if _LONG_RUN not in raw.translate(_DIGITS):
-        try:
-            return orjson.loads(raw)
-        except ValueError:  # orjson.JSONDecodeError is a ValueError
-            pass
-    return json.loads(raw)
+    # Shorter than 19 characters ("auto", [], {}, most of a run's columns), the text cannot hold
+    # 19 digits: orjson reads it without the check.
+    if len(text) >= len(_LONG_RUN):
+        raw = text.encode() if isinstance(text, str) else text
+        if _LONG_RUN in raw.translate(_DIGITS):
+            return json.loads(raw)
+    try:
+        return orjson.loads(text)
+    except ValueError:  # orjson.JSONDecodeError is a ValueError
+        return json.loads(text)
 
 
 ASSISTANT_COLUMNS = (
@@ -143,8 +146,9 @@ RUN_COLUMNS = (
 )
 
 
-def run_dict(row: Any) -> dict[str, Any]:
-    """The run as the API shows it (execution columns left out)."""
+def run_dict(row: Any, extensions: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The run as the API shows it (execution columns left out); `extensions`: the row's,
+    if already decoded."""
     return {
         "id": row["id"],
         "object": "thread.run",
@@ -175,7 +179,7 @@ def run_dict(row: Any) -> dict[str, Any]:
         "response_format": loads(row["response_format"]),
         "reasoning_effort": row["reasoning_effort"],
         "prompt": None,  # an extension, set below when the instructions came from a prompt
-        **_public_extensions(row["extensions"]),
+        **_public_extensions(loads(row["extensions"]) or {} if extensions is None else extensions),
     }
 
 
@@ -193,8 +197,7 @@ RUN_PUBLIC_EXTENSIONS = (
 """Extension fields a run shows (others, like `variables`, may hold secrets and stay inside)."""
 
 
-def _public_extensions(text: str | None) -> dict[str, Any]:
-    ext = loads(text) or {}
+def _public_extensions(ext: dict[str, Any]) -> dict[str, Any]:
     return {k: ext[k] for k in RUN_PUBLIC_EXTENSIONS if k in ext}
 
 

@@ -48,3 +48,20 @@ def test_loads__an_integer_past_64_bits_stays_an_exact_int(text: str | bytes) ->
 def test_loads__bytes_and_null() -> None:
     assert loads(b'{"a": [1]}') == {"a": [1]}
     assert loads(None) is None
+
+
+@pytest.mark.parametrize("text", ["18446744073709551616", b"-9223372036854775809", "[2e400]"])
+def test_loads__the_shortest_texts_past_64_bits_and_a_short_text_orjson_refuses(
+    text: str | bytes,
+) -> None:
+    """Only a text of 19 characters or more can hold 19 digits, so only those are checked: a
+    bare 20-digit integer still comes back exact, and a short text orjson refuses (an infinite
+    float) still goes to the standard decoder."""
+    expected = json.loads(text if isinstance(text, str) else text.decode())
+    assert loads(text) == expected
+    assert type(loads(text)) is type(expected)
+
+
+@pytest.mark.parametrize("text", ['"auto"', "[]", "{}", "1", b"null", '"é"'])
+def test_loads__short_texts(text: str | bytes) -> None:
+    assert loads(text) == json.loads(text if isinstance(text, str) else text.decode())
