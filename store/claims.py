@@ -67,20 +67,23 @@ class ClaimPart:
         async with self.db.transaction() as tx:
             rows = await tx.fetch(
                 f"UPDATE runs SET status = {sql_is(R.IN_PROGRESS)}, worker_id = :worker_id, "
-                "lease_expires_at = {now} + :lease, started_at = COALESCE(started_at, :t) "
+                "lease_expires_at = {now} + :lease, started_at = COALESCE(started_at, :t), "
+                "event_seq = event_seq + 1 "
                 f"WHERE seq IN ({pick_sql('sqlite', claim)}) AND status = {sql_is(R.QUEUED)} "
                 f"RETURNING {RUN_COLUMNS}",
                 claim.params(),
             )
-            claimed = []
+            runs = []
             for row in rows:
-                last = await self.log.append(
-                    tx, row["id"], [("thread.run.in_progress", run_dict(row))]
+                # The run's JSON columns are decoded once, for its event and its executor.
+                run, snapshot = RunRecord.claimed(row)
+                await self.log.append_taken(
+                    tx, run.id, run.event_seq, [("thread.run.in_progress", snapshot)]
                 )
-                claimed.append({**row, "event_seq": last})
-        for row in claimed:
-            self.log.wake(row["id"])
-        return [RunRecord.from_row(row) for row in claimed]
+                runs.append(run)
+        for run in runs:
+            self.log.wake(run.id)
+        return runs
 
     async def heartbeat(
         self, worker_id: str, run_ids: Sequence[str], *, lease_seconds: float

@@ -62,6 +62,14 @@ class EventLog:
         await self._insert(tx, run_id, last - len(events) + 1, events, prepublished=prepublished)
         return last
 
+    async def append_taken(
+        self, tx: Tx, run_id: str, last: int, events: Sequence[tuple[str, dict[str, Any]]]
+    ) -> None:
+        """`append` for a statement that already advanced the run's `event_seq` (to `last`) by
+        `len(events)` as it changed the run: the events take the numbers it counted, with no
+        second update of the run. (SQLite: a Postgres statement logs its own events.)"""
+        await self._insert(tx, run_id, last - len(events) + 1, events)
+
     async def append_pg(
         self,
         tx: Tx | None,

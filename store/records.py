@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from store.db import Row
-from store.rows import loads
+from store.rows import loads, run_dict
 from store.statuses import RunStatus, StepStatus
 
 
@@ -137,6 +137,20 @@ class RunRecord:
 
     @classmethod
     def from_row(cls, row: Row) -> RunRecord:
+        decoded = {name: loads(row[name]) for name in _RUN_JSON}
+        return cls._of(row, decoded, loads(row["extensions"]) or {})
+
+    @classmethod
+    def claimed(cls, row: Row) -> tuple[RunRecord, dict[str, Any]]:
+        """A run a claim just took, and its snapshot (`run_dict`) for the `in_progress` event,
+        from one decoding of its JSON columns: the snapshot holds those the record reads."""
+        extensions = loads(row["extensions"]) or {}
+        snapshot = run_dict(row, extensions)
+        return cls._of(row, snapshot, extensions), snapshot
+
+    @classmethod
+    def _of(cls, row: Row, decoded: dict[str, Any], extensions: dict[str, Any]) -> RunRecord:
+        """`decoded`: the row's `_RUN_JSON` columns, decoded."""
         context = None
         if "context_messages" in row:
             context = Context.from_rows(row["context_messages"], row["context_steps"])
@@ -148,22 +162,26 @@ class RunRecord:
             status=RunStatus(row["status"]),
             model=row["model"],
             instructions=row["instructions"] or "",
-            tools=loads(row["tools"]) or [],
-            tool_choice=loads(row["tool_choice"]) or "auto",
-            response_format=loads(row["response_format"]),
-            truncation_strategy=loads(row["truncation_strategy"]) or {"type": "auto"},
+            tools=decoded["tools"] or [],
+            tool_choice=decoded["tool_choice"] or "auto",
+            response_format=decoded["response_format"],
+            truncation_strategy=decoded["truncation_strategy"] or {"type": "auto"},
             temperature=row["temperature"],
             top_p=row["top_p"],
             max_prompt_tokens=row["max_prompt_tokens"],
             max_completion_tokens=row["max_completion_tokens"],
             parallel_tool_calls=bool(row["parallel_tool_calls"]),
-            usage=loads(row["usage"]),
-            extensions=loads(row["extensions"]) or {},
+            usage=decoded["usage"],
+            extensions=extensions,
             created_at=int(row["created_at"]),
             expires_at=row["expires_at"],
             event_seq=int(row["event_seq"]),
             context=context,
         )
+
+
+_RUN_JSON = ("tools", "tool_choice", "response_format", "truncation_strategy", "usage")
+"""The JSON columns a `RunRecord` reads besides `extensions` (which `run_dict` reads too)."""
 
 
 @dataclass(frozen=True, slots=True)
