@@ -472,11 +472,20 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=10, help="streams per round")
     parser.add_argument("--quick", action="store_true", help="2 rounds of 20 runs, 5 streams")
     parser.add_argument("--json", help="write every round's figures here, for report.py")
+    parser.add_argument(
+        "--prepare", action="store_true", help="build the cached LangGraph venv, then exit"
+    )
     parser.add_argument("--client", choices=("ours", "langgraph"), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
         client_role(args.client, args.url)
+        return
+    if args.prepare:  # CI builds the venv beside other work; a later run waits on its lock
+        try:
+            print(f"langgraph: venv ready at {langgraph_venv()}")
+        except Skip as exc:
+            print(f"langgraph: venv not built: {exc}")
         return
     if args.quick:
         args.rounds, args.runs, args.streams = 2, 20, 5
