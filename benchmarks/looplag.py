@@ -26,6 +26,13 @@ streams whose runs end and start in the same few milliseconds queue their steps 
 other, and the probe, woken at the end of that queue, reports the sum of the steps as its lag
 although none of them was long. The load is a busy one on purpose (the streams run in step):
 the lag it shows is mostly queueing on a saturated core; the step is what code can shorten.
+The three longest steps are listed with the task's coroutine and where it paused after them.
+`--stagger` starts each stream at a random moment within one run's length (seeded), as
+independent users arrive, so their steps no longer queue in the same loop iterations; with
+`--deltas 100 --gap 20` the pace is a hosted model's (50 tokens/s, 2 s answers) instead of the
+default 250 runs/s. `--freeze` moves the start-up heap out of the garbage collector's sight once
+warm, as `assistants serve` and `assistants worker` do (`freeze_startup_heap`), which is what
+shortens a full collection.
 
 Target: max lag <= 5 ms. The output is numbers, not pass/fail.
 """
@@ -37,6 +44,7 @@ import asyncio.events
 import gc
 import math
 import platform
+import random
 import sqlite3
 import statistics
 import sys
@@ -44,6 +52,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 # As a script, this file's directory heads sys.path and its name would shadow the `store` package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -52,6 +61,7 @@ import anyio
 import structlog
 
 from assistants import AsyncClient
+from assistants.cli_serve import freeze_startup_heap
 from assistants.testing import FunctionModel, ModelRequest
 from runtime.providers.base import Chunk, TextDelta
 
@@ -65,6 +75,7 @@ class StepTimer:
     def __init__(self) -> None:
         self.active = False
         self.steps: list[float] = []
+        self.longest: list[tuple[float, str]] = []
         self.busy = 0.0
         self._run = asyncio.events.Handle._run
 
@@ -84,12 +95,33 @@ class StepTimer:
                 timer.busy += step
                 if step > 0.0005:
                     timer.steps.append(step)
+                if step > 0.003:
+                    timer.longest.append((step, _what(handle)))
 
         asyncio.events.Handle._run = _run  # type: ignore[method-assign,assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:
         asyncio.events.Handle._run = self._run  # type: ignore[method-assign]
+
+
+def _what(handle: asyncio.events.Handle) -> str:
+    """The coroutine (or callback) a loop step ran, by name: where a long step comes from."""
+    callback = getattr(handle, "_callback", None)
+    task = getattr(callback, "__self__", None)
+    coro: Any = task.get_coro() if isinstance(task, asyncio.Task) else None
+    if coro is None:
+        return getattr(callback, "__qualname__", repr(callback))
+    outer = getattr(coro, "__qualname__", repr(coro))
+    while True:  # down the awaits to the innermost coroutine (a future ends the chain)
+        inner = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
+        if getattr(inner, "cr_frame", None) is None and getattr(inner, "ag_frame", None) is None:
+            break
+        coro = inner
+    frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None)
+    if frame is None:
+        return outer
+    return f"{outer} (paused in {frame.f_code.co_qualname}:{frame.f_lineno})"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -121,6 +153,8 @@ async def bench(
     deltas: int,
     gap: float,
     auto: bool,
+    stagger: bool,
+    freeze: bool,
     timer: StepTimer,
 ) -> None:
     async with AsyncClient(
@@ -143,6 +177,8 @@ async def bench(
             shorts[0], assistant_id=assistant.id, stream=True
         ):
             pass  # ... and of the streamed one (its validators build on first use)
+        if freeze:
+            freeze_startup_heap()
         pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
         began: list[float] = []
 
@@ -166,7 +202,11 @@ async def bench(
                 lags.append(time.perf_counter() - t0 - 0.001)
                 cpu.append(time.thread_time() - c0)
 
+        starts = random.Random(1)
+
         async def stream(thread_id: str) -> None:
+            if stagger:  # arrivals spread over one run's length, as independent users' are
+                await anyio.sleep(starts.uniform(0, deltas * gap))
             for r in range(rounds):
                 events = await client.threads.runs.create(
                     thread_id, assistant_id=assistant.id, stream=True
@@ -205,7 +245,9 @@ async def bench(
     print(
         f"load: {streams} streams x {rounds} runs of {deltas} deltas {gap * 1000:g} ms apart, "
         f"{turns} turns on a {big:,}-message thread "
-        f"({'auto' if auto else 'max_prompt_tokens=4000'}), {elapsed:.1f} s"
+        f"({'auto' if auto else 'max_prompt_tokens=4000'}), "
+        f"{'staggered' if stagger else 'in step'}{', start-up heap frozen' if freeze else ''}, "
+        f"{elapsed:.1f} s"
     )
     print(f"loop lag (ms): max {max(ms):.2f}  p99 {percentile(ms, 0.99):.2f}  "
           f"median {statistics.median(ms):.3f}  ({len(ms):,} probes)")  # fmt: skip
@@ -217,6 +259,8 @@ async def bench(
           f"5th {steps[4] if len(steps) > 4 else 0:.2f}  "
           f"steps over 5 ms: {sum(s > 5 for s in steps)}  "
           f"loop busy {timer.busy / elapsed:.0%} of the load")  # fmt: skip
+    for step, what in sorted(timer.longest, reverse=True)[:3]:
+        print(f"  {step * 1000:.2f} ms: {what}")
     print(f"long-thread turn (ms): median {statistics.median(turn_times) * 1000:.1f}  "
           f"max {max(turn_times) * 1000:.1f}")  # fmt: skip
     print("garbage collections (ms): " + "  ".join(
@@ -234,6 +278,16 @@ def main() -> None:
     parser.add_argument("--deltas", type=int, default=20, help="text deltas per model answer")
     parser.add_argument("--gap", type=float, default=10.0, help="ms between deltas")
     parser.add_argument("--auto", action="store_true", help="long-thread runs without a budget")
+    parser.add_argument(
+        "--stagger",
+        action="store_true",
+        help="start each stream at a random moment within one run's length, instead of in step",
+    )
+    parser.add_argument(
+        "--freeze",
+        action="store_true",
+        help="freeze the start-up heap once warm, as `assistants serve` and `worker` do",
+    )
     args = parser.parse_args()
     if args.quick:
         args.streams, args.rounds, args.big, args.turns, args.deltas = 5, 2, 500, 2, 5
@@ -253,6 +307,8 @@ def main() -> None:
                     deltas=args.deltas,
                     gap=args.gap / 1000,
                     auto=args.auto,
+                    stagger=args.stagger,
+                    freeze=args.freeze,
                     timer=timer,
                 )
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -168,6 +169,23 @@ def test_serve__logs_one_access_line_per_request_without_the_key(
     assert "limit" not in line  # no query string
     assert process.stop() == 0
     assert "sk-team-a" not in process.output.replace("sk-team-a=team-a", "")
+
+
+def test_serve_and_worker__freeze_the_start_up_heap_once_started(
+    tmp_path: Path, processes: list[Process]
+) -> None:
+    """Both long-running commands take start-up's objects out of the collector's full passes."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'frozen.db'}"
+    server, _ = _serve(processes, tmp_path, "--log-level", "debug", "--database-url", url)
+    worker = Process(["worker", "--log-level", "debug", "--database-url", url], tmp_path, _env())
+    processes.append(worker)
+    for process, ready in ((server, "server_started"), (worker, "worker_ready")):
+        process.wait_for(ready)
+        frozen = re.search(r"startup_heap_frozen.*objects=(\d+)", process.output)
+        assert frozen is not None, process.output
+        assert int(frozen.group(1)) > 10_000  # every imported library's objects
+        assert process.output.index("startup_heap_frozen") < process.output.index(ready)
+        assert process.stop() == 0
 
 
 def test_version__prints_the_package_version(tmp_path: Path) -> None:
