@@ -28,6 +28,10 @@ STOP_EVENTS = frozenset(f"thread.run.{s.value}" for s in states.POLL_STOP)
 TERMINAL_EVENTS = frozenset(f"thread.run.{s.value}" for s in states.TERMINAL)
 _PAGE = 500
 _SPINS = 3
+_BURST = 16
+"""Events a stream hands on before it lets other tasks run: a reader catching up on a backlog
+(a page of the log, or deltas buffered while it was busy) would otherwise parse and pass on all
+of them in one step of the event loop, holding up every other stream meanwhile."""
 
 
 def _checkpoint() -> Callable[[], Awaitable[None]]:
@@ -75,7 +79,9 @@ async def run_events(
                 # Catch up from the durable log.
                 while True:
                     batch = await store.log.read_events(run_id, after=last, limit=_PAGE)
-                    for event in batch:
+                    for i, event in enumerate(batch):
+                        if i and not i % _BURST:
+                            await checkpoint()
                         yield event
                         last = event.seq
                         if event.event in stops:
@@ -112,7 +118,9 @@ async def run_events(
                         if not events:
                             break
                     gap = False
-                    for event in events:
+                    for i, event in enumerate(events):
+                        if i and not i % _BURST:
+                            await checkpoint()
                         if event.seq <= last:
                             continue
                         if event.seq != last + 1:

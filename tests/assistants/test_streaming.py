@@ -181,6 +181,47 @@ async def test_stream_events__resume_and_late_attach_replay_identically(
         assert info.value.param == "after"
 
 
+async def test_stream_events__a_reader_catching_up_lets_other_tasks_run(
+    database_url: str,
+) -> None:
+    """Replaying a long log hands the loop back every few events, not once per page of 500."""
+
+    async def many(request: ModelRequest) -> AsyncIterator[Chunk]:
+        for i in range(150):
+            yield TextDelta(f"w{i} ")
+
+    async with AsyncClient(
+        database_url=database_url, providers={"many": FunctionModel(many)}
+    ) as client:
+        assistant = await client.assistants.create(model="many")
+        thread = await client.threads.create(messages=[{"role": "user", "content": "go"}])
+        with anyio.fail_after(20):
+            run = await client.threads.runs.create_and_poll(
+                thread_id=thread.id, assistant_id=assistant.id
+            )
+            assert run.status == "completed"
+            turns = 0
+            replayed = anyio.Event()
+
+            async def other_task() -> None:
+                nonlocal turns
+                while not replayed.is_set():
+                    await anyio.lowlevel.checkpoint()
+                    turns += 1
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(other_task)
+                await anyio.lowlevel.checkpoint()
+                before = turns
+                stream = await client.threads.runs.stream_events(thread.id, run.id)
+                events = [event async for event in stream]
+                during = turns - before
+                replayed.set()
+    assert events[-1].event == "thread.run.completed"
+    assert len(events) > 150
+    assert during >= len(events) // 32, (during, len(events))  # 0 when a page went in one step
+
+
 class Recorder(AsyncAssistantEventHandler):
     """Our handler, recording the callbacks it receives."""
 
