@@ -21,6 +21,7 @@ import sniffio
 
 from runtime import states
 from store.errors import BadRequestError
+from store.notify import Subscription
 from store.store import Store
 from store.types import RunEvent
 
@@ -58,6 +59,21 @@ async def check_after(store: Store, run_id: str, after: int) -> None:
             param="after",
             code="invalid_value",
         )
+
+
+async def _next_events(
+    live: Subscription, checkpoint: Callable[[], Awaitable[None]], poll: float
+) -> list[RunEvent]:
+    """The live tail's next events, waited for: none if it lagged or stayed quiet for `poll`."""
+    # A streaming model usually sends its next delta within a loop iteration or two: look again
+    # before paying for a timed wait.
+    for _ in range(_SPINS):
+        await checkpoint()
+        events = live.drain()
+        if events or live.lagged:
+            return events
+    await live.wait(poll)
+    return live.drain()
 
 
 async def run_events(
@@ -103,20 +119,9 @@ async def run_events(
                     if live.lagged:
                         live.lagged = False
                         break
-                    events = live.drain()
-                    if not events:
-                        # A streaming model usually sends its next delta within a loop iteration or
-                        # two: look again before paying for a timed wait.
-                        for _ in range(_SPINS):
-                            await checkpoint()
-                            events = live.drain()
-                            if events or live.lagged:
-                                break
+                    events = live.drain() or await _next_events(live, checkpoint, poll)
                     if not events and not live.lagged:
-                        await live.wait(poll)
-                        events = live.drain()
-                        if not events:
-                            break
+                        break  # quiet for `poll`: look at the log and the run again
                     gap = False
                     for i, event in enumerate(events):
                         if i and not i % _BURST:
