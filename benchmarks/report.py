@@ -246,20 +246,28 @@ def server_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def imports_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
-    found = re.search(r"import assistants: median (\d+) ms cumulative", result["output"])
-    if not found:
-        return []
-    ms = int(found.group(1))
-    figure: dict[str, Any] = {
-        "figure": "`import assistants`, cumulative",
-        "value": f"{ms} ms",
-        "target": "<= 250 ms",
-        "met": ms <= 250,
-    }
-    floor = re.search(r"the stack's floor .*?: median (\d+) ms", result["output"])
-    if floor:
-        figure["ratio"] = ms / int(floor.group(1))
-    return [figure]
+    """One figure per interpreter measured: the README's `[server]` install is the one judged
+    (what users import); a dev environment's figure is reported beside it."""
+    found: list[dict[str, Any]] = []
+    blocks = re.finditer(
+        r"^(?P<label>[^\n]+) \([^\n]*\)\nimport assistants: median (?P<ms>\d+) ms cumulative"
+        r".*\n[^\n]*the stack's floor .*?: median (?P<floor>\d+) ms",
+        result["output"],
+        re.MULTILINE,
+    )
+    for block in blocks:
+        ms, label = int(block["ms"]), block["label"]
+        judged = "install" in label
+        found.append(
+            {
+                "figure": f"`import assistants`, cumulative: {label}",
+                "value": f"{ms} ms",
+                "ratio": ms / int(block["floor"]),
+                "target": "<= 250 ms" if judged else "reported",
+                "met": ms <= 250 if judged else None,
+            }
+        )
+    return found
 
 
 def scale_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -457,14 +465,14 @@ LIMITS = {
     ),
     "`import assistants`": (
         "the ratio is to the stack under it (anyio, pydantic with one model, sqlite3, structlog) "
-        "imported in the same interpreters: about half the figure is that floor, which alone "
-        "was 180-250 ms on a quiet 2-core VM where the whole import measured 350-430 ms. "
+        "imported in the same interpreters, and the figure moves with that floor: on a quiet "
+        "2-core VM the `[server]` install measured 226-238 ms over a floor of 127-130 ms, and on "
+        "other days the same VM measured 350-430 ms over a floor of 180-250 ms. "
         "`benchmarks/imports.py` lists the costliest packages: the wire models' pydantic classes "
         "(store.types, store.events: about 35 ms of class creation with their validators "
         "deferred), pydantic itself and its plugin discovery (importlib.metadata), asyncio and "
-        "structlog, which imports rich, pygments and attrs when installed (the dev environment; "
-        "about 40 ms). A `[server]` install without them measures 240-300 ms here. httpx and "
-        "numpy load with their first use."
+        "structlog, which imports rich, pygments and attrs when they are installed (a dev "
+        "environment: about 40-60 ms more). httpx and numpy load with their first use."
     ),
     "Runs/s, concurrent clients, openai SDK over HTTP": (
         "client, server and worker share the machine's CPUs in this benchmark; compare with the "
