@@ -65,6 +65,7 @@ class Bench:
     needs_postgres: bool = False
     timeout: float = 1800.0
     writes_json: bool = False  # takes `--json PATH`: the figures the charts are drawn from
+    args: tuple[str, ...] = ()  # passed on after the script's name
 
 
 SUITE = (
@@ -81,6 +82,12 @@ SUITE = (
     Bench("imports", "imports.py", "`import assistants` in fresh interpreters"),
     Bench("restart", "restart.py", "`kill -9` of `assistants serve` on SQLite, then restart"),
     Bench("tracing", "tracing.py", "Runs and streams with tracing on against tracing off"),
+    Bench("looplag", "looplag.py",
+          "Event-loop stalls: 50 streams in step and a 10,000-message thread taking turns"),
+    Bench("looplag-paced", "looplag.py",
+          "Event-loop stalls: 50 streams at a hosted model's pace, arriving at random moments, "
+          "the start-up heap frozen as `assistants serve` does",
+          args=("--stagger", "--deltas", "100", "--gap", "20", "--freeze")),
     Bench("scale", "scale.py", "Worker processes on Postgres, 500 ms model", needs_postgres=True,
           writes_json=True),
 )  # fmt: skip
@@ -150,7 +157,7 @@ def run_bench(bench: Bench, args: argparse.Namespace, scratch: Path) -> dict[str
         return {"skipped": f"benchmarks/{bench.script} is not in this checkout"}
     if bench.needs_postgres and not args.database_url:
         return {"skipped": "needs Postgres: set ASSISTANTS_TEST_POSTGRES_URL or --database-url"}
-    command = [sys.executable, f"benchmarks/{bench.script}"]
+    command = [sys.executable, f"benchmarks/{bench.script}", *bench.args]
     if args.quick:
         command.append("--quick")
     figures_file = scratch / f"{bench.name}.json"
@@ -396,6 +403,29 @@ def tracing_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def looplag_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
+    out = result["output"]
+    lag = re.search(r"loop lag \(ms\): max ([\d.]+)  p99 ([\d.]+)", out)
+    step = re.search(r"longest task step \(CPU ms\): max ([\d.]+)", out)
+    if not lag or not step:
+        return []
+    worst, p99, longest = float(lag.group(1)), float(lag.group(2)), float(step.group(1))
+    return [
+        {
+            "figure": "Event-loop lag, max of the probe",
+            "value": f"{worst:.1f} ms (p99 {p99:.1f} ms)",
+            "target": "<= 5 ms",
+            "met": worst <= 5,
+        },
+        {
+            "figure": "Event-loop stall, longest single task step (CPU)",
+            "value": f"{longest:.1f} ms",
+            "target": "reported",
+            "met": None,
+        },
+    ]
+
+
 def langgraph_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
     figures = result.get("figures") or {}
     if "skipped" in figures:
@@ -435,6 +465,8 @@ def langgraph_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 READERS: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
     "langgraph": langgraph_figures,
+    "looplag": looplag_figures,
+    "looplag-paced": looplag_figures,
     "tracing": tracing_figures,
     "streaming": streaming_figures,
     "server": server_figures,
@@ -473,6 +505,15 @@ LIMITS = {
         "deferred), pydantic itself and its plugin discovery (importlib.metadata), asyncio and "
         "structlog, which imports rich, pygments and attrs when they are installed (a dev "
         "environment: about 40-60 ms more). httpx and numpy load with their first use."
+    ),
+    "Event-loop lag, max of the probe": (
+        "the probe wakes at the end of everything that was ready before it, so its lag is the "
+        "sum of the steps queued in one turn of the loop, not one long step: the longest single "
+        "step (the next row) is a few milliseconds of CPU. Fifty streams in step start and end "
+        "their runs in the same few milliseconds (about 2 ms of CPU each) and queue behind each "
+        "other; arriving at random moments at a hosted model's pace, a few 1-3 ms steps still "
+        "coincide, and the collector's young-generation passes (up to 2.5 ms) fall among them. "
+        "Reaching 5 ms at the maximum means run starts and ends of well under 1 ms each."
     ),
     "Runs/s, concurrent clients, openai SDK over HTTP": (
         "client, server and worker share the machine's CPUs in this benchmark; compare with the "
@@ -535,7 +576,7 @@ def render(report: dict[str, Any], drawn: dict[str, str] | None = None, folder: 
                 f"| {ratio} | {f['target']} | {met} |"
             )
     missed = [
-        (f["figure"], LIMITS[key])
+        (f"{f['figure']} ({name})", LIMITS[key])
         for name in NAMES
         for f in report["results"].get(name, {}).get("headline", [])
         if f["met"] is False
@@ -544,7 +585,10 @@ def render(report: dict[str, Any], drawn: dict[str, str] | None = None, folder: 
     ]
     if missed:
         lines += ["", "## What limits the figures that miss their target", ""]
-        lines += [f"- {figure}: {why}" for figure, why in missed]
+        by_reason: dict[str, list[str]] = {}
+        for figure, why in missed:  # one entry per reason, naming every figure it explains
+            by_reason.setdefault(why, []).append(figure)
+        lines += [f"- {'; '.join(figures)}: {why}" for why, figures in by_reason.items()]
     if drawn is not None:
         lines += ["", *render_charts(drawn, folder)]
     lines += ["", "## Each benchmark", ""]
