@@ -3,7 +3,7 @@
 Run from the repository root (Postgres from `ASSISTANTS_TEST_POSTGRES_URL` or `--database-url`
 for the scale-out part; without it that part says it was skipped):
 
-    .venv/bin/python benchmarks/report.py              # the whole suite (about 20 minutes)
+    .venv/bin/python benchmarks/report.py              # the whole suite (about 25 minutes)
     .venv/bin/python benchmarks/report.py --quick      # smoke sizes (CI; numbers not judged)
     .venv/bin/python benchmarks/report.py --only streaming,scale
     .venv/bin/python benchmarks/report.py --render     # re-render the markdown from the JSON
