@@ -107,7 +107,7 @@ def freeze_startup_heap() -> None:
     prompt in memory, against about 7 ms frozen (`benchmarks/looplag.py --auto --freeze`).
     Reference counting still frees frozen objects; a cycle among them would stay (start-up's
     garbage is collected first). Only the CLI's processes do this: an application that embeds
-    the Client owns its process and its collector, and may call this itself.
+    the Client owns its process and its collector.
     """
     gc.collect()
     gc.freeze()
