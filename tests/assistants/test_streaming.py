@@ -222,6 +222,43 @@ async def test_stream_events__a_reader_catching_up_lets_other_tasks_run(
     assert during >= len(events) // 32, (during, len(events))  # 0 when a page went in one step
 
 
+async def test_create_stream__a_reader_that_lags_while_waiting_gets_every_event_from_the_log(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst past the live buffer while the reader waits: it reads the rest from the log."""
+    monkeypatch.setattr("store.notify.MAX_BUFFER", 3)
+    gate = anyio.Event()
+
+    async def burst(request: ModelRequest) -> AsyncIterator[Chunk]:
+        await gate.wait()
+        for i in range(40):
+            yield TextDelta(f"w{i} ")
+
+    async with AsyncClient(
+        database_url=database_url, providers={"burst": FunctionModel(burst)}
+    ) as client:
+        assistant = await client.assistants.create(model="burst")
+        thread = await client.threads.create(messages=[{"role": "user", "content": "go"}])
+        events: list[Any] = []
+        with anyio.fail_after(20):
+            stream = await client.threads.runs.create(
+                thread.id, assistant_id=assistant.id, stream=True
+            )
+            async for event in stream:
+                events.append(event)
+                if event.event == "thread.run.in_progress":
+                    gate.set()  # the reader goes back to waiting; the burst overflows its buffer
+            replay = await _events(
+                await client.threads.runs.stream_events(thread.id, events[0].data.id)
+            )
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert [e.to_dict() for e in events] == [e.to_dict() for e in replay]
+    text = "".join(
+        e.data.delta.content[0].text.value for e in events if e.event == "thread.message.delta"
+    )
+    assert text == "".join(f"w{i} " for i in range(40))
+
+
 class Recorder(AsyncAssistantEventHandler):
     """Our handler, recording the callbacks it receives."""
 
