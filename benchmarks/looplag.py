@@ -26,7 +26,9 @@ streams whose runs end and start in the same few milliseconds queue their steps 
 other, and the probe, woken at the end of that queue, reports the sum of the steps as its lag
 although none of them was long. The load is a busy one on purpose (the streams run in step):
 the lag it shows is mostly queueing on a saturated core; the step is what code can shorten.
-The three longest steps are listed with the task's coroutine and where it paused after them.
+The longest steps (over 3 ms, up to six) are listed with the task's coroutine, where it was
+paused before the step and where it paused after it, and how much of the step the garbage
+collector took.
 `--stagger` starts each stream at a random moment within one run's length (seeded), as
 independent users arrive, so their steps no longer queue in the same loop iterations; with
 `--deltas 100 --gap 20` the pace is a hosted model's (50 tokens/s, 2 s answers) instead of the
@@ -77,6 +79,7 @@ class StepTimer:
         self.steps: list[float] = []
         self.longest: list[tuple[float, str]] = []
         self.busy = 0.0
+        self.collecting = 0.0  # seconds the garbage collector ran, counted by `bench`
         self._run = asyncio.events.Handle._run
 
     def __enter__(self) -> StepTimer:
@@ -87,6 +90,8 @@ class StepTimer:
             if not timer.active:
                 original(handle)
                 return
+            before = _where(handle)
+            collected = timer.collecting
             t0 = time.thread_time()
             try:
                 original(handle)
@@ -96,13 +101,32 @@ class StepTimer:
                 if step > 0.0005:
                     timer.steps.append(step)
                 if step > 0.003:
-                    timer.longest.append((step, _what(handle)))
+                    gc_ms = (timer.collecting - collected) * 1000
+                    timer.longest.append(
+                        (step, f"{_what(handle)}, from {before}, {gc_ms:.2f} ms of it collecting")
+                    )
 
         asyncio.events.Handle._run = _run  # type: ignore[method-assign,assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:
         asyncio.events.Handle._run = self._run  # type: ignore[method-assign]
+
+
+def _where(handle: asyncio.events.Handle) -> str:
+    """Where the task a step resumes is paused (its innermost frame), before the step runs."""
+    callback = getattr(handle, "_callback", None)
+    task = getattr(callback, "__self__", None)
+    coro: Any = task.get_coro() if isinstance(task, asyncio.Task) else None
+    if coro is None:
+        return "a callback"
+    while True:
+        inner = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
+        if getattr(inner, "cr_frame", None) is None and getattr(inner, "ag_frame", None) is None:
+            break
+        coro = inner
+    frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None)
+    return "a new task" if frame is None else f"{frame.f_code.co_qualname}:{frame.f_lineno}"
 
 
 def _what(handle: asyncio.events.Handle) -> str:
@@ -186,7 +210,9 @@ async def bench(
             if phase == "start":
                 began.append(time.perf_counter())
             elif began:
-                pauses[info["generation"]].append(time.perf_counter() - began.pop())
+                pause = time.perf_counter() - began.pop()
+                pauses[info["generation"]].append(pause)
+                timer.collecting += pause
 
         gc.callbacks.append(on_gc)
         budget = None if auto else 4000
@@ -259,7 +285,7 @@ async def bench(
           f"5th {steps[4] if len(steps) > 4 else 0:.2f}  "
           f"steps over 5 ms: {sum(s > 5 for s in steps)}  "
           f"loop busy {timer.busy / elapsed:.0%} of the load")  # fmt: skip
-    for step, what in sorted(timer.longest, reverse=True)[:3]:
+    for step, what in sorted(timer.longest, reverse=True)[:6]:
         print(f"  {step * 1000:.2f} ms: {what}")
     print(f"long-thread turn (ms): median {statistics.median(turn_times) * 1000:.1f}  "
           f"max {max(turn_times) * 1000:.1f}")  # fmt: skip
