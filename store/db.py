@@ -39,10 +39,10 @@ read-only, I/O) is raised as the store's `DatabaseUnavailableError`, naming the 
 A write transaction is `async with db.transaction() as tx:`. On SQLite the body runs with no
 suspension between statements (the store never awaits anything else inside one), and the
 connection refuses a statement from another task while a transaction is open, so that invariant
-cannot break silently. Before it begins, an inline transaction gives the loop a turn unless one
-was given in the last `store.sqlite.TURN_EVERY` (0.5 ms; shielded: no cancellation is delivered
-there), so a task writing several transactions in a row (a run ending, a run starting) lets the
-other tasks run between them instead of stalling them for the sum, as Postgres's awaits do.
+cannot break silently. Before it begins, an inline transaction gives the loop a turn (shielded:
+no cancellation is delivered there), so a task writing several transactions in a row (a run
+ending, a run starting) lets the other tasks run between them instead of stalling them for the
+sum, as Postgres's awaits do.
 """
 
 from __future__ import annotations

@@ -25,8 +25,6 @@ from store.vectors import vec_dot
 
 CHECKPOINT_EVERY = 200
 """Commits between background WAL checkpoints (SQLite's own default is about every 1,000 pages)."""
-TURN_EVERY = 0.0005
-"""Seconds: an inline write transaction gives the loop a turn first if none did for this long."""
 
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
@@ -153,7 +151,6 @@ class SqliteDatabase:
         self._in_tx = False
         self._sql_cache: dict[str, str] = {}
         self._commits = 0
-        self._turn_at = 0.0  # when an inline transaction last gave the loop a turn
         self._checkpointer: threading.Thread | None = None
         # The second connection, for heavy transactions (opened on first use, one at a time).
         self._heavy_lock: anyio.Lock | None = None
@@ -319,13 +316,12 @@ class SqliteDatabase:
 
     @asynccontextmanager
     async def _inline_transaction(self) -> AsyncIterator[_SqliteTx]:
-        # The loop's turn first, unless one was given moments ago: writes in a row (a run that
-        # ends, a run that starts) let the other tasks run between them instead of stalling
-        # them for the sum; a turn costs a loop iteration, so at most one per `TURN_EVERY`.
-        # Shielded: it changes where tasks interleave, not where they can be cancelled.
-        if time.perf_counter() - self._turn_at >= TURN_EVERY:
-            await anyio.lowlevel.cancel_shielded_checkpoint()
-            self._turn_at = time.perf_counter()
+        # The loop's turn first: writes in a row (a run that ends, a run that starts) let the
+        # other tasks run between them instead of stalling them for the sum, as on Postgres.
+        # Shielded: it changes where tasks interleave, not where they can be cancelled. (A turn
+        # only when none was given for a while, timed per database, was tried: under load some
+        # other task's turn had always just reset the clock, and the long chains stayed whole.)
+        await anyio.lowlevel.cancel_shielded_checkpoint()
         await self._begin()
         conn = self._require()
         self._in_tx = True
