@@ -8,13 +8,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 from store.types import ListPage, Model
 
 T = TypeVar("T", bound=Model)
 
-Fetch = Callable[[str | None], Awaitable[ListPage[T]]]
+# A string: at run time `ListPage[T]` would make (and validate) a parametrized model class at
+# import, for an alias only the type checker reads.
+Fetch: TypeAlias = "Callable[[str | None], Awaitable[ListPage[T]]]"
 
 
 class AsyncCursorPage(Generic[T]):

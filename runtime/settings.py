@@ -25,7 +25,7 @@ _ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 class Settings(BaseModel):
     """Every knob of the runtime, with its default."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     database_url: str = DEFAULT_DATABASE_URL
     """Where state lives: `sqlite+aiosqlite:///file.db`, `...:memory:`, `postgresql+asyncpg://`."""

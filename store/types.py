@@ -491,6 +491,8 @@ T = TypeVar("T", bound=Model)
 class ListPage(BaseModel, Generic[T]):
     """One page of a list: `{"object": "list", "data", "first_id", "last_id", "has_more"}`."""
 
+    model_config = ConfigDict(defer_build=True)
+
     object: Literal["list"] = "list"
     data: list[T]
     first_id: str | None = None
