@@ -106,6 +106,31 @@ def test_import_assistants__loads_no_schema_server_or_postgres_modules(tmp_path:
     assert sorted(m for m in loaded if m.split(".")[0] in heavy) == []
 
 
+_BUILT_AT_IMPORT = """
+import sys
+import assistants
+import pydantic
+
+def built(cls):
+    for sub in cls.__subclasses__():
+        if sub.__module__.split(".")[0] in ("assistants", "store", "runtime"):
+            if getattr(sub, "__pydantic_complete__", False):
+                yield f"{sub.__module__}.{sub.__qualname__}"
+        yield from built(sub)
+
+print(sorted(set(built(pydantic.BaseModel))))
+print("pydantic.plugin._loader" in sys.modules)
+"""
+
+
+def test_import_assistants__builds_no_validator(tmp_path: Path) -> None:
+    """Every model of the project defers its schema to first use: building one at import costs
+    about a millisecond each and the first also loads pydantic's plugin discovery."""
+    result = _python(_BUILT_AT_IMPORT, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["[]", "False"]
+
+
 def test_version__comes_from_the_package_metadata(tmp_path: Path) -> None:
     """`assistants.__version__` is the installed distribution's version."""
     from importlib.metadata import version
