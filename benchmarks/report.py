@@ -410,10 +410,15 @@ def looplag_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
     if not lag or not step:
         return []
     worst, p99, longest = float(lag.group(1)), float(lag.group(2)), float(step.group(1))
+    idle = re.search(r"idle loop, .*floor\): max ([\d.]+)  p99 ([\d.]+)", out)
+    floor = {}
+    if idle:  # the same probe on the idle loop: the machine's own share
+        floor["floor"] = f"{idle.group(1)} ms (the idle loop; p99 {idle.group(2)} ms)"
     return [
         {
             "figure": "Event-loop lag, max of the probe",
             "value": f"{worst:.1f} ms (p99 {p99:.1f} ms)",
+            **floor,
             "target": "<= 5 ms",
             "met": worst <= 5,
         },
@@ -512,8 +517,13 @@ LIMITS = {
         "step (the next row) is a few milliseconds of CPU. Fifty streams in step start and end "
         "their runs in the same few milliseconds (about 2 ms of CPU each) and queue behind each "
         "other; arriving at random moments at a hosted model's pace, a few 1-3 ms steps still "
-        "coincide, and the collector's young-generation passes (up to 2.5 ms) fall among them. "
-        "Reaching 5 ms at the maximum means run starts and ends of well under 1 ms each."
+        "coincide, and the collector's young-generation passes (up to 2 ms) fall among them. "
+        "Each inline SQLite write transaction gives the loop a turn first, so a run's start or "
+        "end is several short steps, not one of 2-3 ms. The floor column is the same probe on "
+        "the idle loop for as long: on a 2-core VM it alone reached 3.8-8.8 ms in 20 s (the "
+        "host preempting the process, which the loop's CPU clock counts as its own), so 5 ms at "
+        "the maximum cannot be told from the machine there. Fifty streams in step cannot meet "
+        "it on any machine: fifty ready tasks of 0.1 ms each are already 5 ms."
     ),
     "Runs/s, concurrent clients, openai SDK over HTTP": (
         "client, server and worker share the machine's CPUs in this benchmark; compare with the "
