@@ -3,7 +3,8 @@
 - claim loop: takes queued runs (bounded by `max_concurrent_runs`; fairly between projects, none
   past a project's `max_runs_per_project`), each executed in its own task;
   it sleeps until a wake-up (a run was queued in this process) or `poll_seconds` pass, so other
-  processes' runs are found by polling, the guarantee;
+  processes' runs are found by polling, the guarantee; a freed slot asks the database again
+  only if runs may have been queued since it was last seen empty (or a project limit applies);
 - heartbeat: renews the leases of held runs on the database clock; a run missing from the answer
   was taken from this worker (its task is cancelled, nothing is written); a run now `cancelling`
   is told to stop;
@@ -93,6 +94,11 @@ class Worker:
         # Set when the claim loop may have something to do: a slot freed, a run queued in this
         # process (or announced by another), a stop requested. Re-armed before each look.
         self._wake: anyio.Event | None = None
+        # Whether the queue may hold runs the last look did not see: a run queued since (here or
+        # announced by another process), the poll, a claim that filled what it asked for, a run
+        # ending under project limits (its project may take another). A slot that frees while
+        # nothing of that happened is no reason to ask the database again.
+        self._look = True
         self._stopping: anyio.Event | None = None
         self._stopped: anyio.Event | None = None
         self._tg: TaskGroup | None = None
@@ -164,6 +170,7 @@ class Worker:
 
     def _on_notify(self, key: str) -> None:
         if key == QUEUE:
+            self._look = True
             self._poke()
         elif key.startswith("cancel:"):
             held = self._active.get(key[7:])
@@ -181,25 +188,34 @@ class Worker:
             if free <= 0:
                 await wake.wait()
                 continue
+            if not self._look:  # a slot freed, and nothing was queued since the queue was empty
+                if not await self._sleep(wake, self.settings.poll_seconds):
+                    self._look = True  # the poll: runs other processes queued are found so
+                continue
+            self._look = False  # before the look: a run queued meanwhile sets it again
+            want = min(free, CLAIM_BATCH)
             try:
                 rows = await self.store.claims.claim(
                     self.worker_id,
-                    limit=min(free, CLAIM_BATCH),
+                    limit=want,
                     lease_seconds=self.settings.lease_seconds,
                     project_limit=self.settings.max_runs_per_project,
                     project_limits=self.settings.project_run_limits,
                 )
             except Exception:  # the database may be restarting: log, wait, retry
                 log.exception("claim_failed")
+                self._look = True
                 await self._sleep(self._arm(), self.settings.poll_seconds)
                 continue
             for row in rows:
                 self._hold(row)
                 tg.start_soon(self._execute, row)
-            if len(rows) < min(free, CLAIM_BATCH):
+            if len(rows) < want:
                 # The queue is drained: wait for a wake-up (or the poll) instead of asking again.
-                await self._sleep(wake, self.settings.poll_seconds)
+                if not await self._sleep(wake, self.settings.poll_seconds):
+                    self._look = True
             else:
+                self._look = True  # there may be more
                 await anyio.lowlevel.checkpoint()  # the runs just started, then the next batch
 
     def _arm(self) -> anyio.Event:
@@ -214,9 +230,12 @@ class Worker:
             self._wake.set()
 
     @staticmethod
-    async def _sleep(wake: anyio.Event, timeout: float) -> None:
+    async def _sleep(wake: anyio.Event, timeout: float) -> bool:
+        """Wait for `wake` at most `timeout` seconds: whether it came."""
         with anyio.move_on_after(timeout):
             await wake.wait()
+            return True
+        return False
 
     async def _execute(self, row: RunRecord) -> None:
         """Execute `row` in this slot, then each run the write that ended the last one claimed
@@ -232,6 +251,8 @@ class Worker:
                 if self._stopping is not None and self._stopping.is_set():
                     await self._give_back(current)  # claimed as the stop began
                     current = None
+        if self.settings.max_runs_per_project is not None or self.settings.project_run_limits:
+            self._look = True  # its project is below its limit again: its queued runs count
         self._poke()
 
     def _hold(self, row: RunRecord) -> _Held:
