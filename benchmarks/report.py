@@ -666,6 +666,9 @@ def main() -> None:
                     report["results"][name] = result
             report["command"] = previous.get("command", command)
             report["date"] = previous.get("date", report["date"])
+            # The header describes the whole run (its load at the start among them); what was
+            # measured again says when, in its own `measured_by`.
+            report["machine"] = previous.get("machine", report["machine"])
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     report = json.loads(Path(args.json).read_text(encoding="utf-8"))
