@@ -1,11 +1,15 @@
-"""Small helpers the client-level tests share: SDK checks, error checks, row counts, a worker turn."""
+"""Small helpers the client-level tests share: SDK checks, error checks, row counts, a worker turn,
+and a task that counts the turns the loop gives it."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import anyio
+import anyio.lowlevel
 import pytest
 
 from assistants import AsyncClient
@@ -224,3 +228,25 @@ async def tool_round_trip(
     )
     assert run.status == "completed"
     return run
+
+
+@asynccontextmanager
+async def other_task_turns() -> AsyncIterator[Callable[[], int]]:
+    """Another task runs beside the body, taking every turn the loop gives it: the callable
+    yielded says how many it has had so far (none while the body holds the loop)."""
+    turns = 0
+    done = anyio.Event()
+
+    async def other_task() -> None:
+        nonlocal turns
+        while not done.is_set():
+            await anyio.lowlevel.checkpoint()
+            turns += 1
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(other_task)
+        await anyio.lowlevel.checkpoint()
+        try:
+            yield lambda: turns
+        finally:
+            done.set()

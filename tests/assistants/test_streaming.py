@@ -14,6 +14,7 @@ from assistants.streaming import AsyncAssistantEventHandler
 from assistants.testing import FunctionModel, ModelRequest, ScriptedModel, tool_call
 from runtime.providers.base import Chunk, ProviderCallError, TextDelta
 from tests.conftest import WEATHER_TOOL
+from tests.helpers import other_task_turns
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -200,23 +201,11 @@ async def test_stream_events__a_reader_catching_up_lets_other_tasks_run(
                 thread_id=thread.id, assistant_id=assistant.id
             )
             assert run.status == "completed"
-            turns = 0
-            replayed = anyio.Event()
-
-            async def other_task() -> None:
-                nonlocal turns
-                while not replayed.is_set():
-                    await anyio.lowlevel.checkpoint()
-                    turns += 1
-
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(other_task)
-                await anyio.lowlevel.checkpoint()
-                before = turns
+            async with other_task_turns() as turns:
+                before = turns()
                 stream = await client.threads.runs.stream_events(thread.id, run.id)
                 events = [event async for event in stream]
-                during = turns - before
-                replayed.set()
+                during = turns() - before
     assert events[-1].event == "thread.run.completed"
     assert len(events) > 150
     assert during >= len(events) // 32, (during, len(events))  # 0 when a page went in one step

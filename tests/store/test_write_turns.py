@@ -11,6 +11,7 @@ import anyio
 import anyio.lowlevel
 
 from store.store import Store
+from tests.helpers import other_task_turns
 
 WRITES = 12
 
@@ -18,25 +19,13 @@ WRITES = 12
 async def _turns_while(store: Store, keep_writing: Callable[[int], bool]) -> tuple[int, int]:
     """How many turns another task got while this one wrote threads until `keep_writing()` is
     false; and how many it wrote."""
-    turns = 0
-    done = anyio.Event()
-
-    async def other_task() -> None:
-        nonlocal turns
-        while not done.is_set():
-            await anyio.lowlevel.checkpoint()
-            turns += 1
-
     writes = 0
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(other_task)
-        await anyio.lowlevel.checkpoint()
-        before = turns
+    async with other_task_turns() as turns:
+        before = turns()
         while keep_writing(writes):
             await store.threads.create("default", messages=[], metadata=None, tool_resources=None)
             writes += 1
-        during = turns - before
-        done.set()
+        during = turns() - before
     return during, writes
 
 
