@@ -117,36 +117,37 @@ class StepTimer:
         asyncio.events.Handle._run = self._run  # type: ignore[method-assign]
 
 
-def _where(handle: asyncio.events.Handle) -> str:
-    """Where the task a step resumes is paused (its innermost frame), before the step runs."""
+def _innermost(handle: asyncio.events.Handle) -> tuple[Any, str | None, Any]:
+    """A loop step's callback; the name of the task's coroutine and the frame it is paused in,
+    down its awaits to the innermost coroutine (a future ends the chain); None for a plain
+    callback, and no frame for a task not started yet."""
     callback = getattr(handle, "_callback", None)
     task = getattr(callback, "__self__", None)
     coro: Any = task.get_coro() if isinstance(task, asyncio.Task) else None
     if coro is None:
-        return "a callback"
+        return callback, None, None
+    outer = getattr(coro, "__qualname__", repr(coro))
     while True:
         inner = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
         if getattr(inner, "cr_frame", None) is None and getattr(inner, "ag_frame", None) is None:
             break
         coro = inner
-    frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None)
+    return callback, outer, getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None)
+
+
+def _where(handle: asyncio.events.Handle) -> str:
+    """Where the task a step resumes is paused, before the step runs."""
+    _, outer, frame = _innermost(handle)
+    if outer is None:
+        return "a callback"
     return "a new task" if frame is None else f"{frame.f_code.co_qualname}:{frame.f_lineno}"
 
 
 def _what(handle: asyncio.events.Handle) -> str:
     """The coroutine (or callback) a loop step ran, by name: where a long step comes from."""
-    callback = getattr(handle, "_callback", None)
-    task = getattr(callback, "__self__", None)
-    coro: Any = task.get_coro() if isinstance(task, asyncio.Task) else None
-    if coro is None:
-        return getattr(callback, "__qualname__", repr(callback))
-    outer = getattr(coro, "__qualname__", repr(coro))
-    while True:  # down the awaits to the innermost coroutine (a future ends the chain)
-        inner = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
-        if getattr(inner, "cr_frame", None) is None and getattr(inner, "ag_frame", None) is None:
-            break
-        coro = inner
-    frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None)
+    callback, outer, frame = _innermost(handle)
+    if outer is None:
+        return str(getattr(callback, "__qualname__", repr(callback)))
     if frame is None:
         return outer
     return f"{outer} (paused in {frame.f_code.co_qualname}:{frame.f_lineno})"
