@@ -188,7 +188,7 @@ class Worker:
             if free <= 0:
                 await wake.wait()
                 continue
-            if not self._look:  # a slot freed, and nothing was queued since the queue was empty
+            if not self._look:  # nothing was queued since the queue was seen empty
                 if not await self._sleep(wake, self.settings.poll_seconds):
                     self._look = True  # the poll: runs other processes queued are found so
                 continue
@@ -210,13 +210,10 @@ class Worker:
             for row in rows:
                 self._hold(row)
                 tg.start_soon(self._execute, row)
-            if len(rows) < want:
-                # The queue is drained: wait for a wake-up (or the poll) instead of asking again.
-                if not await self._sleep(wake, self.settings.poll_seconds):
-                    self._look = True
-            else:
+            if len(rows) == want:
                 self._look = True  # there may be more
                 await anyio.lowlevel.checkpoint()  # the runs just started, then the next batch
+            # else the queue is drained: the loop's top waits for a wake-up or the poll.
 
     def _arm(self) -> anyio.Event:
         """The wake-up event to wait on after looking at the state (a fresh one unless a wake-up
