@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -45,6 +46,19 @@ def _squash(names: list[str]) -> list[str]:
 
 async def _events(stream: Any) -> list[Any]:
     return [event async for event in stream]
+
+
+@asynccontextmanager
+async def _answered_by(
+    answer: Callable[[ModelRequest], AsyncIterator[Chunk]],
+    database_url: str = "sqlite+aiosqlite:///:memory:",
+) -> AsyncIterator[tuple[AsyncClient, str, str]]:
+    """A client whose model `m` answers with `answer`, an assistant on that model and a thread
+    holding one user message: `(client, assistant id, thread id)`."""
+    async with AsyncClient(database_url=database_url, providers={"m": FunctionModel(answer)}) as c:
+        assistant = await c.assistants.create(model="m")
+        thread = await c.threads.create(messages=[{"role": "user", "content": "hi"}])
+        yield c, assistant.id, thread.id
 
 
 async def test_create_stream__text_run_in_the_contracts_order(live_client: AsyncClient) -> None:
@@ -191,19 +205,15 @@ async def test_stream_events__a_reader_catching_up_lets_other_tasks_run(
         for i in range(150):
             yield TextDelta(f"w{i} ")
 
-    async with AsyncClient(
-        database_url=database_url, providers={"many": FunctionModel(many)}
-    ) as client:
-        assistant = await client.assistants.create(model="many")
-        thread = await client.threads.create(messages=[{"role": "user", "content": "go"}])
+    async with _answered_by(many, database_url) as (client, assistant_id, thread_id):
         with anyio.fail_after(20):
             run = await client.threads.runs.create_and_poll(
-                thread_id=thread.id, assistant_id=assistant.id
+                thread_id=thread_id, assistant_id=assistant_id
             )
             assert run.status == "completed"
             async with other_task_turns() as turns:
                 before = turns()
-                stream = await client.threads.runs.stream_events(thread.id, run.id)
+                stream = await client.threads.runs.stream_events(thread_id, run.id)
                 events = [event async for event in stream]
                 during = turns() - before
     assert events[-1].event == "thread.run.completed"
@@ -223,22 +233,18 @@ async def test_create_stream__a_reader_that_lags_while_waiting_gets_every_event_
         for i in range(40):
             yield TextDelta(f"w{i} ")
 
-    async with AsyncClient(
-        database_url=database_url, providers={"burst": FunctionModel(burst)}
-    ) as client:
-        assistant = await client.assistants.create(model="burst")
-        thread = await client.threads.create(messages=[{"role": "user", "content": "go"}])
+    async with _answered_by(burst, database_url) as (client, assistant_id, thread_id):
         events: list[Any] = []
         with anyio.fail_after(20):
             stream = await client.threads.runs.create(
-                thread.id, assistant_id=assistant.id, stream=True
+                thread_id, assistant_id=assistant_id, stream=True
             )
             async for event in stream:
                 events.append(event)
                 if event.event == "thread.run.in_progress":
                     gate.set()  # the reader goes back to waiting; the burst overflows its buffer
             replay = await _events(
-                await client.threads.runs.stream_events(thread.id, events[0].data.id)
+                await client.threads.runs.stream_events(thread_id, events[0].data.id)
             )
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert [e.to_dict() for e in events] == [e.to_dict() for e in replay]
@@ -385,14 +391,10 @@ async def test_failed_stream__message_incomplete_run_failed_stream_ends() -> Non
         yield TextDelta("way")
         raise ProviderCallError("upstream closed the stream")
 
-    async with AsyncClient(
-        database_url="sqlite+aiosqlite:///:memory:", providers={"m": FunctionModel(broken)}
-    ) as client:
-        assistant = await client.assistants.create(model="m")
-        thread = await client.threads.create(messages=[{"role": "user", "content": "hi"}])
+    async with _answered_by(broken) as (client, assistant_id, thread_id):
         with anyio.fail_after(10):
             events = await _events(
-                await client.threads.runs.create(thread.id, assistant_id=assistant.id, stream=True)
+                await client.threads.runs.create(thread_id, assistant_id=assistant_id, stream=True)
             )
     names = _squash([e.event for e in events])
     assert names[-3:] == [
@@ -414,21 +416,17 @@ async def test_cancel_mid_stream__closing_events_then_cancelled() -> None:
         await anyio.sleep_forever()
         yield TextDelta("never")
 
-    async with AsyncClient(
-        database_url="sqlite+aiosqlite:///:memory:", providers={"m": FunctionModel(slow)}
-    ) as client:
-        assistant = await client.assistants.create(model="m")
-        thread = await client.threads.create(messages=[{"role": "user", "content": "hi"}])
+    async with _answered_by(slow) as (client, assistant_id, thread_id):
         with anyio.fail_after(10):
             stream = await client.threads.runs.create(
-                thread.id, assistant_id=assistant.id, stream=True
+                thread_id, assistant_id=assistant_id, stream=True
             )
             seen: list[Any] = []
             async for event in stream:
                 seen.append(event)
                 if event.event == "thread.message.delta":
                     await started.wait()
-                    await client.threads.runs.cancel(seen[0].data.id, thread_id=thread.id)
+                    await client.threads.runs.cancel(seen[0].data.id, thread_id=thread_id)
     assert _squash([e.event for e in seen])[-5:] == [
         "thread.message.delta",
         "thread.run.cancelling",
