@@ -289,12 +289,19 @@ export async function runView(root, threadId, runId) {
   }
   const controller = new AbortController();
   let refreshing = null;
+  let stale = false; // a status changed while a refresh was in flight: it may have read too early
   const refreshHistory = async () => {
-    if (refreshing) return;
+    if (refreshing) {
+      stale = true;
+      return;
+    }
     refreshing = (async () => {
       try {
-        history = (await get(`/inspector/runs/${runId}/transitions`)).data;
-        schedule();
+        do {
+          stale = false;
+          history = (await get(`/inspector/runs/${runId}/transitions`)).data;
+          schedule();
+        } while (stale);
       } finally {
         refreshing = null;
       }
