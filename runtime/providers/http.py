@@ -11,7 +11,8 @@ beside it:
   with exponential backoff (`backoff_delay`), or after the delay the server asks for
   (`retry_after_seconds`), but only while nothing has been yielded yet: once output has begun,
   a failure is raised at once.
-- `SSEReader` reads a server-sent-events body's lines as `(event name, data)` pairs.
+- `SSEReader` (`runtime.providers.sse`) reads a server-sent-events body's bytes as
+  `(event name, data)` pairs.
 - `status_error` (`runtime.providers.http_errors`) turns an HTTP status into a
   `ProviderCallError` with the run's error code; the vendor's text in it is only ever
   `error_text` (its JSON error shape's message, cleaned and cut) or the status's reason phrase.
@@ -39,6 +40,7 @@ from runtime.providers.retries import (
     retry_after_seconds,
     with_retries,
 )
+from runtime.providers.sse import SSEReader
 from store.log import get_logger
 
 # Re-exported: the shared client and the retry figures were first named from here.
@@ -66,38 +68,6 @@ class Answer(Protocol):
 
 
 TurnT = TypeVar("TurnT", bound=Answer)
-
-
-class SSEReader:
-    """Server-sent events from a body's lines: `line(text)` is the `(event name, data)` of the
-    event a blank line ends (comments are skipped, an event's `data:` lines are joined with
-    newlines), `end()` that of a last event without its blank line.
-
-    Fed line by line by the reader of the response, so no generator layer sits between the
-    socket and the adapter for each event.
-    """
-
-    __slots__ = ("_data", "_name")
-
-    def __init__(self) -> None:
-        self._name = ""
-        self._data: list[str] = []
-
-    def line(self, line: str) -> tuple[str, str] | None:
-        if line:
-            if not line.startswith(":"):
-                field, _, value = line.partition(":")
-                if field == "data":
-                    self._data.append(value.removeprefix(" "))
-                elif field == "event":
-                    self._name = value.strip()
-            return None
-        return self.end()
-
-    def end(self) -> tuple[str, str] | None:
-        data, name = self._data, self._name
-        self._name, self._data = "", []
-        return (name, "\n".join(data)) if data else None
 
 
 class HTTPProvider(ABC, Generic[TurnT]):
@@ -221,17 +191,11 @@ class HTTPProvider(ABC, Generic[TurnT]):
                         # stopped, or after an event failed, the rest is drained unread and the
                         # failure raised at the end.
                         events, failure = SSEReader(), None
-                        async for line in response.aiter_lines():
-                            event = events.line(line)
-                            if event is None or failure is not None or self._stopped(turn):
-                                continue
-                            try:
-                                chunks = self._on_event(turn, *event)
-                            except ProviderCallError as exc:
-                                failure = exc
-                                continue
-                            for chunk in chunks:
-                                yield chunk
+                        async for data in response.aiter_bytes():
+                            if failure is None and not self._stopped(turn):
+                                chunks, failure = self._on_bytes(turn, events, data)
+                                for chunk in chunks:
+                                    yield chunk
                         event = events.end()
                         if event is not None and failure is None and not self._stopped(turn):
                             for chunk in self._on_event(turn, *event):
@@ -259,6 +223,21 @@ class HTTPProvider(ABC, Generic[TurnT]):
             if exc.usage is None:
                 exc.usage = next((c for c in turn.end() if isinstance(c, UsageChunk)), None)
             raise
+
+    def _on_bytes(
+        self, turn: TurnT, events: SSEReader, data: bytes
+    ) -> tuple[list[Chunk], ProviderCallError | None]:
+        """The chunks of the events the body's next bytes complete, up to the end of the stream
+        or the event that failed (returned with them)."""
+        out: list[Chunk] = []
+        for event in events.feed(data):
+            try:
+                out += self._on_event(turn, *event)
+            except ProviderCallError as exc:
+                return out, exc
+            if self._stopped(turn):
+                break
+        return out, None
 
     def _transport_error(
         self, exc: httpx.HTTPError, url: str, *, answered: bool
