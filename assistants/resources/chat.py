@@ -24,9 +24,13 @@ from assistants.validation.completions import completion_params
 from runtime.completions import AsyncCompletionStream
 from store.completion_types import ChatCompletion
 
+_JSON_TYPES = frozenset({dict, list, tuple, str, int, float, bool, type(None)})
+
 
 def _plain(value: Any) -> Any:
     """A top-level argument as JSON would give it: mappings as dicts, iterables as lists."""
+    if type(value) in _JSON_TYPES:  # the usual case, without the ABCs' checks below
+        return value
     if isinstance(value, Mapping) and not isinstance(value, dict):
         return dict(value)
     if isinstance(value, Iterable) and not isinstance(value, str | bytes | dict | list | tuple):

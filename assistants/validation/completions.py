@@ -84,6 +84,7 @@ _TRACE = (
     "send_trace",
     "store_content",
 )
+_TRACE_FIELDS = frozenset(_TRACE)
 KNOWN_PARAMS = frozenset(
     {
         "model",
@@ -130,7 +131,9 @@ def completion_params(body: dict[str, Any]) -> CompletionParams:
     tools = _function_tools(body)
     tool_choice = _tool_choice(body.get("tool_choice"), tools)
     response_format = v.response_format(body.get("response_format"))
-    sampling = _sampling(body)
+    # A group of optional fields none of which is given keeps CompletionParams' defaults.
+    sampling = {} if _SAMPLING.isdisjoint(body) else _sampling(body)
+    routing = {} if _ROUTING.isdisjoint(body) else _routing(body)
     return CompletionParams(
         model=model,
         messages=messages,
@@ -141,9 +144,9 @@ def completion_params(body: dict[str, Any]) -> CompletionParams:
         max_tokens=max_tokens,
         response_format=None if response_format == "auto" else response_format,
         **sampling,
-        **_routing(body),
+        **routing,
         span_id=_span_id(body.get("span_id"), "span_id"),
-        trace=_trace(body),
+        trace={} if _TRACE_FIELDS.isdisjoint(body) else _trace(body),
     )
 
 
@@ -156,8 +159,9 @@ def _check_names(body: dict[str, Any]) -> None:
                 param=name,
                 code="unknown_parameter",
             )
-    for name, neutral in NEUTRAL_PARAMS.items():
-        if name in body and not _neutral(body[name], neutral):
+    for name, value in body.items():
+        neutral = NEUTRAL_PARAMS.get(name)
+        if neutral is not None and not _neutral(value, neutral):
             raise BadRequestError(
                 f"Unsupported parameter: '{name}' is not supported by this server; leave it out.",
                 param=name,
@@ -467,3 +471,8 @@ def _tool_calls(value: object, path: str) -> tuple[ToolCall, ...]:
             raise v.invalid_type(f"{where}.function.arguments", "a string", arguments)
         calls.append(ToolCall(call_id, name, arguments))
     return tuple(calls)
+
+
+# The fields of each group: each is read under the name it is given as.
+_SAMPLING = frozenset(_sampling({}))
+_ROUTING = frozenset(_routing({}))

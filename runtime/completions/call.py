@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 import sys
 import time
-import uuid
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +70,7 @@ class Call:
         self.params = params
         self.project = project
         self.streamed = stream
-        self.id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        self.id = f"chatcmpl-{secrets.token_hex(12)}"
         self.created = int(time.time())
         self.span_id = params.span_id or new_span_id()
         self.started_at = time.time()

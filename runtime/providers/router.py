@@ -292,37 +292,36 @@ class ProviderRouter:
 
     def _refusal(self, provider_name: str, model: str, name: str) -> str | None:
         """Why `provider_name` may not serve `model` (resolved to `name`) here; None if it may."""
-        if provider_name in self._registered:
+        missing = self._missing(provider_name)
+        if missing is None:
             return None
         shown = f"Model '{model}'" + (f" (alias of '{name}')" if name != model else "")
-        remap = (
-            f"or map the model to a configured one with --model-alias '{model}=MODEL' "
-            "(ASSISTANTS_MODEL_ALIASES)"
+        return (
+            f"{shown} needs provider '{provider_name}', {missing}, or map the model to a "
+            f"configured one with --model-alias '{model}=MODEL' (ASSISTANTS_MODEL_ALIASES)."
         )
+
+    def _missing(self, provider_name: str) -> str | None:
+        """What `provider_name` lacks to be used here (its key, its configuration), if anything."""
+        if provider_name in self._registered:
+            return None
         if provider_name in self.settings.endpoints:
             key_env = self.settings.endpoints[provider_name].get("api_key_env")
             if key_env and not presets.env(str(key_env)):
-                return (
-                    f"{shown} needs provider '{provider_name}', whose API key is not set: set "
-                    f"{key_env} (the endpoint's api_key_env), {remap}."
-                )
+                return f"whose API key is not set: set {key_env} (the endpoint's api_key_env)"
             return None
         if provider_name in VENDORS:
             keys, url_env, default_url = VENDORS[provider_name]
             keyed = any(presets.env(key) for key in keys)
             if keyed or presets.env(url_env) not in (None, default_url):
                 return None  # a key, or a base URL of the operator's own (a proxy, a local server)
-            return (
-                f"{shown} needs provider '{provider_name}', whose API key is not set: set "
-                f"{' or '.join(keys)}, {remap}."
-            )
+            return f"whose API key is not set: set {' or '.join(keys)}"
         if provider_name in LOCAL_PRESETS and self.settings.only_configured_providers:
             env, _ = LOCAL_PRESETS[provider_name]
             if not presets.env(env) and provider_name not in self._aliased:
                 return (
-                    f"{shown} needs provider '{provider_name}', which is not configured on this "
-                    f"server: set {env} (or add an endpoint named '{provider_name}' to the "
-                    f"settings), {remap}."
+                    f"which is not configured on this server: set {env} (or add an endpoint "
+                    f"named '{provider_name}' to the settings)"
                 )
         return None
 
