@@ -16,6 +16,9 @@ p99 over `--iterations` calls after `--warmup`, the variants alternating call by
 (b) `client.chat.completions.create(...)` on an in-process `AsyncClient`, whole answer;
 (c) the same with `stream=True`, every chunk read;
     targets (b)/(a) and (c)/(a) <= 1.15x.
+For context, OpenAI wire format only: (c') the official openai SDK (`AsyncOpenAI`, its own HTTP
+client, no retries) streaming the same answer straight from the fake server, every chunk read:
+what an app pays today for the chunks as typed objects, without this runtime.
 
 First chunk: (d) the time until the fake server's first `data:` line reaches a bare httpx
 reader, against (e) the time until `create(..., stream=True)` has returned and yielded its first
@@ -99,8 +102,33 @@ async def ours_streamed(client: AsyncClient, model: str, tools: list[Any]) -> in
     return chunks
 
 
+def openai_sdk_streamed(root: str) -> Callable[[list[Any]], Callable[[], Awaitable[object]]] | None:
+    """(c'): the openai SDK's streamed call to the fake server, per `tools`, on the SDK's own
+    HTTP client; None without the SDK (it comes with the `dev` extra)."""
+    try:
+        import openai  # noqa: PLC0415 - optional: context only
+    except ImportError:
+        return None
+    sdk = openai.AsyncOpenAI(base_url=f"{root}/v1", api_key=KEY, max_retries=0)
+    messages: Any = MESSAGES
+
+    def call(tools: list[Any]) -> Callable[[], Awaitable[object]]:
+        async def streamed() -> int:
+            chunks = 0
+            stream = await sdk.chat.completions.create(
+                model="m", messages=messages, tools=tools or openai.omit, stream=True
+            )
+            async for _ in stream:
+                chunks += 1
+            return chunks
+
+        return streamed
+
+    return call
+
+
 async def overhead(root: str, sizes: Sizes) -> list[tuple[str, str, list[Timing]]]:
-    """(a), (b), (c) per wire format and answer."""
+    """(a), (b), (c) per wire format and answer; (c') too for OpenAI's."""
     os.environ.update(
         ANTHROPIC_BASE_URL=root, ANTHROPIC_API_KEY=KEY,
         GEMINI_BASE_URL=f"{root}/v1beta", GEMINI_API_KEY=KEY,
@@ -112,6 +140,7 @@ async def overhead(root: str, sizes: Sizes) -> list[tuple[str, str, list[Timing]
         database_url="sqlite+aiosqlite:///:memory:", worker=False, endpoints=endpoints
     ) as client:
         http = client.chat.completions._ctx.router.http
+        sdk = openai_sdk_streamed(root)
         for answer in ("text", "tool"):
             tools = [TOOL] if answer == "tool" else []
             for wire in wires(root, http):
@@ -124,14 +153,14 @@ async def overhead(root: str, sizes: Sizes) -> list[tuple[str, str, list[Timing]
                 )
                 body = wire.provider.build_body(request)
                 model = MODELS[wire.name]
-                timings = await alternate(
-                    [
-                        partial(raw_httpx, http, wire.url, body, wire.headers),
-                        partial(ours, client, model, tools),
-                        partial(ours_streamed, client, model, tools),
-                    ],
-                    sizes,
-                )
+                calls: list[Callable[[], Awaitable[object]]] = [
+                    partial(raw_httpx, http, wire.url, body, wire.headers),
+                    partial(ours, client, model, tools),
+                    partial(ours_streamed, client, model, tools),
+                ]
+                if sdk is not None and wire.name == "openai":
+                    calls.append(sdk(tools))
+                timings = await alternate(calls, sizes)
                 rows.append((wire.name, answer, timings))
     return rows
 
@@ -253,11 +282,18 @@ def main() -> None:
         f"{'wire':<10} {'answer':<6} {'(a) bare httpx':>17} {'(b) create':>17} {'(c) stream':>17}"
     )
     print(f"{head} {'(b)/(a)':>8} {'(c)/(a)':>8} {'<=1.15x':>8}")
-    for wire, answer, (raw, whole, streamed) in rows:
+    for wire, answer, (raw, whole, streamed, *_) in rows:
         cells = " ".join(f"{ms(t.median):>8} {ms(t.p99):>8}" for t in (raw, whole, streamed))
         b, c = whole.median / raw.median, streamed.median / raw.median
         ok = "yes" if max(b, c) <= TARGET else "NO"
         print(f"{wire:<10} {answer:<6} {cells} {b:>7.2f}x {c:>7.2f}x {ok:>8}")
+    for wire, answer, (raw, _, streamed, *sdk) in rows:
+        if sdk:
+            print(
+                f"(c') openai SDK straight to the provider, stream ({wire}, {answer}): "
+                f"{ms(sdk[0].median)} ms median, {sdk[0].median / raw.median:.2f}x (a); "
+                f"(c) through this runtime {streamed.median / raw.median:.2f}x (a)"
+            )
     added = (mine.median - bare.median) / 1e6
     verdict = "yes" if added <= FIRST_CHUNK_TARGET_MS else "NO"
     print(
