@@ -11,7 +11,7 @@ import secrets
 import sys
 import time
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import anyio
 
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from runtime.completions.engine import Completions
 
 log = get_logger("assistants.completions")
+
+M = TypeVar("M", ChatCompletion, ChatCompletionChunk)
 
 
 def new_span_id() -> str:
@@ -235,18 +237,20 @@ class Call:
     def chunk(self, delta: dict[str, Any], finish: Any = None) -> ChatCompletionChunk:
         """One chunk saying `delta` (a `ChunkDelta`'s fields), validated in one pass from plain
         data: several times cheaper than building its nested models one by one."""
-        return ChatCompletionChunk.model_validate(
+        return _validated(
+            ChatCompletionChunk,
             {
                 "id": self.id,
                 "created": self.created,
                 "model": self.label,
                 "choices": [{"delta": delta, "finish_reason": finish}],
-            }
+            },
         )
 
     def last_chunk(self) -> ChatCompletionChunk:
         """The usage chunk: no choices, the usage, and the extensions."""
-        return ChatCompletionChunk.model_validate(
+        return _validated(
+            ChatCompletionChunk,
             {
                 "id": self.id,
                 "created": self.created,
@@ -254,7 +258,7 @@ class Call:
                 "choices": [],
                 "usage": self.usage(),
                 **self.extensions(),
-            }
+            },
         )
 
     def usage(self) -> dict[str, int]:
@@ -291,7 +295,8 @@ class Call:
         ]
         text = "".join(self.text)
         message = {"content": text if text or not calls else None, "tool_calls": calls or None}
-        return ChatCompletion.model_validate(
+        return _validated(
+            ChatCompletion,
             {
                 "id": self.id,
                 "created": self.created,
@@ -299,7 +304,7 @@ class Call:
                 "choices": [{"message": message, "finish_reason": self.finish or "stop"}],
                 "usage": self.usage(),
                 **self.extensions(),
-            }
+            },
         )
 
     async def report(
@@ -333,6 +338,12 @@ class Call:
         )
         with anyio.CancelScope(shield=True):
             await self.engine._tell(record)
+
+
+def _validated(model: type[M], data: dict[str, Any]) -> M:
+    """`model.model_validate(data)` through the model's core validator itself: the same
+    validation without the method's Python wrapper, a fifth of the time of a chunk's."""
+    return cast(M, model.__pydantic_validator__.validate_python(data))
 
 
 def _provider(route: Route) -> str:
