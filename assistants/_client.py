@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -76,9 +76,16 @@ class _Context(ClientContext):
         assert self._tracer is not None
         return self._tracer
 
-    async def _record_completion(self, call: FinishedCall) -> None:
-        """A `completion` span per chat completion (the store opens on the first one)."""
-        await (await self.tracer()).record_completion(call)
+    def _record_completion(self, call: FinishedCall) -> Awaitable[None] | None:
+        """A `completion` span per chat completion: queued at once once the tracer exists; the
+        first call of a client whose store is not open yet opens it first."""
+        if self._tracer is not None:
+            self._tracer.record_completion(call)
+            return None
+        return self._record_completion_later(call)
+
+    async def _record_completion_later(self, call: FinishedCall) -> None:
+        (await self.tracer()).record_completion(call)
 
     def _start_in_background(self) -> None:
         """Used without `async with`: run the worker in a background task (asyncio only)."""

@@ -262,7 +262,7 @@ class Tracer:
                 )
             )
 
-    async def record_completion(self, call: FinishedCall) -> None:
+    def record_completion(self, call: FinishedCall) -> None:
         """The completions engine's sink: one `completion` span per call, built by the writer
         (`flush`), off the caller's path."""
         if self.enabled and call.trace.get("send_trace") is not False:

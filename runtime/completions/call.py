@@ -13,8 +13,6 @@ import time
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import anyio
-
 from runtime.completions.params import CompletionParams
 from runtime.completions.record import CallStatus, FinishedCall
 from runtime.providers.base import (
@@ -336,8 +334,7 @@ class Call:
             fallbacks_failed=list(self.failed),
             trace=dict(self.params.trace),
         )
-        with anyio.CancelScope(shield=True):
-            await self.engine._tell(record)
+        await self.engine._tell(record)  # each sink's wait, if any, shielded there
 
 
 def _validated(model: type[M], data: dict[str, Any]) -> M:

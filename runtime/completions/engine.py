@@ -105,7 +105,10 @@ class Completions:
     async def _tell(self, record: FinishedCall) -> None:
         for sink in list(self._sinks):
             try:
-                await sink(record)
+                pending = sink(record)
+                if pending is not None:
+                    with anyio.CancelScope(shield=True):
+                        await pending
             except Exception as exc:  # noqa: BLE001 - an observer never changes the answer
                 log.warning("completion_sink_failed", error=f"{type(exc).__name__}: {exc}")
 

@@ -1,9 +1,10 @@
 """What the engine tells observers once a call is over: a `FinishedCall` per call.
 
-A sink is an async callable registered with `Completions.add_sink`; the engine awaits each sink
-once per call, after the last chunk (or the error), shielded from cancellation. A sink that
-raises is logged (`completion_sink_failed`) and never changes the caller's answer. The tracing
-layer records a span per call this way.
+A sink is a callable registered with `Completions.add_sink`; the engine calls each sink once per
+call, after the last chunk (or the error), and awaits what it returns if that is awaitable (an
+`async def` sink), shielded from cancellation. A sink that has nothing to wait for returns None
+and costs the call no await. A sink that raises is logged (`completion_sink_failed`) and never
+changes the caller's answer. The tracing layer records a span per call this way.
 """
 
 from __future__ import annotations
@@ -49,4 +50,4 @@ class FinishedCall:
     """The request's trace fields (`tags`, `user_id`, ..., `send_trace`), as given."""
 
 
-Sink: TypeAlias = Callable[[FinishedCall], Awaitable[None]]
+Sink: TypeAlias = Callable[[FinishedCall], Awaitable[None] | None]
