@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-import uuid
+import secrets
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Final
 
@@ -66,7 +66,7 @@ def request_id_of(scope: Scope) -> str:
     state = scope.setdefault("state", {})
     found = state.get("request_id")
     if not found:
-        found = state["request_id"] = f"req_{uuid.uuid4().hex}"
+        found = state["request_id"] = f"req_{secrets.token_hex(16)}"
     return str(found)
 
 
