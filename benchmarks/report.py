@@ -79,6 +79,7 @@ SUITE = (
           "The same no-LLM workload against LangGraph's `langgraph dev`", writes_json=True),
     Bench("providers", "providers.py", "Provider adapters against a bare httpx call"),
     Bench("completions", "completions.py", "Chat completions through the runtime"),
+    Bench("routing", "routing.py", "The server's route table against FastAPI's include_router"),
     Bench("imports", "imports.py", "`import assistants` in fresh interpreters"),
     Bench("restart", "restart.py", "`kill -9` of `assistants serve` on SQLite, then restart"),
     Bench("tracing", "tracing.py", "Runs and streams with tracing on against tracing off"),
