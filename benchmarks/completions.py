@@ -25,6 +25,9 @@ First chunk: (d) the time until the fake server's first `data:` line reaches a b
 reader, against (e) the time until `create(..., stream=True)` has returned and yielded its first
 chunk (OpenAI wire format, text answer); target (e) - (d) <= 1 ms at p50.
 
+Phases: for (a), (b) and (c), OpenAI wire format, the median time before the request
+leaves, for the request and its body, and after the body ended: where the overhead is.
+
 Server path: (f) `create(model="test")` in-process against (g) the same body POSTed with httpx to
 `assistants serve` (a child process, `--no-worker`, on loopback, keep-alive), whole answer;
 target (g) - (f) <= 2 ms at p50. Times come from `time.perf_counter_ns`; the output is numbers,
@@ -38,13 +41,14 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -258,6 +262,60 @@ async def server_path(base_url: str, sizes: Sizes) -> tuple[Timing, Timing]:
     return local, remote
 
 
+Phases = dict[str, list[tuple[int, int, int]]]
+
+
+async def phases(root: str, sizes: Sizes) -> Phases:
+    """Where the time of (a), (b) and (c) goes, OpenAI wire format, text answer: before
+    the request leaves, the request and its body, and after the body ended (medians, us)."""
+    endpoints = {"local": {"base_url": f"{root}/v1", "api_key_env": "BENCH_KEY"}}
+    os.environ["BENCH_KEY"] = KEY
+    async with AsyncClient(
+        database_url="sqlite+aiosqlite:///:memory:", worker=False, endpoints=endpoints
+    ) as client:
+        http = client.chat.completions._ctx.router.http
+        wire = wires(root, http)[0]
+        request = ModelRequest(
+            model=wire.model,
+            messages=[ChatMessage("system", "Be brief."), ChatMessage("user", USER_TEXT)],
+        )
+        body = wire.provider.build_body(request)
+        stamps: dict[str, int] = {}
+        opened = http.stream
+
+        @asynccontextmanager
+        async def stamped(*args: Any, **kwargs: Any) -> AsyncIterator[httpx.Response]:
+            stamps["sent"] = time.perf_counter_ns()
+            async with opened(*args, **kwargs) as response:
+                yield response
+                stamps["ended"] = time.perf_counter_ns()
+
+        http.stream = stamped  # type: ignore[method-assign]  # the measurement's own wrapper
+        calls: dict[str, Callable[[], Awaitable[object]]] = {
+            "(a) bare httpx": partial(raw_httpx, http, wire.url, body, wire.headers),
+            "(b) create": partial(ours, client, "local/m", []),
+            "(c) stream": partial(ours_streamed, client, "local/m", []),
+        }
+        rows: Phases = {name: [] for name in calls}
+        for i in range(sizes.warmup + sizes.iterations):
+            for name, call in list(calls.items())[:: 1 if i % 2 else -1]:
+                t0 = time.perf_counter_ns()
+                await call()
+                t1 = time.perf_counter_ns()
+                if i >= sizes.warmup:
+                    sent, ended = stamps["sent"], stamps["ended"]
+                    rows[name].append((sent - t0, ended - sent, t1 - ended))
+    return rows
+
+
+def print_phases(rows: Phases) -> None:
+    print("\nphases (openai, text), microseconds at the median")
+    print(f"{'variant':<16}{'before sending':>16}{'request+body':>14}{'after the body':>16}")
+    for name, samples in rows.items():
+        cells = [statistics.median(column) / 1000 for column in zip(*samples, strict=True)]
+        print(f"{name:<16}{cells[0]:>16.1f}{cells[1]:>14.1f}{cells[2]:>16.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="smoke sizes (a few seconds)")
@@ -279,6 +337,7 @@ def main() -> None:
     with fake_server() as root:
         rows = anyio.run(overhead, root, sizes)
         bare, mine = anyio.run(first_chunks, root, sizes)
+        split = anyio.run(phases, root, sizes)
     with served() as base_url:
         local, remote = anyio.run(server_path, base_url, sizes)
 
@@ -315,6 +374,7 @@ def main() -> None:
         f"{ms(remote.median)} ms, added {added:.3f} ms at p50 "
         f"(target <= {SERVER_TARGET_MS:g} ms: {verdict})"
     )
+    print_phases(split)
     print(f"\ntotal {time.perf_counter() - started:.1f} s")
 
 
