@@ -68,6 +68,7 @@ from benchmarks.providers import (
     USER_TEXT,
     Sizes,
     Timing,
+    Wire,
     alternate,
     fake_server,
     ms,
@@ -91,6 +92,22 @@ MESSAGES: list[dict[str, Any]] = [
     {"role": "system", "content": "Be brief."},
     {"role": "user", "content": USER_TEXT},
 ]
+
+
+def local_client(root: str) -> AsyncClient:
+    """An in-process client (SQLite in memory, no worker) whose `local/...` models are the fake
+    server's OpenAI-format endpoint, with a key."""
+    os.environ["BENCH_KEY"] = KEY
+    endpoints = {"local": {"base_url": f"{root}/v1", "api_key_env": "BENCH_KEY"}}
+    return AsyncClient(
+        database_url="sqlite+aiosqlite:///:memory:", worker=False, endpoints=endpoints
+    )
+
+
+def body_for(wire: Wire, tools: list[Any]) -> dict[str, Any]:
+    """The JSON body the wire's adapter sends for `MESSAGES` (what the bare call POSTs)."""
+    chat = [ChatMessage(m["role"], m["content"]) for m in MESSAGES]
+    return wire.provider.build_body(ModelRequest(model=wire.model, messages=chat, tools=tools))
 
 
 async def ours(client: AsyncClient, model: str, tools: list[Any]) -> object:
@@ -139,11 +156,7 @@ async def overhead(root: str, sizes: Sizes) -> list[tuple[str, str, list[Timing]
         GEMINI_BASE_URL=f"{root}/v1beta", GEMINI_API_KEY=KEY,
     )  # fmt: skip
     rows: list[tuple[str, str, list[Timing]]] = []
-    endpoints = {"local": {"base_url": f"{root}/v1", "api_key_env": "BENCH_KEY"}}
-    os.environ["BENCH_KEY"] = KEY
-    async with AsyncClient(
-        database_url="sqlite+aiosqlite:///:memory:", worker=False, endpoints=endpoints
-    ) as client:
+    async with local_client(root) as client:
         http = client.chat.completions._ctx.router.http
         sdk = openai_sdk_streamed(root)
         for answer in ("text", "tool"):
@@ -151,12 +164,7 @@ async def overhead(root: str, sizes: Sizes) -> list[tuple[str, str, list[Timing]
             for wire in wires(root, http):
                 if answer == "tool" and wire.name != "openai":
                     continue
-                request = ModelRequest(
-                    model=wire.model,
-                    messages=[ChatMessage("system", "Be brief."), ChatMessage("user", USER_TEXT)],
-                    tools=tools,
-                )
-                body = wire.provider.build_body(request)
+                body = body_for(wire, tools)
                 model = MODELS[wire.name]
                 raw = partial(raw_httpx, http, wire.url, body, wire.headers)
                 timings = await alternate(
@@ -268,18 +276,10 @@ Phases = dict[str, list[tuple[int, int, int]]]
 async def phases(root: str, sizes: Sizes) -> Phases:
     """Where the time of (a), (b) and (c) goes, OpenAI wire format, text answer: before
     the request leaves, the request and its body, and after the body ended (medians, us)."""
-    endpoints = {"local": {"base_url": f"{root}/v1", "api_key_env": "BENCH_KEY"}}
-    os.environ["BENCH_KEY"] = KEY
-    async with AsyncClient(
-        database_url="sqlite+aiosqlite:///:memory:", worker=False, endpoints=endpoints
-    ) as client:
+    async with local_client(root) as client:
         http = client.chat.completions._ctx.router.http
         wire = wires(root, http)[0]
-        request = ModelRequest(
-            model=wire.model,
-            messages=[ChatMessage("system", "Be brief."), ChatMessage("user", USER_TEXT)],
-        )
-        body = wire.provider.build_body(request)
+        body = body_for(wire, [])
         stamps: dict[str, int] = {}
         opened = http.stream
 

@@ -12,7 +12,6 @@ module holds the middleware and the error handlers.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -256,7 +255,7 @@ async def _api_error(request: Request, exc: APIError) -> JSONResponse:
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    rid = getattr(request.state, "request_id", None) or f"req_{secrets.token_hex(16)}"
+    rid = request_id_of(request.scope)
     if exc.status_code == 404:
         body = APIError(
             f"Invalid URL ({request.method} {request.url.path})", code="unknown_url"
@@ -286,7 +285,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("request_failed", path=request.url.path)
-    rid = getattr(request.state, "request_id", None) or f"req_{secrets.token_hex(16)}"
+    rid = request_id_of(request.scope)
     return error_response(
         InternalServerError("The server had an error processing your request."), rid
     )

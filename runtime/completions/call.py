@@ -35,6 +35,7 @@ from store.errors import (
     RateLimitError,
 )
 from store.log import get_logger
+from store.span_types import new_span_id
 
 if TYPE_CHECKING:
     from runtime.completions.engine import Completions
@@ -42,11 +43,6 @@ if TYPE_CHECKING:
 log = get_logger("assistants.completions")
 
 M = TypeVar("M", ChatCompletion, ChatCompletionChunk)
-
-
-def new_span_id() -> str:
-    """A fresh span id: `sp_` and 16 hex digits."""
-    return f"sp_{secrets.token_hex(8)}"
 
 
 def cost_of(
